@@ -1,0 +1,2 @@
+//! Benchmark workloads shared by the criterion benches.
+#![forbid(unsafe_code)]

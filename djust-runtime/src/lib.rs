@@ -1,0 +1,14 @@
+//! Runtime for djust. Use it through the `djust` facade crate.
+//!
+//! Layering (dependencies point one way): [`template`] and [`vdom`] know
+//! nothing of views or the network; [`protocol`] is plain data; [`security`],
+//! [`limits`], [`session`] and [`auth`] are used by the server, never the reverse.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod limits;
+pub mod protocol;
+pub mod security;
+pub mod session;
+pub mod template;
+pub mod vdom;

@@ -1,0 +1,1 @@
+//! `vdom`: (in progress).

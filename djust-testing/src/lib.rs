@@ -1,0 +1,4 @@
+//! Testing tools for djust.
+#![forbid(unsafe_code)]
+
+pub mod payloads;

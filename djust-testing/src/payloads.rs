@@ -1,0 +1,1 @@
+//! Payload corpora (in progress).
