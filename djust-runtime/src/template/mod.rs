@@ -1,1 +1,3 @@
-//! `template`: (in progress).
+//! Templates: the `Html` value, escaping by context, and the URL/style filters.
+
+pub mod escape;
