@@ -1,0 +1,38 @@
+//! `html!`: parse → check → codegen over one AST.
+//!
+//! [`parse`] builds the [`ast`], [`check`] enforces the security rules, and
+//! [`codegen`] writes the server-side rendering code. Errors from parsing and
+//! checking are accumulated in one [`Ctxt`] and reported together; on error
+//! the macro still expands to a value of type `Html` so the surrounding code
+//! does not fail with unrelated type errors.
+
+pub mod ast;
+pub mod check;
+pub mod codegen;
+pub mod escape;
+pub mod parse;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ctxt::Ctxt;
+
+/// Expands an `html!` invocation.
+pub fn expand(input: TokenStream) -> TokenStream {
+    let cx = Ctxt::new();
+    let nodes = match parse::parse_template(input, &cx) {
+        Ok(nodes) => nodes,
+        Err(error) => {
+            cx.syn_error(error);
+            Vec::new()
+        }
+    };
+    check::check(&nodes, &cx);
+    match cx.check() {
+        Ok(()) => codegen::expand(&nodes),
+        Err(error) => {
+            let error = error.to_compile_error();
+            quote! {{ #error ::djust::Html::default() }}
+        }
+    }
+}

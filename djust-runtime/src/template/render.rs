@@ -1,0 +1,351 @@
+//! How values render into a template, by context.
+//!
+//! The `html!` macro decides the context of every splice at compile time and
+//! calls one of these traits; the value's type decides the output at run time:
+//!
+//! | context | trait | escaping |
+//! | --- | --- | --- |
+//! | element content `{x}` | [`Render`] | `& < > " '` escaped; [`Html`](super::Html) and [`SafeHtml`](super::SafeHtml) written as markup |
+//! | attribute value `name={x}` | [`AttrValue`] | always escaped, even for `Html`/`SafeHtml` (markup never splices into an attribute) |
+//! | URL attribute `href={x}` | [`UrlValue`] | scheme allowlist, then escaped; only string types are accepted |
+//!
+//! Integers are formatted with `itoa`, floats with `ryu`; neither can contain
+//! a character that needs escaping, so they skip the escaper.
+
+use std::borrow::Cow;
+
+use super::escape::escape_into;
+
+/// A value that can be spliced into element content with `{value}`.
+///
+/// Implemented for strings, numbers, `bool`, `char`, `Option<T>` (renders
+/// nothing for `None`), references and the markup types. Implement it for
+/// your own types by writing their plain text in [`Render::write_plain`]; the
+/// escaping is done for you.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be rendered in a template",
+    note = "`{{value}}` in `html!` needs `djust::Render`: implemented for strings, numbers, bool, char, Option<T> and Html",
+    note = "render a field of it, or implement `Render` for `{Self}` (write its plain text in `write_plain`)"
+)]
+pub trait Render {
+    /// Writes the value's plain, unescaped text.
+    fn write_plain(&self, out: &mut String);
+
+    /// Writes the value into element content, escaped.
+    #[inline]
+    fn render_text(&self, out: &mut String) {
+        let mut plain = String::new();
+        self.write_plain(&mut plain);
+        escape_into(&plain, out);
+    }
+}
+
+/// A value that can be the value of an ordinary attribute: `name={value}`.
+///
+/// `bool` makes a boolean attribute (present when `true`), `Option<T>` omits
+/// the attribute when `None`; everything that implements [`Render`] as text
+/// is written escaped.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as an attribute value",
+    note = "attribute values must be strings, numbers, bool (boolean attribute) or Option<T> (omitted when None)"
+)]
+pub trait AttrValue {
+    /// `false` when the attribute must be left out.
+    #[inline]
+    fn is_present(&self) -> bool {
+        true
+    }
+
+    /// Writes the plain, unescaped value.
+    fn write_attr_plain(&self, out: &mut String);
+
+    /// Writes the value escaped for a double-quoted attribute.
+    #[inline]
+    fn write_attr_escaped(&self, out: &mut String) {
+        let mut plain = String::new();
+        self.write_attr_plain(&mut plain);
+        escape_into(&plain, out);
+    }
+}
+
+/// A value that can be the value of a URL attribute (`href`, `src`, `action`,
+/// `formaction`, `poster`, `cite`, `data`, `background`, `srcset`, `xlink:href`).
+///
+/// Only string types qualify: a URL is text the scheme filter can inspect.
+/// `None` omits the attribute.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as a URL attribute value",
+    note = "URL attributes (href, src, action, ...) take `String`, `&str`, `Cow<str>` or `Option` of those, so the scheme allowlist can check them",
+    note = "format the URL first, e.g. `href={{format!(\"/contacts/{{}}\", id)}}`"
+)]
+pub trait UrlValue {
+    /// The URL text, or `None` to omit the attribute.
+    fn url_text(&self) -> Option<&str>;
+}
+
+/// The filtered value of a dynamic `style` attribute, or `None` to omit it
+/// (absent value, or nothing left after the safe-CSS filter).
+#[doc(hidden)]
+pub fn style_attr<T: AttrValue + ?Sized>(value: &T) -> Option<String> {
+    if !value.is_present() {
+        return None;
+    }
+    let mut plain = String::new();
+    value.write_attr_plain(&mut plain);
+    super::filters::filter_style(&plain).map(Cow::into_owned)
+}
+
+// ----- strings -----
+
+impl Render for str {
+    #[inline]
+    fn write_plain(&self, out: &mut String) {
+        out.push_str(self);
+    }
+    #[inline]
+    fn render_text(&self, out: &mut String) {
+        escape_into(self, out);
+    }
+}
+
+impl AttrValue for str {
+    #[inline]
+    fn write_attr_plain(&self, out: &mut String) {
+        out.push_str(self);
+    }
+    #[inline]
+    fn write_attr_escaped(&self, out: &mut String) {
+        escape_into(self, out);
+    }
+}
+
+impl UrlValue for str {
+    #[inline]
+    fn url_text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+macro_rules! via_str {
+    ($($ty:ty),*) => {$(
+        impl Render for $ty {
+            #[inline]
+            fn write_plain(&self, out: &mut String) { out.push_str(self); }
+            #[inline]
+            fn render_text(&self, out: &mut String) { escape_into(self, out); }
+        }
+        impl AttrValue for $ty {
+            #[inline]
+            fn write_attr_plain(&self, out: &mut String) { out.push_str(self); }
+            #[inline]
+            fn write_attr_escaped(&self, out: &mut String) { escape_into(self, out); }
+        }
+        impl UrlValue for $ty {
+            #[inline]
+            fn url_text(&self) -> Option<&str> { Some(self) }
+        }
+    )*};
+}
+via_str!(String, Cow<'_, str>, Box<str>, std::rc::Rc<str>, std::sync::Arc<str>);
+
+// ----- numbers, bool, char -----
+
+macro_rules! integers {
+    ($($ty:ty),*) => {$(
+        impl Render for $ty {
+            #[inline]
+            fn write_plain(&self, out: &mut String) {
+                out.push_str(itoa::Buffer::new().format(*self));
+            }
+            #[inline]
+            fn render_text(&self, out: &mut String) { self.write_plain(out); }
+        }
+        impl AttrValue for $ty {
+            #[inline]
+            fn write_attr_plain(&self, out: &mut String) { Render::write_plain(self, out); }
+            #[inline]
+            fn write_attr_escaped(&self, out: &mut String) { Render::write_plain(self, out); }
+        }
+    )*};
+}
+integers!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+macro_rules! floats {
+    ($($ty:ty),*) => {$(
+        impl Render for $ty {
+            #[inline]
+            fn write_plain(&self, out: &mut String) {
+                if self.is_finite() {
+                    out.push_str(ryu::Buffer::new().format_finite(*self));
+                } else if self.is_nan() {
+                    out.push_str("NaN");
+                } else if *self > 0.0 {
+                    out.push_str("inf");
+                } else {
+                    out.push_str("-inf");
+                }
+            }
+            #[inline]
+            fn render_text(&self, out: &mut String) { self.write_plain(out); }
+        }
+        impl AttrValue for $ty {
+            #[inline]
+            fn write_attr_plain(&self, out: &mut String) { Render::write_plain(self, out); }
+            #[inline]
+            fn write_attr_escaped(&self, out: &mut String) { Render::write_plain(self, out); }
+        }
+    )*};
+}
+floats!(f32, f64);
+
+impl Render for bool {
+    #[inline]
+    fn write_plain(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+    #[inline]
+    fn render_text(&self, out: &mut String) {
+        self.write_plain(out);
+    }
+}
+
+/// `bool` is a boolean attribute: `disabled={busy}` writes `disabled=""` or nothing.
+impl AttrValue for bool {
+    #[inline]
+    fn is_present(&self) -> bool {
+        *self
+    }
+    #[inline]
+    fn write_attr_plain(&self, _out: &mut String) {}
+    #[inline]
+    fn write_attr_escaped(&self, _out: &mut String) {}
+}
+
+impl Render for char {
+    #[inline]
+    fn write_plain(&self, out: &mut String) {
+        out.push(*self);
+    }
+    #[inline]
+    fn render_text(&self, out: &mut String) {
+        let mut buf = [0u8; 4];
+        escape_into(self.encode_utf8(&mut buf), out);
+    }
+}
+
+impl AttrValue for char {
+    #[inline]
+    fn write_attr_plain(&self, out: &mut String) {
+        out.push(*self);
+    }
+}
+
+// ----- wrappers -----
+
+impl<T: Render + ?Sized> Render for &T {
+    #[inline]
+    fn write_plain(&self, out: &mut String) {
+        (**self).write_plain(out);
+    }
+    #[inline]
+    fn render_text(&self, out: &mut String) {
+        (**self).render_text(out);
+    }
+}
+
+impl<T: AttrValue + ?Sized> AttrValue for &T {
+    #[inline]
+    fn is_present(&self) -> bool {
+        (**self).is_present()
+    }
+    #[inline]
+    fn write_attr_plain(&self, out: &mut String) {
+        (**self).write_attr_plain(out);
+    }
+    #[inline]
+    fn write_attr_escaped(&self, out: &mut String) {
+        (**self).write_attr_escaped(out);
+    }
+}
+
+impl<T: UrlValue + ?Sized> UrlValue for &T {
+    #[inline]
+    fn url_text(&self) -> Option<&str> {
+        (**self).url_text()
+    }
+}
+
+impl<T: Render> Render for Option<T> {
+    #[inline]
+    fn write_plain(&self, out: &mut String) {
+        if let Some(value) = self {
+            value.write_plain(out);
+        }
+    }
+    #[inline]
+    fn render_text(&self, out: &mut String) {
+        if let Some(value) = self {
+            value.render_text(out);
+        }
+    }
+}
+
+impl<T: AttrValue> AttrValue for Option<T> {
+    #[inline]
+    fn is_present(&self) -> bool {
+        self.as_ref().is_some_and(AttrValue::is_present)
+    }
+    #[inline]
+    fn write_attr_plain(&self, out: &mut String) {
+        if let Some(value) = self {
+            value.write_attr_plain(out);
+        }
+    }
+    #[inline]
+    fn write_attr_escaped(&self, out: &mut String) {
+        if let Some(value) = self {
+            value.write_attr_escaped(out);
+        }
+    }
+}
+
+impl<T: UrlValue> UrlValue for Option<T> {
+    #[inline]
+    fn url_text(&self) -> Option<&str> {
+        self.as_ref().and_then(UrlValue::url_text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text<T: Render + ?Sized>(value: &T) -> String {
+        let mut out = String::new();
+        value.render_text(&mut out);
+        out
+    }
+
+    #[test]
+    fn strings_are_escaped_numbers_are_not_touched() {
+        assert_eq!(text("<b>&'\""), "&lt;b&gt;&amp;&#39;&quot;");
+        assert_eq!(text(&String::from("a<b")), "a&lt;b");
+        assert_eq!(text(&-42i64), "-42");
+        assert_eq!(text(&u128::MAX), u128::MAX.to_string());
+        assert_eq!(text(&1.5f64), "1.5");
+        assert_eq!(text(&f64::NAN), "NaN");
+        assert_eq!(text(&f32::NEG_INFINITY), "-inf");
+        assert_eq!(text(&'<'), "&lt;");
+        assert_eq!(text(&true), "true");
+    }
+
+    #[test]
+    fn options_render_nothing_for_none() {
+        assert_eq!(text(&None::<String>), "");
+        assert_eq!(text(&Some("<x>")), "&lt;x&gt;");
+        assert!(!AttrValue::is_present(&None::<&str>));
+        assert!(!AttrValue::is_present(&Some(false)));
+        assert!(AttrValue::is_present(&Some(true)));
+        assert_eq!(UrlValue::url_text(&Some(String::from("/a"))), Some("/a"));
+    }
+}
