@@ -14,7 +14,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use super::ast::{is_url_attr, is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
-use super::escape::escape_into;
+pub use super::escape::escape_into;
 
 /// Bytes reserved per dynamic splice when sizing the output buffer.
 const BYTES_PER_SPLICE: usize = 16;
@@ -223,6 +223,28 @@ fn attr_to_code(attr: &Attr, b: &mut Builder) {
             b.push_stmt(code);
         }
     }
+}
+
+/// The markup of an element whose attributes and descendants are all
+/// literal, exactly as SSR writes it; `None` if anything in it is dynamic.
+/// The VDOM backend turns such a subtree into one static node.
+pub fn static_element_html(element: &Element) -> Option<String> {
+    if !is_static_element(element) {
+        return None;
+    }
+    let out = Ident::new("__djust_unused", Span::mixed_site());
+    let mut builder = Builder::new(&out);
+    element_to_code(element, &mut builder);
+    builder.stmts.is_empty().then_some(builder.tail)
+}
+
+fn is_static_element(element: &Element) -> bool {
+    element.attrs.iter().all(|attr| !matches!(attr.value, AttrValue::Dynamic(_)))
+        && element.children.iter().all(|child| match child {
+            Node::Text(_) => true,
+            Node::Element(inner) => is_static_element(inner),
+            _ => false,
+        })
 }
 
 /// Estimated output size: static bytes plus an allowance per splice.

@@ -5,7 +5,7 @@
 //! five replacements. `tests/escape_sync.rs` renders every character through
 //! both and fails if they ever disagree.
 
-/// Appends `text` to `out` with `& < > " '` replaced by entities.
+/// Appends `text` to `out` with `& < > " '` (and CR, NUL) replaced.
 pub fn escape_into(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
@@ -14,6 +14,8 @@ pub fn escape_into(text: &str, out: &mut String) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\r' => out.push_str("&#13;"),
+            '\0' => out.push('\u{FFFD}'),
             _ => out.push(c),
         }
     }

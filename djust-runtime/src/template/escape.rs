@@ -1,7 +1,11 @@
 //! HTML escaping for text and quoted attribute values.
 //!
 //! One escaper serves both contexts: `& < > " '` become entities, so a value
-//! can never open a tag, close an attribute or start an entity. The `html!`
+//! can never open a tag, close an attribute or start an entity. Two more
+//! replacements make the browser read back exactly the string we wrote: a
+//! carriage return becomes `&#13;` (the HTML parser would turn a raw CR into
+//! LF), and NUL, which HTML cannot carry at all (the parser drops or replaces
+//! it), is written as U+FFFD so every parser sees the same character. The `html!`
 //! macro escapes string literals at compile time with a copy of this function
 //! (`djust-macros/src/html/escape.rs`); `tests/escape_sync.rs` checks that the
 //! two agree.
@@ -15,11 +19,13 @@ fn entity(byte: u8) -> Option<&'static str> {
         b'>' => Some("&gt;"),
         b'"' => Some("&quot;"),
         b'\'' => Some("&#39;"),
+        b'\r' => Some("&#13;"),
+        b'\0' => Some("\u{FFFD}"),
         _ => None,
     }
 }
 
-/// Appends `text` to `out` with `& < > " '` replaced by entities.
+/// Appends `text` to `out` with `& < > " '` (and CR, NUL) replaced.
 #[inline]
 pub fn escape_into(text: &str, out: &mut String) {
     let bytes = text.as_bytes();
@@ -59,6 +65,7 @@ mod tests {
     #[test]
     fn leaves_other_text_alone() {
         assert_eq!(escape("héllo wörld ✓ \u{202e}"), "héllo wörld ✓ \u{202e}");
+        assert_eq!(escape("a\r\nb\0"), "a&#13;\nb\u{FFFD}");
         assert!(needs_no_escaping("plain"));
         assert!(!needs_no_escaping("a&b"));
     }

@@ -1,0 +1,7 @@
+// Markup never splices into an attribute value.
+use djust::prelude::*;
+
+fn main() {
+    let inner = html! { <b>"x"</b> };
+    let _ = html! { <div title={inner}></div> };
+}

@@ -1,0 +1,5 @@
+use djust::prelude::*;
+
+fn main() {
+    let _ = html! { <b><i>"text"</b></i> };
+}

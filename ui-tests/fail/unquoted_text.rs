@@ -1,0 +1,5 @@
+use djust::prelude::*;
+
+fn main() {
+    let _ = html! { <p>hello</p> };
+}
