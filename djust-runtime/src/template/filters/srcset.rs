@@ -48,10 +48,9 @@ pub fn filter_srcset(value: &str) -> Cow<'_, str> {
         if !ends_with_comma {
             index = skip_descriptors(bytes, index);
         }
-        // Only whitespace, commas and ASCII precede and follow the URL, so
-        // both ends are character boundaries.
-        let url = value.get(url_start..url_end).unwrap_or_default();
-        if !is_safe_url(url) {
+        // Both ends sit next to ASCII whitespace or commas, so they are
+        // character boundaries; should that ever fail, block (fail closed).
+        if !value.get(url_start..url_end).is_some_and(is_safe_url) {
             let buffer = out.get_or_insert_with(|| String::with_capacity(value.len()));
             buffer.push_str(value.get(copied..url_start).unwrap_or_default());
             buffer.push_str(BLOCKED_URL);
