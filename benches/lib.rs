@@ -26,7 +26,10 @@ pub struct Team {
 
 /// The "teams" workload's data.
 pub fn teams_data() -> (u16, Vec<Team>) {
-    let team = |name: &str, score| Team { name: name.into(), score };
+    let team = |name: &str, score| Team {
+        name: name.into(),
+        score,
+    };
     (
         2015,
         vec![
@@ -153,7 +156,9 @@ pub fn sailfish_big_table(table: &[Vec<usize>]) -> String {
 
 /// sailfish.
 pub fn sailfish_teams(year: u16, teams: &[Team]) -> String {
-    SailfishTeams { year, teams }.render_once().unwrap_or_default()
+    SailfishTeams { year, teams }
+        .render_once()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -174,7 +179,10 @@ mod tests {
     fn every_engine_writes_the_same_teams_page() {
         let (year, teams) = teams_data();
         let expected = djust_teams(year, &teams);
-        assert!(expected.contains("<li class=\"champion\"><b>Jiangsu</b>: 43</li>"), "{expected}");
+        assert!(
+            expected.contains("<li class=\"champion\"><b>Jiangsu</b>: 43</li>"),
+            "{expected}"
+        );
         assert_eq!(maud_teams(year, &teams), expected);
         assert_eq!(askama_teams(year, &teams), expected);
         assert_eq!(sailfish_teams(year, &teams), expected);

@@ -63,7 +63,10 @@ fn main() {
         },
     ];
     let page = contact_list("\"><svg onload=alert(1)>", &contacts);
-    let _ = contacts.iter().map(|c| c._password_hash.len()).sum::<usize>();
+    let _ = contacts
+        .iter()
+        .map(|c| c._password_hash.len())
+        .sum::<usize>();
     // An example binary's output is its purpose: print the rendered page.
     println!("{page}");
 }

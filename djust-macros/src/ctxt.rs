@@ -45,15 +45,14 @@ impl Ctxt {
             // The same token can trip two checks; report each place once.
             let text = error.to_string();
             let start = format!("{:?}", error.span());
-            let duplicate = errors.iter().any(|seen| {
-                seen.to_string() == text && format!("{:?}", seen.span()) == start
-            });
+            let duplicate = errors
+                .iter()
+                .any(|seen| seen.to_string() == text && format!("{:?}", seen.span()) == start);
             if !duplicate {
                 errors.push(error);
             }
         }
     }
-
 
     /// Consumes the context: all recorded errors combined into one, if any.
     pub fn check(self) -> syn::Result<()> {

@@ -126,8 +126,19 @@ pub struct Arm {
 pub fn is_void(tag: &str) -> bool {
     matches!(
         tag.to_ascii_lowercase().as_str(),
-        "area" | "base" | "br" | "col" | "embed" | "hr" | "img" | "input" | "link" | "meta"
-            | "source" | "track" | "wbr"
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "source"
+            | "track"
+            | "wbr"
     )
 }
 
@@ -135,7 +146,15 @@ pub fn is_void(tag: &str) -> bool {
 pub fn is_url_attr(name: &str) -> bool {
     matches!(
         name.to_ascii_lowercase().as_str(),
-        "href" | "src" | "action" | "formaction" | "poster" | "cite" | "data" | "background"
-            | "xlink:href" | "srcset"
+        "href"
+            | "src"
+            | "action"
+            | "formaction"
+            | "poster"
+            | "cite"
+            | "data"
+            | "background"
+            | "xlink:href"
+            | "srcset"
     )
 }

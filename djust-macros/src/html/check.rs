@@ -14,7 +14,13 @@ use crate::ctxt::Ctxt;
 
 /// Client events that name a handler: their value is an event name.
 pub const EVENT_ATTRS: &[&str] = &[
-    "dj-click", "dj-submit", "dj-change", "dj-input", "dj-keydown", "dj-keyup", "dj-blur",
+    "dj-click",
+    "dj-submit",
+    "dj-change",
+    "dj-input",
+    "dj-keydown",
+    "dj-keyup",
+    "dj-blur",
     "dj-focus",
 ];
 
@@ -22,7 +28,10 @@ pub const EVENT_ATTRS: &[&str] = &[
 /// (`dj-keydown.enter` → `dj-keydown`).
 pub fn event_attr_base(name: &str) -> Option<&'static str> {
     let base = name.split('.').next().unwrap_or(name);
-    EVENT_ATTRS.iter().copied().find(|event| event.eq_ignore_ascii_case(base))
+    EVENT_ATTRS
+        .iter()
+        .copied()
+        .find(|event| event.eq_ignore_ascii_case(base))
 }
 
 /// `^[a-z][a-z0-9_]*$`
@@ -272,7 +281,10 @@ mod tests {
 
     #[test]
     fn literal_schemes() {
-        assert_eq!(dangerous_literal_scheme(" JaVa\tScript:alert(1)"), Some("javascript"));
+        assert_eq!(
+            dangerous_literal_scheme(" JaVa\tScript:alert(1)"),
+            Some("javascript")
+        );
         assert_eq!(dangerous_literal_scheme("data:text/html,x"), Some("data"));
         assert_eq!(dangerous_literal_scheme("/data:x"), None);
         assert_eq!(dangerous_literal_scheme("https://x"), None);

@@ -30,7 +30,11 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn new(out: &'a Ident) -> Self {
-        Builder { out, tail: String::new(), stmts: Vec::new() }
+        Builder {
+            out,
+            tail: String::new(),
+            stmts: Vec::new(),
+        }
     }
 
     fn push_static(&mut self, text: &str) {
@@ -239,7 +243,10 @@ pub fn static_element_html(element: &Element) -> Option<String> {
 }
 
 fn is_static_element(element: &Element) -> bool {
-    element.attrs.iter().all(|attr| !matches!(attr.value, AttrValue::Dynamic(_)))
+    element
+        .attrs
+        .iter()
+        .all(|attr| !matches!(attr.value, AttrValue::Dynamic(_)))
         && element.children.iter().all(|child| match child {
             Node::Text(_) => true,
             Node::Element(inner) => is_static_element(inner),
@@ -275,9 +282,12 @@ fn node_size(node: &Node) -> usize {
         }
         Node::If(if_node) => if_size(if_node),
         Node::For(for_node) => ASSUMED_LOOP_ITERATIONS * size_hint(&for_node.body),
-        Node::Match(match_node) => {
-            match_node.arms.iter().map(|arm| size_hint(&arm.body)).max().unwrap_or(0)
-        }
+        Node::Match(match_node) => match_node
+            .arms
+            .iter()
+            .map(|arm| size_hint(&arm.body))
+            .max()
+            .unwrap_or(0),
     }
 }
 

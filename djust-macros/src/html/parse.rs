@@ -21,8 +21,8 @@ use syn::parse::{ParseStream, Parser};
 use syn::{braced, Expr, Ident, Lit, LitStr, Pat, Token};
 
 use super::ast::{
-    is_void, Arm, Attr, AttrValue, Condition, Element, Else, ForNode, HtmlName, IfNode,
-    MatchNode, Node, Splice,
+    is_void, Arm, Attr, AttrValue, Condition, Element, Else, ForNode, HtmlName, IfNode, MatchNode,
+    Node, Splice,
 };
 use crate::ctxt::Ctxt;
 
@@ -58,15 +58,24 @@ fn parse_nodes(
             }
             parse_closing_tag(input)?;
             let hint = if is_void(&closing.value) {
-                format!("`<{0}>` is a void element and has no closing tag: remove `</{0}>`", closing.value)
+                format!(
+                    "`<{0}>` is a void element and has no closing tag: remove `</{0}>`",
+                    closing.value
+                )
             } else if let Some(open) = ancestors.last() {
                 format!("the innermost open element here is `<{}>`; remove `</{}>` or close `<{}>` first", open.value, closing.value, open.value)
             } else {
-                format!("remove it, or add the opening `<{}>` it should close", closing.value)
+                format!(
+                    "remove it, or add the opening `<{}>` it should close",
+                    closing.value
+                )
             };
             cx.error_spanned_by(
                 &closing.tokens,
-                format!("stray closing tag `</{}>` has no matching opening tag\n\nhelp: {hint}", closing.value),
+                format!(
+                    "stray closing tag `</{}>` has no matching opening tag\n\nhelp: {hint}",
+                    closing.value
+                ),
             );
             continue;
         }
@@ -117,9 +126,8 @@ fn parse_node(
             format!("unexpected `{ident}` in `html!`\n\nhelp: text must be quoted (`\"{ident}\"`) and values go in braces (`{{{ident}}}`)"),
         ));
     }
-    Err(input.error(
-        "expected an element `<tag>`, text in quotes, `{expr}`, `if`, `for` or `match`",
-    ))
+    Err(input
+        .error("expected an element `<tag>`, text in quotes, `{expr}`, `if`, `for` or `match`"))
 }
 
 /// Parses `div`, `dj-click`, `xlink:href`, `dj-keydown.enter`.
@@ -157,7 +165,11 @@ fn parse_name(input: ParseStream) -> syn::Result<HtmlName> {
             return Err(input.error(format!("expected a name after `{separator}`")));
         }
     }
-    Ok(HtmlName { value, tokens, span })
+    Ok(HtmlName {
+        value,
+        tokens,
+        span,
+    })
 }
 
 /// Parses `</name>` and returns the name.
@@ -184,7 +196,10 @@ fn parse_element(
             break;
         }
         if input.is_empty() {
-            return Err(syn::Error::new(name.span, format!("`<{}` is missing its `>`", name.value)));
+            return Err(syn::Error::new(
+                name.span,
+                format!("`<{}` is missing its `>`", name.value),
+            ));
         }
         if input.peek(syn::token::Brace) {
             let content;
@@ -215,16 +230,27 @@ fn parse_element(
         } else {
             AttrValue::Bare
         };
-        attrs.push(Attr { name: attr_name, value });
+        attrs.push(Attr {
+            name: attr_name,
+            value,
+        });
     }
     if input.peek(Token![/]) {
         input.parse::<Token![/]>()?;
         input.parse::<Token![>]>()?;
-        return Ok(Element { name, attrs, children: Vec::new() });
+        return Ok(Element {
+            name,
+            attrs,
+            children: Vec::new(),
+        });
     }
     input.parse::<Token![>]>()?;
     if is_void(&name.value) {
-        return Ok(Element { name, attrs, children: Vec::new() });
+        return Ok(Element {
+            name,
+            attrs,
+            children: Vec::new(),
+        });
     }
     ancestors.push(name.clone());
     let children = parse_nodes(input, cx, ancestors);
@@ -238,7 +264,11 @@ fn parse_element(
                 name.value
             ),
         );
-        return Ok(Element { name, attrs, children });
+        return Ok(Element {
+            name,
+            attrs,
+            children,
+        });
     }
     // At a closing tag: ours, or an ancestor's (then we are unclosed).
     let closing = parse_closing_tag(&input.fork())?;
@@ -253,7 +283,11 @@ fn parse_element(
             ),
         );
     }
-    Ok(Element { name, attrs, children })
+    Ok(Element {
+        name,
+        attrs,
+        children,
+    })
 }
 
 fn parse_attr_value(input: ParseStream) -> syn::Result<AttrValue> {
@@ -269,7 +303,9 @@ fn parse_attr_value(input: ParseStream) -> syn::Result<AttrValue> {
         }
         return Ok(AttrValue::Dynamic(Box::new(expr)));
     }
-    Err(input.error("an attribute value must be a string literal `\"...\"` or an expression in braces `{...}`"))
+    Err(input.error(
+        "an attribute value must be a string literal `\"...\"` or an expression in braces `{...}`",
+    ))
 }
 
 /// `{expr}` or `{expr|safe}`.
@@ -287,7 +323,10 @@ fn parse_splice(input: ParseStream, cx: &Ctxt) -> syn::Result<Option<Splice>> {
     }
     let stream: TokenStream = tokens.into_iter().collect();
     let expr: Expr = syn::parse2(stream)?;
-    Ok(Some(Splice { expr: Box::new(expr), safe }))
+    Ok(Some(Splice {
+        expr: Box::new(expr),
+        safe,
+    }))
 }
 
 /// `… | safe` at the end (and not `… || safe`).
@@ -330,7 +369,11 @@ fn parse_if(input: ParseStream, cx: &Ctxt) -> syn::Result<IfNode> {
     } else {
         None
     };
-    Ok(IfNode { condition, then_branch, else_branch })
+    Ok(IfNode {
+        condition,
+        then_branch,
+        else_branch,
+    })
 }
 
 fn parse_for(input: ParseStream, cx: &Ctxt) -> syn::Result<ForNode> {
@@ -346,7 +389,12 @@ fn parse_for(input: ParseStream, cx: &Ctxt) -> syn::Result<ForNode> {
         None
     };
     let body = parse_body(input, cx)?;
-    Ok(ForNode { pat: Box::new(pat), iter: Box::new(iter), key, body })
+    Ok(ForNode {
+        pat: Box::new(pat),
+        iter: Box::new(iter),
+        key,
+        body,
+    })
 }
 
 fn parse_match(input: ParseStream, cx: &Ctxt) -> syn::Result<MatchNode> {
@@ -365,15 +413,24 @@ fn parse_match(input: ParseStream, cx: &Ctxt) -> syn::Result<MatchNode> {
         };
         content.parse::<Token![=>]>()?;
         if !content.peek(syn::token::Brace) {
-            return Err(content.error("a `match` arm in `html!` needs its markup in braces: `Pat => { <p>\"...\"</p> }`"));
+            return Err(content.error(
+                "a `match` arm in `html!` needs its markup in braces: `Pat => { <p>\"...\"</p> }`",
+            ));
         }
         let body = parse_body(&content, cx)?;
         if content.peek(Token![,]) {
             content.parse::<Token![,]>()?;
         }
-        arms.push(Arm { pat: Box::new(pat), guard, body });
+        arms.push(Arm {
+            pat: Box::new(pat),
+            guard,
+            body,
+        });
     }
-    Ok(MatchNode { expr: Box::new(expr), arms })
+    Ok(MatchNode {
+        expr: Box::new(expr),
+        arms,
+    })
 }
 
 #[cfg(test)]
@@ -383,7 +440,9 @@ mod tests {
 
     fn parse(tokens: TokenStream) -> (usize, Vec<String>) {
         let cx = Ctxt::new();
-        let nodes = parse_template(tokens, &cx).map(|n| n.len()).unwrap_or(usize::MAX);
+        let nodes = parse_template(tokens, &cx)
+            .map(|n| n.len())
+            .unwrap_or(usize::MAX);
         let errors = match cx.check() {
             Ok(()) => Vec::new(),
             Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
@@ -411,11 +470,20 @@ mod tests {
     fn reports_every_tag_problem() {
         let (_, errors) = parse(quote! { <b><i></b></i> </p> <a></span></a> <br></br> <div> });
         assert_eq!(errors.len(), 6, "{errors:?}");
-        assert!(errors[0].contains("`<i>` is not closed before `</b>`"), "{errors:?}");
+        assert!(
+            errors[0].contains("`<i>` is not closed before `</b>`"),
+            "{errors:?}"
+        );
         assert!(errors[1].contains("stray closing tag `</i>`"), "{errors:?}");
         assert!(errors[2].contains("stray closing tag `</p>`"), "{errors:?}");
-        assert!(errors[3].contains("stray closing tag `</span>`"), "{errors:?}");
-        assert!(errors[3].contains("innermost open element here is `<a>`"), "{errors:?}");
+        assert!(
+            errors[3].contains("stray closing tag `</span>`"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[3].contains("innermost open element here is `<a>`"),
+            "{errors:?}"
+        );
         assert!(errors[4].contains("`<br>` is a void element"), "{errors:?}");
         assert!(errors[5].contains("unclosed element `<div>`"), "{errors:?}");
     }

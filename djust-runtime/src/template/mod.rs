@@ -1,9 +1,11 @@
-//! Templates: the [`Html`] value, escaping by context, and trusted markup.
+//! Templates: the [`Html`] value, escaping by context, URL/style filters and
+//! trusted markup.
 //!
 //! `html!` (in `djust-macros`) decides each splice's context at compile
 //! time; the traits in [`render`] decide the output by type at run time.
 
 pub mod escape;
+pub mod filters;
 pub mod html;
 pub mod render;
 pub mod safe;
