@@ -95,7 +95,7 @@ fn components_and_safe_markup() {
     let html = html! { <div>{badge("<new>")} {trusted|safe} {cleaned}</div> };
     assert_eq!(
         html.into_string(),
-        "<div><span class=\"badge\">&lt;new&gt;</span> <em>ok</em> <em>hi</em></div>"
+        "<div><span class=\"badge\">&lt;new&gt;</span><em>ok</em><em>hi</em></div>"
     );
 }
 

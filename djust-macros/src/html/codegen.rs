@@ -11,7 +11,8 @@
 //! [`Render`]: ../../../djust_runtime/template/render/trait.Render.html
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::ast::{is_url_attr, is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
 pub use super::escape::escape_into;
@@ -92,10 +93,12 @@ fn node_to_code(node: &Node, b: &mut Builder) {
         Node::Text(lit) => b.push_escaped(&lit.value()),
         Node::Splice(splice) => {
             let expr = &splice.expr;
+            // Spanned on the expression so type errors point at it.
+            let span = expr.span();
             if splice.safe {
-                b.push_stmt(quote!(::djust::__private::render_safe(&(#expr), &mut #out);));
+                b.push_stmt(quote_spanned!(span=> ::djust::__private::render_safe(&(#expr), &mut #out);));
             } else {
-                b.push_stmt(quote!(::djust::__private::Render::render_text(&(#expr), &mut #out);));
+                b.push_stmt(quote_spanned!(span=> ::djust::__private::Render::render_text(&(#expr), &mut #out);));
             }
         }
         Node::Element(element) => element_to_code(element, b),
@@ -188,8 +191,10 @@ fn attr_to_code(attr: &Attr, b: &mut Builder) {
         AttrValue::Dynamic(expr) => {
             let open = format!(" {name}=\"");
             let lower = name.to_ascii_lowercase();
+            // Spanned on the expression so type errors point at it.
+            let span = expr.span();
             let code = if lower == "srcset" {
-                quote! {
+                quote_spanned! {span=>
                     if let ::std::option::Option::Some(__djust_url) = ::djust::__private::UrlValue::url_text(&(#expr)) {
                         #out.push_str(#open);
                         ::djust::__private::escape_into(&::djust::__private::filter_srcset(__djust_url), &mut #out);
@@ -197,7 +202,7 @@ fn attr_to_code(attr: &Attr, b: &mut Builder) {
                     }
                 }
             } else if is_url_attr(&lower) {
-                quote! {
+                quote_spanned! {span=>
                     if let ::std::option::Option::Some(__djust_url) = ::djust::__private::UrlValue::url_text(&(#expr)) {
                         #out.push_str(#open);
                         ::djust::__private::escape_into(&::djust::__private::filter_url(__djust_url), &mut #out);
@@ -205,7 +210,7 @@ fn attr_to_code(attr: &Attr, b: &mut Builder) {
                     }
                 }
             } else if lower == "style" {
-                quote! {
+                quote_spanned! {span=>
                     if let ::std::option::Option::Some(__djust_style) = ::djust::__private::style_attr(&(#expr)) {
                         #out.push_str(#open);
                         ::djust::__private::escape_into(&__djust_style, &mut #out);
@@ -213,7 +218,7 @@ fn attr_to_code(attr: &Attr, b: &mut Builder) {
                     }
                 }
             } else {
-                quote! {
+                quote_spanned! {span=>
                     {
                         let __djust_value = &(#expr);
                         if ::djust::__private::AttrValue::is_present(__djust_value) {

@@ -11,7 +11,8 @@
 use std::cell::Cell;
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::ast::{is_url_attr, is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
 use super::codegen::{escape_into, static_element_html};
@@ -60,10 +61,11 @@ fn node_to_code(node: &Node, gen: &Gen) -> TokenStream {
         }
         Node::Splice(splice) => {
             let expr = &splice.expr;
+            let span = expr.span();
             if splice.safe {
-                quote!(::djust::__private::render_safe_vdom(&(#expr), &mut #b);)
+                quote_spanned!(span=> ::djust::__private::render_safe_vdom(&(#expr), &mut #b);)
             } else {
-                quote!(::djust::__private::Render::render_vdom(&(#expr), &mut #b);)
+                quote_spanned!(span=> ::djust::__private::Render::render_vdom(&(#expr), &mut #b);)
             }
         }
         Node::Element(element) => element_to_code(element, gen),
@@ -168,13 +170,14 @@ fn element_to_code(element: &Element, gen: &Gen) -> TokenStream {
 /// The `Option<String>` (raw, filtered) for a dynamic attribute.
 fn dynamic_attr_value(attr: &Attr, expr: &syn::Expr) -> TokenStream {
     let lower = attr.name.value.to_ascii_lowercase();
+    let span = expr.span();
     if lower == "srcset" {
-        quote!(::djust::__private::srcset_attr(&(#expr)))
+        quote_spanned!(span=> ::djust::__private::srcset_attr(&(#expr)))
     } else if is_url_attr(&lower) {
-        quote!(::djust::__private::url_attr(&(#expr)))
+        quote_spanned!(span=> ::djust::__private::url_attr(&(#expr)))
     } else if lower == "style" {
-        quote!(::djust::__private::style_attr(&(#expr)))
+        quote_spanned!(span=> ::djust::__private::style_attr(&(#expr)))
     } else {
-        quote!(::djust::__private::attr_plain(&(#expr)))
+        quote_spanned!(span=> ::djust::__private::attr_plain(&(#expr)))
     }
 }

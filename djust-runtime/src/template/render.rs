@@ -146,7 +146,13 @@ macro_rules! via_str {
         }
     )*};
 }
-via_str!(String, Cow<'_, str>, Box<str>, std::rc::Rc<str>, std::sync::Arc<str>);
+via_str!(
+    String,
+    Cow<'_, str>,
+    Box<str>,
+    std::rc::Rc<str>,
+    std::sync::Arc<str>
+);
 
 // ----- numbers, bool, char -----
 

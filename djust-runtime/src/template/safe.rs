@@ -127,6 +127,9 @@ mod tests {
 
     #[test]
     fn escape_display_escapes_every_write() {
-        assert_eq!(format!("{}", EscapeDisplay(&"<a href='x'>")), "&lt;a href=&#39;x&#39;&gt;");
+        assert_eq!(
+            format!("{}", EscapeDisplay(&"<a href='x'>")),
+            "&lt;a href=&#39;x&#39;&gt;"
+        );
     }
 }
