@@ -96,7 +96,9 @@ fn node_to_code(node: &Node, b: &mut Builder) {
             // Spanned on the expression so type errors point at it.
             let span = expr.span();
             if splice.safe {
-                b.push_stmt(quote_spanned!(span=> ::djust::__private::render_safe(&(#expr), &mut #out);));
+                b.push_stmt(
+                    quote_spanned!(span=> ::djust::__private::render_safe(&(#expr), &mut #out);),
+                );
             } else {
                 b.push_stmt(quote_spanned!(span=> ::djust::__private::Render::render_text(&(#expr), &mut #out);));
             }
