@@ -2,6 +2,9 @@
 //! handler limiter, per-IP slots and cooldowns, client IP selection and the
 //! warning counter. Time is always injected; nothing sleeps.
 
+// Tests may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +20,9 @@ fn ms(n: u64) -> Duration {
 }
 
 fn drain(bucket: &mut TokenBucket, now: Instant) -> usize {
-    (0..10_000).take_while(|_| bucket.try_acquire_at(now)).count()
+    (0..10_000)
+        .take_while(|_| bucket.try_acquire_at(now))
+        .count()
 }
 
 // ---------------------------------------------------------------- TokenBucket
@@ -29,7 +34,10 @@ fn bucket_starts_full_then_refuses_after_burst() {
     for i in 0..20 {
         assert!(bucket.try_acquire_at(t0), "token {i} of the burst refused");
     }
-    assert!(!bucket.try_acquire_at(t0), "21st event in the same instant allowed");
+    assert!(
+        !bucket.try_acquire_at(t0),
+        "21st event in the same instant allowed"
+    );
 }
 
 #[test]
@@ -38,12 +46,21 @@ fn bucket_refills_continuously_at_rate() {
     let mut bucket = TokenBucket::new_at(10.0, 5, t0);
     assert_eq!(drain(&mut bucket, t0), 5);
     // 10/s: one token every 100 ms, continuously.
-    assert!(!bucket.try_acquire_at(t0 + ms(50)), "half a token is not a token");
-    assert!(bucket.try_acquire_at(t0 + ms(100)), "a whole token after 100 ms");
+    assert!(
+        !bucket.try_acquire_at(t0 + ms(50)),
+        "half a token is not a token"
+    );
+    assert!(
+        bucket.try_acquire_at(t0 + ms(100)),
+        "a whole token after 100 ms"
+    );
     assert!(!bucket.try_acquire_at(t0 + ms(100)));
     // 250 ms later: 2.5 tokens -> 2 events, and the half token is kept.
     assert_eq!(drain(&mut bucket, t0 + ms(350)), 2);
-    assert!(bucket.try_acquire_at(t0 + ms(400)), "the kept half token plus 50 ms");
+    assert!(
+        bucket.try_acquire_at(t0 + ms(400)),
+        "the kept half token plus 50 ms"
+    );
 }
 
 #[test]
@@ -76,7 +93,10 @@ fn bucket_survives_time_going_backwards_without_refilling() {
     let mut bucket = TokenBucket::new_at(1000.0, 2, t0);
     assert_eq!(drain(&mut bucket, t0), 2);
     assert!(!bucket.try_acquire_at(t0 - Duration::from_secs(5)));
-    assert!(!bucket.try_acquire_at(t0), "going back and forth must not mint tokens");
+    assert!(
+        !bucket.try_acquire_at(t0),
+        "going back and forth must not mint tokens"
+    );
 }
 
 #[test]
@@ -86,7 +106,10 @@ fn bucket_bad_settings_fail_closed() {
     assert!(!zero_burst.try_acquire_at(t0 + Duration::from_secs(60)));
     for rate in [f64::NAN, f64::INFINITY, -5.0, 0.0] {
         let mut bucket = TokenBucket::new_at(rate, 1, t0);
-        assert!(bucket.try_acquire_at(t0), "starts full even with rate {rate}");
+        assert!(
+            bucket.try_acquire_at(t0),
+            "starts full even with rate {rate}"
+        );
         assert!(
             !bucket.try_acquire_at(t0 + Duration::from_secs(3600)),
             "rate {rate} must not refill"
@@ -111,7 +134,10 @@ fn handler_limiter_key_is_shared_across_connections_and_keys_are_independent() {
     let other = handler_key("contacts", "search", RateSubject::User("43"));
     assert!(limiter.check_at(&other, 5.0, 3, t0));
     let session = handler_key("contacts", "search", RateSubject::Session("42"));
-    assert_ne!(session, key, "user 42 and session 42 must not share a bucket");
+    assert_ne!(
+        session, key,
+        "user 42 and session 42 must not share a bucket"
+    );
     assert!(limiter.check_at(&session, 5.0, 3, t0));
     // 5/s: 200 ms later user 42 gets one more.
     assert!(limiter.check_at(&key, 5.0, 3, t0 + ms(200)));
@@ -154,17 +180,30 @@ fn handler_limiter_memory_is_bounded_under_key_flood() {
     assert_eq!(limiter.len(), 1000);
     assert!(limiter.contains("flood:19999"));
     assert!(!limiter.contains("flood:0"));
-    assert!(MemoryRateLimiter::new(0).capacity() >= 1, "capacity 0 is clamped");
+    assert!(
+        MemoryRateLimiter::new(0).capacity() >= 1,
+        "capacity 0 is clamped"
+    );
 }
 
 #[test]
 fn handler_limiter_follows_changed_settings() {
     let limiter = MemoryRateLimiter::new(10);
     let t0 = Instant::now();
-    assert_eq!((0..10).filter(|_| limiter.check_at("k", 1.0, 5, t0)).count(), 5);
+    assert_eq!(
+        (0..10)
+            .filter(|_| limiter.check_at("k", 1.0, 5, t0))
+            .count(),
+        5
+    );
     // Burst lowered to 1 and a long pause: at most 1 token now.
     let later = t0 + Duration::from_secs(60);
-    assert_eq!((0..10).filter(|_| limiter.check_at("k", 1.0, 1, later)).count(), 1);
+    assert_eq!(
+        (0..10)
+            .filter(|_| limiter.check_at("k", 1.0, 1, later))
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -215,10 +254,15 @@ fn ip_defaults_match_design_section_6() {
 fn ip_limit_refuses_beyond_max_and_dropping_a_slot_frees_one() {
     let tracker = make_tracker(3, Arc::new(ManualClock::default()));
     let ip = v4(1);
-    let mut slots: Vec<_> = (0..3).filter_map(|_| tracker.try_acquire(ip).ok()).collect();
+    let mut slots: Vec<_> = (0..3)
+        .filter_map(|_| tracker.try_acquire(ip).ok())
+        .collect();
     assert_eq!(slots.len(), 3);
     assert_eq!(tracker.connections(ip), 3);
-    assert_eq!(tracker.try_acquire(ip).err(), Some(IpRefusal::TooManyConnections));
+    assert_eq!(
+        tracker.try_acquire(ip).err(),
+        Some(IpRefusal::TooManyConnections)
+    );
     drop(slots.pop());
     assert_eq!(tracker.connections(ip), 2);
     assert!(tracker.try_acquire(ip).is_ok(), "a freed slot is reusable");
@@ -228,14 +272,20 @@ fn ip_limit_refuses_beyond_max_and_dropping_a_slot_frees_one() {
 fn refused_acquisitions_never_free_slots() {
     let tracker = make_tracker(2, Arc::new(ManualClock::default()));
     let ip = v4(2);
-    let held: Vec<_> = (0..2).filter_map(|_| tracker.try_acquire(ip).ok()).collect();
+    let held: Vec<_> = (0..2)
+        .filter_map(|_| tracker.try_acquire(ip).ok())
+        .collect();
     assert_eq!(held.len(), 2);
     // A flood of refused sockets, each dropping whatever it got.
     for _ in 0..1000 {
         let refused = tracker.try_acquire(ip);
         assert_eq!(refused.err(), Some(IpRefusal::TooManyConnections));
     }
-    assert_eq!(tracker.connections(ip), 2, "refusals must not decrement the count");
+    assert_eq!(
+        tracker.connections(ip),
+        2,
+        "refusals must not decrement the count"
+    );
     assert!(tracker.try_acquire(ip).is_err());
     drop(held);
     assert_eq!(tracker.connections(ip), 0);
@@ -249,7 +299,11 @@ fn a_slot_frees_only_its_own_ip() {
     assert!(a.is_ok() && b.is_ok());
     drop(a);
     assert_eq!(tracker.connections(v4(1)), 0);
-    assert_eq!(tracker.connections(v4(2)), 1, "dropping A's slot must not free B's");
+    assert_eq!(
+        tracker.connections(v4(2)),
+        1,
+        "dropping A's slot must not free B's"
+    );
     assert!(tracker.try_acquire(v4(2)).is_err());
 }
 
@@ -271,12 +325,19 @@ fn cooldown_refuses_until_it_ends_and_keeps_existing_slots() {
     assert!(existing.is_ok());
     let t0 = clock.now();
     tracker.start_cooldown_at(ip, t0);
-    assert_eq!(tracker.try_acquire_at(ip, t0).err(), Some(IpRefusal::CoolingDown));
+    assert_eq!(
+        tracker.try_acquire_at(ip, t0).err(),
+        Some(IpRefusal::CoolingDown)
+    );
     assert_eq!(
         tracker.try_acquire_at(ip, t0 + ms(4999)).err(),
         Some(IpRefusal::CoolingDown)
     );
-    assert_eq!(tracker.connections(ip), 1, "cooldown does not touch open slots");
+    assert_eq!(
+        tracker.connections(ip),
+        1,
+        "cooldown does not touch open slots"
+    );
     assert!(tracker.is_cooling_down_at(ip, t0 + ms(4999)));
     assert!(!tracker.is_cooling_down_at(ip, t0 + ms(5000)));
     let after = tracker.try_acquire_at(ip, t0 + ms(5000));
@@ -290,7 +351,10 @@ fn cooldown_uses_injected_clock() {
     let clock = Arc::new(ManualClock::default());
     let tracker = make_tracker(10, clock.clone());
     tracker.start_cooldown(v4(6));
-    assert_eq!(tracker.try_acquire(v4(6)).err(), Some(IpRefusal::CoolingDown));
+    assert_eq!(
+        tracker.try_acquire(v4(6)).err(),
+        Some(IpRefusal::CoolingDown)
+    );
     clock.advance(Duration::from_secs(5));
     assert!(tracker.try_acquire(v4(6)).is_ok());
 }
@@ -303,7 +367,11 @@ fn idle_entries_are_removed_so_the_map_does_not_grow() {
         let slot = tracker.try_acquire(v4(last));
         assert!(slot.is_ok());
     }
-    assert_eq!(tracker.tracked(), 0, "entries with no slot and no cooldown are dropped");
+    assert_eq!(
+        tracker.tracked(),
+        0,
+        "entries with no slot and no cooldown are dropped"
+    );
     for last in 0..=255 {
         tracker.start_cooldown(v4(last));
     }
@@ -313,7 +381,10 @@ fn idle_entries_are_removed_so_the_map_does_not_grow() {
     assert_eq!(tracker.tracked(), 0, "finished cooldowns are swept");
     // A refusal for a cooling address does not leave a new entry either.
     let zero = make_tracker(0, clock.clone());
-    assert_eq!(zero.try_acquire(v4(1)).err(), Some(IpRefusal::TooManyConnections));
+    assert_eq!(
+        zero.try_acquire(v4(1)).err(),
+        Some(IpRefusal::TooManyConnections)
+    );
     assert_eq!(zero.tracked(), 0);
 }
 
@@ -335,7 +406,10 @@ fn ipv6_is_grouped_by_64_and_mapped_ipv4_counts_as_ipv4() {
     let v4_slot = tracker.try_acquire(v4(9));
     assert!(v4_slot.is_ok());
     let mapped: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
-    assert_eq!(tracker.try_acquire(mapped).err(), Some(IpRefusal::TooManyConnections));
+    assert_eq!(
+        tracker.try_acquire(mapped).err(),
+        Some(IpRefusal::TooManyConnections)
+    );
 }
 
 #[test]
@@ -397,7 +471,11 @@ fn client_ip_falls_back_to_peer_on_garbage_or_missing_entries() {
         "unknown",
         "\u{0}\r\n",
     ] {
-        assert_eq!(client_ip(remote(), Some(header), 1), peer(), "header {header:?}");
+        assert_eq!(
+            client_ip(remote(), Some(header), 1),
+            peer(),
+            "header {header:?}"
+        );
     }
     assert_eq!(client_ip(remote(), None, 1), peer(), "missing header");
     // Too few entries for the configured proxy count.
