@@ -526,6 +526,39 @@ fn malformed_hashes_and_huge_inputs_return_false() {
     );
 }
 
+#[test]
+fn stored_hashes_with_excessive_cost_are_refused_even_when_correct() {
+    // Genuinely correct hashes, cheap to make, but over the verification cap
+    // (t <= 16, p <= 16): a tampered row must not buy unbounded work.
+    let within = PasswordParams {
+        m_cost_kib: 64,
+        t_cost: 16,
+        p_cost: 1,
+    };
+    assert!(verify_password(
+        "pw",
+        &hash_password_with("pw", within).unwrap()
+    ));
+    let many_passes = PasswordParams {
+        m_cost_kib: 64,
+        t_cost: 17,
+        p_cost: 1,
+    };
+    assert!(!verify_password(
+        "pw",
+        &hash_password_with("pw", many_passes).unwrap()
+    ));
+    let many_lanes = PasswordParams {
+        m_cost_kib: 8 * 17,
+        t_cost: 1,
+        p_cost: 17,
+    };
+    assert!(!verify_password(
+        "pw",
+        &hash_password_with("pw", many_lanes).unwrap()
+    ));
+}
+
 // ------------------------------------------------------- Tokens & comparison
 
 #[test]

@@ -137,6 +137,11 @@ pub trait AuthBackend: Send + Sync {
 
 /// An [`AuthBackend`] holding users and argon2 hashes in memory: for
 /// examples, tests and small apps.
+///
+/// `authenticate` runs argon2 (tens of milliseconds at the default cost) on
+/// the calling task; a database-backed backend should move verification to
+/// `tokio::task::spawn_blocking`. Unknown usernames cost the same as known
+/// ones ([`verify_password_or_dummy`]).
 #[derive(Debug, Default)]
 pub struct MemoryAuthBackend {
     users: RwLock<HashMap<String, (User, String)>>,
