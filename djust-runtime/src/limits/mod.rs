@@ -1,1 +1,37 @@
-//! `limits`: (in progress).
+//! Rate and connection limits: the counters the server consults before it
+//! does any work for a client.
+//!
+//! * [`TokenBucket`]: one continuous-refill bucket (the per-connection global
+//!   rate of DESIGN section 6: 100 events/s, burst 20).
+//! * [`HandlerRateLimiter`] / [`MemoryRateLimiter`]: `#[rate_limit]` buckets
+//!   keyed by user, session or IP and shared by every connection of that key,
+//!   held in a bounded LRU.
+//! * [`IpTracker`]: per-IP connection slots (RAII [`IpSlot`] guards) and the
+//!   reconnect cooldown; [`client_ip`] picks the address to track.
+//! * [`RateWarnings`]: "3 rate-limit warnings → close 4429 + IP cooldown".
+//! * [`Clock`]: injectable time, so every limit is testable without sleeps.
+//!
+//! Stores that may later live in Redis ([`HandlerRateLimiter`]) are
+//! object-safe traits returning boxed futures; the per-IP tracker is a
+//! concrete per-process type on purpose (see [`IpTracker`]).
+
+mod bucket;
+mod clock;
+mod handler;
+mod ip;
+mod warnings;
+
+pub use bucket::{RateLimit, TokenBucket, DEFAULT_BURST, DEFAULT_RATE_PER_SECOND};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use handler::{
+    handler_key, HandlerRateLimiter, MemoryRateLimiter, RateSubject, DEFAULT_LIMITER_CAPACITY,
+};
+pub use ip::{
+    client_ip, IpRefusal, IpSlot, IpTracker, IpTrackerConfig, DEFAULT_IP_COOLDOWN,
+    DEFAULT_MAX_CONNECTIONS_PER_IP,
+};
+pub use warnings::{RateWarnings, WarningOutcome, CLOSE_RATE_LIMITED, DEFAULT_MAX_WARNINGS};
+
+/// A boxed, `Send` future: the return type of store methods that may need
+/// network I/O once the store lives in Redis or another shared backend.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
