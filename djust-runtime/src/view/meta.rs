@@ -1,0 +1,143 @@
+//! Static metadata the `#[live_view]` macro records for each view: its auth
+//! posture, handlers with typed parameters and decorators, and what its
+//! template exposes. The server enforces from it; the audit and the smoke
+//! tests read it.
+
+/// Whether a view needs a logged-in user. Every view states one explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthPosture {
+    /// Anyone may mount it (`#[live_view(public)]`).
+    Public,
+    /// Only logged-in users (`#[live_view(login_required)]` or a `permission`).
+    LoginRequired,
+}
+
+/// Which identity a `#[rate_limit]` bucket is keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateKey {
+    /// Per logged-in user (falls back to the session, then the IP, for anonymous users).
+    User,
+    /// Per session.
+    Session,
+    /// Per client IP.
+    Ip,
+}
+
+impl RateKey {
+    /// The key's name as written in `#[rate_limit(key = "...")]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateKey::User => "user",
+            RateKey::Session => "session",
+            RateKey::Ip => "ip",
+        }
+    }
+}
+
+/// `#[rate_limit(rate = R, burst = B, key = K)]` on a handler.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimitMeta {
+    /// Sustained events per second.
+    pub rate: f64,
+    /// Bucket size.
+    pub burst: u32,
+    /// What the bucket is keyed by.
+    pub key: RateKey,
+}
+
+/// The broad type of a handler parameter (drives the type-confusion fuzzing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// `String`.
+    String,
+    /// Integer types.
+    Integer,
+    /// `f32`/`f64`.
+    Float,
+    /// `bool`.
+    Bool,
+    /// `Vec<T>`.
+    List,
+    /// Any other `DeserializeOwned` type.
+    Other,
+}
+
+/// One typed handler parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamMeta {
+    /// Name (the JSON key it is read from).
+    pub name: &'static str,
+    /// The type as written, e.g. `Option<i64>`.
+    pub ty: &'static str,
+    /// Broad kind of the innermost type.
+    pub kind: ParamKind,
+    /// `Option<T>`: may be absent.
+    pub optional: bool,
+    /// Has `#[default(...)]`.
+    pub has_default: bool,
+}
+
+/// One `#[event_handler]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HandlerMeta {
+    /// Event name (the method name).
+    pub name: &'static str,
+    /// Typed parameters in order.
+    pub params: &'static [ParamMeta],
+    /// `#[rate_limit]`, if any.
+    pub rate_limit: Option<RateLimitMeta>,
+    /// `#[permission_required]`, if any.
+    pub permission: Option<&'static str>,
+    /// `async fn`.
+    pub is_async: bool,
+}
+
+/// A field a method assigns, for the audit's "exposed state" list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssignedField {
+    /// Field name.
+    pub field: &'static str,
+    /// The method that assigns it (`mount` or a handler).
+    pub by: &'static str,
+}
+
+/// Everything known about a view at compile time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ViewMeta {
+    /// Wire name (`name = "..."` or the type name in snake_case).
+    pub name: &'static str,
+    /// Rust type name.
+    pub type_name: &'static str,
+    /// `module_path!()` of the view.
+    pub module: &'static str,
+    /// Auth posture.
+    pub auth: AuthPosture,
+    /// View-level permission (`permission = "app.codename"`).
+    pub permission: Option<&'static str>,
+    /// Where anonymous users are sent (`login_url = "/login"`); `None` = the app's default.
+    pub login_url: Option<&'static str>,
+    /// `tick = <ms>`: `handle_tick` interval.
+    pub tick_ms: Option<u64>,
+    /// `reauth_each_event`: run `check_permissions` before every event.
+    pub reauth_each_event: bool,
+    /// The `#[event_handler]` methods: the complete allowlist.
+    pub handlers: &'static [HandlerMeta],
+    /// Paths the template reads, e.g. `query`, `contacts[].name`.
+    pub exposed: &'static [&'static str],
+    /// Fields assigned by `mount` and the handlers.
+    pub assigned: &'static [AssignedField],
+    /// Number of `{x|safe}` splices in the template (trust hatches).
+    pub safe_splices: u32,
+}
+
+impl ViewMeta {
+    /// The handler named `name`, if it is an `#[event_handler]`.
+    pub fn handler(&self, name: &str) -> Option<&'static HandlerMeta> {
+        self.handlers.iter().find(|handler| handler.name == name)
+    }
+
+    /// `true` when mounting needs a logged-in user.
+    pub fn login_required(&self) -> bool {
+        self.auth == AuthPosture::LoginRequired || self.permission.is_some()
+    }
+}
