@@ -128,13 +128,18 @@ fn text_and_attributes_are_normalised_like_the_parser() {
         "<div class=\"a&amp;b\" title=\"a\nb\nc\u{FFFD}\" hidden>x\ny\n\u{FFFD}</div>"
     );
     let dom = parse_fragment(&html);
-    assert_eq!(parse_fragment(&djust_runtime::vdom::reference::serialize(&dom)), dom);
+    assert_eq!(
+        parse_fragment(&djust_runtime::vdom::reference::serialize(&dom)),
+        dom
+    );
     let djust_runtime::vdom::reference::DomNode::Element { children, .. } = &dom[0] else {
         panic!("expected div")
     };
     assert_eq!(
         children,
-        &[djust_runtime::vdom::reference::DomNode::Text("x\ny\n\u{FFFD}".into())]
+        &[djust_runtime::vdom::reference::DomNode::Text(
+            "x\ny\n\u{FFFD}".into()
+        )]
     );
     assert_eq!(dom[0].attr("title"), Some("a\nb\nc\u{FFFD}"));
 }

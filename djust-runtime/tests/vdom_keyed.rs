@@ -113,8 +113,14 @@ fn mixed_changes_and_content_updates() {
     let after = [8, 3, 10, 1, 2, 11, 6, 4];
     let patches = check(&before, &after);
     // 5 and 7 removed; 10 and 11 inserted.
-    assert_eq!(count(&patches, |p| matches!(p, Patch::RemoveChild { .. })), 2);
-    assert_eq!(count(&patches, |p| matches!(p, Patch::InsertChild { .. })), 2);
+    assert_eq!(
+        count(&patches, |p| matches!(p, Patch::RemoveChild { .. })),
+        2
+    );
+    assert_eq!(
+        count(&patches, |p| matches!(p, Patch::InsertChild { .. })),
+        2
+    );
     check(&[], &after);
     check(&before, &[]);
     check(&[1, 2, 3], &[4, 5, 6]);
@@ -154,7 +160,10 @@ fn moves_keep_item_state_changes() {
     let b = b.finish();
     let patches = diff(&a, &b).unwrap();
     assert_eq!(count(&patches, |p| matches!(p, Patch::MoveChild { .. })), 1);
-    assert_eq!(count(&patches, |p| matches!(p, Patch::RemoveAttr { .. })), 3);
+    assert_eq!(
+        count(&patches, |p| matches!(p, Patch::RemoveAttr { .. })),
+        3
+    );
     let mut dom = parse_fragment(&to_html(&a));
     apply(&mut dom, &patches).unwrap();
     assert_eq!(dom, parse_fragment(&to_html(&b)));

@@ -29,9 +29,12 @@ pub(crate) fn parse(html: &str, context: Context) -> Vec<DomNode> {
         Context::Template => local_name!("template"),
     };
     let sink = Sink::default();
+    let mut opts = ParseOpts::default();
+    // `innerHTML` keeps a leading U+FEFF; only a document's byte stream drops it.
+    opts.tokenizer.discard_bom = false;
     let sink = parse_fragment(
         sink,
-        ParseOpts::default(),
+        opts,
         QualName::new(None, ns!(html), local),
         Vec::new(),
         false,
