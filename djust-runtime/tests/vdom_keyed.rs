@@ -3,6 +3,8 @@
 
 use djust_runtime::protocol::Patch;
 use djust_runtime::vdom::reference::{apply, parse_fragment};
+use proptest::prelude::*;
+
 use djust_runtime::vdom::{diff, to_html, DiffError, ElementTemplate, TAttr, VBuilder, VNode};
 
 static UL: ElementTemplate = ElementTemplate {
@@ -167,4 +169,45 @@ fn moves_keep_item_state_changes() {
     let mut dom = parse_fragment(&to_html(&a));
     apply(&mut dom, &patches).unwrap();
     assert_eq!(dom, parse_fragment(&to_html(&b)));
+}
+
+/// Length of a longest increasing subsequence, the slow obvious way.
+fn lis_len(seq: &[usize]) -> usize {
+    let mut best = vec![1usize; seq.len()];
+    for i in 0..seq.len() {
+        for j in 0..i {
+            if seq[j] < seq[i] {
+                best[i] = best[i].max(best[j] + 1);
+            }
+        }
+    }
+    best.into_iter().max().unwrap_or(0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_permutations_use_the_fewest_moves(
+        before in proptest::sample::subsequence((0u32..150).collect::<Vec<_>>(), 0..=150)
+            .prop_shuffle(),
+        after in proptest::sample::subsequence((0u32..150).collect::<Vec<_>>(), 0..=150)
+            .prop_shuffle(),
+    ) {
+        let patches = check(&before, &after);
+        let survivors: Vec<usize> = after
+            .iter()
+            .filter_map(|k| before.iter().position(|b| b == k))
+            .collect();
+        let moves = count(&patches, |p| matches!(p, Patch::MoveChild { .. }));
+        prop_assert!(moves <= survivors.len() - lis_len(&survivors));
+        prop_assert_eq!(
+            count(&patches, |p| matches!(p, Patch::InsertChild { .. })),
+            after.len() - survivors.len()
+        );
+        prop_assert_eq!(
+            count(&patches, |p| matches!(p, Patch::RemoveChild { .. })),
+            before.len() - survivors.len()
+        );
+    }
 }

@@ -6,6 +6,35 @@
 //! spliced components and raw HTML) merges into ONE text node, empty text
 //! makes no node, and text and attribute values have CR LF / CR turned into
 //! LF and NUL into U+FFFD (the parser would do the same to the SSR output).
+//!
+//! What generated code looks like for
+//! `<ul> for c in &cs key = c.id { <li class={c.class}>{c.name}</li> } </ul>`
+//! (the `<ul>` has no dynamic attribute but a dynamic child, so it is an
+//! element template too; a fully static `<ul>` would be one `StaticNode`):
+//!
+//! ```
+//! use djust_runtime::vdom::{to_html, ElementTemplate, TAttr, VBuilder};
+//!
+//! static UL: ElementTemplate = ElementTemplate { tag: "ul", attrs: &[], is_void: false };
+//! static LI: ElementTemplate =
+//!     ElementTemplate { tag: "li", attrs: &[TAttr::Dynamic { name: "class" }], is_void: false };
+//!
+//! struct C { id: u32, class: &'static str, name: &'static str }
+//! let cs = [C { id: 7, class: "a", name: "Ann & Bob" }];
+//!
+//! let mut b = VBuilder::with_capacity(1);
+//! b.open(&UL);
+//! for c in &cs {
+//!     let mark = b.mark();
+//!     b.open(&LI);
+//!     b.set_attr(0, Some(c.class.to_string()));
+//!     b.text_buffer().push_str(c.name);
+//!     b.close();
+//!     b.key_since(mark, c.id.to_string());
+//! }
+//! b.close();
+//! assert_eq!(to_html(&b.finish()), r#"<ul><li class="a">Ann &amp; Bob</li></ul>"#);
+//! ```
 
 use super::node::{
     is_void_tag, ElementHead, ElementTemplate, OwnedHead, StaticNode, VElement, VNode,
