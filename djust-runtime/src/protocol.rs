@@ -1,1 +1,222 @@
-//! Wire protocol message types (in progress).
+//! Wire protocol: the JSON text frames exchanged over `/ws/live/` and the DOM patch format.
+//!
+//! Plain data with serde; no I/O. Shapes follow DESIGN section 5. Incoming
+//! frames ignore unknown fields and reject unknown `type`s.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One DOM change. Patches are applied IN ORDER and every path or index
+/// refers to the DOM as left by the previous patch.
+///
+/// `path` is the child-index path from the view root: `""` is the root itself
+/// (only for child operations on top-level nodes), `"/1/3"` is
+/// `root.childNodes[1].childNodes[3]`; text nodes count. `id`, when present,
+/// is the static `dj-id` of the target element (for child operations: of the
+/// parent) so the client can anchor on it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Patch {
+    /// Replace the node at `path` with `value`, the HTML of exactly one node.
+    Replace {
+        /// Path of the node to replace.
+        path: String,
+        /// HTML of exactly one node.
+        value: String,
+        /// `dj-id` of the replaced element.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// Set the data of the text node at `path`.
+    SetText {
+        /// Path of the text node.
+        path: String,
+        /// New text, RAW.
+        value: String,
+        /// Unused for text nodes; always absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// Set attribute `key` of the element at `path` to `value` (RAW).
+    SetAttr {
+        /// Path of the element.
+        path: String,
+        /// Attribute name.
+        key: String,
+        /// Attribute value, RAW.
+        value: String,
+        /// `dj-id` of the element.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// Remove attribute `key` of the element at `path`.
+    RemoveAttr {
+        /// Path of the element.
+        path: String,
+        /// Attribute name.
+        key: String,
+        /// `dj-id` of the element.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// Insert `node` (HTML of exactly one node) so that it ends at `index` among the children of `path`.
+    InsertChild {
+        /// Path of the parent (`""` = view root).
+        path: String,
+        /// Index the new child ends at.
+        index: usize,
+        /// HTML of exactly one node.
+        node: String,
+        /// `dj-id` of the parent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// Remove the child at `index` of `path`.
+    RemoveChild {
+        /// Path of the parent (`""` = view root).
+        path: String,
+        /// Index of the child to remove.
+        index: usize,
+        /// `dj-id` of the parent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// Remove the child at `from`, then insert it so that it ends at index `to`.
+    MoveChild {
+        /// Path of the parent (`""` = view root).
+        path: String,
+        /// Current index of the child.
+        from: usize,
+        /// Index the child ends at.
+        to: usize,
+        /// `dj-id` of the parent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+}
+
+/// A frame from the browser.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Mount a view the page was served with.
+    Mount {
+        /// View name (from `data-djust-view`).
+        view: String,
+        /// Mount parameters.
+        #[serde(default)]
+        params: Map<String, Value>,
+        /// Current page URL.
+        #[serde(default)]
+        url: Option<String>,
+        /// Signed mount token (from `data-djust-token`).
+        mount_token: String,
+    },
+    /// A user event for a handler.
+    Event {
+        /// Handler name.
+        event: String,
+        /// Handler parameters.
+        #[serde(default)]
+        params: Map<String, Value>,
+        /// Client reference echoed in the reply.
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<u64>,
+    },
+    /// Keep-alive.
+    Ping,
+    /// The client lost sync and wants the full HTML.
+    RequestHtml,
+}
+
+impl ClientMessage {
+    /// Parses one text frame.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+/// A frame to the browser.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Sent once the socket is accepted.
+    Connect {
+        /// Session id.
+        session_id: String,
+    },
+    /// The view mounted; its full HTML.
+    Mount {
+        /// View name.
+        view: String,
+        /// Version of the rendered tree (starts at 1).
+        version: u64,
+        /// Full HTML of the view's children.
+        html: String,
+    },
+    /// Patches bringing the DOM from `version - 1` to `version`.
+    Patch {
+        /// Patches, applied in order.
+        patches: Vec<Patch>,
+        /// Version after the patches.
+        version: u64,
+        /// The `ref` of the event that caused them.
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<u64>,
+    },
+    /// Full HTML (fallback when patches are not possible or the client lost sync).
+    HtmlUpdate {
+        /// Full HTML of the view's children.
+        html: String,
+        /// Version of this HTML.
+        version: u64,
+    },
+    /// The event changed nothing.
+    Noop {
+        /// The `ref` of the event.
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<u64>,
+    },
+    /// The event failed; `error` is safe to show.
+    Error {
+        /// Message (generic in production).
+        error: String,
+        /// The `ref` of the event.
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<u64>,
+    },
+    /// The client is sending too fast.
+    RateLimitExceeded {
+        /// Message to show.
+        message: String,
+    },
+    /// Go to another URL (e.g. the login page).
+    Navigate {
+        /// Target URL.
+        to: String,
+    },
+    /// An event pushed from the server to client hooks.
+    PushEvent {
+        /// Event name.
+        event: String,
+        /// Event payload.
+        payload: Value,
+    },
+    /// Reply to `ping`.
+    Pong,
+}
+
+/// Sent if serialization ever failed (it cannot for these types).
+const FALLBACK_FRAME: &str = r#"{"type":"error","error":"internal error"}"#;
+
+impl ServerMessage {
+    /// The frame as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| FALLBACK_FRAME.to_owned())
+    }
+
+    /// Parses one text frame (for test clients).
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
