@@ -47,33 +47,58 @@ fn payloads_are_inert_in_every_context() {
         let document = Document::parse_fragment(&html);
         let found = elements(&document);
         let names: Vec<&str> = found.iter().map(|e| e.value().name()).collect();
-        assert_eq!(names, ["div", "div", "a", "img", "p", "form", "button"], "payload {p:?} → {html}");
+        assert_eq!(
+            names,
+            ["div", "div", "a", "img", "p", "form", "button"],
+            "payload {p:?} → {html}"
+        );
 
         // Text stays one text node equal to the payload.
-        assert_eq!(found[0].text().collect::<String>(), expected_text(p), "payload {p:?}");
+        assert_eq!(
+            found[0].text().collect::<String>(),
+            expected_text(p),
+            "payload {p:?}"
+        );
 
         for element in &found {
             for (name, value) in element.value().attrs() {
-                assert!(!name.to_ascii_lowercase().starts_with("on"), "payload {p:?} made attribute {name}");
+                assert!(
+                    !name.to_ascii_lowercase().starts_with("on"),
+                    "payload {p:?} made attribute {name}"
+                );
                 if matches!(name, "href" | "src" | "action" | "formaction") {
                     assert!(is_safe_url(value), "payload {p:?} left {name}={value:?}");
                 }
                 if name == "srcset" {
                     for candidate in value.split(',') {
                         let url = candidate.split_whitespace().next().unwrap_or("");
-                        assert!(is_safe_url(url), "payload {p:?} left srcset candidate {url:?}");
+                        assert!(
+                            is_safe_url(url),
+                            "payload {p:?} left srcset candidate {url:?}"
+                        );
                     }
                 }
                 if name == "style" {
                     let lower = value.to_ascii_lowercase();
-                    for bad in ["url(", "expression(", "javascript", "behavior", "@import", "\\"] {
+                    for bad in [
+                        "url(",
+                        "expression(",
+                        "javascript",
+                        "behavior",
+                        "@import",
+                        "\\",
+                    ] {
                         assert!(!lower.contains(bad), "payload {p:?} left style {value:?}");
                     }
                 }
             }
         }
         // Attribute values come back exactly.
-        assert_eq!(found[1].value().attr("title"), Some(expected_text(p).as_str()), "payload {p:?}");
+        assert_eq!(
+            found[1].value().attr("title"),
+            Some(expected_text(p).as_str()),
+            "payload {p:?}"
+        );
     }
 }
 

@@ -56,31 +56,21 @@ pub struct VBuilder {
 /// `true` when `text` contains a character the HTML parser would change.
 #[inline]
 fn needs_normalizing(text: &str) -> bool {
-    text.bytes().any(|byte| byte == b'\r' || byte == 0)
+    text.bytes().any(|byte| byte == 0)
 }
 
-/// Rewrites `text` as the HTML parser would read it back: CR LF and lone CR
-/// become LF, NUL becomes U+FFFD. Allocates only when something changes.
-///
-/// The SSR writer must apply the same normalisation for `to_html` of a built
-/// tree to stay byte-identical to it when values contain CR or NUL.
+/// Rewrites `text` as the browser will hold it: NUL, which HTML cannot carry,
+/// becomes U+FFFD (the escaper writes NUL as U+FFFD too, so a `set_text`
+/// patch and a server-rendered page agree). CR needs nothing: the escaper
+/// writes it as `&#13;`, which the parser reads back as CR. Allocates only
+/// when something changes.
 pub fn normalize_text(text: &mut String) {
     if !needs_normalizing(text) {
         return;
     }
     let mut out = String::with_capacity(text.len() + 2);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push('\n');
-            }
-            '\0' => out.push('\u{FFFD}'),
-            other => out.push(other),
-        }
+    for c in text.chars() {
+        out.push(if c == '\0' { '\u{FFFD}' } else { c });
     }
     *text = out;
 }
