@@ -80,6 +80,10 @@ pub mod prelude {
 pub mod __private {
     pub use djust_runtime::template::escape::escape_into;
     pub use djust_runtime::template::filters::{filter_srcset, filter_url};
-    pub use djust_runtime::template::render::{style_attr, AttrValue, Render, UrlValue};
-    pub use djust_runtime::template::safe::{render_safe, EscapeDisplay};
+    pub use djust_runtime::template::mode::vdom_mode;
+    pub use djust_runtime::template::render::{
+        attr_plain, key_string, srcset_attr, style_attr, url_attr, AttrValue, Render, UrlValue,
+    };
+    pub use djust_runtime::template::safe::{render_safe, render_safe_vdom, EscapeDisplay};
+    pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, VBuilder};
 }

@@ -1,7 +1,9 @@
 //! `html!`: parse → check → codegen over one AST.
 //!
-//! [`parse`] builds the [`ast`], [`check`] enforces the security rules, and
-//! [`codegen`] writes the server-side rendering code. Errors from parsing and
+//! [`parse`] builds the [`ast`], [`check`] enforces the security rules,
+//! [`codegen`] writes the server-side rendering code and [`codegen_vdom`]
+//! the VDOM-building code; the expansion picks one at run time
+//! (`djust_runtime::template::mode`). Errors from parsing and
 //! checking are accumulated in one [`Ctxt`] and reported together; on error
 //! the macro still expands to a value of type `Html` so the surrounding code
 //! does not fail with unrelated type errors.
@@ -9,6 +11,7 @@
 pub mod ast;
 pub mod check;
 pub mod codegen;
+pub mod codegen_vdom;
 pub mod escape;
 pub mod parse;
 
@@ -29,7 +32,13 @@ pub fn expand(input: TokenStream) -> TokenStream {
     };
     check::check(&nodes, &cx);
     match cx.check() {
-        Ok(()) => codegen::expand(&nodes),
+        Ok(()) => {
+            let markup = codegen::expand(&nodes);
+            let vdom = codegen_vdom::expand(&nodes);
+            quote! {
+                if ::djust::__private::vdom_mode() { #vdom } else { #markup }
+            }
+        }
         Err(error) => {
             let error = error.to_compile_error();
             quote! {{ #error ::djust::Html::default() }}

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::render::Render;
+use crate::vdom::{to_html, VBuilder, VNode};
 
 /// Rendered markup produced by `html!`.
 ///
@@ -10,9 +11,25 @@ use super::render::Render;
 /// ran, so an `Html` can be spliced into another template as a component
 /// (`{header}`) without being escaped again. It cannot be built from a plain
 /// `String`: use `html!`, [`SafeHtml`](super::SafeHtml) or `format_html!`.
-#[derive(Clone, PartialEq, Eq, Default)]
+///
+/// A template evaluates to markup (server-side rendering, the default) or,
+/// inside [`render_nodes`](super::mode::render_nodes), to a VDOM for live
+/// updates. Both serialise to the same HTML, byte for byte.
+#[derive(Clone, Default)]
 pub struct Html {
-    markup: String,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Markup(String),
+    Nodes(Vec<VNode>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Markup(String::new())
+    }
 }
 
 impl Html {
@@ -20,66 +37,96 @@ impl Html {
     #[doc(hidden)]
     #[inline]
     pub fn __from_generated_markup(markup: String) -> Self {
-        Html { markup }
+        Html { repr: Repr::Markup(markup) }
+    }
+
+    /// Wraps nodes built by the `html!` macro's generated code.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __from_generated_nodes(nodes: Vec<VNode>) -> Self {
+        Html { repr: Repr::Nodes(nodes) }
     }
 
     /// Markup that is already trusted (from [`SafeHtml`](super::SafeHtml)).
     #[inline]
     pub(crate) fn from_trusted(markup: String) -> Self {
-        Html { markup }
+        Html { repr: Repr::Markup(markup) }
     }
 
-    /// The markup as a string slice.
-    #[inline]
-    pub fn as_str(&self) -> &str {
-        &self.markup
-    }
-
-    /// The markup as an owned `String`, without copying.
-    #[inline]
+    /// The markup as an owned `String`.
     pub fn into_string(self) -> String {
-        self.markup
+        match self.repr {
+            Repr::Markup(markup) => markup,
+            Repr::Nodes(nodes) => to_html(&nodes),
+        }
     }
 
-    /// Length of the markup in bytes.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.markup.len()
+    /// The VDOM of this markup (parsed, if it was rendered as markup).
+    pub fn into_nodes(self) -> Vec<VNode> {
+        match self.repr {
+            Repr::Nodes(nodes) => nodes,
+            Repr::Markup(markup) => {
+                let mut builder = VBuilder::new();
+                builder.push_raw_html(&markup);
+                builder.finish()
+            }
+        }
     }
 
     /// `true` for an empty template.
-    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.markup.is_empty()
+        match &self.repr {
+            Repr::Markup(markup) => markup.is_empty(),
+            Repr::Nodes(nodes) => nodes.is_empty(),
+        }
     }
 }
 
+impl PartialEq for Html {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Html {}
+
 impl fmt::Display for Html {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.markup)
+        match &self.repr {
+            Repr::Markup(markup) => f.write_str(markup),
+            Repr::Nodes(nodes) => f.write_str(&to_html(nodes)),
+        }
     }
 }
 
 impl fmt::Debug for Html {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Html").field(&self.markup).finish()
+        f.debug_tuple("Html").field(&self.to_string()).finish()
     }
 }
 
 /// A component: its markup is written as is.
 impl Render for Html {
-    #[inline]
     fn write_plain(&self, out: &mut String) {
-        out.push_str(&self.markup);
+        match &self.repr {
+            Repr::Markup(markup) => out.push_str(markup),
+            Repr::Nodes(nodes) => crate::vdom::html::write_html(nodes, out),
+        }
     }
     #[inline]
     fn render_text(&self, out: &mut String) {
-        out.push_str(&self.markup);
+        self.write_plain(out);
+    }
+    fn render_vdom(&self, builder: &mut VBuilder) {
+        match &self.repr {
+            Repr::Nodes(nodes) => builder.push_nodes(nodes.clone()),
+            Repr::Markup(markup) => builder.push_raw_html(markup),
+        }
     }
 }
 
 impl From<Html> for String {
     fn from(html: Html) -> String {
-        html.markup
+        html.into_string()
     }
 }

@@ -7,6 +7,7 @@
 pub mod escape;
 pub mod filters;
 pub mod html;
+pub mod mode;
 pub mod render;
 pub mod safe;
 

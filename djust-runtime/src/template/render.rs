@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 
 use super::escape::escape_into;
+use crate::vdom::VBuilder;
 
 /// A value that can be spliced into element content with `{value}`.
 ///
@@ -37,6 +38,12 @@ pub trait Render {
         let mut plain = String::new();
         self.write_plain(&mut plain);
         escape_into(&plain, out);
+    }
+
+    /// Adds the value to a VDOM being built: as text unless it is markup.
+    #[inline]
+    fn render_vdom(&self, builder: &mut VBuilder) {
+        self.write_plain(builder.text_buffer());
     }
 }
 
@@ -81,6 +88,38 @@ pub trait AttrValue {
 pub trait UrlValue {
     /// The URL text, or `None` to omit the attribute.
     fn url_text(&self) -> Option<&str>;
+}
+
+/// The raw value of an ordinary dynamic attribute for the VDOM, or `None`
+/// when it must be left out (`false`, `None`).
+#[doc(hidden)]
+pub fn attr_plain<T: AttrValue + ?Sized>(value: &T) -> Option<String> {
+    if !value.is_present() {
+        return None;
+    }
+    let mut plain = String::new();
+    value.write_attr_plain(&mut plain);
+    Some(plain)
+}
+
+/// The filtered value of a dynamic URL attribute for the VDOM.
+#[doc(hidden)]
+pub fn url_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
+    value.url_text().map(|url| super::filters::filter_url(url).into_owned())
+}
+
+/// The filtered value of a dynamic `srcset` attribute for the VDOM.
+#[doc(hidden)]
+pub fn srcset_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
+    value.url_text().map(|srcset| super::filters::filter_srcset(srcset).into_owned())
+}
+
+/// The key of a keyed loop item, as text.
+#[doc(hidden)]
+pub fn key_string<T: Render + ?Sized>(key: &T) -> String {
+    let mut out = String::new();
+    key.write_plain(&mut out);
+    out
 }
 
 /// The filtered value of a dynamic `style` attribute, or `None` to omit it
@@ -257,6 +296,10 @@ impl<T: Render + ?Sized> Render for &T {
     fn render_text(&self, out: &mut String) {
         (**self).render_text(out);
     }
+    #[inline]
+    fn render_vdom(&self, builder: &mut VBuilder) {
+        (**self).render_vdom(builder);
+    }
 }
 
 impl<T: AttrValue + ?Sized> AttrValue for &T {
@@ -292,6 +335,12 @@ impl<T: Render> Render for Option<T> {
     fn render_text(&self, out: &mut String) {
         if let Some(value) = self {
             value.render_text(out);
+        }
+    }
+    #[inline]
+    fn render_vdom(&self, builder: &mut VBuilder) {
+        if let Some(value) = self {
+            value.render_vdom(builder);
         }
     }
 }

@@ -12,6 +12,7 @@ use std::fmt;
 use super::escape::escape_into;
 use super::html::Html;
 use super::render::Render;
+use crate::vdom::VBuilder;
 
 /// Trusted markup, written raw by `{value|safe}` or `{value}`.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -80,6 +81,15 @@ impl Render for SafeHtml {
     fn render_text(&self, out: &mut String) {
         out.push_str(&self.0);
     }
+    fn render_vdom(&self, builder: &mut VBuilder) {
+        builder.push_raw_html(&self.0);
+    }
+}
+
+/// Adds trusted markup to a VDOM for `{value|safe}`. Only [`SafeHtml`].
+#[doc(hidden)]
+pub fn render_safe_vdom(value: &SafeHtml, builder: &mut VBuilder) {
+    builder.push_raw_html(&value.0);
 }
 
 /// Writes trusted markup for `{value|safe}`. Only [`SafeHtml`] is accepted,
