@@ -67,12 +67,74 @@ pub use djust_macros::html;
 /// `{name}` would skip the escaping and are a compile error.
 pub use djust_macros::format_html;
 
+/// Turns a view's `impl` block into a live view.
+///
+/// ```
+/// use djust::prelude::*;
+///
+/// pub struct Counter { count: i64 }
+///
+/// #[live_view(public)]
+/// impl Counter {
+///     fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+///         Ok(Counter { count: 0 })
+///     }
+///
+///     fn render(&self) -> Html {
+///         html! {
+///             <p>"Count: " {self.count}</p>
+///             <button dj-click="increment" dj-value-by="1">"+1"</button>
+///         }
+///     }
+///
+///     #[event_handler]
+///     #[rate_limit(rate = 10, burst = 5)]
+///     fn increment(&mut self, #[default(1)] by: i64) {
+///         self.count += by;
+///     }
+/// }
+///
+/// let meta = <Counter as djust::LiveView>::meta();
+/// assert_eq!(meta.name, "counter");
+/// assert_eq!(meta.handlers[0].name, "increment");
+/// assert_eq!(meta.exposed, ["count"]);
+/// ```
+///
+/// Options: exactly one of `public` / `login_required` (a `permission =
+/// "app.codename"` implies `login_required`), `login_url = "/login"`,
+/// `name = "wire_name"`, `tick = <ms>` (calls `handle_tick`),
+/// `reauth_each_event` (runs `check_permissions` before every event).
+///
+/// Items: `mount(ctx: &mut MountCtx) -> Result<Self>` (sync or async) and
+/// `render(&self) -> Html` are required; `check_permissions(&self, &Ctx)`,
+/// `handle_tick(&mut self)` and `handle_info(&mut self, message: T)` are
+/// optional. Only `#[event_handler]` methods can be called from the client;
+/// their arguments (after an optional `&EventCtx`/`&mut EventCtx`) are
+/// decoded by name from the event's params. See `docs/live_views.md`.
+pub use djust_macros::live_view;
+
+/// Marks a method of a `#[live_view]` as callable from the client.
+pub use djust_macros::event_handler;
+
+/// `#[rate_limit(rate = R, burst = B, key = "user"|"session"|"ip")]` on an
+/// `#[event_handler]`: a token bucket shared by all connections of the key.
+pub use djust_macros::rate_limit;
+
+/// `#[permission_required("app.codename")]` on an `#[event_handler]`.
+pub use djust_macros::permission_required;
+
 pub use djust_runtime as runtime;
 pub use djust_runtime::template::{AttrValue, Html, Render, SafeHtml, UrlValue};
+pub use djust_runtime::view::{
+    Ctx, DynView, Error, ErrorKind, EventCtx, LiveView, MountCtx, Result, ViewFactory, ViewMeta,
+};
 
 /// The names most views need: `use djust::prelude::*;`.
 pub mod prelude {
-    pub use crate::{format_html, html, Html, Render, SafeHtml};
+    pub use crate::{
+        event_handler, format_html, html, live_view, permission_required, rate_limit, Ctx, Error,
+        EventCtx, Html, LiveView, MountCtx, Render, Result, SafeHtml,
+    };
 }
 
 /// Items used by macro-generated code. Not public API: no stability guarantees.
@@ -86,4 +148,11 @@ pub mod __private {
     };
     pub use djust_runtime::template::safe::{render_safe, render_safe_vdom, EscapeDisplay};
     pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, VBuilder};
+    pub use djust_runtime::view::{
+        params, AssignedField, AuthPosture, BoxFuture, Ctx, EventCtx, EventError, HandlerMeta,
+        HandlerOutput, LiveView, MountCtx, ParamKind, ParamMeta, Params, RateKey, RateLimitMeta,
+        ViewFactory, ViewMeta, ViewRegistration,
+    };
+    pub use inventory;
+    pub use tracing;
 }

@@ -50,7 +50,11 @@ fn rows(names: &[&str]) -> Vec<Row> {
         .map(|(i, name)| Row {
             id: i as u32,
             name: (*name).into(),
-            url: if i % 2 == 0 { format!("/r/{i}") } else { "javascript:alert(1)".into() },
+            url: if i % 2 == 0 {
+                format!("/r/{i}")
+            } else {
+                "javascript:alert(1)".into()
+            },
             done: i % 3 == 0,
         })
         .collect()
@@ -62,12 +66,22 @@ fn check_equivalent(render: impl Fn() -> Html) {
     assert_eq!(to_html(&nodes), markup, "VDOM and SSR disagree");
     // A browser parsing the markup gets the same tree the VDOM describes.
     let reparsed = parse_fragment(&markup);
-    assert_eq!(reparsed.len(), nodes.len(), "top-level node count differs for {markup}");
+    assert_eq!(
+        reparsed.len(),
+        nodes.len(),
+        "top-level node count differs for {markup}"
+    );
 }
 
 #[test]
 fn vdom_serialises_exactly_like_ssr() {
-    check_equivalent(|| page("Hello <world> & 'you'", &rows(&["a", "b<", "c\"", "d"]), Some("n\r\0te")));
+    check_equivalent(|| {
+        page(
+            "Hello <world> & 'you'",
+            &rows(&["a", "b<", "c\"", "d"]),
+            Some("n\r\0te"),
+        )
+    });
     check_equivalent(|| page("", &[], None));
     check_equivalent(|| html! { "a" {1} "b" <br> {""} "c" });
     check_equivalent(|| html! { <p>{""}</p><p>{None::<&str>}</p> });
@@ -76,7 +90,9 @@ fn vdom_serialises_exactly_like_ssr() {
 #[test]
 fn ssr_is_the_default_mode() {
     let html = page("t", &[], None);
-    assert!(html.into_string().starts_with("<header><h1>Static title</h1>"));
+    assert!(html
+        .into_string()
+        .starts_with("<header><h1>Static title</h1>"));
 }
 
 fn check_update(before: &Html, after: &Html) {
@@ -94,10 +110,18 @@ fn diff_of_two_renders_turns_one_page_into_the_other() {
     let mut b = a.clone();
     b.swap(0, 3);
     b[1].name = "changed".into();
-    b.push(Row { id: 9, name: "new".into(), url: "/n".into(), done: true });
+    b.push(Row {
+        id: 9,
+        name: "new".into(),
+        url: "/n".into(),
+        done: true,
+    });
     let before = render_nodes(|| page("one", &a, None));
     let after = render_nodes(|| page("two", &b, Some("note")));
-    check_update(&Html::__from_generated_nodes(before), &Html::__from_generated_nodes(after));
+    check_update(
+        &Html::__from_generated_nodes(before),
+        &Html::__from_generated_nodes(after),
+    );
 }
 
 #[test]

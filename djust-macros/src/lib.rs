@@ -5,7 +5,8 @@
 
 mod ctxt;
 mod format_html;
-mod html;
+pub(crate) mod html;
+mod live_view;
 
 use proc_macro::TokenStream;
 
@@ -19,4 +20,28 @@ pub fn html(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn format_html(input: TokenStream) -> TokenStream {
     format_html::expand(input.into()).into()
+}
+
+/// Turns an `impl` block into a live view. See `djust::live_view`.
+#[proc_macro_attribute]
+pub fn live_view(args: TokenStream, input: TokenStream) -> TokenStream {
+    live_view::expand(args.into(), input.into()).into()
+}
+
+/// Marks a method as callable from the client. Only valid inside `#[live_view]`.
+#[proc_macro_attribute]
+pub fn event_handler(_args: TokenStream, input: TokenStream) -> TokenStream {
+    live_view::misplaced("event_handler", input.into()).into()
+}
+
+/// Rate-limits an event handler. Only valid inside `#[live_view]`.
+#[proc_macro_attribute]
+pub fn rate_limit(_args: TokenStream, input: TokenStream) -> TokenStream {
+    live_view::misplaced("rate_limit", input.into()).into()
+}
+
+/// Requires a permission for an event handler. Only valid inside `#[live_view]`.
+#[proc_macro_attribute]
+pub fn permission_required(_args: TokenStream, input: TokenStream) -> TokenStream {
+    live_view::misplaced("permission_required", input.into()).into()
 }

@@ -12,3 +12,4 @@ pub mod security;
 pub mod session;
 pub mod template;
 pub mod vdom;
+pub mod view;

@@ -37,20 +37,26 @@ impl Html {
     #[doc(hidden)]
     #[inline]
     pub fn __from_generated_markup(markup: String) -> Self {
-        Html { repr: Repr::Markup(markup) }
+        Html {
+            repr: Repr::Markup(markup),
+        }
     }
 
     /// Wraps nodes built by the `html!` macro's generated code.
     #[doc(hidden)]
     #[inline]
     pub fn __from_generated_nodes(nodes: Vec<VNode>) -> Self {
-        Html { repr: Repr::Nodes(nodes) }
+        Html {
+            repr: Repr::Nodes(nodes),
+        }
     }
 
     /// Markup that is already trusted (from [`SafeHtml`](super::SafeHtml)).
     #[inline]
     pub(crate) fn from_trusted(markup: String) -> Self {
-        Html { repr: Repr::Markup(markup) }
+        Html {
+            repr: Repr::Markup(markup),
+        }
     }
 
     /// The markup as an owned `String`.

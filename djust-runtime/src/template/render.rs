@@ -105,13 +105,17 @@ pub fn attr_plain<T: AttrValue + ?Sized>(value: &T) -> Option<String> {
 /// The filtered value of a dynamic URL attribute for the VDOM.
 #[doc(hidden)]
 pub fn url_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
-    value.url_text().map(|url| super::filters::filter_url(url).into_owned())
+    value
+        .url_text()
+        .map(|url| super::filters::filter_url(url).into_owned())
 }
 
 /// The filtered value of a dynamic `srcset` attribute for the VDOM.
 #[doc(hidden)]
 pub fn srcset_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
-    value.url_text().map(|srcset| super::filters::filter_srcset(srcset).into_owned())
+    value
+        .url_text()
+        .map(|srcset| super::filters::filter_srcset(srcset).into_owned())
 }
 
 /// The key of a keyed loop item, as text.

@@ -35,27 +35,47 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An internal error with a message (shown to the client only in debug).
     pub fn msg(message: impl fmt::Display) -> Self {
-        Error { kind: ErrorKind::Internal, message: message.to_string(), source: None }
+        Error {
+            kind: ErrorKind::Internal,
+            message: message.to_string(),
+            source: None,
+        }
     }
 
     /// The user lacks permission.
     pub fn forbidden() -> Self {
-        Error { kind: ErrorKind::Forbidden, message: "permission denied".into(), source: None }
+        Error {
+            kind: ErrorKind::Forbidden,
+            message: "permission denied".into(),
+            source: None,
+        }
     }
 
     /// The requested object does not exist.
     pub fn not_found() -> Self {
-        Error { kind: ErrorKind::NotFound, message: "not found".into(), source: None }
+        Error {
+            kind: ErrorKind::NotFound,
+            message: "not found".into(),
+            source: None,
+        }
     }
 
     /// An invalid request; `message` is written for the user.
     pub fn bad_request(message: impl fmt::Display) -> Self {
-        Error { kind: ErrorKind::BadRequest, message: message.to_string(), source: None }
+        Error {
+            kind: ErrorKind::BadRequest,
+            message: message.to_string(),
+            source: None,
+        }
     }
 
     /// Invalid configuration, named so the operator can fix it.
     pub fn config(message: impl fmt::Display) -> Self {
-        Error { kind: ErrorKind::Config, message: message.to_string(), source: None }
+        Error {
+            kind: ErrorKind::Config,
+            message: message.to_string(),
+            source: None,
+        }
     }
 
     /// The kind of error.
@@ -71,7 +91,11 @@ impl Error {
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for Error {
     fn from(error: E) -> Self {
-        Error { kind: ErrorKind::Internal, message: error.to_string(), source: Some(Box::new(error)) }
+        Error {
+            kind: ErrorKind::Internal,
+            message: error.to_string(),
+            source: Some(Box::new(error)),
+        }
     }
 }
 
@@ -108,7 +132,10 @@ mod tests {
             Ok(text.parse::<i32>()?)
         }
         let error = parse("x").err().map(|e| (e.kind(), e.to_string()));
-        assert_eq!(error, Some((ErrorKind::Internal, "invalid digit found in string".into())));
+        assert_eq!(
+            error,
+            Some((ErrorKind::Internal, "invalid digit found in string".into()))
+        );
         assert_eq!(Error::forbidden().kind(), ErrorKind::Forbidden);
     }
 }

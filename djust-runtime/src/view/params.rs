@@ -62,7 +62,9 @@ pub trait FromParam: Sized {
 }
 
 fn text_of(value: &Value) -> Option<&str> {
-    value.as_str().map(|s| s.trim_matches(|c: char| c.is_ascii_whitespace()))
+    value
+        .as_str()
+        .map(|s| s.trim_matches(|c: char| c.is_ascii_whitespace()))
 }
 
 macro_rules! signed {
@@ -97,8 +99,15 @@ signed!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 impl FromParam for i128 {
     fn from_param(value: &Value) -> Result<Self, ParamProblem> {
         match value {
-            Value::Number(n) => n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from)).ok_or(ParamProblem::OutOfRange),
-            Value::String(_) => text_of(value).unwrap_or_default().parse().map_err(|_| ParamProblem::Invalid),
+            Value::Number(n) => n
+                .as_i64()
+                .map(i128::from)
+                .or_else(|| n.as_u64().map(i128::from))
+                .ok_or(ParamProblem::OutOfRange),
+            Value::String(_) => text_of(value)
+                .unwrap_or_default()
+                .parse()
+                .map_err(|_| ParamProblem::Invalid),
             _ => Err(ParamProblem::Invalid),
         }
     }
@@ -108,7 +117,10 @@ impl FromParam for u128 {
     fn from_param(value: &Value) -> Result<Self, ParamProblem> {
         match value {
             Value::Number(n) => n.as_u64().map(u128::from).ok_or(ParamProblem::OutOfRange),
-            Value::String(_) => text_of(value).unwrap_or_default().parse().map_err(|_| ParamProblem::Invalid),
+            Value::String(_) => text_of(value)
+                .unwrap_or_default()
+                .parse()
+                .map_err(|_| ParamProblem::Invalid),
             _ => Err(ParamProblem::Invalid),
         }
     }
@@ -147,7 +159,11 @@ impl FromParam for bool {
                 Some(1) => Ok(true),
                 _ => Err(ParamProblem::Invalid),
             },
-            Value::String(_) => match text_of(value).unwrap_or_default().to_ascii_lowercase().as_str() {
+            Value::String(_) => match text_of(value)
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                .as_str()
+            {
                 "true" | "on" | "1" | "yes" => Ok(true),
                 "false" | "off" | "0" | "no" | "" => Ok(false),
                 _ => Err(ParamProblem::Invalid),
@@ -187,9 +203,16 @@ impl<T: FromParam> FromParam for Option<T> {
 impl<T: FromParam> FromParam for Vec<T> {
     fn from_param(value: &Value) -> Result<Self, ParamProblem> {
         match value {
-            Value::Array(items) => items.iter().map(|item| {
-                if item.is_null() { T::when_missing().ok_or(ParamProblem::Invalid) } else { T::from_param(item) }
-            }).collect(),
+            Value::Array(items) => items
+                .iter()
+                .map(|item| {
+                    if item.is_null() {
+                        T::when_missing().ok_or(ParamProblem::Invalid)
+                    } else {
+                        T::from_param(item)
+                    }
+                })
+                .collect(),
             Value::Object(_) => Err(ParamProblem::Invalid),
             single => T::from_param(single).map(|v| vec![v]),
         }
@@ -197,8 +220,16 @@ impl<T: FromParam> FromParam for Vec<T> {
 }
 
 /// Decodes parameter `name` with [`FromParam`] coercion.
-pub fn decode<T: FromParam>(params: &Params, name: &'static str, expected: &'static str) -> Result<T, ParamError> {
-    let error = |problem| ParamError { param: name, expected, problem };
+pub fn decode<T: FromParam>(
+    params: &Params,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<T, ParamError> {
+    let error = |problem| ParamError {
+        param: name,
+        expected,
+        problem,
+    };
     match params.get(name) {
         None | Some(Value::Null) => T::when_missing().ok_or_else(|| error(ParamProblem::Missing)),
         Some(value) => T::from_param(value).map_err(error),
@@ -206,26 +237,58 @@ pub fn decode<T: FromParam>(params: &Params, name: &'static str, expected: &'sta
 }
 
 /// Decodes parameter `name`, using `default` when it is absent or `null`.
-pub fn decode_or<T: FromParam>(params: &Params, name: &'static str, expected: &'static str, default: impl FnOnce() -> T) -> Result<T, ParamError> {
+pub fn decode_or<T: FromParam>(
+    params: &Params,
+    name: &'static str,
+    expected: &'static str,
+    default: impl FnOnce() -> T,
+) -> Result<T, ParamError> {
     match params.get(name) {
         None | Some(Value::Null) => Ok(default()),
-        Some(value) => T::from_param(value).map_err(|problem| ParamError { param: name, expected, problem }),
+        Some(value) => T::from_param(value).map_err(|problem| ParamError {
+            param: name,
+            expected,
+            problem,
+        }),
     }
 }
 
 /// Decodes parameter `name` of any `DeserializeOwned` type with serde (no coercion).
-pub fn decode_serde<T: DeserializeOwned>(params: &Params, name: &'static str, expected: &'static str) -> Result<T, ParamError> {
-    let error = |problem| ParamError { param: name, expected, problem };
+pub fn decode_serde<T: DeserializeOwned>(
+    params: &Params,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<T, ParamError> {
+    let error = |problem| ParamError {
+        param: name,
+        expected,
+        problem,
+    };
     let value = params.get(name).cloned().unwrap_or(Value::Null);
     let missing = value.is_null();
-    T::deserialize(value).map_err(|_| error(if missing { ParamProblem::Missing } else { ParamProblem::Invalid }))
+    T::deserialize(value).map_err(|_| {
+        error(if missing {
+            ParamProblem::Missing
+        } else {
+            ParamProblem::Invalid
+        })
+    })
 }
 
 /// Like [`decode_serde`], with a default for an absent or `null` value.
-pub fn decode_serde_or<T: DeserializeOwned>(params: &Params, name: &'static str, expected: &'static str, default: impl FnOnce() -> T) -> Result<T, ParamError> {
+pub fn decode_serde_or<T: DeserializeOwned>(
+    params: &Params,
+    name: &'static str,
+    expected: &'static str,
+    default: impl FnOnce() -> T,
+) -> Result<T, ParamError> {
     match params.get(name) {
         None | Some(Value::Null) => Ok(default()),
-        Some(value) => T::deserialize(value.clone()).map_err(|_| ParamError { param: name, expected, problem: ParamProblem::Invalid }),
+        Some(value) => T::deserialize(value.clone()).map_err(|_| ParamError {
+            param: name,
+            expected,
+            problem: ParamProblem::Invalid,
+        }),
     }
 }
 
@@ -250,10 +313,25 @@ mod tests {
         assert_eq!(get::<i64>(json!("3")), Ok(3));
         assert_eq!(get::<i64>(json!(" -3 ")), Ok(-3));
         assert_eq!(get::<i64>(json!(3)), Ok(3));
-        assert_eq!(get::<i32>(json!(2147483648u64)), Err(ParamProblem::OutOfRange));
+        assert_eq!(
+            get::<i32>(json!(2147483648u64)),
+            Err(ParamProblem::OutOfRange)
+        );
         assert_eq!(get::<u8>(json!(-1)), Err(ParamProblem::OutOfRange));
-        assert_eq!(get::<i64>(json!("99999999999999999999999")), Err(ParamProblem::OutOfRange));
-        for bad in [json!("3.14"), json!(3.14), json!("0x10"), json!("٣"), json!(""), json!(true), json!([]), json!({})] {
+        assert_eq!(
+            get::<i64>(json!("99999999999999999999999")),
+            Err(ParamProblem::OutOfRange)
+        );
+        for bad in [
+            json!("3.14"),
+            json!(3.14),
+            json!("0x10"),
+            json!("٣"),
+            json!(""),
+            json!(true),
+            json!([]),
+            json!({}),
+        ] {
             assert!(get::<i64>(bad.clone()).is_err(), "{bad}");
         }
         assert_eq!(get::<i64>(Value::Null), Err(ParamProblem::Missing));

@@ -1,0 +1,400 @@
+//! Static analysis of the view's templates and methods:
+//! - every `dj-*` event name in any `html!` of the `impl` must name an
+//!   `#[event_handler]` (compile error with a "did you mean" otherwise);
+//! - the paths `render`'s template reads, through loop variables, `if let`
+//!   and `match` bindings and method calls (`contacts[].name`), for the
+//!   registry and the audit;
+//! - the fields each method assigns (`self.x = ..`, `self.x.push(..)`,
+//!   `Self { x, .. }`).
+
+use std::collections::{BTreeSet, HashMap};
+
+use proc_macro2::TokenStream;
+use syn::punctuated::Punctuated;
+use syn::visit::Visit;
+use syn::{Expr, ImplItemFn, Member, Pat, Token};
+
+use super::attrs::did_you_mean;
+use crate::ctxt::Ctxt;
+use crate::html::ast::{AttrValue, Condition, Else, IfNode, Node};
+use crate::html::check::{event_attr_base, is_valid_event_name};
+use crate::html::parse::parse_template;
+
+/// Methods that do not change what a path refers to.
+const TRANSPARENT_METHODS: &[&str] = &[
+    "iter",
+    "iter_mut",
+    "into_iter",
+    "as_ref",
+    "as_deref",
+    "as_str",
+    "as_slice",
+    "clone",
+    "to_owned",
+    "to_string",
+    "borrow",
+    "deref",
+    "enumerate",
+    "rev",
+    "copied",
+    "cloned",
+    "unwrap",
+    "unwrap_or_default",
+    "expect",
+    "values",
+    "keys",
+];
+
+/// Methods that modify their receiver (std collections and strings).
+const MUTATING_METHODS: &[&str] = &[
+    "push",
+    "push_str",
+    "push_back",
+    "push_front",
+    "insert",
+    "remove",
+    "clear",
+    "retain",
+    "truncate",
+    "extend",
+    "append",
+    "pop",
+    "pop_back",
+    "pop_front",
+    "sort",
+    "sort_by",
+    "sort_by_key",
+    "sort_unstable",
+    "dedup",
+    "drain",
+    "swap",
+    "reverse",
+    "get_mut",
+    "iter_mut",
+    "entry",
+    "set",
+    "take",
+    "replace",
+];
+
+/// Parsed `html!` templates found in a method body.
+pub fn templates_in(method: &ImplItemFn) -> Vec<Vec<Node>> {
+    struct Finder(Vec<TokenStream>);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            if mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|segment| segment.ident == "html")
+            {
+                self.0.push(mac.tokens.clone());
+            }
+        }
+    }
+    let mut finder = Finder(Vec::new());
+    finder.visit_block(&method.block);
+    finder
+        .0
+        .into_iter()
+        .filter_map(|tokens| {
+            // Syntax errors are html!'s to report; here they just skip the template.
+            let scratch = Ctxt::new();
+            let nodes = parse_template(tokens, &scratch).ok();
+            let _ = scratch.check();
+            nodes
+        })
+        .collect()
+}
+
+/// Reports event attributes naming no `#[event_handler]`.
+pub fn check_event_names(nodes: &[Node], handlers: &[String], view: &str, cx: &Ctxt) {
+    for node in nodes {
+        match node {
+            Node::Element(element) => {
+                for attr in &element.attrs {
+                    let (Some(event), AttrValue::Literal(lit)) =
+                        (event_attr_base(&attr.name.value), &attr.value)
+                    else {
+                        continue;
+                    };
+                    let name = lit.value();
+                    if !is_valid_event_name(&name) || handlers.contains(&name) {
+                        continue;
+                    }
+                    let hint = match did_you_mean(&name, handlers.iter().map(String::as_str)) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None if handlers.is_empty() => format!("`{view}` has no `#[event_handler]` methods yet: add `#[event_handler] fn {name}(&mut self)`"),
+                        None => format!("the handlers of `{view}` are: {}", handlers.join(", ")),
+                    };
+                    cx.error_spanned_by(lit, format!("`{event}=\"{name}\"` names no `#[event_handler]` of `{view}`\n\nhelp: {hint}"));
+                }
+                check_event_names(&element.children, handlers, view, cx);
+            }
+            Node::If(if_node) => check_if_events(if_node, handlers, view, cx),
+            Node::For(for_node) => check_event_names(&for_node.body, handlers, view, cx),
+            Node::Match(match_node) => {
+                for arm in &match_node.arms {
+                    check_event_names(&arm.body, handlers, view, cx);
+                }
+            }
+            Node::Text(_) | Node::Splice(_) => {}
+        }
+    }
+}
+
+fn check_if_events(if_node: &IfNode, handlers: &[String], view: &str, cx: &Ctxt) {
+    check_event_names(&if_node.then_branch, handlers, view, cx);
+    match &if_node.else_branch {
+        Some(Else::If(nested)) => check_if_events(nested, handlers, view, cx),
+        Some(Else::Block(nodes)) => check_event_names(nodes, handlers, view, cx),
+        None => {}
+    }
+}
+
+/// What a template reads.
+#[derive(Default)]
+pub struct Exposure {
+    /// Paths like `query`, `contacts[].name`, `title()`.
+    pub paths: BTreeSet<String>,
+    /// `{x|safe}` splices.
+    pub safe_splices: u32,
+}
+
+type Env = HashMap<String, String>;
+
+fn join(base: &str, member: &str) -> String {
+    if base.is_empty() {
+        member.to_owned()
+    } else {
+        format!("{base}.{member}")
+    }
+}
+
+/// The `self`-rooted path an expression denotes, if any.
+fn path_of(expr: &Expr, env: &Env) -> Option<String> {
+    match expr {
+        Expr::Path(path) => {
+            let ident = path.path.get_ident()?.to_string();
+            if ident == "self" {
+                Some(String::new())
+            } else {
+                env.get(&ident).cloned()
+            }
+        }
+        Expr::Field(field) => {
+            let base = path_of(&field.base, env)?;
+            Some(match &field.member {
+                Member::Named(ident) => join(&base, &ident.to_string()),
+                Member::Unnamed(index) => join(&base, &index.index.to_string()),
+            })
+        }
+        Expr::MethodCall(call) => {
+            let base = path_of(&call.receiver, env)?;
+            let method = call.method.to_string();
+            if TRANSPARENT_METHODS.contains(&method.as_str()) {
+                Some(base)
+            } else {
+                Some(join(&base, &format!("{method}()")))
+            }
+        }
+        Expr::Reference(reference) => path_of(&reference.expr, env),
+        Expr::Paren(paren) => path_of(&paren.expr, env),
+        Expr::Group(group) => path_of(&group.expr, env),
+        Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Deref(_)) => path_of(&unary.expr, env),
+        Expr::Try(try_expr) => path_of(&try_expr.expr, env),
+        Expr::Index(index) => path_of(&index.expr, env).map(|base| format!("{base}[]")),
+        _ => None,
+    }
+}
+
+struct Reads<'a> {
+    env: &'a Env,
+    out: &'a mut Exposure,
+}
+
+impl<'ast> Visit<'ast> for Reads<'_> {
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        if let Some(path) = path_of(expr, self.env) {
+            if !path.is_empty() {
+                self.out.paths.insert(path);
+            }
+            if let Expr::MethodCall(call) = expr {
+                for arg in &call.args {
+                    self.visit_expr(arg);
+                }
+            }
+            return;
+        }
+        syn::visit::visit_expr(self, expr);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        if let Ok(args) = mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+            for arg in &args {
+                self.visit_expr(arg);
+            }
+        }
+    }
+}
+
+fn reads(expr: &Expr, env: &Env, out: &mut Exposure) {
+    Reads { env, out }.visit_expr(expr);
+}
+
+/// Binds the names in `pat` to `path` (struct fields to sub-paths).
+fn bind(pat: &Pat, path: &str, env: &mut Env) {
+    match pat {
+        Pat::Ident(ident) => {
+            env.insert(ident.ident.to_string(), path.to_owned());
+            if let Some((_, sub)) = &ident.subpat {
+                bind(sub, path, env);
+            }
+        }
+        Pat::Reference(reference) => bind(&reference.pat, path, env),
+        Pat::Paren(paren) => bind(&paren.pat, path, env),
+        Pat::TupleStruct(tuple) => tuple.elems.iter().for_each(|elem| bind(elem, path, env)),
+        Pat::Tuple(tuple) => tuple.elems.iter().for_each(|elem| bind(elem, path, env)),
+        Pat::Struct(strukt) => {
+            for field in &strukt.fields {
+                if let Member::Named(name) = &field.member {
+                    bind(&field.pat, &join(path, &name.to_string()), env);
+                }
+            }
+        }
+        Pat::Or(or) => or.cases.iter().for_each(|case| bind(case, path, env)),
+        _ => {}
+    }
+}
+
+/// Collects what `nodes` read.
+pub fn exposure(nodes: &[Node], env: &Env, out: &mut Exposure) {
+    for node in nodes {
+        match node {
+            Node::Text(_) => {}
+            Node::Splice(splice) => {
+                reads(&splice.expr, env, out);
+                if splice.safe {
+                    out.safe_splices += 1;
+                }
+            }
+            Node::Element(element) => {
+                for attr in &element.attrs {
+                    if let AttrValue::Dynamic(expr) = &attr.value {
+                        reads(expr, env, out);
+                    }
+                }
+                exposure(&element.children, env, out);
+            }
+            Node::If(if_node) => if_exposure(if_node, env, out),
+            Node::For(for_node) => {
+                reads(&for_node.iter, env, out);
+                let mut inner = env.clone();
+                if let Some(base) = path_of(&for_node.iter, env).filter(|p| !p.is_empty()) {
+                    bind(&for_node.pat, &format!("{base}[]"), &mut inner);
+                }
+                if let Some(key) = &for_node.key {
+                    reads(key, &inner, out);
+                }
+                exposure(&for_node.body, &inner, out);
+            }
+            Node::Match(match_node) => {
+                reads(&match_node.expr, env, out);
+                let base = path_of(&match_node.expr, env).filter(|p| !p.is_empty());
+                for arm in &match_node.arms {
+                    let mut inner = env.clone();
+                    if let Some(base) = &base {
+                        bind(&arm.pat, base, &mut inner);
+                    }
+                    if let Some(guard) = &arm.guard {
+                        reads(guard, &inner, out);
+                    }
+                    exposure(&arm.body, &inner, out);
+                }
+            }
+        }
+    }
+}
+
+fn if_exposure(if_node: &IfNode, env: &Env, out: &mut Exposure) {
+    let mut inner = env.clone();
+    match &if_node.condition {
+        Condition::Bool(expr) => reads(expr, env, out),
+        Condition::Let(pat, expr) => {
+            reads(expr, env, out);
+            if let Some(base) = path_of(expr, env).filter(|p| !p.is_empty()) {
+                bind(pat, &base, &mut inner);
+            }
+        }
+    }
+    exposure(&if_node.then_branch, &inner, out);
+    match &if_node.else_branch {
+        Some(Else::If(nested)) => if_exposure(nested, env, out),
+        Some(Else::Block(nodes)) => exposure(nodes, env, out),
+        None => {}
+    }
+}
+
+/// Public fields a method assigns.
+pub fn assigned_fields(method: &ImplItemFn) -> BTreeSet<String> {
+    struct Assigned(BTreeSet<String>);
+    fn self_field(expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Field(field) => match (&*field.base, &field.member) {
+                (Expr::Path(path), Member::Named(name)) if path.path.is_ident("self") => {
+                    Some(name.to_string())
+                }
+                _ => self_field(&field.base),
+            },
+            Expr::Index(index) => self_field(&index.expr),
+            Expr::MethodCall(call) => self_field(&call.receiver),
+            Expr::Paren(paren) => self_field(&paren.expr),
+            _ => None,
+        }
+    }
+    impl<'ast> Visit<'ast> for Assigned {
+        fn visit_expr_assign(&mut self, node: &'ast syn::ExprAssign) {
+            self.0.extend(self_field(&node.left));
+            syn::visit::visit_expr_assign(self, node);
+        }
+        fn visit_expr_binary(&mut self, node: &'ast syn::ExprBinary) {
+            let compound = matches!(
+                node.op,
+                syn::BinOp::AddAssign(_)
+                    | syn::BinOp::SubAssign(_)
+                    | syn::BinOp::MulAssign(_)
+                    | syn::BinOp::DivAssign(_)
+                    | syn::BinOp::RemAssign(_)
+                    | syn::BinOp::BitOrAssign(_)
+                    | syn::BinOp::BitAndAssign(_)
+                    | syn::BinOp::BitXorAssign(_)
+                    | syn::BinOp::ShlAssign(_)
+                    | syn::BinOp::ShrAssign(_)
+            );
+            if compound {
+                self.0.extend(self_field(&node.left));
+            }
+            syn::visit::visit_expr_binary(self, node);
+        }
+        fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
+            if MUTATING_METHODS.contains(&node.method.to_string().as_str()) {
+                self.0.extend(self_field(&node.receiver));
+            }
+            syn::visit::visit_expr_method_call(self, node);
+        }
+        fn visit_expr_struct(&mut self, node: &'ast syn::ExprStruct) {
+            if node.path.is_ident("Self") || node.path.segments.len() == 1 {
+                for field in &node.fields {
+                    if let Member::Named(name) = &field.member {
+                        self.0.insert(name.to_string());
+                    }
+                }
+            }
+            syn::visit::visit_expr_struct(self, node);
+        }
+    }
+    let mut assigned = Assigned(BTreeSet::new());
+    assigned.visit_block(&method.block);
+    assigned.0.retain(|field| !field.starts_with('_'));
+    assigned.0
+}

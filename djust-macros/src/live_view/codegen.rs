@@ -1,0 +1,329 @@
+//! Generates the `LiveView` impl: metadata, the dispatch `match` (the
+//! allowlist), parameter decoding, permission and rate-limit checks, the
+//! lifecycle adapters, `View::view()` and the registry entry.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{GenericArgument, PathArguments, Type};
+
+use super::items::{CtxArg, HandlerDef, Lifecycle, ParamDef, ViewItems};
+use super::ViewModel;
+
+/// Types `FromParam` decodes with form coercion.
+fn is_coercible(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let name = last.ident.to_string();
+    match name.as_str() {
+        "String" | "bool" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16"
+        | "u32" | "u64" | "u128" | "usize" | "f32" | "f64" => {
+            matches!(last.arguments, PathArguments::None)
+        }
+        "Option" | "Vec" => single_type_arg(&last.arguments).is_some_and(is_coercible),
+        _ => false,
+    }
+}
+
+fn single_type_arg(arguments: &PathArguments) -> Option<&Type> {
+    let PathArguments::AngleBracketed(args) = arguments else {
+        return None;
+    };
+    match args.args.first() {
+        Some(GenericArgument::Type(ty)) if args.args.len() == 1 => Some(ty),
+        _ => None,
+    }
+}
+
+/// (kind, optional) for the registry.
+fn param_kind(ty: &Type) -> (TokenStream, bool) {
+    let kind = |name: &str| -> TokenStream {
+        let ident = format_ident!("{}", name);
+        quote!(::djust::__private::ParamKind::#ident)
+    };
+    let Type::Path(path) = ty else {
+        return (kind("Other"), false);
+    };
+    let Some(last) = path.path.segments.last() else {
+        return (kind("Other"), false);
+    };
+    match last.ident.to_string().as_str() {
+        "Option" => match single_type_arg(&last.arguments) {
+            Some(inner) => (param_kind(inner).0, true),
+            None => (kind("Other"), true),
+        },
+        "Vec" => (kind("List"), false),
+        "String" => (kind("String"), false),
+        "bool" => (kind("Bool"), false),
+        "f32" | "f64" => (kind("Float"), false),
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
+        | "usize" => (kind("Integer"), false),
+        _ => (kind("Other"), false),
+    }
+}
+
+/// The type as the user wrote it, without token spacing.
+pub fn type_text(ty: &Type) -> String {
+    quote!(#ty).to_string().replace(' ', "")
+}
+
+fn option_str(value: Option<&str>) -> TokenStream {
+    match value {
+        Some(text) => quote!(::std::option::Option::Some(#text)),
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn decode_param(param: &ParamDef) -> TokenStream {
+    let ident = &param.ident;
+    let ty = &param.ty;
+    let name = ident.to_string().trim_start_matches("r#").to_owned();
+    let expected = type_text(ty);
+    let span = ty.span();
+    let call = match (&param.default, is_coercible(ty)) {
+        (None, true) => {
+            quote_spanned!(span=> ::djust::__private::params::decode::<#ty>(__djust_params, #name, #expected))
+        }
+        (Some(default), true) => {
+            quote_spanned!(span=> ::djust::__private::params::decode_or::<#ty>(__djust_params, #name, #expected, || #default))
+        }
+        (None, false) => {
+            quote_spanned!(span=> ::djust::__private::params::decode_serde::<#ty>(__djust_params, #name, #expected))
+        }
+        (Some(default), false) => {
+            quote_spanned!(span=> ::djust::__private::params::decode_serde_or::<#ty>(__djust_params, #name, #expected, || #default))
+        }
+    };
+    quote!(let #ident: #ty = #call?;)
+}
+
+fn dispatch_arm(handler: &HandlerDef) -> TokenStream {
+    let ident = &handler.ident;
+    let name = ident.to_string();
+    let permission = handler
+        .permission
+        .as_ref()
+        .map(|perm| quote!(__djust_ctx.__require_permission(#perm)?;));
+    let rate_limit = handler.rate_limit.as_ref().map(|limit| {
+        let rate = limit.rate;
+        let burst = limit.burst;
+        let key = match limit.key.as_str() {
+            "session" => quote!(::djust::__private::RateKey::Session),
+            "ip" => quote!(::djust::__private::RateKey::Ip),
+            _ => quote!(::djust::__private::RateKey::User),
+        };
+        quote!(__djust_ctx.__rate_limit(#name, #rate, #burst, #key).await?;)
+    });
+    let decodes = handler.params.iter().map(decode_param);
+    let args = handler.params.iter().map(|param| &param.ident);
+    let ctx_arg = match handler.ctx {
+        CtxArg::None => quote!(),
+        CtxArg::Shared => quote!(&*__djust_ctx,),
+        CtxArg::Mut => quote!(&mut *__djust_ctx,),
+    };
+    let call = if handler.is_async {
+        quote!(Self::#ident(self, #ctx_arg #(#args),*).await)
+    } else {
+        quote!(Self::#ident(self, #ctx_arg #(#args),*))
+    };
+    quote! {
+        #name => {
+            #permission
+            #rate_limit
+            #(#decodes)*
+            let __djust_output = #call;
+            ::djust::__private::HandlerOutput::into_handler_result(__djust_output)
+                .map_err(::djust::__private::EventError::Handler)
+        }
+    }
+}
+
+fn handler_meta(handler: &HandlerDef) -> TokenStream {
+    let name = handler.ident.to_string();
+    let params = handler.params.iter().map(|param| {
+        let pname = param.ident.to_string().trim_start_matches("r#").to_owned();
+        let ty = type_text(&param.ty);
+        let (kind, optional) = param_kind(&param.ty);
+        let has_default = param.default.is_some();
+        quote!(::djust::__private::ParamMeta { name: #pname, ty: #ty, kind: #kind, optional: #optional, has_default: #has_default })
+    });
+    let rate_limit = match &handler.rate_limit {
+        Some(limit) => {
+            let rate = limit.rate;
+            let burst = limit.burst;
+            let key = match limit.key.as_str() {
+                "session" => quote!(::djust::__private::RateKey::Session),
+                "ip" => quote!(::djust::__private::RateKey::Ip),
+                _ => quote!(::djust::__private::RateKey::User),
+            };
+            quote!(::std::option::Option::Some(::djust::__private::RateLimitMeta { rate: #rate, burst: #burst, key: #key }))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let permission = option_str(handler.permission.as_deref());
+    let is_async = handler.is_async;
+    quote! {
+        ::djust::__private::HandlerMeta {
+            name: #name,
+            params: &[#(#params),*],
+            rate_limit: #rate_limit,
+            permission: #permission,
+            is_async: #is_async,
+        }
+    }
+}
+
+fn lifecycle_call(method: &str, lifecycle: &Lifecycle, extra: TokenStream) -> TokenStream {
+    let ident = format_ident!("{}", method);
+    let ctx = match lifecycle.ctx {
+        CtxArg::None => quote!(),
+        CtxArg::Shared => quote!(&*__djust_ctx,),
+        CtxArg::Mut => quote!(&mut *__djust_ctx,),
+    };
+    let call = quote!(Self::#ident(self, #ctx #extra));
+    if lifecycle.is_async {
+        quote!(#call.await)
+    } else {
+        call
+    }
+}
+
+/// The whole expansion after the user's `impl` block.
+pub fn expand(model: &ViewModel, items: &ViewItems) -> TokenStream {
+    let self_ty = &model.self_ty;
+    let view_name = &model.name;
+    let type_name = &model.type_name;
+    let auth = if model.login_required {
+        quote!(::djust::__private::AuthPosture::LoginRequired)
+    } else {
+        quote!(::djust::__private::AuthPosture::Public)
+    };
+    let permission = option_str(model.attrs.permission.as_deref());
+    let login_url = option_str(model.attrs.login_url.as_deref());
+    let tick = match model.attrs.tick_ms {
+        Some((ms, _)) => quote!(::std::option::Option::Some(#ms)),
+        None => quote!(::std::option::Option::None),
+    };
+    let reauth = model.attrs.reauth_each_event;
+    let handler_metas = items.handlers.iter().map(handler_meta);
+    let exposed = model.exposure.paths.iter();
+    let assigned = model
+        .assigned
+        .iter()
+        .map(|(field, by)| quote!(::djust::__private::AssignedField { field: #field, by: #by }));
+    let safe_splices = model.exposure.safe_splices;
+    let arms = items.handlers.iter().map(dispatch_arm);
+
+    let mount = match &items.mount {
+        Some(lifecycle) if lifecycle.is_async => {
+            quote!(::std::boxed::Box::pin(
+                async move { Self::mount(ctx).await }
+            ))
+        }
+        _ => quote!(::std::boxed::Box::pin(::std::future::ready(Self::mount(
+            ctx
+        )))),
+    };
+    let check_permissions = items.check_permissions.then(|| {
+        quote! {
+            fn check_view_permissions(&self, ctx: &::djust::__private::Ctx) -> ::djust::Result<()> {
+                Self::check_permissions(self, ctx)
+            }
+        }
+    });
+    let tick_fn = items.handle_tick.as_ref().map(|(lifecycle, _)| {
+        let call = lifecycle_call("handle_tick", lifecycle, quote!());
+        quote! {
+            fn tick<'a>(&'a mut self, __djust_ctx: &'a mut ::djust::__private::EventCtx) -> ::djust::__private::BoxFuture<'a, ::djust::Result<()>> {
+                ::std::boxed::Box::pin(async move {
+                    let __djust_output = #call;
+                    ::djust::__private::HandlerOutput::into_handler_result(__djust_output)
+                })
+            }
+        }
+    });
+    let info_fn = items.handle_info.as_ref().and_then(|lifecycle| {
+        let message_ty = lifecycle.message_ty.as_ref()?;
+        let call = lifecycle_call("handle_info", lifecycle, quote!(*__djust_message));
+        let expected = type_text(message_ty);
+        Some(quote! {
+            fn info<'a>(&'a mut self, __djust_ctx: &'a mut ::djust::__private::EventCtx, __djust_message: ::std::boxed::Box<dyn ::std::any::Any + ::std::marker::Send>) -> ::djust::__private::BoxFuture<'a, ::djust::Result<()>> {
+                ::std::boxed::Box::pin(async move {
+                    match __djust_message.downcast::<#message_ty>() {
+                        ::std::result::Result::Ok(__djust_message) => {
+                            let __djust_output = #call;
+                            ::djust::__private::HandlerOutput::into_handler_result(__djust_output)
+                        }
+                        ::std::result::Result::Err(_) => {
+                            ::djust::__private::tracing::warn!(view = #view_name, expected = #expected, "handle_info received a message of another type; dropped");
+                            ::std::result::Result::Ok(())
+                        }
+                    }
+                })
+            }
+        })
+    });
+
+    quote! {
+        impl #self_ty {
+            /// The factory `djust::App::live` takes to serve this view.
+            #[allow(dead_code)]
+            pub fn view() -> ::djust::__private::ViewFactory {
+                ::djust::__private::ViewFactory::of::<Self>()
+            }
+        }
+
+        impl ::djust::__private::LiveView for #self_ty {
+            fn meta() -> &'static ::djust::__private::ViewMeta {
+                static META: ::djust::__private::ViewMeta = ::djust::__private::ViewMeta {
+                    name: #view_name,
+                    type_name: #type_name,
+                    module: ::std::module_path!(),
+                    auth: #auth,
+                    permission: #permission,
+                    login_url: #login_url,
+                    tick_ms: #tick,
+                    reauth_each_event: #reauth,
+                    handlers: &[#(#handler_metas),*],
+                    exposed: &[#(#exposed),*],
+                    assigned: &[#(#assigned),*],
+                    safe_splices: #safe_splices,
+                };
+                &META
+            }
+
+            fn mount_view(ctx: &mut ::djust::__private::MountCtx) -> ::djust::__private::BoxFuture<'_, ::djust::Result<Self>> {
+                #mount
+            }
+
+            fn render_view(&self) -> ::djust::Html {
+                Self::render(self)
+            }
+
+            #[allow(unused_variables, unreachable_code)]
+            fn dispatch_event<'a>(
+                &'a mut self,
+                __djust_ctx: &'a mut ::djust::__private::EventCtx,
+                __djust_event: &'a str,
+                __djust_params: &'a ::djust::__private::Params,
+            ) -> ::djust::__private::BoxFuture<'a, ::std::result::Result<(), ::djust::__private::EventError>> {
+                ::std::boxed::Box::pin(async move {
+                    match __djust_event {
+                        #(#arms)*
+                        _ => ::std::result::Result::Err(::djust::__private::EventError::UnknownEvent),
+                    }
+                })
+            }
+
+            #check_permissions
+            #tick_fn
+            #info_fn
+        }
+
+        ::djust::__private::inventory::submit! {
+            ::djust::__private::ViewRegistration { factory: ::djust::__private::ViewFactory::of::<#self_ty> }
+        }
+    }
+}
