@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod limits;
+pub mod live;
 pub mod protocol;
 pub mod security;
 pub mod session;

@@ -1,4 +1,9 @@
-//! Testing tools for djust.
+//! Testing tools for djust: an in-process [`TestClient`], payload corpora,
+//! and (with the facade) the `smoke_tests!` generator.
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod payloads;
+
+pub use client::{EventResult, TestClient, TestClientBuilder};
+pub use djust_runtime::live::MountRefusal;
