@@ -63,7 +63,7 @@ fn node_to_code(node: &Node, gen: &Gen) -> TokenStream {
             let expr = &splice.expr;
             let span = expr.span();
             if splice.safe {
-                quote_spanned!(span=> ::djust::__private::render_safe_vdom(&(#expr), &mut #b);)
+                quote_spanned!(span=> ::djust::__private::render_safe(&(#expr), &mut #b);)
             } else {
                 quote_spanned!(span=> ::djust::__private::Render::render_vdom(&(#expr), &mut #b);)
             }

@@ -128,14 +128,14 @@ fn dispatch_arm(handler: &HandlerDef) -> TokenStream {
     } else {
         quote!(Self::#ident(self, #ctx_arg #(#args),*))
     };
+    let convert = quote_spanned!(handler.output_span=> ::djust::__private::HandlerOutput::into_handler_result(__djust_output));
     quote! {
         #name => {
             #permission
             #rate_limit
             #(#decodes)*
             let __djust_output = #call;
-            ::djust::__private::HandlerOutput::into_handler_result(__djust_output)
-                .map_err(::djust::__private::EventError::Handler)
+            #convert.map_err(::djust::__private::EventError::Handler)
         }
     }
 }

@@ -67,6 +67,8 @@ pub struct HandlerDef {
     pub rate_limit: Option<RateLimitDef>,
     /// `#[permission_required]`.
     pub permission: Option<String>,
+    /// Where type errors about the return value point.
+    pub output_span: Span,
 }
 
 /// A lifecycle method that exists, with its shape.
@@ -345,6 +347,10 @@ fn read_handler(method: &mut ImplItemFn, cx: &Ctxt) -> Option<HandlerDef> {
             default,
         });
     }
+    let output_span = match &method.sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => ident.span(),
+    };
     valid.then_some(HandlerDef {
         ident,
         is_async: method.sig.asyncness.is_some(),
@@ -352,6 +358,7 @@ fn read_handler(method: &mut ImplItemFn, cx: &Ctxt) -> Option<HandlerDef> {
         params,
         rate_limit,
         permission,
+        output_span,
     })
 }
 
@@ -393,11 +400,14 @@ fn lit_number(expr: &Expr) -> Option<f64> {
 fn parse_rate_limit(attr: &Attribute, cx: &Ctxt) -> Option<RateLimitDef> {
     let mut rate = None;
     let mut burst = None;
+    let mut rate_given = false;
+    let mut burst_given = false;
     let mut key = "user".to_string();
     let result = attr.parse_nested_meta(|meta| {
         let name = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
         match name.as_str() {
             "rate" => {
+                rate_given = true;
                 let expr: Expr = meta.value()?.parse()?;
                 match lit_number(&expr) {
                     Some(value) if value > 0.0 && value.is_finite() => rate = Some(value),
@@ -405,6 +415,7 @@ fn parse_rate_limit(attr: &Attribute, cx: &Ctxt) -> Option<RateLimitDef> {
                 }
             }
             "burst" => {
+                burst_given = true;
                 let lit: syn::LitInt = meta.value()?.parse()?;
                 match lit.base10_parse::<u32>() {
                     Ok(value) if value >= 1 => burst = Some(value),
@@ -434,6 +445,8 @@ fn parse_rate_limit(attr: &Attribute, cx: &Ctxt) -> Option<RateLimitDef> {
     }
     match (rate, burst) {
         (Some(rate), Some(burst)) => Some(RateLimitDef { rate, burst, key }),
+        // An invalid value was already reported on its own token.
+        _ if rate_given && burst_given => None,
         _ => {
             cx.error_at(attr.span(), "`#[rate_limit]` needs both `rate` and `burst`, e.g. `#[rate_limit(rate = 5, burst = 3)]`");
             None

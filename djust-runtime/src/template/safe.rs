@@ -86,18 +86,33 @@ impl Render for SafeHtml {
     }
 }
 
-/// Adds trusted markup to a VDOM for `{value|safe}`. Only [`SafeHtml`].
+/// Where `{value|safe}` writes: the SSR buffer or a VDOM builder.
 #[doc(hidden)]
-pub fn render_safe_vdom(value: &SafeHtml, builder: &mut VBuilder) {
-    builder.push_raw_html(&value.0);
+pub trait MarkupSink {
+    /// Appends trusted markup.
+    fn push_trusted(&mut self, markup: &str);
+}
+
+impl MarkupSink for String {
+    #[inline]
+    fn push_trusted(&mut self, markup: &str) {
+        self.push_str(markup);
+    }
+}
+
+impl MarkupSink for VBuilder {
+    fn push_trusted(&mut self, markup: &str) {
+        self.push_raw_html(markup);
+    }
 }
 
 /// Writes trusted markup for `{value|safe}`. Only [`SafeHtml`] is accepted,
-/// so `|safe` on a `String` is a type error naming `SafeHtml`.
+/// so `|safe` on a `String` is a type error naming `SafeHtml`. Both backends
+/// call this one function, so that error is reported once.
 #[doc(hidden)]
 #[inline]
-pub fn render_safe(value: &SafeHtml, out: &mut String) {
-    out.push_str(&value.0);
+pub fn render_safe<S: MarkupSink>(value: &SafeHtml, out: &mut S) {
+    out.push_trusted(&value.0);
 }
 
 /// Display adapter that escapes everything its inner value prints; used by

@@ -1,0 +1,17 @@
+use djust::prelude::*;
+
+struct Counter {
+    count: i64,
+}
+
+#[live_view(public, login_required)]
+impl Counter {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Counter { count: 0 })
+    }
+    fn render(&self) -> Html {
+        html! { <p>{self.count}</p> }
+    }
+}
+
+fn main() {}
