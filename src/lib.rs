@@ -124,6 +124,7 @@ pub use djust_macros::rate_limit;
 pub use djust_macros::permission_required;
 
 pub use djust_runtime as runtime;
+pub use djust_runtime::server::{App, Config, Server};
 pub use djust_runtime::template::{AttrValue, Html, Render, SafeHtml, UrlValue};
 pub use djust_runtime::view::{
     Ctx, DynView, Error, ErrorKind, EventCtx, LiveView, MountCtx, Result, ViewFactory, ViewMeta,
@@ -132,8 +133,8 @@ pub use djust_runtime::view::{
 /// The names most views need: `use djust::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        event_handler, format_html, html, live_view, permission_required, rate_limit, Ctx, Error,
-        EventCtx, Html, LiveView, MountCtx, Render, Result, SafeHtml,
+        event_handler, format_html, html, live_view, permission_required, rate_limit, App, Ctx,
+        Error, EventCtx, Html, LiveView, MountCtx, Render, Result, SafeHtml,
     };
 }
 

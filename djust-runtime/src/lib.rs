@@ -10,6 +10,7 @@ pub mod limits;
 pub mod live;
 pub mod protocol;
 pub mod security;
+pub mod server;
 pub mod session;
 pub mod template;
 pub mod vdom;

@@ -19,7 +19,7 @@ use futures_util::FutureExt;
 use crate::limits::HandlerRateLimiter;
 use crate::protocol::ServerMessage;
 use crate::security::{is_safe_event_name, sanitize_for_log, SafeError};
-use crate::template::mode::render_nodes;
+use crate::template::mode::{render_markup, render_nodes};
 use crate::vdom::{diff, to_html, VNode};
 use crate::view::{
     Ctx, DynView, Effects, EventCtx, EventError, InfoStream, MountCtx, Params, ViewFactory,
@@ -112,6 +112,49 @@ fn effect_frames(effects: Effects, frames: &mut Vec<ServerMessage>) {
     if let Some(to) = effects.navigate {
         frames.push(ServerMessage::Navigate { to });
     }
+}
+
+/// Renders a view once for the first page load (server-side rendering, no
+/// state kept): the same auth checks as [`LiveSession::mount`], then `mount`
+/// and `render` into markup. Subscriptions and effects are dropped.
+pub async fn render_page(
+    factory: ViewFactory,
+    ctx: Arc<Ctx>,
+    default_login_url: &str,
+) -> Result<String, MountRefusal> {
+    let meta = factory.meta();
+    if meta.login_required() && !ctx.is_authenticated() {
+        return Err(MountRefusal::LoginRequired {
+            login_url: meta.login_url.unwrap_or(default_login_url).to_owned(),
+        });
+    }
+    if let Some(permission) = meta.permission {
+        if !ctx.has_perm(permission) {
+            return Err(MountRefusal::PermissionDenied);
+        }
+    }
+    let mut mount_ctx = MountCtx::new(ctx.clone(), Params::new());
+    let view = match guarded(factory.mount(&mut mount_ctx)).await {
+        Ok(Ok(view)) => view,
+        Ok(Err(error)) if error.kind() == crate::view::ErrorKind::Forbidden => {
+            return Err(MountRefusal::PermissionDenied)
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(view = meta.name, error = %sanitize_for_log(&error.to_string()), "mount failed during page render");
+            return Err(MountRefusal::Failed(SafeError::Internal));
+        }
+        Err(panic) => {
+            tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic), "mount panicked during page render");
+            return Err(MountRefusal::Failed(SafeError::Internal));
+        }
+    };
+    if view.check_permissions(&ctx).is_err() {
+        return Err(MountRefusal::PermissionDenied);
+    }
+    std::panic::catch_unwind(AssertUnwindSafe(|| render_markup(|| view.render()))).map_err(|payload| {
+        tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic_text(payload.as_ref())), "render panicked during page render");
+        MountRefusal::Failed(SafeError::RenderFailed)
+    })
 }
 
 impl LiveSession {

@@ -60,6 +60,7 @@ pub struct Ctx {
     client_ip: Option<IpAddr>,
     state: AppState,
     debug: bool,
+    csrf_token: Option<String>,
 }
 
 impl Ctx {
@@ -79,7 +80,20 @@ impl Ctx {
             client_ip,
             state,
             debug,
+            csrf_token: None,
         }
+    }
+
+    /// The same context with the session's CSRF token (for forms posting to the app).
+    pub fn with_csrf_token(mut self, token: Option<String>) -> Self {
+        self.csrf_token = token;
+        self
+    }
+
+    /// The session's CSRF token: put it in forms that POST to the app, e.g.
+    /// with `djust::runtime::server::csrf_field`. `None` without a session.
+    pub fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
     }
 
     /// The logged-in user, if any (inactive users count as anonymous).

@@ -1,0 +1,322 @@
+//! [`Config`]: every limit of the security model, with the DESIGN section 6
+//! defaults, loadable from `DJUST_*` environment variables.
+//!
+//! A bad value is a startup error naming the variable and what it accepts,
+//! never a silent fallback. Every field is overridable in code too.
+
+use std::fmt;
+
+/// Server configuration. `Config::default()` is the secure default; see
+/// [`Config::from_env`] for the variables.
+#[derive(Clone, PartialEq)]
+pub struct Config {
+    /// `DJUST_DEBUG`: detailed error messages to clients (never in production).
+    pub debug: bool,
+    /// `DJUST_SECRET_KEY`: signs session cookies and mount tokens (≥ 32 bytes).
+    /// Missing in a debug build: a random key is generated with a warning.
+    /// Missing or short in a release build: startup error.
+    pub secret_key: Option<String>,
+    /// `DJUST_MAX_MESSAGE_BYTES` (65536): larger frames get an error and close 1009.
+    pub max_message_bytes: usize,
+    /// `DJUST_MAX_JSON_DEPTH` (32): deeper JSON frames are refused before parsing.
+    pub max_json_depth: usize,
+    /// `DJUST_RATE_PER_SECOND` (100): per-connection token bucket rate; every frame counts.
+    pub rate_per_second: f64,
+    /// `DJUST_RATE_BURST` (20): per-connection bucket size.
+    pub rate_burst: u32,
+    /// `DJUST_MAX_RATE_WARNINGS` (3): warnings before close 4429 and IP cooldown.
+    pub max_rate_warnings: u32,
+    /// `DJUST_MAX_CONNECTIONS_PER_IP` (10).
+    pub max_connections_per_ip: u32,
+    /// `DJUST_RECONNECT_COOLDOWN_SECS` (5): refusal period after a rate-limit close.
+    pub reconnect_cooldown_secs: u64,
+    /// `DJUST_TRUSTED_PROXIES` (0): read the Nth `X-Forwarded-For` entry from the right.
+    pub trusted_proxies: usize,
+    /// `DJUST_ALLOWED_ORIGINS` (comma separated; empty = the server's own origin).
+    pub allowed_origins: Vec<String>,
+    /// `DJUST_ALLOW_MISSING_ORIGIN` (false): accept sockets without an `Origin`
+    /// header (non-browser clients). Browsers always send one.
+    pub allow_missing_origin: bool,
+    /// `DJUST_MAX_SESSIONS` (100000): sessions kept per process.
+    pub max_sessions: usize,
+    /// `DJUST_SESSION_IDLE_SECS` (86400): idle sessions expire.
+    pub session_idle_secs: u64,
+    /// `DJUST_HEARTBEAT_TIMEOUT_SECS` (60): a socket silent this long is closed.
+    pub heartbeat_timeout_secs: u64,
+    /// `DJUST_MOUNT_TOKEN_TTL_SECS` (3600).
+    pub mount_token_ttl_secs: u64,
+    /// `DJUST_LOGIN_URL` ("/login"): where `login_required` views send anonymous users.
+    pub login_url: String,
+    /// `DJUST_SECURE_COOKIES` (false): add `Secure` to cookies (set behind TLS).
+    pub secure_cookies: bool,
+    /// `DJUST_MAX_LIVE_CONNECTIONS` (10000): sockets per process.
+    pub max_live_connections: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            debug: false,
+            secret_key: None,
+            max_message_bytes: 65_536,
+            max_json_depth: 32,
+            rate_per_second: 100.0,
+            rate_burst: 20,
+            max_rate_warnings: 3,
+            max_connections_per_ip: 10,
+            reconnect_cooldown_secs: 5,
+            trusted_proxies: 0,
+            allowed_origins: Vec::new(),
+            allow_missing_origin: false,
+            max_sessions: 100_000,
+            session_idle_secs: 86_400,
+            heartbeat_timeout_secs: 60,
+            mount_token_ttl_secs: 3_600,
+            login_url: "/login".to_owned(),
+            secure_cookies: false,
+            max_live_connections: 10_000,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("debug", &self.debug)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("max_json_depth", &self.max_json_depth)
+            .field("rate_per_second", &self.rate_per_second)
+            .field("rate_burst", &self.rate_burst)
+            .field("max_rate_warnings", &self.max_rate_warnings)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("reconnect_cooldown_secs", &self.reconnect_cooldown_secs)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("allow_missing_origin", &self.allow_missing_origin)
+            .field("max_sessions", &self.max_sessions)
+            .field("session_idle_secs", &self.session_idle_secs)
+            .field("heartbeat_timeout_secs", &self.heartbeat_timeout_secs)
+            .field("mount_token_ttl_secs", &self.mount_token_ttl_secs)
+            .field("login_url", &self.login_url)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("max_live_connections", &self.max_live_connections)
+            .finish()
+    }
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable (or field) name.
+    pub variable: String,
+    /// What is wrong and what is accepted.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.variable, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn error(variable: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable: variable.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+fn parse_bool(variable: &str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(error(
+            variable,
+            "expected true/false, 1/0, yes/no or on/off",
+        )),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    variable: &str,
+    raw: &str,
+    what: &str,
+) -> Result<T, ConfigError> {
+    raw.trim()
+        .parse::<T>()
+        .map_err(|_| error(variable, format!("expected {what}")))
+}
+
+/// `scheme://host[:port]` with scheme http or https, no path.
+pub fn is_valid_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && !rest.contains(['/', '?', '#', '@', ' ', '\\'])
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+impl Config {
+    /// Reads every `DJUST_*` variable from the process environment over the defaults.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::from_env`] with any variable source (for tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        if let Some(raw) = get("DJUST_DEBUG") {
+            config.debug = parse_bool("DJUST_DEBUG", &raw)?;
+        }
+        if let Some(raw) = lookup("DJUST_SECRET_KEY") {
+            config.secret_key = Some(raw);
+        }
+        if let Some(raw) = get("DJUST_MAX_MESSAGE_BYTES") {
+            config.max_message_bytes =
+                parse_number("DJUST_MAX_MESSAGE_BYTES", &raw, "a number of bytes")?;
+        }
+        if let Some(raw) = get("DJUST_MAX_JSON_DEPTH") {
+            config.max_json_depth =
+                parse_number("DJUST_MAX_JSON_DEPTH", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_RATE_PER_SECOND") {
+            config.rate_per_second =
+                parse_number("DJUST_RATE_PER_SECOND", &raw, "a positive number")?;
+        }
+        if let Some(raw) = get("DJUST_RATE_BURST") {
+            config.rate_burst = parse_number("DJUST_RATE_BURST", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_MAX_RATE_WARNINGS") {
+            config.max_rate_warnings =
+                parse_number("DJUST_MAX_RATE_WARNINGS", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_MAX_CONNECTIONS_PER_IP") {
+            config.max_connections_per_ip =
+                parse_number("DJUST_MAX_CONNECTIONS_PER_IP", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_RECONNECT_COOLDOWN_SECS") {
+            config.reconnect_cooldown_secs =
+                parse_number("DJUST_RECONNECT_COOLDOWN_SECS", &raw, "a number of seconds")?;
+        }
+        if let Some(raw) = get("DJUST_TRUSTED_PROXIES") {
+            config.trusted_proxies = parse_number(
+                "DJUST_TRUSTED_PROXIES",
+                &raw,
+                "a number of proxies (0 = ignore X-Forwarded-For)",
+            )?;
+        }
+        if let Some(raw) = get("DJUST_ALLOWED_ORIGINS") {
+            config.allowed_origins = raw
+                .split(',')
+                .map(|origin| origin.trim().to_owned())
+                .filter(|origin| !origin.is_empty())
+                .collect();
+        }
+        if let Some(raw) = get("DJUST_ALLOW_MISSING_ORIGIN") {
+            config.allow_missing_origin = parse_bool("DJUST_ALLOW_MISSING_ORIGIN", &raw)?;
+        }
+        if let Some(raw) = get("DJUST_MAX_SESSIONS") {
+            config.max_sessions = parse_number("DJUST_MAX_SESSIONS", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_SESSION_IDLE_SECS") {
+            config.session_idle_secs =
+                parse_number("DJUST_SESSION_IDLE_SECS", &raw, "a number of seconds")?;
+        }
+        if let Some(raw) = get("DJUST_HEARTBEAT_TIMEOUT_SECS") {
+            config.heartbeat_timeout_secs =
+                parse_number("DJUST_HEARTBEAT_TIMEOUT_SECS", &raw, "a number of seconds")?;
+        }
+        if let Some(raw) = get("DJUST_MOUNT_TOKEN_TTL_SECS") {
+            config.mount_token_ttl_secs =
+                parse_number("DJUST_MOUNT_TOKEN_TTL_SECS", &raw, "a number of seconds")?;
+        }
+        if let Some(raw) = get("DJUST_LOGIN_URL") {
+            config.login_url = raw;
+        }
+        if let Some(raw) = get("DJUST_SECURE_COOKIES") {
+            config.secure_cookies = parse_bool("DJUST_SECURE_COOKIES", &raw)?;
+        }
+        if let Some(raw) = get("DJUST_MAX_LIVE_CONNECTIONS") {
+            config.max_live_connections =
+                parse_number("DJUST_MAX_LIVE_CONNECTIONS", &raw, "a positive integer")?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value; the error names the variable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1024..=16 * 1024 * 1024).contains(&self.max_message_bytes) {
+            return Err(error(
+                "DJUST_MAX_MESSAGE_BYTES",
+                "must be between 1024 and 16777216",
+            ));
+        }
+        if !(2..=512).contains(&self.max_json_depth) {
+            return Err(error("DJUST_MAX_JSON_DEPTH", "must be between 2 and 512"));
+        }
+        if !(self.rate_per_second.is_finite() && self.rate_per_second > 0.0) {
+            return Err(error("DJUST_RATE_PER_SECOND", "must be a positive number"));
+        }
+        if self.rate_burst == 0 {
+            return Err(error("DJUST_RATE_BURST", "must be at least 1"));
+        }
+        if self.max_rate_warnings == 0 {
+            return Err(error("DJUST_MAX_RATE_WARNINGS", "must be at least 1"));
+        }
+        if self.max_connections_per_ip == 0 {
+            return Err(error("DJUST_MAX_CONNECTIONS_PER_IP", "must be at least 1"));
+        }
+        if self.trusted_proxies > 32 {
+            return Err(error("DJUST_TRUSTED_PROXIES", "must be at most 32"));
+        }
+        if let Some(origin) = self
+            .allowed_origins
+            .iter()
+            .find(|origin| !is_valid_origin(origin))
+        {
+            return Err(error("DJUST_ALLOWED_ORIGINS", format!("`{origin}` is not an origin: use scheme://host[:port], e.g. https://example.com")));
+        }
+        if self.max_sessions == 0 {
+            return Err(error("DJUST_MAX_SESSIONS", "must be at least 1"));
+        }
+        if self.heartbeat_timeout_secs == 0 {
+            return Err(error("DJUST_HEARTBEAT_TIMEOUT_SECS", "must be at least 1"));
+        }
+        if self.mount_token_ttl_secs == 0 {
+            return Err(error("DJUST_MOUNT_TOKEN_TTL_SECS", "must be at least 1"));
+        }
+        if crate::auth::safe_next_path(&self.login_url) != self.login_url {
+            return Err(error(
+                "DJUST_LOGIN_URL",
+                "must be a same-origin path such as /login",
+            ));
+        }
+        if self.max_live_connections == 0 {
+            return Err(error("DJUST_MAX_LIVE_CONNECTIONS", "must be at least 1"));
+        }
+        if let Some(key) = &self.secret_key {
+            if key.len() < crate::auth::MIN_KEY_LEN {
+                return Err(error(
+                    "DJUST_SECRET_KEY",
+                    format!(
+                        "must be at least {} bytes (generate one with `openssl rand -hex 32`)",
+                        crate::auth::MIN_KEY_LEN
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

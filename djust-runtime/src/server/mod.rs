@@ -1,0 +1,450 @@
+//! The warp server: [`App`] serves live views (first paint by server-side
+//! rendering, then a WebSocket sending patches) behind every defence layer
+//! of the security model, plus login/logout, static files and your own
+//! routes.
+//!
+//! Layers, in the order a WebSocket frame meets them: Origin check before
+//! the upgrade; per-IP connection limit and cooldown (4429); frame size
+//! before parsing (1009) and binary refusal; the per-connection token bucket
+//! counting every frame, with warnings then 4429; JSON depth; the protocol
+//! parse; the mount token; the event-name check and the generated
+//! allowlist; permissions; per-handler rate limits; safe errors; sanitised
+//! logs. See `docs/security.md`.
+
+pub mod config;
+mod http;
+pub mod origin;
+pub mod page;
+mod ws;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+
+use warp::filters::BoxedFilter;
+use warp::{Filter, Reply};
+
+pub use config::{Config, ConfigError};
+pub use page::{csrf_field, LoginForm, CONTENT_SECURITY_POLICY};
+
+use crate::auth::{AuthBackend, Identity, SecretKey, Signer};
+use crate::limits::{HandlerRateLimiter, IpTracker, IpTrackerConfig, MemoryRateLimiter};
+use crate::session::{
+    CookieOptions, MemorySessionStore, Session, SessionConfig, SessionCookie, SessionStore,
+};
+use crate::view::{AppState, Error, Result, ViewFactory};
+
+/// A route added with [`App::route`].
+type UserRoute = BoxedFilter<(warp::reply::Response,)>;
+
+/// Builds and serves an application.
+///
+/// ```no_run
+/// # use djust_runtime::server::App;
+/// # async fn run(counter: djust_runtime::view::ViewFactory) -> djust_runtime::view::Result<()> {
+/// App::new().title("Demo").live("/", counter).serve("127.0.0.1:8000").await
+/// # }
+/// ```
+pub struct App {
+    pages: Vec<(String, ViewFactory)>,
+    routes: Vec<UserRoute>,
+    static_dirs: Vec<(String, PathBuf)>,
+    config: Option<Config>,
+    state: AppState,
+    auth: Option<Arc<dyn AuthBackend>>,
+    sessions: Option<Arc<dyn SessionStore>>,
+    limiter: Option<Arc<dyn HandlerRateLimiter>>,
+    title: String,
+    stylesheets: Vec<String>,
+    login_note_html: String,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App::new()
+    }
+}
+
+/// A running server (from [`App::bind`]).
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections and waits for open requests to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops.
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Sessions destroyed by logout: their sockets close at their next frame.
+#[derive(Default)]
+pub(crate) struct Revoked {
+    sessions: Mutex<HashSet<String>>,
+}
+
+impl Revoked {
+    pub(crate) fn revoke(&self, session_id: &str) {
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Bounded: a revoked id can never be valid again, so an old entry
+        // only matters while sockets of that session may still be open.
+        if sessions.len() >= 100_000 {
+            sessions.clear();
+        }
+        sessions.insert(session_id.to_owned());
+    }
+
+    pub(crate) fn is_revoked(&self, session_id: &str) -> bool {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(session_id)
+    }
+}
+
+/// Everything a request handler needs, shared.
+pub(crate) struct AppInner {
+    pub(crate) config: Config,
+    pub(crate) layout: page::Layout,
+    pub(crate) pages: HashMap<String, ViewFactory>,
+    pub(crate) views: HashMap<&'static str, ViewFactory>,
+    pub(crate) signer: Signer,
+    pub(crate) cookie: CookieOptions,
+    pub(crate) sessions: Arc<dyn SessionStore>,
+    pub(crate) auth: Option<Arc<dyn AuthBackend>>,
+    pub(crate) ip_tracker: IpTracker,
+    pub(crate) limiter: Arc<dyn HandlerRateLimiter>,
+    pub(crate) revoked: Revoked,
+    pub(crate) state: AppState,
+    pub(crate) live_connections: AtomicUsize,
+    pub(crate) login_note_html: String,
+}
+
+impl AppInner {
+    /// The session named by the request's cookie, and who is logged in.
+    pub(crate) async fn resolve(&self, cookie_header: Option<&str>) -> (Option<Session>, Identity) {
+        let Some(value) = cookie_header
+            .and_then(|header| crate::session::cookie_value(header, &self.cookie.name))
+        else {
+            return (None, Identity::Anonymous);
+        };
+        let Some(session_id) = SessionCookie::decode(&self.signer, value) else {
+            return (None, Identity::Anonymous);
+        };
+        let session = match self.sessions.load(&session_id).await {
+            Ok(Some(session)) => session,
+            Ok(None) => return (None, Identity::Anonymous),
+            Err(error) => {
+                // Fail closed: a session store outage logs the user out.
+                tracing::error!(error = %error, "session store unavailable; treating request as anonymous");
+                return (None, Identity::Anonymous);
+            }
+        };
+        let identity = match (&session.user_id, &self.auth) {
+            (Some(user_id), Some(auth)) => match auth.load_user(user_id).await {
+                Some(user) if user.is_active => Identity::User(user),
+                _ => Identity::Anonymous,
+            },
+            _ => Identity::Anonymous,
+        };
+        (Some(session), identity)
+    }
+
+    /// `Set-Cookie` value for a session.
+    pub(crate) fn session_cookie(&self, session_id: &str) -> Option<String> {
+        crate::session::set_cookie_header(
+            &self.cookie,
+            &SessionCookie::encode(&self.signer, session_id),
+        )
+        .ok()
+    }
+}
+
+impl App {
+    /// An empty application with the default secure configuration.
+    pub fn new() -> Self {
+        App {
+            pages: Vec::new(),
+            routes: Vec::new(),
+            static_dirs: Vec::new(),
+            config: None,
+            state: AppState::default(),
+            auth: None,
+            sessions: None,
+            limiter: None,
+            title: "djust".to_owned(),
+            stylesheets: Vec::new(),
+            login_note_html: String::new(),
+        }
+    }
+
+    /// Serves the live view `view` (from `MyView::view()`) at `path`.
+    pub fn live(mut self, path: &str, view: ViewFactory) -> Self {
+        self.pages.push((path.to_owned(), view));
+        self
+    }
+
+    /// Adds an ordinary warp route. Requests with unsafe methods
+    /// (POST/PUT/PATCH/DELETE) must carry the session's CSRF token in an
+    /// `X-CSRF-Token` header or they are refused with 403 before the route runs.
+    pub fn route<F, R>(mut self, filter: F) -> Self
+    where
+        F: Filter<Extract = (R,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
+        R: Reply + 'static,
+    {
+        self.routes
+            .push(filter.map(|reply: R| reply.into_response()).boxed());
+        self
+    }
+
+    /// Serves the files of `dir` under the URL prefix `prefix` (e.g. `"static"`).
+    pub fn static_dir(mut self, prefix: &str, dir: impl Into<PathBuf>) -> Self {
+        self.static_dirs
+            .push((prefix.trim_matches('/').to_owned(), dir.into()));
+        self
+    }
+
+    /// Uses `config` instead of [`Config::from_env`].
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Makes `value` available to views through `ctx.state::<T>()`.
+    pub fn state<T: std::any::Any + Send + Sync>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Enables login (`GET`/`POST /login`) and logout (`POST /logout`) with `backend`.
+    pub fn auth(mut self, backend: impl AuthBackend + 'static) -> Self {
+        self.auth = Some(Arc::new(backend));
+        self
+    }
+
+    /// Uses another session store (the default is in memory, bounded).
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(store);
+        self
+    }
+
+    /// Uses another store for `#[rate_limit]` buckets (the default is in memory, bounded).
+    pub fn rate_limiter(mut self, limiter: Arc<dyn HandlerRateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The site name shown in page titles.
+    pub fn title(mut self, title: &str) -> Self {
+        self.title = title.to_owned();
+        self
+    }
+
+    /// Adds a stylesheet (a same-origin path) to every page.
+    pub fn stylesheet(mut self, href: &str) -> Self {
+        self.stylesheets.push(href.to_owned());
+        self
+    }
+
+    /// Trusted HTML shown under the login form (e.g. demo accounts).
+    pub fn login_note(mut self, html: crate::template::SafeHtml) -> Self {
+        self.login_note_html = html.as_str().to_owned();
+        self
+    }
+
+    fn into_inner(self) -> Result<(Arc<AppInner>, Vec<UserRoute>, Vec<(String, PathBuf)>)> {
+        let config = match self.config {
+            Some(config) => config,
+            None => Config::from_env().map_err(|error| Error::config(error))?,
+        };
+        config.validate().map_err(|error| Error::config(error))?;
+        let key = match &config.secret_key {
+            Some(secret) => SecretKey::new(secret.as_bytes().to_vec()).map_err(|error| Error::config(format!("DJUST_SECRET_KEY: {error}")))?,
+            None if cfg!(debug_assertions) => {
+                tracing::warn!("DJUST_SECRET_KEY is not set: using a random key for this run (debug build only). Sessions and pages will not survive a restart. Set DJUST_SECRET_KEY to at least 32 random bytes in production.");
+                SecretKey::generate()
+            }
+            None => return Err(Error::config("DJUST_SECRET_KEY is required in release builds: set it to at least 32 random bytes (e.g. `openssl rand -hex 32`)")),
+        };
+        if config.debug {
+            tracing::warn!("DJUST_DEBUG is on: error messages sent to clients include details. Never enable it in production.");
+        }
+        let mut pages = HashMap::new();
+        let mut views = HashMap::new();
+        for (path, factory) in self.pages {
+            if !path.starts_with('/') {
+                return Err(Error::config(format!(
+                    "live view path `{path}` must start with `/`"
+                )));
+            }
+            let meta = factory.meta();
+            if let Some(existing) = views.insert(meta.name, factory) {
+                if existing.meta().type_name != meta.type_name {
+                    return Err(Error::config(format!(
+                        "two live views are named `{}`",
+                        meta.name
+                    )));
+                }
+            }
+            if pages.insert(path.clone(), factory).is_some() {
+                return Err(Error::config(format!(
+                    "two live views are served at `{path}`"
+                )));
+            }
+        }
+        let signer = Signer::from_key(&key);
+        let sessions = self.sessions.unwrap_or_else(|| {
+            Arc::new(MemorySessionStore::new(SessionConfig {
+                max_sessions: config.max_sessions,
+                idle_timeout: std::time::Duration::from_secs(config.session_idle_secs),
+            }))
+        });
+        let limiter = self.limiter.unwrap_or_else(|| {
+            Arc::new(MemoryRateLimiter::new(
+                crate::limits::DEFAULT_LIMITER_CAPACITY,
+            ))
+        });
+        let ip_tracker = IpTracker::new(IpTrackerConfig {
+            max_per_ip: config.max_connections_per_ip,
+            cooldown: std::time::Duration::from_secs(config.reconnect_cooldown_secs),
+            ..IpTrackerConfig::default()
+        });
+        let cookie = CookieOptions {
+            secure: config.secure_cookies,
+            ..CookieOptions::default()
+        };
+        let inner = AppInner {
+            layout: page::Layout {
+                title: self.title,
+                stylesheets: self.stylesheets,
+            },
+            pages,
+            views,
+            signer,
+            cookie,
+            sessions,
+            auth: self.auth,
+            ip_tracker,
+            limiter,
+            revoked: Revoked::default(),
+            state: self.state,
+            live_connections: AtomicUsize::new(0),
+            login_note_html: self.login_note_html,
+            config,
+        };
+        Ok((Arc::new(inner), self.routes, self.static_dirs))
+    }
+
+    /// All routes as one warp filter.
+    fn filter(
+        inner: Arc<AppInner>,
+        routes: Vec<UserRoute>,
+        static_dirs: Vec<(String, PathBuf)>,
+    ) -> BoxedFilter<(warp::reply::Response,)> {
+        let mut filter = http::djust_js()
+            .or(ws::route(inner.clone()))
+            .unify()
+            .boxed();
+        filter = filter.or(http::live_pages(inner.clone())).unify().boxed();
+        filter = filter.or(http::auth_routes(inner.clone())).unify().boxed();
+        for (prefix, dir) in static_dirs {
+            let files = warp::path(prefix)
+                .and(warp::fs::dir(dir))
+                .map(|file: warp::fs::File| file.into_response());
+            filter = filter.or(files).unify().boxed();
+        }
+        for route in routes {
+            filter = filter
+                .or(http::csrf_guard(inner.clone()).and(route))
+                .unify()
+                .boxed();
+        }
+        let recover_inner = inner.clone();
+        filter
+            .recover(move |rejection| http::recover(recover_inner.clone(), rejection))
+            .unify()
+            .with(warp::reply::with::headers(page::security_headers()))
+            .map(Reply::into_response)
+            .boxed()
+    }
+
+    /// Binds `addr` and serves in the background; for tests and embedding.
+    pub async fn bind(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Server> {
+        let (inner, routes, static_dirs) = self.into_inner()?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let filter = Self::filter(inner, routes, static_dirs);
+        let server = warp::serve(filter).incoming(listener).graceful(async {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(server.run());
+        Ok(Server {
+            addr: local,
+            shutdown: Some(shutdown),
+            task,
+        })
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn serve(self, addr: &str) -> Result<()> {
+        let server = self.bind(addr).await?;
+        tracing::info!(addr = %server.local_addr(), "djust listening");
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        Ok(())
+    }
+
+    /// The local address the server would print; helper for examples.
+    pub fn url_for(addr: SocketAddr) -> String {
+        format!("http://{addr}/")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

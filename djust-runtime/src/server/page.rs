@@ -1,0 +1,131 @@
+//! The HTML page around a view's first render, the built-in login page,
+//! error pages, and the security headers every response carries.
+
+use warp::http::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::template::escape::escape_into;
+
+/// The Content-Security-Policy: scripts only from this origin (so no inline
+/// script and no eval), no plugins, no framing, forms and sockets to self.
+/// Inline `style` attributes stay allowed: `html!` filters dynamic styles.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Headers added to every response.
+pub fn security_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let pairs: [(&str, &str); 5] = [
+        ("content-security-policy", CONTENT_SECURITY_POLICY),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        ("x-frame-options", "DENY"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ];
+    for (name, value) in pairs {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    headers
+}
+
+/// Page chrome shared by every page.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The `<title>` suffix (the app's name).
+    pub title: String,
+    /// Stylesheet URLs (same-origin paths).
+    pub stylesheets: Vec<String>,
+}
+
+impl Layout {
+    /// A complete page around `body_html` (already-escaped markup).
+    pub fn page(&self, title: &str, body_html: &str) -> String {
+        let mut out = String::with_capacity(body_html.len() + 512);
+        out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
+        escape_into(title, &mut out);
+        if !self.title.is_empty() && self.title != title {
+            out.push_str(" · ");
+            escape_into(&self.title, &mut out);
+        }
+        out.push_str("</title>");
+        for href in &self.stylesheets {
+            out.push_str("<link rel=\"stylesheet\" href=\"");
+            escape_into(href, &mut out);
+            out.push_str("\">");
+        }
+        out.push_str("<script src=\"/djust/djust.js\" defer></script></head><body>");
+        out.push_str(body_html);
+        out.push_str("</body></html>\n");
+        out
+    }
+
+    /// The page for a live view: its first render inside the root element
+    /// that carries the view name and the signed mount token.
+    pub fn live_page(&self, title: &str, view: &str, token: &str, view_html: &str) -> String {
+        let mut body = String::with_capacity(view_html.len() + token.len() + 96);
+        body.push_str("<div data-djust-view=\"");
+        escape_into(view, &mut body);
+        body.push_str("\" data-djust-token=\"");
+        escape_into(token, &mut body);
+        body.push_str("\">");
+        body.push_str(view_html);
+        body.push_str("</div>");
+        self.page(title, &body)
+    }
+
+    /// A plain message page (errors: 403, 404, 500).
+    pub fn message_page(&self, title: &str, message: &str) -> String {
+        let mut body = String::from("<main class=\"djust-message\"><h1>");
+        escape_into(title, &mut body);
+        body.push_str("</h1><p>");
+        escape_into(message, &mut body);
+        body.push_str("</p><p><a href=\"/\">Home</a></p></main>");
+        self.page(title, &body)
+    }
+}
+
+/// What the login page shows.
+#[derive(Debug, Clone, Default)]
+pub struct LoginForm {
+    /// The session's CSRF token (hidden field).
+    pub csrf_token: String,
+    /// Where to go after logging in (validated same-origin path).
+    pub next: String,
+    /// The username typed before, on error.
+    pub username: String,
+    /// An error to show ("Invalid username or password.").
+    pub error: Option<String>,
+    /// Extra HTML under the form (e.g. demo accounts), already escaped.
+    pub note_html: String,
+}
+
+/// The built-in login form (posts to `/login` with the CSRF token).
+pub fn login_form_html(form: &LoginForm) -> String {
+    let mut out = String::from("<main class=\"djust-login\"><h1>Log in</h1>");
+    if let Some(error) = &form.error {
+        out.push_str("<p class=\"error\" role=\"alert\">");
+        escape_into(error, &mut out);
+        out.push_str("</p>");
+    }
+    out.push_str("<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf_token\" value=\"");
+    escape_into(&form.csrf_token, &mut out);
+    out.push_str("\"><input type=\"hidden\" name=\"next\" value=\"");
+    escape_into(&form.next, &mut out);
+    out.push_str(
+        "\"><label>Username <input name=\"username\" autocomplete=\"username\" required value=\"",
+    );
+    escape_into(&form.username, &mut out);
+    out.push_str("\"></label><label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label><button type=\"submit\">Log in</button></form>");
+    out.push_str(&form.note_html);
+    out.push_str("</main>");
+    out
+}
+
+/// A hidden `csrf_token` input for a form posting to this app.
+pub fn csrf_field(token: &str) -> crate::template::SafeHtml {
+    let mut out = String::from("<input type=\"hidden\" name=\"csrf_token\" value=\"");
+    escape_into(token, &mut out);
+    out.push_str("\">");
+    crate::template::SafeHtml::__from_escaped_format(out)
+}

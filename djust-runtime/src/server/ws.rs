@@ -1,0 +1,510 @@
+//! The WebSocket endpoint `/ws/live/`: upgrade checks, then one task per
+//! connection running the frame loop behind every defence layer.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{SelectAll, SplitSink};
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use warp::filters::ws::{Message, WebSocket, Ws};
+use warp::http::{HeaderMap, StatusCode};
+use warp::reply::Response as WarpResponse;
+use warp::{Filter, Rejection, Reply};
+
+use super::origin::check_origin;
+use super::AppInner;
+use crate::auth::{generate_token, safe_next_path, Identity, MountToken};
+use crate::limits::{client_ip, RateWarnings, TokenBucket, WarningOutcome};
+use crate::live::{LiveSession, MountRefusal, Outcome};
+use crate::protocol::{ClientMessage, ServerMessage};
+use crate::security::{sanitize_for_log, SafeError};
+use crate::session::Session;
+use crate::view::{Ctx, InfoStream, Params};
+
+/// Close codes.
+pub(crate) mod close {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// Binary or otherwise unsupported data.
+    pub const UNSUPPORTED: u16 = 1003;
+    /// Frame larger than the message size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The server failed (a handler panicked).
+    pub const INTERNAL: u16 = 1011;
+    /// Too many connections on this server.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// Not allowed: mount token, login, permission, logout.
+    pub const FORBIDDEN: u16 = 4403;
+    /// The view named in `mount` is not served here.
+    pub const UNKNOWN_VIEW: u16 = 4404;
+    /// No frame within the heartbeat timeout.
+    pub const TIMEOUT: u16 = 4408;
+    /// Rate limited, too many connections from the IP, or cooling down.
+    pub const RATE_LIMITED: u16 = 4429;
+}
+
+/// `GET /ws/live/` upgrade.
+pub(crate) fn route(
+    inner: Arc<AppInner>,
+) -> impl Filter<Extract = (WarpResponse,), Error = Rejection> + Clone {
+    warp::path!("ws" / "live")
+        .and(warp::path::end().or(warp::any()).unify())
+        .and(warp::ws())
+        .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
+        .and(warp::any().map(move || inner.clone()))
+        .map(upgrade)
+}
+
+fn upgrade(
+    ws: Ws,
+    remote: Option<SocketAddr>,
+    headers: HeaderMap,
+    inner: Arc<AppInner>,
+) -> WarpResponse {
+    let remote = remote.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok());
+    let ip = client_ip(remote, forwarded, inner.config.trusted_proxies);
+    if let Err(refusal) = check_origin(&headers, &inner.config) {
+        let origin = headers
+            .get("origin")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
+        tracing::warn!(%ip, origin = %sanitize_for_log(origin), ?refusal, "WebSocket refused: origin");
+        let mut response =
+            warp::reply::with_status("Forbidden: cross-origin WebSocket", StatusCode::FORBIDDEN)
+                .into_response();
+        response.headers_mut().insert(
+            "content-type",
+            warp::http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        return response;
+    }
+    let cookie = headers
+        .get("cookie")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    // The transport limit is a backstop well above the protocol limit, which
+    // is checked per frame so the client gets an error and a 1009 close.
+    let limit = inner.config.max_message_bytes.saturating_mul(4);
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| connection(socket, ip, cookie, inner))
+        .into_response()
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+/// Counts live sockets; decremented on drop.
+struct LiveCount(Arc<AppInner>);
+
+impl Drop for LiveCount {
+    fn drop(&mut self) {
+        self.0.live_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn send(sink: &mut Sink, frame: &ServerMessage) -> bool {
+    sink.send(Message::text(frame.to_json())).await.is_ok()
+}
+
+async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let _ = sink.send(Message::close_with(code, reason)).await;
+    let _ = sink.close().await;
+}
+
+async fn connection(socket: WebSocket, ip: IpAddr, cookie: Option<String>, inner: Arc<AppInner>) {
+    let (mut sink, stream) = socket.split();
+    let live = inner.live_connections.fetch_add(1, Ordering::Relaxed) + 1;
+    let _count = LiveCount(inner.clone());
+    if live > inner.config.max_live_connections {
+        tracing::warn!(%ip, "WebSocket refused: server connection limit");
+        close(&mut sink, close::TRY_AGAIN_LATER, "server busy").await;
+        return;
+    }
+    let _slot = match inner.ip_tracker.try_acquire(ip) {
+        Ok(slot) => slot,
+        Err(refusal) => {
+            tracing::warn!(%ip, ?refusal, "WebSocket refused: per-IP limit");
+            close(&mut sink, close::RATE_LIMITED, "too many connections").await;
+            return;
+        }
+    };
+    let (session, identity) = inner.resolve(cookie.as_deref()).await;
+    let connection_id = generate_token();
+    if !send(
+        &mut sink,
+        &ServerMessage::Connect {
+            session_id: connection_id,
+        },
+    )
+    .await
+    {
+        return;
+    }
+    let heartbeat = Duration::from_secs(inner.config.heartbeat_timeout_secs);
+    let mut conn = Connection {
+        bucket: TokenBucket::new(inner.config.rate_per_second, inner.config.rate_burst),
+        warnings: RateWarnings::new(inner.config.max_rate_warnings),
+        inner,
+        ip,
+        session,
+        identity,
+        live: None,
+        subscriptions: SelectAll::new(),
+        tick: None,
+        deadline: Instant::now() + heartbeat,
+        heartbeat,
+        sink,
+    };
+    conn.run(stream).await;
+}
+
+/// What to do after a frame.
+enum Flow {
+    Continue,
+    Close(u16, &'static str),
+}
+
+struct Connection {
+    inner: Arc<AppInner>,
+    ip: IpAddr,
+    session: Option<Session>,
+    identity: Identity,
+    bucket: TokenBucket,
+    warnings: RateWarnings,
+    live: Option<LiveSession>,
+    subscriptions: SelectAll<InfoStream>,
+    tick: Option<Interval>,
+    deadline: Instant,
+    heartbeat: Duration,
+    sink: Sink,
+}
+
+async fn next_tick(tick: &mut Option<Interval>) {
+    match tick {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+impl Connection {
+    fn session_id(&self) -> &str {
+        self.session
+            .as_ref()
+            .map(|s| s.id.as_str())
+            .unwrap_or_default()
+    }
+
+    async fn run(&mut self, mut stream: futures_util::stream::SplitStream<WebSocket>) {
+        loop {
+            let flow = tokio::select! {
+                frame = stream.next() => match frame {
+                    Some(Ok(message)) => {
+                        self.deadline = Instant::now() + self.heartbeat;
+                        self.on_message(message).await
+                    }
+                    Some(Err(error)) => {
+                        tracing::debug!(ip = %self.ip, error = %sanitize_for_log(&error.to_string()), "WebSocket read error");
+                        return;
+                    }
+                    None => return,
+                },
+                Some(message) = self.subscriptions.next(), if self.live.is_some() => {
+                    match self.live.as_mut() {
+                        Some(live) => {
+                            let outcome = live.handle_info(message).await;
+                            self.deliver(outcome).await
+                        }
+                        None => Flow::Continue,
+                    }
+                }
+                () = next_tick(&mut self.tick) => {
+                    match self.live.as_mut() {
+                        Some(live) => {
+                            let outcome = live.handle_tick().await;
+                            self.deliver(outcome).await
+                        }
+                        None => Flow::Continue,
+                    }
+                }
+                () = tokio::time::sleep_until(self.deadline) => Flow::Close(close::TIMEOUT, "heartbeat timeout"),
+            };
+            if let Flow::Close(code, reason) = flow {
+                close(&mut self.sink, code, reason).await;
+                // Nothing more is read from a closed connection.
+                return;
+            }
+        }
+    }
+
+    async fn error(&mut self, error: SafeError, reference: Option<u64>) -> bool {
+        let frame = ServerMessage::Error {
+            error: error.public_message(self.inner.config.debug, None),
+            reference,
+        };
+        send(&mut self.sink, &frame).await
+    }
+
+    async fn deliver(&mut self, outcome: Outcome) -> Flow {
+        for frame in &outcome.frames {
+            if !send(&mut self.sink, frame).await {
+                return Flow::Close(close::NORMAL, "send failed");
+            }
+        }
+        if outcome.close {
+            Flow::Close(close::INTERNAL, "internal error")
+        } else {
+            Flow::Continue
+        }
+    }
+
+    async fn on_message(&mut self, message: Message) -> Flow {
+        if message.is_close() {
+            return Flow::Close(close::NORMAL, "bye");
+        }
+        if message.is_ping() || message.is_pong() {
+            // Transport-level control frames are answered by the library,
+            // but still count against the bucket below.
+        }
+        // Layer: per-connection token bucket, every frame counts.
+        if !self.bucket.try_acquire() {
+            return self.rate_limited().await;
+        }
+        if message.is_ping() || message.is_pong() {
+            return Flow::Continue;
+        }
+        if message.is_binary() {
+            tracing::warn!(ip = %self.ip, "binary frame refused");
+            self.error(SafeError::UnsupportedFrame, None).await;
+            return Flow::Close(close::UNSUPPORTED, "binary frames are not accepted");
+        }
+        let Ok(text) = message.to_str() else {
+            return Flow::Continue;
+        };
+        // Layer: size before parsing.
+        if text.len() > self.inner.config.max_message_bytes {
+            tracing::warn!(ip = %self.ip, bytes = text.len(), "frame too large");
+            self.error(SafeError::MessageTooLarge, None).await;
+            return Flow::Close(close::TOO_BIG, "message too large");
+        }
+        // Layer: JSON depth before parsing.
+        if json_depth_exceeds(text, self.inner.config.max_json_depth) {
+            tracing::warn!(ip = %self.ip, "frame nested too deeply");
+            self.error(SafeError::MalformedMessage, None).await;
+            return Flow::Continue;
+        }
+        let parsed = match ClientMessage::from_json(text) {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                tracing::info!(ip = %self.ip, "malformed frame");
+                self.error(SafeError::MalformedMessage, None).await;
+                return Flow::Continue;
+            }
+        };
+        // Layer: a logged-out session's sockets close at their next frame.
+        if self.session.is_some() && self.inner.revoked.is_revoked(self.session_id()) {
+            self.error(SafeError::LoginRequired, None).await;
+            return Flow::Close(close::FORBIDDEN, "session ended");
+        }
+        match parsed {
+            ClientMessage::Ping => {
+                send(&mut self.sink, &ServerMessage::Pong).await;
+                Flow::Continue
+            }
+            ClientMessage::Mount {
+                view,
+                params,
+                url,
+                mount_token,
+            } => self.mount(&view, params, url, &mount_token).await,
+            ClientMessage::Event {
+                event,
+                params,
+                reference,
+            } => match self.live.as_mut() {
+                Some(live) => {
+                    let outcome = live.handle_event(&event, &params, reference).await;
+                    self.deliver(outcome).await
+                }
+                None => {
+                    self.error(SafeError::NotMounted, reference).await;
+                    Flow::Continue
+                }
+            },
+            ClientMessage::RequestHtml => {
+                match &self.live {
+                    Some(live) => {
+                        let frame = live.html_update();
+                        send(&mut self.sink, &frame).await;
+                    }
+                    None => {
+                        self.error(SafeError::NotMounted, None).await;
+                    }
+                }
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn rate_limited(&mut self) -> Flow {
+        match self.warnings.record() {
+            WarningOutcome::Warn(count) => {
+                tracing::warn!(ip = %self.ip, count, "rate limit exceeded");
+                let frame = ServerMessage::RateLimitExceeded {
+                    message: "Too many messages; slow down.".to_owned(),
+                };
+                send(&mut self.sink, &frame).await;
+                Flow::Continue
+            }
+            WarningOutcome::Close => {
+                tracing::warn!(ip = %self.ip, "rate limit exceeded repeatedly; closing and cooling down the IP");
+                self.inner.ip_tracker.start_cooldown(self.ip);
+                let frame = ServerMessage::RateLimitExceeded {
+                    message: "Too many messages; disconnected.".to_owned(),
+                };
+                send(&mut self.sink, &frame).await;
+                Flow::Close(close::RATE_LIMITED, "rate limited")
+            }
+        }
+    }
+
+    async fn mount(
+        &mut self,
+        view: &str,
+        params: Params,
+        url: Option<String>,
+        token: &str,
+    ) -> Flow {
+        if self.live.is_some() {
+            self.error(SafeError::MalformedMessage, None).await;
+            return Flow::Continue;
+        }
+        let Some(factory) = self.inner.views.get(view).copied() else {
+            tracing::warn!(ip = %self.ip, view = %sanitize_for_log(view), "mount refused: unknown view");
+            self.error(SafeError::UnknownView, None).await;
+            return Flow::Close(close::UNKNOWN_VIEW, "unknown view");
+        };
+        let meta = factory.meta();
+        let decoded = MountToken::decode(
+            &self.inner.signer,
+            token,
+            super::http::now_unix(),
+            self.inner.config.mount_token_ttl_secs,
+        );
+        let valid = match &decoded {
+            Ok(token) => token.matches(meta.name, self.session_id(), self.identity.user_id()),
+            Err(_) => false,
+        };
+        if !valid {
+            tracing::warn!(ip = %self.ip, view = meta.name, reason = ?decoded.err(), "mount refused: mount token");
+            self.error(SafeError::InvalidMountToken, None).await;
+            return Flow::Close(close::FORBIDDEN, "invalid mount token");
+        }
+        let url = url
+            .map(|url| safe_next_path(&url))
+            .unwrap_or_else(|| "/".to_owned());
+        let ctx = Arc::new(
+            Ctx::new(
+                self.identity.clone(),
+                self.session.as_ref().map(|s| s.id.clone()),
+                url.clone(),
+                Some(self.ip),
+                self.inner.state.clone(),
+                self.inner.config.debug,
+            )
+            .with_csrf_token(self.session.as_ref().map(|s| s.csrf_token.clone())),
+        );
+        match LiveSession::mount(
+            factory,
+            ctx,
+            params,
+            self.inner.limiter.clone(),
+            &self.inner.config.login_url,
+        )
+        .await
+        {
+            Ok((live, frames, subscriptions)) => {
+                for frame in &frames {
+                    if !send(&mut self.sink, frame).await {
+                        return Flow::Close(close::NORMAL, "send failed");
+                    }
+                }
+                for subscription in subscriptions {
+                    self.subscriptions.push(subscription);
+                }
+                if let Some(ms) = meta.tick_ms {
+                    let period = Duration::from_millis(ms.max(10));
+                    let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+                    interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+                    self.tick = Some(interval);
+                }
+                self.live = Some(live);
+                Flow::Continue
+            }
+            Err(MountRefusal::LoginRequired { login_url }) => {
+                let to = self.inner.login_target(&login_url, &url);
+                send(&mut self.sink, &ServerMessage::Navigate { to }).await;
+                Flow::Close(close::FORBIDDEN, "login required")
+            }
+            Err(MountRefusal::PermissionDenied) => {
+                self.error(SafeError::PermissionDenied, None).await;
+                Flow::Close(close::FORBIDDEN, "permission denied")
+            }
+            Err(MountRefusal::Failed(error)) => {
+                self.error(error, None).await;
+                Flow::Close(close::INTERNAL, "mount failed")
+            }
+        }
+    }
+}
+
+/// `true` when `text` nests arrays/objects deeper than `max` (strings skipped).
+pub(crate) fn json_depth_exceeds(text: &str, max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for byte in text.bytes() {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_depth_exceeds;
+
+    #[test]
+    fn depth_counts_structure_not_strings() {
+        assert!(!json_depth_exceeds(r#"{"a":[[1]]}"#, 3));
+        assert!(json_depth_exceeds(r#"{"a":[[[1]]]}"#, 3));
+        assert!(!json_depth_exceeds(r#"{"a":"[[[[[[[[[\"[[["}"#, 2));
+        assert!(json_depth_exceeds(&"[".repeat(10_000), 32));
+    }
+}

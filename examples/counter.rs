@@ -1,0 +1,83 @@
+//! The smallest live view: a public counter.
+//!
+//! Run: `cargo run --example counter` (options: `--addr HOST:PORT`), then
+//! open the printed URL. Click the buttons: the page updates over a
+//! WebSocket without reloading. `reset` is rate limited to 2 per second
+//! (burst 3): click it quickly and watch the error. Run
+//! `cargo run --example counter -- audit` for the security audit.
+
+use djust::prelude::*;
+
+struct Counter {
+    count: i64,
+}
+
+#[live_view(public)]
+impl Counter {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Counter { count: 0 })
+    }
+
+    fn render(&self) -> Html {
+        html! {
+            <main class="counter">
+                <h1>"Counter"</h1>
+                <p class="count" id="count">{self.count}</p>
+                <button id="decrement" dj-click="decrement">"−1"</button>
+                <button id="increment" dj-click="increment">"+1"</button>
+                <button id="add10" dj-click="increment" dj-value-by="10">"+10"</button>
+                <button id="reset" dj-click="reset">"Reset"</button>
+            </main>
+        }
+    }
+
+    #[event_handler]
+    #[rate_limit(rate = 50, burst = 20)]
+    fn increment(&mut self, #[default(1)] by: i64) {
+        self.count = self.count.saturating_add(by.clamp(-1000, 1000));
+    }
+
+    #[event_handler]
+    #[rate_limit(rate = 50, burst = 20)]
+    fn decrement(&mut self) {
+        self.count = self.count.saturating_sub(1);
+    }
+
+    #[event_handler]
+    #[rate_limit(rate = 2, burst = 3)]
+    fn reset(&mut self) {
+        self.count = 0;
+    }
+}
+
+fn address() -> String {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--addr" {
+            if let Some(addr) = args.next() {
+                return addr;
+            }
+        }
+    }
+    "127.0.0.1:8000".to_owned()
+}
+
+#[tokio::main]
+async fn main() -> djust::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let addr = address();
+    let app = App::new()
+        .title("Counter")
+        .stylesheet("/static/demo.css")
+        .static_dir(
+            "static",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/static"),
+        )
+        .live("/", Counter::view());
+    tracing::info!("serving the counter at http://{addr}/");
+    app.serve(&addr).await
+}

@@ -1,0 +1,114 @@
+//! The server end to end over real sockets: first paint, mount, events,
+//! patches, versions, `request_html`, ping.
+
+mod support;
+
+use djust::prelude::*;
+use serde_json::json;
+use support::*;
+
+struct Counter {
+    count: i64,
+}
+
+#[live_view(public)]
+impl Counter {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Counter { count: 0 })
+    }
+    fn render(&self) -> Html {
+        html! { <p id="count">"Count: " {self.count}</p><button dj-click="increment">"+"</button> }
+    }
+    #[event_handler]
+    fn increment(&mut self, #[default(1)] by: i64) {
+        self.count = self.count.saturating_add(by);
+    }
+}
+
+async fn start() -> djust::Server {
+    App::new()
+        .config(test_config())
+        .live("/", Counter::view())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+}
+
+#[tokio::test]
+async fn first_paint_is_a_complete_secure_page() {
+    let server = start().await;
+    let page = get(server.local_addr(), "/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.starts_with("<!DOCTYPE html>"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("<div data-djust-view=\"counter\" data-djust-token=\""));
+    assert!(page.body.contains("<p id=\"count\">Count: 0</p>"));
+    assert!(page
+        .body
+        .contains("<script src=\"/djust/djust.js\" defer></script>"));
+    let csp = page.header("content-security-policy").expect("csp");
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("frame-ancestors 'none'")
+            && !csp.contains("unsafe-eval")
+    );
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert!(page.header("referrer-policy").is_some());
+    assert!(
+        page.headers_named("set-cookie").is_empty(),
+        "an anonymous GET must leave no state"
+    );
+    let js = get(server.local_addr(), "/djust/djust.js").await;
+    assert_eq!(js.status, 200);
+    assert!(js
+        .header("content-type")
+        .unwrap_or_default()
+        .contains("javascript"));
+    assert_eq!(get(server.local_addr(), "/nope").await.status, 404);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn events_become_patches_with_versions() {
+    let server = start().await;
+    let (mut socket, mounted) = mount_page(server.local_addr(), "/", "counter").await;
+    assert_eq!(mounted["version"], 1);
+    assert!(mounted["html"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Count: 0"));
+    send_json(
+        &mut socket,
+        &json!({ "type": "event", "event": "increment", "params": { "by": "5" }, "ref": 7 }),
+    )
+    .await;
+    let patch = recv(&mut socket).await.expect("patch");
+    assert_eq!(patch["type"], "patch", "{patch}");
+    assert_eq!(patch["version"], 2);
+    assert_eq!(patch["ref"], 7);
+    assert_eq!(
+        patch["patches"],
+        json!([{ "type": "set_text", "path": "/0/0", "value": "Count: 5" }])
+    );
+    send_json(&mut socket, &json!({ "type": "request_html" })).await;
+    let update = recv(&mut socket).await.expect("html_update");
+    assert_eq!(update["type"], "html_update");
+    assert_eq!(update["version"], 2);
+    assert!(update["html"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Count: 5"));
+    send_json(&mut socket, &json!({ "type": "ping" })).await;
+    assert_eq!(recv(&mut socket).await.expect("pong")["type"], "pong");
+    send_json(
+        &mut socket,
+        &json!({ "type": "event", "event": "increment", "params": { "by": 0 }, "ref": 8 }),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut socket).await.expect("noop"),
+        json!({ "type": "noop", "ref": 8 })
+    );
+    server.shutdown().await;
+}
