@@ -1,0 +1,391 @@
+/*
+ * djust.js: browser client of djust-rs (ES2018, no build step, no dependencies).
+ * 1. Security (window.djustSecurity): server HTML goes through DOMParser (its
+ *    scripts never run) and strip(). No innerHTML writes, no eval.
+ * 2. Patches (djust.applyPatches): the semantics of the Rust reference applier
+ *    in djust-runtime/src/vdom/reference.rs.
+ * 3. Events: delegated on each view root; debounce/throttle; dj-loading.
+ * 4. Connection: a WebSocket per [data-djust-view] root, reconnect with backoff.
+ * 5. Public API (window.djust) and start-up.
+ */
+(function () {
+'use strict';
+
+/* ---- 1. Security ---- */
+
+const BAD_KEYS = ['__proto__', 'constructor', 'prototype'];
+const URL_ATTR = /^(href|src|action|formaction|poster|cite|data|background|xlink:href)$/;
+
+/** One log line: no ANSI/control/bidi characters, <= 500 characters. */
+function sanitizeForLog(value) {
+  const chars = Array.from(String(value).slice(0, 2000)
+    .replace(/(\x1b\[|\x9b)[\x20-\x3f]*[\x40-\x7e]?|\x1b[\x20-\x2f]*[\x30-\x7e]?/g, '')
+    .replace(/[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g, '')
+    .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, ' '));
+  return chars.slice(0, 500).join('') + (chars.length > 500 ? '\u2026[truncated]' : '');
+}
+
+function put(obj, key, value) {
+  if (!BAD_KEYS.includes(key)) obj[key] = value;
+}
+
+function safeObjectAssign(target, source) {
+  Object.keys(Object(source)).forEach((k) => put(target, k, source[k]));
+  return target;
+}
+
+/** Relative, fragment, or an allowed scheme (as the browser reads it). */
+function safeUrl(value) {
+  const m = /^([a-z][a-z0-9+.-]*):/.exec(String(value).replace(/[\x00-\x20\x7f]+/g, '').toLowerCase());
+  return !m || /^(https?|mailto|tel)$/.test(m[1]);
+}
+
+/** The value to store for attribute `name`; null: refuse it. */
+function checkAttr(name, value) {
+  const n = String(name).toLowerCase();
+  if (n.startsWith('on') || n === 'srcdoc') return null;
+  const ok = /^(image)?srcset$/.test(n)
+    ? String(value).split(',').every((c) => safeUrl(c.trim().split(/\s+/)[0]))
+    : !URL_ATTR.test(n) || safeUrl(value);
+  return ok ? value : '#blocked';
+}
+
+function strip(box) {
+  box.querySelectorAll('script,base,meta[http-equiv]').forEach((el) => el.remove());
+  for (const el of box.querySelectorAll('*')) {
+    if (el.localName === 'template' && el.content) strip(el.content);
+    if (/^(animate|set)$/.test(el.localName) && /href/i.test(el.getAttribute('attributeName'))) el.remove(); // svg URL
+    for (const attr of Array.from(el.attributes)) {
+      const v = checkAttr(attr.name, attr.value);
+      if (v === null) el.removeAttributeNode(attr);
+      else attr.value = v;
+    }
+  }
+  const comments = (box.ownerDocument || box).createNodeIterator(box, NodeFilter.SHOW_COMMENT);
+  for (let c; (c = comments.nextNode());) c.remove();
+  box.normalize(); // like the server: adjacent text merged
+}
+
+/** Stripped nodes of `html` parsed in a <body> or <template>. */
+function parse(html, inTemplate) {
+  const doc = new DOMParser().parseFromString('<!DOCTYPE html>' +
+    (inTemplate ? '<template>' + html + '</template>' : '<body>' + html), 'text/html');
+  const box = inTemplate ? doc.querySelector('template').content : doc.body;
+  strip(box);
+  return Array.from(box.childNodes, (n) => document.importNode(n, true));
+}
+
+function safeSetInnerHTML(el, html) {
+  const frag = document.createDocumentFragment();
+  parse(String(html), false).forEach((n) => frag.appendChild(n));
+  el.replaceChildren(frag);
+}
+
+function _log(root, msg) {
+  if (root.hasAttribute('data-djust-debug')) console.debug('[djust] ' + sanitizeForLog(msg));
+}
+
+/* ---- 2. Patches ---- */
+
+const typing = new Set(); // inputs with a debounced event pending
+const isIndex = (n, len) => Number.isInteger(n) && n >= 0 && n < len;
+const idOk = (node, id) => id == null || (node.nodeType === 1 && node.getAttribute('dj-id') === String(id));
+
+function parseOne(html) {
+  const nodes = typeof html === 'string' ? parse(html, true) : [];
+  return nodes.length === 1 ? nodes[0] : null;
+}
+
+function resolve(root, path) {
+  if (!/^(\/\d+)*$/.test(path)) return null;
+  let node = root;
+  for (const seg of path.split('/').slice(1)) node = node && node.childNodes[Number(seg)];
+  return node || null;
+}
+
+function applyOne(root, p) {
+  const t = p && p.type;
+  const childOp = /^(insert|remove|move)_child$/.test(t);
+  const node = p && (p.path !== '' || (childOp && p.id == null)) && resolve(root, p.path);
+  if (!node || !idOk(node, p.id)) return false;
+  const kids = node.childNodes;
+  const len = kids.length;
+  const key = node.nodeType === 1 && typeof p.key === 'string' ? p.key : null;
+  if (childOp) {
+    const fresh = t === 'insert_child' && parseOne(p.node);
+    if (node.nodeType !== 1) return false;
+    if (fresh && isIndex(p.index, len + 1)) node.insertBefore(fresh, kids[p.index] || null);
+    else if (t === 'remove_child' && isIndex(p.index, len)) node.removeChild(kids[p.index]);
+    else if (t === 'move_child' && isIndex(p.from, len) && isIndex(p.to, len)) {
+      node.insertBefore(kids[p.from], kids[p.to < p.from ? p.to : p.to + 1] || null); // ends at `to`
+    } else return false;
+  } else if (t === 'replace') {
+    const fresh = parseOne(p.value);
+    if (!fresh) return false;
+    node.parentNode.replaceChild(fresh, node);
+  } else if (t === 'set_text' && node.nodeType === 3 && typeof p.value === 'string') {
+    node.nodeValue = p.value;
+  } else if (/^(set|remove)_attr$/.test(t) && key !== null) {
+    const value = t === 'set_attr' ? checkAttr(key, String(p.value)) : null;
+    if (t === 'remove_attr') node.removeAttribute(key);
+    else if (value === null) return _log(root, 'refused ' + key) || true; // skipped
+    else node.setAttribute(key, value);
+    if (/^(checked|selected)$/.test(key) && key in node) node[key] = value !== null;
+    if (key === 'value' && node.localName === 'input' && !typing.has(node)) node.value = value || '';
+  } else return false;
+  return true;
+}
+
+/** Applies `patches` in order under `root`; false at the first bad one. */
+function applyPatches(root, patches) {
+  if (!root || root.nodeType !== 1 || !Array.isArray(patches)) return false;
+  return patches.every((p, i) => {
+    let ok = false;
+    try { ok = applyOne(root, p); } catch (e) { /* e.g. bad attribute name */ }
+    if (!ok) _log(root, 'bad patch ' + i);
+    return ok;
+  });
+}
+
+/* ---- 3. Events ---- */
+
+const slots = new WeakMap(); // element -> {kind: {timer, last, send}}
+const KINDS = { click: 'click', submit: 'submit', change: 'change', input: 'input', focusout: 'blur', focusin: 'focus' };
+
+function flush(el) {
+  for (const s of Object.values(slots.get(el) || {})) {
+    clearTimeout(s.timer);
+    const send = s.send;
+    s.timer = s.send = null;
+    if (send) send();
+  }
+  typing.delete(el);
+}
+
+/** Sends now, after dj-debounce ms (default `wait`), on blur, or throttled. */
+function schedule(el, kind, send, wait) {
+  const all = slots.get(el) || {};
+  const s = all[kind] || (all[kind] = { last: 0 });
+  slots.set(el, all);
+  const debounce = el.getAttribute('dj-debounce');
+  const ms = debounce === null ? wait : Number(debounce);
+  const left = s.last + Number(el.getAttribute('dj-throttle')) - Date.now();
+  if (debounce === 'blur' || ms > 0 || left > 0) s.send = send;
+  if (ms > 0) {
+    clearTimeout(s.timer);
+    typing.add(el);
+    s.timer = setTimeout(() => flush(el), ms);
+  } else if (left > 0) { // one trailing call
+    s.timer = s.timer || setTimeout(() => { s.last = Date.now(); flush(el); }, left);
+  } else if (debounce !== 'blur') {
+    s.last = Date.now();
+    send();
+  }
+}
+
+function fieldValue(el) {
+  if (/^(checkbox|radio)$/.test(el.type)) return el.checked ? el.value || 'on' : '';
+  if (el.type === 'select-multiple') return Array.from(el.selectedOptions, (o) => o.value);
+  return typeof el.value === 'string' ? el.value : '';
+}
+
+function formParams(form, submitter) {
+  const params = {};
+  for (const [name, value] of new FormData(form, submitter)) {
+    if (typeof value !== 'string') continue;
+    const seen = Object.prototype.hasOwnProperty.call(params, name);
+    put(params, name, seen ? [].concat(params[name], value) : value);
+  }
+  for (const el of form.elements) {
+    if (el.type === 'select-multiple' && el.name && !el.disabled) put(params, el.name, fieldValue(el));
+  }
+  return params;
+}
+
+function bind(view) {
+  const root = view.root;
+  const fire = (el, name, params, kind, wait) => {
+    for (const a of el.attributes) if (a.name.startsWith('dj-value-')) put(params, a.name.slice(9), a.value);
+    schedule(el, kind, () => pushEvent(view, el, name, params), wait);
+  };
+  const on = (type, fn) => root.addEventListener(type, (e) => {
+    const t = e.target;
+    if (t instanceof Element && t.closest('[data-djust-view]') === root) fn(e, t);
+  });
+  Object.keys(KINDS).forEach((type) => on(type, (e, target) => {
+    const kind = KINDS[type];
+    if (type === 'focusout') flush(target); // dj-debounce="blur"
+    const el = target.closest('[dj-' + kind + ']');
+    if (!el || !root.contains(el) || (kind === 'submit' && el !== target)) return;
+    let params = { value: fieldValue(target) };
+    if (target.name) put(params, target.name, params.value);
+    if (kind === 'click') {
+      params = {};
+      if (/^(a|button)$/.test(el.localName)) e.preventDefault();
+    } else if (el.localName === 'form') {
+      if (kind === 'submit') {
+        e.preventDefault();
+        Array.from(el.elements).forEach(flush);
+      }
+      params = formParams(el, e.submitter);
+    }
+    const text = /^(textarea|text|search|email|url|tel|password|number)$/.test(target.type);
+    fire(el, el.getAttribute('dj-' + kind), params, kind, kind === 'input' && text ? 300 : 0);
+  }));
+  ['keydown', 'keyup'].forEach((kind) => on(kind, (e, target) => {
+    const key = e.key === ' ' ? 'space' : String(e.key).toLowerCase();
+    const names = ['dj-' + kind, 'dj-' + kind + '.' + key];
+    for (let el = target; root.contains(el); el = el.parentElement) {
+      const attr = Array.from(el.attributes).find((a) => names.includes(a.name));
+      if (attr) return fire(el, attr.value, { key: e.key, value: fieldValue(el) }, kind, 0);
+    }
+  }));
+}
+
+/* ---- 4. Connection ---- */
+
+const views = [];
+const handlers = new Map(); // push_event name -> Set of functions
+let nextRef = 0;
+
+function send(view, frame) {
+  const ok = !!view.ws && view.ws.readyState === 1;
+  if (ok) view.ws.send(JSON.stringify(frame));
+  return ok;
+}
+
+function pushEvent(view, el, name, params) {
+  const ref = ++nextRef;
+  if (!view.mounted || !send(view, { type: 'event', event: String(name), params, ref })) {
+    return _log(view.root, 'offline: event dropped');
+  }
+  view.pending.set(ref, el);
+  el.classList.add('dj-loading');
+  view.root.classList.add('dj-loading');
+}
+
+function unload(el) {
+  el.classList.remove('dj-loading');
+  if (!el.classList.length) el.removeAttribute('class');
+}
+
+/** The reply to event `ref` came (or never will). */
+function settle(view, ref) {
+  const el = view.pending.get(ref);
+  if (!view.pending.delete(ref)) return;
+  const busy = Array.from(view.pending.values());
+  if (!busy.includes(el)) unload(el);
+  if (!busy.length) unload(view.root);
+}
+
+const settleAll = (view) => Array.from(view.pending.keys()).forEach((ref) => settle(view, ref));
+const setStatus = (view, status) => view.root.setAttribute('data-djust-status', status);
+const emit = (view, name, detail) => view.root.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));
+
+function onFrame(view, data) {
+  let f = {};
+  try { f = Object(JSON.parse(data)); } catch (e) { /* not JSON */ }
+  const root = view.root;
+  const type = f.type;
+  if (type === 'connect') {
+    send(view, { type: 'mount', view: root.dataset.djustView || '', params: {},
+      url: location.pathname + location.search, mount_token: root.dataset.djustToken || '' });
+  } else if (type === 'mount' || type === 'html_update') {
+    safeSetInnerHTML(root, f.html);
+    view.version = Number(f.version) || 0;
+    view.resync = false;
+    if (type === 'mount') {
+      view.mounted = true;
+      view.attempt = 0;
+      settleAll(view);
+      setStatus(view, 'connected');
+    }
+  } else if (type === 'patch') {
+    if (!view.resync) { // ignored until the html_update
+      if (f.version === view.version + 1 && applyPatches(root, f.patches)) view.version = f.version;
+      else view.resync = send(view, { type: 'request_html' });
+    }
+    settle(view, f.ref);
+  } else if (type === 'noop' || type === 'error') {
+    settle(view, f.ref);
+    if (type === 'error') emit(view, 'djust:error', { error: String(f.error) });
+  } else if (type === 'rate_limit_exceeded') {
+    emit(view, 'djust:rate-limited', { message: String(f.message) });
+  } else if (type === 'navigate' && /* same-origin path */ /^\/(?![\/\\])[^\x00-\x1f\x7f]*$/.test(f.to)) {
+    view.navigated = true;
+    location.assign(f.to);
+  } else if (type === 'push_event' && typeof f.event === 'string') {
+    for (const fn of Array.from(handlers.get(f.event) || [])) {
+      try { fn(f.payload); } catch (e) { _log(root, 'handler failed'); }
+    }
+    emit(view, 'djust:' + f.event, f.payload);
+  } else if (type !== 'pong') {
+    _log(root, 'frame ignored');
+  }
+}
+
+function open(view) {
+  if (view.ws || view.stopped) return;
+  setStatus(view, 'connecting');
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/live/');
+  view.ws = ws;
+  ws.onmessage = (m) => view.ws === ws && onFrame(view, m.data);
+  ws.onclose = (e) => view.ws === ws && closed(view, e.code);
+  view.heartbeat = setInterval(() => send(view, { type: 'ping' }), 25000);
+}
+
+function closed(view, code) {
+  clearInterval(view.heartbeat);
+  view.ws = null;
+  view.mounted = false;
+  settleAll(view);
+  setStatus(view, 'disconnected');
+  if (view.navigated || view.stopped) return; // navigation wins
+  emit(view, 'djust:disconnected', { code });
+  view.stopped = code === 4403 || code === 4429; // refused: no retry
+  const delay = Math.min(10000, 500 * Math.pow(2, view.attempt++));
+  if (!view.stopped) view.timer = setTimeout(() => open(view), delay * (0.5 + Math.random() / 2));
+}
+
+/* ---- 5. Public API and start-up ---- */
+
+function connect() {
+  document.querySelectorAll('[data-djust-view]').forEach((root) => {
+    let view = views.find((v) => v.root === root);
+    if (!view) {
+      view = { root, version: 0, pending: new Map(), attempt: 0 };
+      views.push(view);
+      bind(view);
+    }
+    view.stopped = view.navigated = false;
+    clearTimeout(view.timer);
+    open(view);
+  });
+}
+
+function disconnect() {
+  views.forEach((view) => {
+    const ws = view.ws;
+    view.stopped = true;
+    clearTimeout(view.timer);
+    if (ws) closed(view, 1000);
+    if (ws) ws.close();
+  });
+}
+
+window.djustSecurity = Object.freeze({ safeSetInnerHTML, safeObjectAssign, sanitizeForLog });
+window.djust = Object.freeze({
+  on(name, fn) {
+    if (!handlers.has(name)) handlers.set(name, new Set());
+    if (typeof fn === 'function') handlers.get(name).add(fn);
+  },
+  off: (name, fn) => handlers.has(name) && handlers.get(name).delete(fn),
+  applyPatches,
+  version: (root) => (views.find((v) => v.root === root) || { version: 0 }).version,
+  connect,
+  disconnect,
+});
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', connect);
+else connect();
+})();
