@@ -1,11 +1,11 @@
 /*
  * djust.js: browser client of djust-rs (ES2018, no build step, no dependencies).
- * 1. Security (window.djustSecurity): server HTML goes through DOMParser (whose
- *    scripts never run) and strip(); no innerHTML writes, no eval.
- * 2. Patches (djust.applyPatches): the semantics of the Rust reference applier,
- *    djust-runtime/src/vdom/reference.rs.
+ * 1. Security (window.djustSecurity): server HTML goes through DOMParser (its
+ *    scripts never run) and strip(). No innerHTML writes, no eval.
+ * 2. Patches (djust.applyPatches): the semantics of the Rust reference applier
+ *    in djust-runtime/src/vdom/reference.rs.
  * 3. Events: delegated on each view root; debounce/throttle; dj-loading.
- * 4. Connection: a WebSocket per [data-djust-view] root; reconnects with backoff.
+ * 4. Connection: a WebSocket per [data-djust-view] root, reconnect with backoff.
  * 5. Public API (window.djust) and start-up.
  */
 (function () {
@@ -14,7 +14,7 @@
 /* ---- 1. Security ---- */
 
 const BAD_KEYS = ['__proto__', 'constructor', 'prototype'];
-const URL_ATTRS = ['href', 'src', 'action', 'formaction', 'poster', 'cite', 'data', 'background', 'xlink:href'];
+const URL_ATTR = /^(href|src|action|formaction|poster|cite|data|background|xlink:href)$/;
 
 /** One log line: no ANSI/control/bidi characters, <= 500 characters. */
 function sanitizeForLog(value) {
@@ -37,7 +37,7 @@ function safeObjectAssign(target, source) {
 /** Relative, fragment, or an allowed scheme (as the browser reads it). */
 function safeUrl(value) {
   const m = /^([a-z][a-z0-9+.-]*):/.exec(String(value).replace(/[\x00-\x20\x7f]+/g, '').toLowerCase());
-  return !m || ['http', 'https', 'mailto', 'tel'].includes(m[1]);
+  return !m || /^(https?|mailto|tel)$/.test(m[1]);
 }
 
 /** The value to store for attribute `name`; null: refuse it. */
@@ -46,7 +46,7 @@ function checkAttr(name, value) {
   if (n.startsWith('on') || n === 'srcdoc') return null;
   const ok = /^(image)?srcset$/.test(n)
     ? String(value).split(',').every((c) => safeUrl(c.trim().split(/\s+/)[0]))
-    : !URL_ATTRS.includes(n) || safeUrl(value);
+    : !URL_ATTR.test(n) || safeUrl(value);
   return ok ? value : '#blocked';
 }
 
@@ -141,7 +141,7 @@ function applyPatches(root, patches) {
   if (!root || root.nodeType !== 1 || !Array.isArray(patches)) return false;
   return patches.every((p, i) => {
     let ok = false;
-    try { ok = applyOne(root, p); } catch (e) { /* e.g. an invalid attribute name */ }
+    try { ok = applyOne(root, p); } catch (e) { /* e.g. bad attribute name */ }
     if (!ok) _log(root, 'bad patch ' + i);
     return ok;
   });
@@ -228,7 +228,6 @@ function bind(view) {
         Array.from(el.elements).forEach(flush);
       }
       params = formParams(el, e.submitter);
-      if (kind !== 'submit' && target.name) params._target = target.name;
     }
     const text = /^(textarea|text|search|email|url|tel|password|number)$/.test(target.type);
     fire(el, el.getAttribute('dj-' + kind), params, kind, kind === 'input' && text ? 300 : 0);
@@ -258,7 +257,7 @@ function send(view, frame) {
 function pushEvent(view, el, name, params) {
   const ref = ++nextRef;
   if (!view.mounted || !send(view, { type: 'event', event: String(name), params, ref })) {
-    return _log(view.root, 'not connected; event dropped');
+    return _log(view.root, 'offline: event dropped');
   }
   view.pending.set(ref, el);
   el.classList.add('dj-loading');
@@ -285,7 +284,7 @@ const emit = (view, name, detail) => view.root.dispatchEvent(new CustomEvent(nam
 
 function onFrame(view, data) {
   let f = {};
-  try { f = Object(JSON.parse(data)); } catch (e) { /* ignored below */ }
+  try { f = Object(JSON.parse(data)); } catch (e) { /* not JSON */ }
   const root = view.root;
   const type = f.type;
   if (type === 'connect') {
@@ -317,7 +316,7 @@ function onFrame(view, data) {
     location.assign(f.to);
   } else if (type === 'push_event' && typeof f.event === 'string') {
     for (const fn of Array.from(handlers.get(f.event) || [])) {
-      try { fn(f.payload); } catch (e) { _log(root, 'push_event handler failed'); }
+      try { fn(f.payload); } catch (e) { _log(root, 'handler failed'); }
     }
     emit(view, 'djust:' + f.event, f.payload);
   } else if (type !== 'pong') {
