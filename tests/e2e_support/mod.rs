@@ -275,7 +275,7 @@ impl Browser {
         let client = within(
             "open a Chromium session",
             COMMAND_TIMEOUT,
-            ClientBuilder::native()
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
                 .capabilities(capabilities)
                 .connect(&url),
         )
