@@ -217,7 +217,6 @@ fn blessing() -> bool {
 }
 
 /// Compares `actual` with the snapshot `name`, or rewrites it under `DJUST_BLESS=1`.
-/// Returns the stored text.
 fn check_text(name: &str, actual: &str) {
     let path = snapshot_path(name);
     if blessing() {
