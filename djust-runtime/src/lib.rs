@@ -5,6 +5,7 @@
 //! [`limits`], [`session`] and [`auth`] are used by the server, never the reverse.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod auth;
 pub mod limits;
 pub mod live;

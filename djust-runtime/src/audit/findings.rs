@@ -1,0 +1,430 @@
+//! The checks behind the audit: [`Severity`], [`Finding`] and one function
+//! per finding code. Each check reads only [`ViewMeta`] (what the
+//! `#[live_view]` macro recorded at compile time) or the [`AuditConfig`], so
+//! it is pure and testable with hand-built metadata. The codes, severities
+//! and fixes are tabulated in the [module docs](super).
+
+use std::fmt;
+
+use crate::limits::{DEFAULT_BURST, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_RATE_PER_SECOND};
+use crate::view::ViewMeta;
+
+use super::{AuditConfig, DEFAULT_MAX_MESSAGE_BYTES};
+
+/// How serious a [`Finding`] is. Ordered: `Info < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Worth a look; not a problem by itself.
+    Info,
+    /// Probably a problem; `--strict` fails on it.
+    Warning,
+    /// Must be fixed before release.
+    Error,
+}
+
+impl Severity {
+    /// Lower-case name used in the text and JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem the audit found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Stable code (`DJ001`...), see the table in the [module docs](super).
+    pub code: &'static str,
+    /// How serious it is.
+    pub severity: Severity,
+    /// The view's wire name, or `None` for app-wide findings.
+    pub view: Option<&'static str>,
+    /// The handler concerned, if the finding is about one handler.
+    pub handler: Option<&'static str>,
+    /// Human-readable explanation naming what to change.
+    pub message: String,
+}
+
+impl Finding {
+    /// Sort key: most severe first, then code, view and handler.
+    pub(crate) fn sort_key(&self) -> impl Ord + '_ {
+        (
+            std::cmp::Reverse(self.severity),
+            self.code,
+            self.view,
+            self.handler,
+            self.message.as_str(),
+        )
+    }
+}
+
+/// Code: public view with handlers lacking `#[rate_limit]`.
+pub const DJ001: &str = "DJ001";
+/// Code: rendered path with a sensitive-looking name.
+pub const DJ002: &str = "DJ002";
+/// Code: `|safe` splices in the template.
+pub const DJ003: &str = "DJ003";
+/// Code: inconsistent handler-level `#[permission_required]`.
+pub const DJ004: &str = "DJ004";
+/// Code: debug mode on.
+pub const DJ005: &str = "DJ005";
+/// Code: global limits loosened beyond the defaults, or a wildcard origin.
+pub const DJ006: &str = "DJ006";
+/// Code: login-only view where every logged-in user may do everything.
+pub const DJ007: &str = "DJ007";
+
+/// Every finding about one view, in a fixed order (by code, then handler or path).
+pub(crate) fn view_findings(meta: &'static ViewMeta) -> Vec<Finding> {
+    let mut out = Vec::new();
+    dj001_unlimited_public_handlers(meta, &mut out);
+    dj002_sensitive_paths(meta, &mut out);
+    dj003_safe_splices(meta, &mut out);
+    dj004_inconsistent_permissions(meta, &mut out);
+    dj007_no_authorization(meta, &mut out);
+    out
+}
+
+/// App-wide findings from the server configuration.
+pub(crate) fn config_findings(config: &AuditConfig) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if config.debug {
+        out.push(Finding {
+            code: DJ005,
+            severity: Severity::Error,
+            view: None,
+            handler: None,
+            message: "debug mode is on: error frames carry details and debug info reaches the \
+                      page; turn it off in production"
+                .to_owned(),
+        });
+    }
+    let mut loosened = |message: String| {
+        out.push(Finding {
+            code: DJ006,
+            severity: Severity::Warning,
+            view: None,
+            handler: None,
+            message,
+        });
+    };
+    let (rate, burst) = config.global_rate;
+    if rate > DEFAULT_RATE_PER_SECOND || burst > DEFAULT_BURST {
+        loosened(format!(
+            "global rate limit {}/s burst {burst} is above the default {}/s burst \
+             {DEFAULT_BURST} (DJUST_RATE_PER_SECOND, DJUST_RATE_BURST)",
+            fmt_rate(rate),
+            fmt_rate(DEFAULT_RATE_PER_SECOND),
+        ));
+    }
+    if config.max_message_bytes > DEFAULT_MAX_MESSAGE_BYTES {
+        loosened(format!(
+            "max message size {} bytes is above the default {DEFAULT_MAX_MESSAGE_BYTES} \
+             (DJUST_MAX_MESSAGE_BYTES)",
+            config.max_message_bytes
+        ));
+    }
+    if config.max_connections_per_ip > DEFAULT_MAX_CONNECTIONS_PER_IP as usize {
+        loosened(format!(
+            "{} connections per IP is above the default {DEFAULT_MAX_CONNECTIONS_PER_IP} \
+             (DJUST_MAX_CONNECTIONS_PER_IP); fine for a load test, not for production",
+            config.max_connections_per_ip
+        ));
+    }
+    if config
+        .allowed_origins
+        .iter()
+        .any(|origin| origin.contains('*'))
+    {
+        loosened(
+            "allowed_origins contains a wildcard `*`: any site can open a socket with the \
+             user's cookies (cross-site WebSocket hijacking); list the exact origins"
+                .to_owned(),
+        );
+    }
+    out
+}
+
+/// `5.0` → `5`, `0.5` → `0.5`.
+pub(crate) fn fmt_rate(rate: f64) -> String {
+    format!("{rate}")
+}
+
+fn is_public(meta: &ViewMeta) -> bool {
+    !meta.login_required()
+}
+
+fn list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn dj001_unlimited_public_handlers(meta: &'static ViewMeta, out: &mut Vec<Finding>) {
+    if !is_public(meta) {
+        return;
+    }
+    for handler in meta.handlers.iter().filter(|h| h.rate_limit.is_none()) {
+        out.push(Finding {
+            code: DJ001,
+            severity: Severity::Warning,
+            view: Some(meta.name),
+            handler: Some(handler.name),
+            message: format!(
+                "public view `{}`: handler `{}` has no #[rate_limit]; anonymous clients can \
+                 flood it (only the global per-connection limit applies); add \
+                 #[rate_limit(rate = .., burst = .., key = \"ip\")] or require login",
+                meta.name, handler.name
+            ),
+        });
+    }
+}
+
+fn dj002_sensitive_paths(meta: &'static ViewMeta, out: &mut Vec<Finding>) {
+    let mut paths: Vec<&'static str> = meta.exposed.to_vec();
+    paths.sort_unstable();
+    paths.dedup();
+    for path in paths {
+        if let Some(word) = sensitive_word(path) {
+            out.push(Finding {
+                code: DJ002,
+                severity: Severity::Warning,
+                view: Some(meta.name),
+                handler: None,
+                message: format!(
+                    "view `{}` renders `{path}`, whose name looks sensitive (`{word}`); make \
+                     sure the page should show it, or keep it in a `_private` field",
+                    meta.name
+                ),
+            });
+        }
+    }
+}
+
+fn dj003_safe_splices(meta: &'static ViewMeta, out: &mut Vec<Finding>) {
+    if meta.safe_splices == 0 {
+        return;
+    }
+    let public = is_public(meta);
+    let splices = if meta.safe_splices == 1 {
+        "1 `|safe` splice".to_owned()
+    } else {
+        format!("{} `|safe` splices", meta.safe_splices)
+    };
+    out.push(Finding {
+        code: DJ003,
+        severity: if public {
+            Severity::Warning
+        } else {
+            Severity::Info
+        },
+        view: Some(meta.name),
+        handler: None,
+        message: format!(
+            "{}view `{}` renders {splices} (SafeHtml trust hatch); review where each value \
+             comes from and that it is built with format_html! or sanitised",
+            if public { "public " } else { "" },
+            meta.name
+        ),
+    });
+}
+
+fn dj004_inconsistent_permissions(meta: &'static ViewMeta, out: &mut Vec<Finding>) {
+    let guarded: Vec<&str> = meta
+        .handlers
+        .iter()
+        .filter(|h| h.permission.is_some())
+        .map(|h| h.name)
+        .collect();
+    if guarded.is_empty() {
+        return;
+    }
+    for handler in meta.handlers.iter().filter(|h| h.permission.is_none()) {
+        let mut fields: Vec<&str> = meta
+            .assigned
+            .iter()
+            .filter(|assigned| assigned.by == handler.name)
+            .map(|assigned| assigned.field)
+            .collect();
+        if fields.is_empty() {
+            continue;
+        }
+        fields.sort_unstable();
+        fields.dedup();
+        out.push(Finding {
+            code: DJ004,
+            severity: Severity::Warning,
+            view: Some(meta.name),
+            handler: Some(handler.name),
+            message: format!(
+                "view `{}`: handler `{}` changes state ({}) without #[permission_required] \
+                 while {} {} one; add #[permission_required(..)] or document why any {} user \
+                 may call it",
+                meta.name,
+                handler.name,
+                list(&fields),
+                list(&guarded),
+                if guarded.len() == 1 { "has" } else { "have" },
+                if meta.permission.is_some() {
+                    "permitted"
+                } else if meta.login_required() {
+                    "logged-in"
+                } else {
+                    "anonymous"
+                },
+            ),
+        });
+    }
+}
+
+fn dj007_no_authorization(meta: &'static ViewMeta, out: &mut Vec<Finding>) {
+    if !meta.login_required()
+        || meta.permission.is_some()
+        || meta.handlers.iter().any(|h| h.permission.is_some())
+    {
+        return;
+    }
+    let what = if meta.handlers.is_empty() {
+        String::new()
+    } else {
+        format!(" and call {}", list(&handler_names(meta)))
+    };
+    out.push(Finding {
+        code: DJ007,
+        severity: Severity::Info,
+        view: Some(meta.name),
+        handler: None,
+        message: format!(
+            "view `{}` requires login but no permission: any logged-in user may mount it{what}; \
+             add `permission = \"..\"`, #[permission_required] or check_permissions if that is \
+             not intended",
+            meta.name
+        ),
+    });
+}
+
+fn handler_names(meta: &ViewMeta) -> Vec<&'static str> {
+    meta.handlers.iter().map(|h| h.name).collect()
+}
+
+/// Terms matched anywhere inside a word (long enough not to occur by accident).
+const SENSITIVE_SUBSTRINGS: &[&str] = &["password", "passwd", "secret", "apikey"];
+
+/// Terms matched only as a whole word (`key` but not `monkey` or `keyboard`),
+/// also in the plural.
+const SENSITIVE_WORDS: &[&str] = &[
+    "hash", "token", "key", "ssn", "card", "cvv", "cvc", "iban", "salary", "salaries", "pin",
+];
+
+/// The sensitive term `path` contains, if any.
+///
+/// The path is split into words at every character that is not a letter or a
+/// digit (`.`, `[]`, `()`, `_`) and at lower-to-upper case changes, so
+/// `contacts[].api_key` yields `contacts`, `api`, `key`. A word matches a
+/// whole-word term (`hash`, `token`, `key`, `ssn`, `card`, ...) when it equals it
+/// (or its plural), and a substring term (`password`, `passwd`, `secret`,
+/// `apikey`) when it contains it; `api_key` also
+/// matches as the adjacent words `api` + `key`.
+pub fn sensitive_word(path: &str) -> Option<&'static str> {
+    let words = split_words(path);
+    for word in &words {
+        if let Some(term) = SENSITIVE_SUBSTRINGS.iter().find(|t| word.contains(**t)) {
+            return Some(term);
+        }
+        if let Some(term) = SENSITIVE_WORDS.iter().find(|t| {
+            word == **t
+                || word
+                    .strip_prefix(**t)
+                    .is_some_and(|rest| rest == "s" || rest == "es")
+        }) {
+            return Some(term);
+        }
+    }
+    None
+}
+
+fn split_words(path: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut previous_lower = false;
+    for ch in path.chars() {
+        if !ch.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            previous_lower = false;
+            continue;
+        }
+        if ch.is_uppercase() && previous_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        previous_lower = ch.is_lowercase() || ch.is_ascii_digit();
+        current.extend(ch.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_on_punctuation_and_case() {
+        assert_eq!(
+            split_words("contacts[].apiKey.x_y()"),
+            ["contacts", "api", "key", "x", "y"]
+        );
+    }
+
+    #[test]
+    fn sensitive_names() {
+        for path in [
+            "password",
+            "user.password_hash",
+            "passwd",
+            "contacts[].api_key",
+            "apikey",
+            "ApiKey",
+            "session_token",
+            "tokens",
+            "client_secret",
+            "key",
+            "keys[]",
+            "ssn",
+            "credit_card",
+            "cvv",
+            "iban",
+            "salary",
+            "hash",
+        ] {
+            assert!(sensitive_word(path).is_some(), "{path} should be sensitive");
+        }
+        for path in [
+            "monkey",
+            "keyboard",
+            "donkey.name",
+            "hashtag",
+            "tokenizer_name",
+            "cardinality",
+            "discard",
+            "name",
+            "spinner",
+            "title()",
+        ] {
+            assert_eq!(sensitive_word(path), None, "{path} should not be sensitive");
+        }
+    }
+}

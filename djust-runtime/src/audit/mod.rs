@@ -1,0 +1,255 @@
+//! The security audit: what every view exposes, who may call what, and the
+//! findings a reviewer should look at before a release (seed 000 "Auditing
+//! Your Application", seed 002 "Pre-Release Security Audit").
+//!
+//! [`audit`] reads the [`ViewMeta`] the `#[live_view]` macro records at
+//! compile time (auth posture, handlers with typed parameters and
+//! decorators, the paths the template reads, the fields each method
+//! assigns, `|safe` splices) plus an [`AuditConfig`] describing the server's
+//! settings, and returns an [`AuditReport`]. The report renders as text
+//! ([`AuditReport::to_text`], like seed 000's example) or JSON
+//! ([`AuditReport::to_json`], for CI). [`run_cli`] implements
+//! `audit [--json] [--verbose] [--strict]` without printing anything: the
+//! application's CLI prints the returned text and exits with the code.
+//!
+//! Nothing here touches the network or mounts a view: the audit is a pure
+//! function of metadata, so its output is deterministic (views sorted by
+//! name, findings by severity, code, view and handler).
+//!
+//! # Findings
+//!
+//! | code | severity | when | fix |
+//! | --- | --- | --- | --- |
+//! | `DJ001` | warning | a public view has a handler without `#[rate_limit]` (one finding per handler): anonymous clients can flood state-changing handlers, only the global per-connection limit applies | add `#[rate_limit(rate = .., burst = .., key = "ip")]`, or make the view `login_required` |
+//! | `DJ002` | warning | the template renders a path with a sensitive-looking word in its field or sub-path name: `password`, `passwd`, `secret`, `apikey` (anywhere in a word); `hash`, `token`, `key`, `ssn`, `card`, `cvv`, `cvc`, `iban`, `salary`, `pin` (whole words, or plural, so `api_key` matches and `monkey` does not) | stop rendering it, render a masked value, or keep the value in a `_private` field |
+//! | `DJ003` | info, warning on a public view | the template has `{x\|safe}` splices (`SafeHtml` trust hatches) | check each value is built with `format_html!` or sanitised, never from raw user input |
+//! | `DJ004` | warning | some handlers have `#[permission_required]` and another handler that assigns state has none (one finding per unguarded handler) | add `#[permission_required(..)]` to it, or document why every user of the view may call it |
+//! | `DJ005` | error | debug mode is on | turn debug off in production |
+//! | `DJ006` | warning | the global rate limit (100/s, burst 20), the message size (64 KiB) or the per-IP connection limit (10) is above the DESIGN section 6 default, or `allowed_origins` contains `*` | restore the defaults (`DJUST_RATE_PER_SECOND`, `DJUST_RATE_BURST`, `DJUST_MAX_MESSAGE_BYTES`, `DJUST_MAX_CONNECTIONS_PER_IP`), list exact origins |
+//! | `DJ007` | info | a `login_required` view has no view-level `permission` and none of its handlers has `#[permission_required]`: every logged-in user may do everything | add `permission = ".."`, `#[permission_required]` or `check_permissions` if that is not intended |
+//!
+//! `--strict` makes [`run_cli`] exit with 1 when any finding is a warning or
+//! an error.
+//!
+//! # Exposed state
+//!
+//! Only what the template reads reaches the client, so the "Exposed state"
+//! rows are the top-level fields of the rendered paths (the text before the
+//! first `.`, `[` or `(`), each with the methods that assign it (`mount` or
+//! handlers) and, with `--verbose`, the sub-paths read below it
+//! (`contacts → id, name, website`). Fields that are assigned but never
+//! rendered are not exposed and are not listed as rows (the JSON keeps them
+//! under `assigned`).
+
+mod cli;
+mod findings;
+mod json;
+mod text;
+
+pub use cli::{run_cli, run_cli_with, USAGE};
+pub use findings::{
+    sensitive_word, Finding, Severity, DJ001, DJ002, DJ003, DJ004, DJ005, DJ006, DJ007,
+};
+
+use std::collections::BTreeMap;
+
+use crate::limits::{DEFAULT_BURST, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_RATE_PER_SECOND};
+use crate::view::{registered_views, ViewMeta};
+
+/// Default maximum WebSocket message size (DESIGN section 6, `DJUST_MAX_MESSAGE_BYTES`).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The server settings the audit checks (`DJ005`, `DJ006`). `Default` is
+/// DESIGN section 6: debug off, 100 events/s burst 20, 64 KiB messages,
+/// 10 connections per IP, no extra origins (the server's own).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditConfig {
+    /// Debug mode (detailed error frames, debug info in pages).
+    pub debug: bool,
+    /// Per-connection global rate limit: (events per second, burst).
+    pub global_rate: (f64, u32),
+    /// Largest accepted WebSocket message, in bytes.
+    pub max_message_bytes: usize,
+    /// Concurrent connections allowed per client IP.
+    pub max_connections_per_ip: usize,
+    /// Origins allowed to open sockets besides the server's own.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            debug: false,
+            global_rate: (DEFAULT_RATE_PER_SECOND, DEFAULT_BURST),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP as usize,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// One row of a view's exposed state: a top-level field the template reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExposedField {
+    /// The field (or method) name, e.g. `contacts`.
+    pub field: &'static str,
+    /// Methods that assign it, sorted (`mount`, handler names).
+    pub assigned_by: Vec<&'static str>,
+    /// What the template reads below it, sorted, e.g. `name`, `company.name`, `len()`.
+    pub sub_paths: Vec<String>,
+}
+
+/// The audit of one view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewAudit {
+    /// The metadata the macro recorded.
+    pub meta: &'static ViewMeta,
+    /// Exposed-state rows, sorted by field.
+    pub exposed: Vec<ExposedField>,
+}
+
+impl ViewAudit {
+    /// Audits one view's exposure (findings are computed by [`audit`]).
+    pub fn new(meta: &'static ViewMeta) -> Self {
+        ViewAudit {
+            meta,
+            exposed: exposed_fields(meta),
+        }
+    }
+
+    /// `module::Type`, e.g. `examples::contacts::Contacts`.
+    pub fn type_path(&self) -> String {
+        if self.meta.module.is_empty() {
+            self.meta.type_name.to_owned()
+        } else {
+            format!("{}::{}", self.meta.module, self.meta.type_name)
+        }
+    }
+}
+
+/// Counts over the whole report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Views audited.
+    pub views: usize,
+    /// Event handlers over all views.
+    pub handlers: usize,
+    /// Public views that have at least one handler.
+    pub public_views_with_handlers: usize,
+    /// All findings.
+    pub findings: usize,
+    /// Findings of severity error.
+    pub errors: usize,
+    /// Findings of severity warning.
+    pub warnings: usize,
+    /// Findings of severity info.
+    pub infos: usize,
+}
+
+/// The result of [`audit`]: per-view details, findings and counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditReport {
+    /// One entry per view, sorted by name.
+    pub views: Vec<ViewAudit>,
+    /// All findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+impl AuditReport {
+    /// `true` when some finding is at least `severity` (`--strict` uses
+    /// [`Severity::Warning`]).
+    pub fn has_findings_at_least(&self, severity: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= severity)
+    }
+
+    /// The findings about view `name` (by wire name).
+    pub fn findings_for(&self, name: &str) -> impl Iterator<Item = &Finding> + '_ {
+        let name = name.to_owned();
+        self.findings
+            .iter()
+            .filter(move |f| f.view == Some(name.as_str()))
+    }
+}
+
+/// Audits `views` (sorted by name; a view given twice is audited once)
+/// against `config`.
+pub fn audit(views: &[&'static ViewMeta], config: &AuditConfig) -> AuditReport {
+    let mut metas: Vec<&'static ViewMeta> = views.to_vec();
+    metas.sort_by(|a, b| (a.name, a.module, a.type_name).cmp(&(b.name, b.module, b.type_name)));
+    metas.dedup_by(|a, b| std::ptr::eq(*a, *b) || **a == **b);
+
+    let mut findings = findings::config_findings(config);
+    for meta in &metas {
+        findings.extend(findings::view_findings(meta));
+    }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+
+    let count = |severity: Severity| findings.iter().filter(|f| f.severity == severity).count();
+    let summary = Summary {
+        views: metas.len(),
+        handlers: metas.iter().map(|m| m.handlers.len()).sum(),
+        public_views_with_handlers: metas
+            .iter()
+            .filter(|m| !m.login_required() && !m.handlers.is_empty())
+            .count(),
+        findings: findings.len(),
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        infos: count(Severity::Info),
+    };
+    AuditReport {
+        views: metas.into_iter().map(ViewAudit::new).collect(),
+        findings,
+        summary,
+    }
+}
+
+/// Audits every view compiled into the program (the `inventory` registry).
+pub fn audit_registered(config: &AuditConfig) -> AuditReport {
+    let metas: Vec<&'static ViewMeta> = registered_views().iter().map(|v| v.meta()).collect();
+    audit(&metas, config)
+}
+
+/// Splits a rendered path into its top-level field and the rest:
+/// `contacts[].name` → (`contacts`, `name`), `title()` → (`title`, ``),
+/// `user.address.city` → (`user`, `address.city`).
+pub(crate) fn split_path(path: &'static str) -> (&'static str, &'static str) {
+    let end = path.find(['.', '[', '(']).unwrap_or(path.len());
+    let (field, rest) = path.split_at(end);
+    let rest = rest.trim_start_matches(['.', '[', ']', '(', ')']);
+    (field, rest)
+}
+
+fn exposed_fields(meta: &ViewMeta) -> Vec<ExposedField> {
+    let mut rows: BTreeMap<&'static str, ExposedField> = BTreeMap::new();
+    for path in meta.exposed {
+        let (field, rest) = split_path(path);
+        if field.is_empty() {
+            continue;
+        }
+        let row = rows.entry(field).or_insert_with(|| ExposedField {
+            field,
+            assigned_by: Vec::new(),
+            sub_paths: Vec::new(),
+        });
+        if !rest.is_empty() {
+            row.sub_paths.push(rest.to_owned());
+        }
+    }
+    for assigned in meta.assigned {
+        if let Some(row) = rows.get_mut(assigned.field) {
+            row.assigned_by.push(assigned.by);
+        }
+    }
+    let mut rows: Vec<ExposedField> = rows.into_values().collect();
+    for row in &mut rows {
+        row.sub_paths.sort();
+        row.sub_paths.dedup();
+        // `mount` first, then handlers by name.
+        row.assigned_by.sort_by_key(|by| (*by != "mount", *by));
+        row.assigned_by.dedup();
+    }
+    rows
+}
