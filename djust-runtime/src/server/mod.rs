@@ -407,7 +407,18 @@ impl App {
     }
 
     /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    ///
+    /// Every app gets an `audit` subcommand: when the program is run as
+    /// `<program> audit [--json] [--verbose] [--strict]`, this prints the
+    /// security audit of the app's views and configuration and exits
+    /// (non-zero with `--strict` when a warning or error is found) instead
+    /// of serving.
     pub async fn serve(self, addr: &str) -> Result<()> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if args.first().map(String::as_str) == Some("audit") {
+            let code = self.run_audit(&args[1..]);
+            std::process::exit(code);
+        }
         let server = self.bind(addr).await?;
         tracing::info!(addr = %server.local_addr(), "djust listening");
         shutdown_signal().await;
@@ -419,6 +430,33 @@ impl App {
     /// The local address the server would print; helper for examples.
     pub fn url_for(addr: SocketAddr) -> String {
         format!("http://{addr}/")
+    }
+
+    /// The security audit of this app's views and configuration.
+    pub fn audit_report(&self) -> crate::audit::AuditReport {
+        let config = self.config.clone().or_else(|| Config::from_env().ok()).unwrap_or_default();
+        let audit_config = crate::audit::AuditConfig {
+            debug: config.debug,
+            global_rate: (config.rate_per_second, config.rate_burst),
+            max_message_bytes: config.max_message_bytes,
+            max_connections_per_ip: config.max_connections_per_ip as usize,
+            allowed_origins: config.allowed_origins.clone(),
+        };
+        let mut views: Vec<&'static crate::view::ViewMeta> = self.pages.iter().map(|(_, factory)| factory.meta()).collect();
+        views.sort_by_key(|meta| meta.name);
+        views.dedup_by_key(|meta| meta.name);
+        crate::audit::audit(&views, &audit_config)
+    }
+
+    /// Runs the `audit` subcommand with `args` (after `audit`): prints the
+    /// report and returns the process exit code.
+    pub fn run_audit(&self, args: &[String]) -> i32 {
+        let (text, code) = crate::audit::run_cli_with(args, &self.audit_report());
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+        code
     }
 }
 
