@@ -4,6 +4,10 @@
 
 pub mod client;
 pub mod payloads;
+pub mod smoke;
 
 pub use client::{EventResult, TestClient, TestClientBuilder};
+pub use djust_runtime::auth::User;
 pub use djust_runtime::live::MountRefusal;
+pub use djust_runtime::view::ViewFactory;
+pub use smoke::{SmokeFailure, SmokeOptions, SmokeReport};
