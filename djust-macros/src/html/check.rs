@@ -147,8 +147,7 @@ fn check_element(element: &Element, cx: &Ctxt) {
 fn check_attr(attr: &Attr, cx: &Ctxt) {
     let name = &attr.name.value;
     let lower = name.to_ascii_lowercase();
-    if lower.starts_with("on") {
-        let event = &lower[2..];
+    if let Some(event) = lower.strip_prefix("on") {
         cx.error_spanned_by(
             &attr.name.tokens,
             format!("`{name}` is not allowed: inline event handlers run arbitrary JavaScript and bypass the `#[event_handler]` allowlist\n\nhelp: use `dj-{event}=\"handler_name\"` and mark `handler_name` with `#[event_handler]`"),

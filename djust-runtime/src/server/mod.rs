@@ -39,6 +39,9 @@ use crate::view::{AppState, Error, Result, ViewFactory};
 /// A route added with [`App::route`].
 type UserRoute = BoxedFilter<(warp::reply::Response,)>;
 
+/// What [`App::into_inner`] hands to the filter builder.
+type Parts = (Arc<AppInner>, Vec<UserRoute>, Vec<(String, PathBuf)>);
+
 /// Builds and serves an application.
 ///
 /// ```no_run
@@ -272,12 +275,12 @@ impl App {
         self
     }
 
-    fn into_inner(self) -> Result<(Arc<AppInner>, Vec<UserRoute>, Vec<(String, PathBuf)>)> {
+    fn into_inner(self) -> Result<Parts> {
         let config = match self.config {
             Some(config) => config,
-            None => Config::from_env().map_err(|error| Error::config(error))?,
+            None => Config::from_env().map_err(Error::config)?,
         };
-        config.validate().map_err(|error| Error::config(error))?;
+        config.validate().map_err(Error::config)?;
         let key = match &config.secret_key {
             Some(secret) => SecretKey::new(secret.as_bytes().to_vec()).map_err(|error| Error::config(format!("DJUST_SECRET_KEY: {error}")))?,
             None if cfg!(debug_assertions) => {
@@ -434,7 +437,11 @@ impl App {
 
     /// The security audit of this app's views and configuration.
     pub fn audit_report(&self) -> crate::audit::AuditReport {
-        let config = self.config.clone().or_else(|| Config::from_env().ok()).unwrap_or_default();
+        let config = self
+            .config
+            .clone()
+            .or_else(|| Config::from_env().ok())
+            .unwrap_or_default();
         let audit_config = crate::audit::AuditConfig {
             debug: config.debug,
             global_rate: (config.rate_per_second, config.rate_burst),
@@ -442,7 +449,11 @@ impl App {
             max_connections_per_ip: config.max_connections_per_ip as usize,
             allowed_origins: config.allowed_origins.clone(),
         };
-        let mut views: Vec<&'static crate::view::ViewMeta> = self.pages.iter().map(|(_, factory)| factory.meta()).collect();
+        let mut views: Vec<&'static crate::view::ViewMeta> = self
+            .pages
+            .iter()
+            .map(|(_, factory)| factory.meta())
+            .collect();
         views.sort_by_key(|meta| meta.name);
         views.dedup_by_key(|meta| meta.name);
         crate::audit::audit(&views, &audit_config)

@@ -3,11 +3,14 @@
 
 use super::{BoxFuture, DynView, LiveView, MountCtx, Result, ViewMeta};
 
+/// Mounts one view type behind [`DynView`].
+type MountFn = for<'a> fn(&'a mut MountCtx) -> BoxFuture<'a, Result<Box<dyn DynView>>>;
+
 /// Mounts a view of one type behind [`DynView`]. Cheap to copy.
 #[derive(Clone, Copy)]
 pub struct ViewFactory {
     meta: fn() -> &'static ViewMeta,
-    mount: for<'a> fn(&'a mut MountCtx) -> BoxFuture<'a, Result<Box<dyn DynView>>>,
+    mount: MountFn,
 }
 
 fn mount_boxed<V: LiveView>(ctx: &mut MountCtx) -> BoxFuture<'_, Result<Box<dyn DynView>>> {
