@@ -1,0 +1,457 @@
+//! The contacts database: SQLite through rusqlite (bundled, nothing to
+//! install). Every query is parameterised; sort columns come from a fixed
+//! list, never from input.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use djust::runtime::auth::{hash_password, User};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// One contact as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub website: String,
+    pub notes: String,
+}
+
+/// The editable fields of a contact.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactInput {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub website: String,
+    pub notes: String,
+}
+
+/// Sort orders the list offers (the only ORDER BY clauses ever used).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Name,
+    Email,
+    Newest,
+}
+
+impl Sort {
+    /// Parses the `by` value the client sends; unknown values are `None`.
+    pub fn parse(by: &str) -> Option<Sort> {
+        match by {
+            "name" => Some(Sort::Name),
+            "email" => Some(Sort::Email),
+            "newest" => Some(Sort::Newest),
+            _ => None,
+        }
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            Sort::Name => "name COLLATE NOCASE ASC, id ASC",
+            Sort::Email => "email COLLATE NOCASE ASC, id ASC",
+            Sort::Newest => "id DESC",
+        }
+    }
+}
+
+/// The database handle shared by every view (one connection behind a mutex:
+/// SQLite serialises writes anyway and these queries take microseconds).
+pub struct Db {
+    conn: Mutex<Connection>,
+}
+
+/// The demo accounts printed at startup: (username, password, permissions).
+pub const DEMO_USERS: &[(&str, &str, &[&str])] = &[
+    ("viewer", "viewer-demo-2026", &["contacts.view"]),
+    (
+        "admin",
+        "admin-demo-2026",
+        &["contacts.view", "contacts.change", "contacts.delete"],
+    ),
+];
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS contacts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    website TEXT NOT NULL DEFAULT '',
+    notes TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    permissions TEXT NOT NULL DEFAULT '',
+    is_active INTEGER NOT NULL DEFAULT 1
+);
+";
+
+const SAMPLE: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "Ada Lovelace",
+        "ada@example.com",
+        "+44 20 7946 0001",
+        "https://en.wikipedia.org/wiki/Ada_Lovelace",
+        "Wrote the first published program.",
+    ),
+    (
+        "Alan Turing",
+        "alan@example.com",
+        "+44 20 7946 0002",
+        "https://www.turing.org.uk/",
+        "Ask about the halting problem.",
+    ),
+    (
+        "Grace Hopper",
+        "grace@example.com",
+        "+1 202 555 0103",
+        "https://en.wikipedia.org/wiki/Grace_Hopper",
+        "Found the first actual bug.",
+    ),
+    (
+        "Edsger Dijkstra",
+        "edsger@example.com",
+        "+31 20 555 0104",
+        "",
+        "Prefers structured programming.",
+    ),
+    (
+        "Barbara Liskov",
+        "barbara@example.com",
+        "+1 617 555 0105",
+        "https://www.pmg.csail.mit.edu/~liskov/",
+        "Substitution principle.",
+    ),
+    (
+        "Donald Knuth",
+        "don@example.com",
+        "+1 650 555 0106",
+        "https://www-cs-faculty.stanford.edu/~knuth/",
+        "Pays $2.56 per error found.",
+    ),
+    (
+        "Margaret Hamilton",
+        "margaret@example.com",
+        "+1 617 555 0107",
+        "",
+        "Apollo guidance software.",
+    ),
+    (
+        "Ken Thompson",
+        "ken@example.com",
+        "+1 908 555 0108",
+        "",
+        "Unix, B, UTF-8, Go.",
+    ),
+    (
+        "Dennis Ritchie",
+        "dmr@example.com",
+        "+1 908 555 0109",
+        "https://www.bell-labs.com/usr/dmr/www/",
+        "C and Unix.",
+    ),
+    (
+        "Frances Allen",
+        "frances@example.com",
+        "+1 914 555 0110",
+        "",
+        "Optimising compilers.",
+    ),
+    (
+        "John McCarthy",
+        "jmc@example.com",
+        "+1 650 555 0111",
+        "",
+        "Lisp; coined \"AI\".",
+    ),
+    (
+        "Leslie Lamport",
+        "leslie@example.com",
+        "+1 425 555 0112",
+        "https://lamport.azurewebsites.net/",
+        "Clocks, Paxos, LaTeX.",
+    ),
+    (
+        "Radia Perlman",
+        "radia@example.com",
+        "+1 978 555 0113",
+        "",
+        "Spanning tree protocol.",
+    ),
+    (
+        "Tony Hoare",
+        "tony@example.com",
+        "+44 1865 555 0114",
+        "",
+        "Quicksort; the billion-dollar mistake.",
+    ),
+    (
+        "Niklaus Wirth",
+        "niklaus@example.com",
+        "+41 44 555 0115",
+        "",
+        "Pascal, Modula, Oberon.",
+    ),
+    (
+        "Sophie Wilson",
+        "sophie@example.com",
+        "+44 1223 555 0116",
+        "",
+        "ARM instruction set.",
+    ),
+    (
+        "Bjarne Stroustrup",
+        "bjarne@example.com",
+        "+1 212 555 0117",
+        "https://www.stroustrup.com/",
+        "C++.",
+    ),
+    (
+        "Guido van Rossum",
+        "guido@example.com",
+        "+1 650 555 0118",
+        "https://gvanrossum.github.io/",
+        "Python.",
+    ),
+    (
+        "Hedy Lamarr",
+        "hedy@example.com",
+        "+1 310 555 0119",
+        "",
+        "Frequency hopping.",
+    ),
+    (
+        "Linus Torvalds",
+        "linus@example.com",
+        "+1 503 555 0120",
+        "",
+        "Linux and git.",
+    ),
+    (
+        "Katherine Johnson",
+        "katherine@example.com",
+        "+1 757 555 0121",
+        "",
+        "Orbital mechanics at NASA.",
+    ),
+    (
+        "Robin Milner",
+        "robin@example.com",
+        "+44 1223 555 0122",
+        "",
+        "ML and the pi-calculus.",
+    ),
+    (
+        "Shafi Goldwasser",
+        "shafi@example.com",
+        "+1 617 555 0123",
+        "",
+        "Zero-knowledge proofs.",
+    ),
+    (
+        "Whitfield Diffie",
+        "whit@example.com",
+        "+1 650 555 0124",
+        "",
+        "Public-key cryptography.",
+    ),
+    // Stored XSS, as if imported from a legacy system: it must render inert.
+    (
+        "<img src=x onerror=alert('name')>",
+        "xss@example.com",
+        "<svg onload=alert(1)>",
+        "javascript:alert(document.cookie)",
+        "<script>alert('stored xss')</script> \"><svg onload=alert(2)>",
+    ),
+];
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> rusqlite::Result<Db> {
+        let conn = Connection::open(path)?;
+        Self::with_connection(conn)
+    }
+
+    /// A private in-memory database (tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn in_memory() -> rusqlite::Result<Db> {
+        Self::with_connection(Connection::open_in_memory()?)
+    }
+
+    fn with_connection(conn: Connection) -> rusqlite::Result<Db> {
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Db {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Seeds the sample contacts when the table is empty.
+    pub fn seed_contacts(&self) -> rusqlite::Result<()> {
+        let conn = self.conn();
+        let count: i64 = conn.query_row("SELECT COUNT(*) FROM contacts", [], |row| row.get(0))?;
+        if count == 0 {
+            for (name, email, phone, website, notes) in SAMPLE {
+                conn.execute(
+                    "INSERT INTO contacts (name, email, phone, website, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![name, email, phone, website, notes],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the demo users (argon2-hashed passwords) when there are none.
+    pub fn seed_users(&self) -> Result<(), Box<dyn std::error::Error>> {
+        let count: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0))?;
+        if count > 0 {
+            return Ok(());
+        }
+        for (username, password, permissions) in DEMO_USERS {
+            let hash = hash_password(password)?;
+            self.conn().execute(
+                "INSERT INTO users (username, password_hash, permissions) VALUES (?1, ?2, ?3)",
+                params![username, hash, permissions.join(",")],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// One page of contacts matching `query` (name or email, case-insensitive), and the total.
+    pub fn search(
+        &self,
+        query: &str,
+        sort: Sort,
+        page: u32,
+        per_page: u32,
+    ) -> rusqlite::Result<(Vec<Contact>, u32)> {
+        let pattern = format!(
+            "%{}%",
+            query
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let conn = self.conn();
+        let total: u32 = conn.query_row(
+            "SELECT COUNT(*) FROM contacts WHERE name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'",
+            params![pattern],
+            |row| row.get(0),
+        )?;
+        let sql = format!(
+            "SELECT id, name, email, phone, website, notes FROM contacts WHERE name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' ORDER BY {} LIMIT ?2 OFFSET ?3",
+            sort.order_by()
+        );
+        let offset = page.saturating_sub(1).saturating_mul(per_page);
+        let mut statement = conn.prepare(&sql)?;
+        let rows = statement.query_map(params![pattern, per_page, offset], row_to_contact)?;
+        Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
+    }
+
+    /// The contact with `id`.
+    pub fn get(&self, id: i64) -> rusqlite::Result<Option<Contact>> {
+        self.conn()
+            .query_row(
+                "SELECT id, name, email, phone, website, notes FROM contacts WHERE id = ?1",
+                params![id],
+                row_to_contact,
+            )
+            .optional()
+    }
+
+    /// Inserts a contact; returns its id.
+    pub fn insert(&self, input: &ContactInput) -> rusqlite::Result<i64> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO contacts (name, email, phone, website, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                input.name,
+                input.email,
+                input.phone,
+                input.website,
+                input.notes
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Updates a contact; `false` if it no longer exists.
+    pub fn update(&self, id: i64, input: &ContactInput) -> rusqlite::Result<bool> {
+        let changed = self.conn().execute(
+            "UPDATE contacts SET name = ?1, email = ?2, phone = ?3, website = ?4, notes = ?5 WHERE id = ?6",
+            params![input.name, input.email, input.phone, input.website, input.notes, id],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Deletes a contact; `false` if it did not exist.
+    pub fn delete(&self, id: i64) -> rusqlite::Result<bool> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM contacts WHERE id = ?1", params![id])?
+            == 1)
+    }
+
+    /// The user named `username` and their password hash.
+    pub fn user_by_name(&self, username: &str) -> rusqlite::Result<Option<(User, String)>> {
+        self.conn()
+            .query_row(
+                "SELECT id, username, permissions, is_active, password_hash FROM users WHERE username = ?1",
+                params![username],
+                |row| Ok((row_to_user(row)?, row.get::<_, String>(4)?)),
+            )
+            .optional()
+    }
+
+    /// The user with `id`.
+    pub fn user_by_id(&self, id: &str) -> rusqlite::Result<Option<User>> {
+        let Ok(id) = id.parse::<i64>() else {
+            return Ok(None);
+        };
+        self.conn()
+            .query_row(
+                "SELECT id, username, permissions, is_active FROM users WHERE id = ?1",
+                params![id],
+                row_to_user,
+            )
+            .optional()
+    }
+}
+
+fn row_to_contact(row: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
+    Ok(Contact {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        email: row.get(2)?,
+        phone: row.get(3)?,
+        website: row.get(4)?,
+        notes: row.get(5)?,
+    })
+}
+
+fn row_to_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let id: i64 = row.get(0)?;
+    let mut user = User::new(id.to_string(), row.get::<_, String>(1)?);
+    for permission in row
+        .get::<_, String>(2)?
+        .split(',')
+        .filter(|p| !p.is_empty())
+    {
+        user = user.with_permission(permission);
+    }
+    user.is_active = row.get::<_, i64>(3)? != 0;
+    Ok(user)
+}
