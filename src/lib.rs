@@ -143,6 +143,7 @@ pub mod prelude {
 pub mod __private {
     pub use djust_runtime::template::escape::escape_into;
     pub use djust_runtime::template::filters::{filter_srcset, filter_url};
+    pub use djust_runtime::template::html::SizeHint;
     pub use djust_runtime::template::mode::vdom_mode;
     pub use djust_runtime::template::render::{
         attr_plain, key_string, srcset_attr, style_attr, url_attr, AttrValue, Render, UrlValue,

@@ -72,9 +72,12 @@ pub fn expand(nodes: &[Node]) -> TokenStream {
     let out = Ident::new("__djust_out", Span::mixed_site());
     let body = nodes_to_code(nodes, &out);
     let capacity = size_hint(nodes);
+    let hint = Ident::new("__DJUST_SIZE_HINT", Span::mixed_site());
     quote! {{
-        let mut #out = ::std::string::String::with_capacity(#capacity);
+        static #hint: ::djust::__private::SizeHint = ::djust::__private::SizeHint::new(#capacity);
+        let mut #out = ::std::string::String::with_capacity(#hint.get());
         #body
+        #hint.record(#out.len());
         ::djust::Html::__from_generated_markup(#out)
     }}
 }

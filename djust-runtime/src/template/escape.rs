@@ -10,7 +10,20 @@
 //! (`djust-macros/src/html/escape.rs`); `tests/escape_sync.rs` checks that the
 //! two agree.
 
-/// The entity for a byte that must be escaped, or `None`.
+/// Bytes that [`escape_into`] replaces.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'\'' as usize] = true;
+    table[b'\r' as usize] = true;
+    table[0] = true;
+    table
+};
+
+/// The replacement for a byte that must be escaped, or `None`.
 #[inline]
 fn entity(byte: u8) -> Option<&'static str> {
     match byte {
@@ -26,11 +39,26 @@ fn entity(byte: u8) -> Option<&'static str> {
 }
 
 /// Appends `text` to `out` with `& < > " '` (and CR, NUL) replaced.
+///
+/// The common case, nothing to replace, is one table scan and one copy.
 #[inline]
 pub fn escape_into(text: &str, out: &mut String) {
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
+    match text
+        .bytes()
+        .position(|byte| NEEDS_ESCAPE[usize::from(byte)])
+    {
+        None => out.push_str(text),
+        Some(first) => escape_from(text, first, out),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn escape_from(text: &str, first: usize, out: &mut String) {
+    out.reserve(text.len() + 16);
+    out.push_str(&text[..first]);
+    let mut start = first;
+    for (index, byte) in text.bytes().enumerate().skip(first) {
         if let Some(replacement) = entity(byte) {
             out.push_str(&text[start..index]);
             out.push_str(replacement);
@@ -50,7 +78,7 @@ pub fn escape(text: &str) -> String {
 /// `true` when `text` contains nothing that [`escape_into`] would change.
 #[inline]
 pub fn needs_no_escaping(text: &str) -> bool {
-    text.bytes().all(|byte| entity(byte).is_none())
+    !text.bytes().any(|byte| NEEDS_ESCAPE[usize::from(byte)])
 }
 
 #[cfg(test)]

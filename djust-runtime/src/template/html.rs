@@ -60,6 +60,7 @@ impl Html {
     }
 
     /// The markup as an owned `String`.
+    #[inline]
     pub fn into_string(self) -> String {
         match self.repr {
             Repr::Markup(markup) => markup,
@@ -84,6 +85,33 @@ impl Html {
         match &self.repr {
             Repr::Markup(markup) => markup.is_empty(),
             Repr::Nodes(nodes) => nodes.is_empty(),
+        }
+    }
+}
+
+/// Remembers how large a template's output was, so the next render of the
+/// same call site allocates its buffer once (sailfish does the same).
+#[doc(hidden)]
+pub struct SizeHint(std::sync::atomic::AtomicUsize);
+
+impl SizeHint {
+    /// Starts from the macro's static estimate.
+    pub const fn new(estimate: usize) -> Self {
+        SizeHint(std::sync::atomic::AtomicUsize::new(estimate))
+    }
+
+    /// The capacity to allocate.
+    #[inline]
+    pub fn get(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records an output length (keeps the largest seen, capped at 16 MiB).
+    #[inline]
+    pub fn record(&self, len: usize) {
+        if len > self.get() {
+            self.0
+                .fetch_max(len.min(16 << 20), std::sync::atomic::Ordering::Relaxed);
         }
     }
 }

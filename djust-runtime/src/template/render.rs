@@ -199,12 +199,113 @@ via_str!(
 
 // ----- numbers, bool, char -----
 
+/// "00" to "99", for writing two digits with one fixed-size copy.
+const DIGIT_PAIRS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/// The two digits of `pair` (< 100).
+#[inline(always)]
+fn pair(pair: u64) -> &'static str {
+    let index = (pair as usize % 100) * 2;
+    DIGIT_PAIRS.get(index..index + 2).unwrap_or("00")
+}
+
+/// Appends the decimal digits of `value`. Numbers below 10,000 (the common
+/// case in templates) are written as one or two fixed-size copies from a
+/// digit-pair table, with no loop, call or `memcpy`; larger ones go through
+/// `itoa`.
+#[inline(always)]
+fn push_u64(out: &mut String, value: u64) {
+    if value < 10 {
+        out.push_str(&pair(value)[1..]);
+    } else if value < 100 {
+        out.push_str(pair(value));
+    } else if value < 1_000 {
+        out.push_str(&pair(value / 100)[1..]);
+        out.push_str(pair(value % 100));
+    } else if value < 10_000 {
+        out.push_str(pair(value / 100));
+        out.push_str(pair(value % 100));
+    } else {
+        push_large(out, value);
+    }
+}
+
+#[inline(never)]
+fn push_large(out: &mut String, value: u64) {
+    out.push_str(itoa::Buffer::new().format(value));
+}
+
+/// Integers that convert losslessly to `u64`/`i64` use [`push_u64`].
+trait SmallInteger: Copy {
+    fn write_decimal(self, out: &mut String);
+}
+
+macro_rules! small_unsigned {
+    ($($ty:ty),*) => {$(
+        impl SmallInteger for $ty {
+            #[inline]
+            fn write_decimal(self, out: &mut String) { push_u64(out, u64::from(self)); }
+        }
+    )*};
+}
+small_unsigned!(u8, u16, u32, u64);
+
+macro_rules! small_signed {
+    ($($ty:ty),*) => {$(
+        impl SmallInteger for $ty {
+            #[inline]
+            fn write_decimal(self, out: &mut String) {
+                let wide = i64::from(self);
+                if wide < 0 {
+                    out.push('-');
+                }
+                push_u64(out, wide.unsigned_abs());
+            }
+        }
+    )*};
+}
+small_signed!(i8, i16, i32, i64);
+
+impl SmallInteger for usize {
+    #[inline]
+    fn write_decimal(self, out: &mut String) {
+        match u64::try_from(self) {
+            Ok(value) => push_u64(out, value),
+            Err(_) => out.push_str(itoa::Buffer::new().format(self)),
+        }
+    }
+}
+
+impl SmallInteger for isize {
+    #[inline]
+    fn write_decimal(self, out: &mut String) {
+        match i64::try_from(self) {
+            Ok(value) => value.write_decimal(out),
+            Err(_) => out.push_str(itoa::Buffer::new().format(self)),
+        }
+    }
+}
+
+impl SmallInteger for i128 {
+    #[inline]
+    fn write_decimal(self, out: &mut String) {
+        out.push_str(itoa::Buffer::new().format(self));
+    }
+}
+
+impl SmallInteger for u128 {
+    #[inline]
+    fn write_decimal(self, out: &mut String) {
+        out.push_str(itoa::Buffer::new().format(self));
+    }
+}
+
 macro_rules! integers {
     ($($ty:ty),*) => {$(
         impl Render for $ty {
             #[inline]
             fn write_plain(&self, out: &mut String) {
-                out.push_str(itoa::Buffer::new().format(*self));
+                SmallInteger::write_decimal(*self, out);
             }
             #[inline]
             fn render_text(&self, out: &mut String) { self.write_plain(out); }
@@ -391,6 +492,26 @@ mod tests {
         assert_eq!(text(&String::from("a<b")), "a&lt;b");
         assert_eq!(text(&-42i64), "-42");
         assert_eq!(text(&u128::MAX), u128::MAX.to_string());
+        for value in [
+            0i64,
+            7,
+            9,
+            10,
+            99,
+            100,
+            9_999,
+            10_000,
+            123_456,
+            i64::MAX,
+            i64::MIN,
+            -1,
+            -10_000,
+        ] {
+            assert_eq!(text(&value), value.to_string());
+        }
+        assert_eq!(text(&u64::MAX), u64::MAX.to_string());
+        assert_eq!(text(&isize::MIN), isize::MIN.to_string());
+        assert_eq!(text(&i8::MIN), i8::MIN.to_string());
         assert_eq!(text(&1.5f64), "1.5");
         assert_eq!(text(&f64::NAN), "NaN");
         assert_eq!(text(&f32::NEG_INFINITY), "-inf");
