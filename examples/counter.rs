@@ -62,6 +62,17 @@ fn address() -> String {
     "127.0.0.1:8000".to_owned()
 }
 
+fn app() -> App {
+    App::new()
+        .title("Counter")
+        .stylesheet("/static/demo.css")
+        .static_dir(
+            "static",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/static"),
+        )
+        .live("/", Counter::view())
+}
+
 #[tokio::main]
 async fn main() -> djust::Result<()> {
     tracing_subscriber::fmt()
@@ -70,14 +81,48 @@ async fn main() -> djust::Result<()> {
         )
         .init();
     let addr = address();
-    let app = App::new()
-        .title("Counter")
-        .stylesheet("/static/demo.css")
-        .static_dir(
-            "static",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/static"),
-        )
-        .live("/", Counter::view());
-    tracing::info!("serving the counter at http://{addr}/");
-    app.serve(&addr).await
+    if std::env::args().nth(1).as_deref() != Some("audit") {
+        println!("Counter on http://{addr}/");
+    }
+    app().serve(&addr).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use djust_testing::TestClient;
+    use serde_json::json;
+
+    djust_testing::smoke_tests!(Counter);
+
+    #[test]
+    fn buttons_change_the_count() {
+        let mut client = TestClient::mount::<Counter>().expect("mount");
+        client.event("increment", json!({}));
+        client.event("increment", json!({ "by": "10" }));
+        client.event("decrement", json!({}));
+        assert!(
+            client
+                .html()
+                .contains("<p class=\"count\" id=\"count\">10</p>"),
+            "{}",
+            client.html()
+        );
+        client.event("reset", json!({}));
+        assert!(client.html().contains(">0</p>"));
+    }
+
+    #[test]
+    fn audit_is_clean_in_strict_mode() {
+        let config = djust::Config {
+            secret_key: Some("x".repeat(32)),
+            ..djust::Config::default()
+        };
+        let report = app().config(config).audit_report();
+        assert!(
+            !report.has_findings_at_least(djust::runtime::audit::Severity::Warning),
+            "{}",
+            report.to_text(true)
+        );
+    }
 }

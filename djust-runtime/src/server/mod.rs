@@ -61,6 +61,7 @@ pub struct App {
     limiter: Option<Arc<dyn HandlerRateLimiter>>,
     title: String,
     stylesheets: Vec<String>,
+    scripts: Vec<String>,
     login_note_html: String,
 }
 
@@ -197,6 +198,7 @@ impl App {
             limiter: None,
             title: "djust".to_owned(),
             stylesheets: Vec::new(),
+            scripts: Vec::new(),
             login_note_html: String::new(),
         }
     }
@@ -266,6 +268,15 @@ impl App {
     /// Adds a stylesheet (a same-origin path) to every page.
     pub fn stylesheet(mut self, href: &str) -> Self {
         self.stylesheets.push(href.to_owned());
+        self
+    }
+
+    /// Adds a script (a same-origin path, e.g. from [`App::static_dir`]) to
+    /// every page, loaded after the djust client: the place for
+    /// `window.djust.on(name, fn)` hooks. Inline scripts are not allowed by
+    /// the Content-Security-Policy.
+    pub fn script(mut self, src: &str) -> Self {
+        self.scripts.push(src.to_owned());
         self
     }
 
@@ -340,6 +351,7 @@ impl App {
             layout: page::Layout {
                 title: self.title,
                 stylesheets: self.stylesheets,
+                scripts: self.scripts,
             },
             pages,
             views,

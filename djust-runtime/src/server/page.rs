@@ -36,6 +36,8 @@ pub struct Layout {
     pub title: String,
     /// Stylesheet URLs (same-origin paths).
     pub stylesheets: Vec<String>,
+    /// Extra script URLs (same-origin paths), loaded after the client with `defer`.
+    pub scripts: Vec<String>,
 }
 
 impl Layout {
@@ -54,7 +56,13 @@ impl Layout {
             escape_into(href, &mut out);
             out.push_str("\">");
         }
-        out.push_str("<script src=\"/djust/djust.js\" defer></script></head><body>");
+        out.push_str("<script src=\"/djust/djust.js\" defer></script>");
+        for src in &self.scripts {
+            out.push_str("<script src=\"");
+            escape_into(src, &mut out);
+            out.push_str("\" defer></script>");
+        }
+        out.push_str("</head><body>");
         out.push_str(body_html);
         out.push_str("</body></html>\n");
         out
