@@ -72,9 +72,57 @@ impl Staff {
     }
 }
 
+/// Pushes a patch every 100 ms without any client frame (like a live feed).
+struct Feed {
+    ticks: u64,
+}
+
+#[live_view(login_required, name = "feed", tick = 100)]
+impl Feed {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Feed { ticks: 0 })
+    }
+
+    fn render(&self) -> Html {
+        html! { <p id="ticks">{self.ticks}</p> }
+    }
+
+    fn handle_tick(&mut self) {
+        self.ticks += 1;
+    }
+}
+
+/// The app's broadcast channel (e.g. a chat room).
+struct Room(tokio::sync::broadcast::Sender<String>);
+
+/// Shows the latest message of the room; its socket gets one patch per message.
+struct Inbox {
+    last: String,
+}
+
+#[live_view(login_required, name = "inbox")]
+impl Inbox {
+    fn mount(ctx: &mut MountCtx) -> Result<Self> {
+        let receiver = ctx.state::<Room>()?.0.subscribe();
+        ctx.subscribe(receiver);
+        Ok(Inbox {
+            last: "nothing yet".to_owned(),
+        })
+    }
+
+    fn render(&self) -> Html {
+        html! { <p id="last">{self.last}</p> }
+    }
+
+    fn handle_info(&mut self, message: String) {
+        self.last = message;
+    }
+}
+
 struct Running {
     server: djust::Server,
     hits: Arc<AtomicUsize>,
+    room: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Running {
@@ -104,6 +152,7 @@ async fn start() -> Running {
     );
     backend.insert(User::new("2", "bob"), quick_hash("bob-password"));
     let hits = Arc::new(AtomicUsize::new(0));
+    let (room, _) = tokio::sync::broadcast::channel(16);
     let echo = warp::path!("api" / "echo")
         .and(warp::method())
         .map(|method: warp::http::Method| format!("echo {method}"));
@@ -111,13 +160,16 @@ async fn start() -> Running {
         .config(test_config())
         .auth(backend)
         .state(Hits(hits.clone()))
+        .state(Room(room.clone()))
         .live("/private", Private::view())
         .live("/staff", Staff::view())
+        .live("/feed", Feed::view())
+        .live("/inbox", Inbox::view())
         .route(echo)
         .bind("127.0.0.1:0")
         .await
         .expect("bind");
-    Running { server, hits }
+    Running { server, hits, room }
 }
 
 fn signer() -> Signer {
@@ -802,5 +854,72 @@ async fn user_routes_refuse_unsafe_methods_without_the_csrf_header() {
     );
     let response = get(addr, "/api/echo").await;
     assert_eq!((response.status, response.body.as_str()), (200, "echo GET"));
+    app.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn logout_stops_server_pushed_updates_to_the_sessions_socket() {
+    // A logged-out tab that never sends a frame must not keep receiving the
+    // user's live data: the socket closes 4403 at the next server-initiated
+    // update instead of streaming it.
+    let app = start().await;
+    let addr = app.addr();
+    let (_, alice, _) = login_as(addr, "alice", "/").await;
+    let mut socket = mount_as(addr, &alice, "/feed", "feed").await;
+    let tick = recv(&mut socket).await.expect("a tick");
+    assert_eq!(tick["type"], "patch", "{tick}");
+    let csrf = csrf_of(addr, &alice).await;
+    let response = post_form(addr, "/logout", Some(&alice), &[("csrf_token", &csrf)]).await;
+    assert_eq!(response.status, 303);
+    // Ticks sent before the logout may still be in flight; then it must stop.
+    let mut after_logout = Vec::new();
+    let code = loop {
+        match next(&mut socket).await {
+            Incoming::Frame(frame) => after_logout.push(frame),
+            Incoming::Closed(code) => break code,
+            Incoming::Timeout => panic!("neither closed nor ticking"),
+        }
+        assert!(
+            after_logout.len() < 50,
+            "still streaming after logout: {:?}",
+            &after_logout[after_logout.len() - 3..]
+        );
+    };
+    assert_eq!(code, Some(4403));
+    assert_eq!(
+        after_logout.last(),
+        Some(&json!({ "type": "error", "error": generic(SafeError::LoginRequired) }))
+    );
+    app.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn logout_stops_subscription_updates_to_the_sessions_socket() {
+    let app = start().await;
+    let addr = app.addr();
+    let (_, alice, _) = login_as(addr, "alice", "/").await;
+    let (_, bob, _) = login_as(addr, "bob", "/").await;
+    let mut alice_socket = mount_as(addr, &alice, "/inbox", "inbox").await;
+    let mut bob_socket = mount_as(addr, &bob, "/inbox", "inbox").await;
+    app.room.send("before".to_owned()).expect("subscribers");
+    for socket in [&mut alice_socket, &mut bob_socket] {
+        let patch = recv(socket).await.expect("patch");
+        assert_eq!(patch["patches"][0]["value"], "before", "{patch}");
+    }
+    let csrf = csrf_of(addr, &alice).await;
+    let response = post_form(addr, "/logout", Some(&alice), &[("csrf_token", &csrf)]).await;
+    assert_eq!(response.status, 303);
+    app.room
+        .send("private message after logout".to_owned())
+        .expect("subscribers");
+    let (code, frames) = until_close(&mut alice_socket).await;
+    assert_eq!(
+        frames,
+        [json!({ "type": "error", "error": generic(SafeError::LoginRequired) })],
+        "the logged-out socket must not get the message"
+    );
+    assert_eq!(code, Some(4403));
+    let patch = recv(&mut bob_socket).await.expect("bob's patch");
+    assert_eq!(patch["patches"][0]["value"], "private message after logout");
     app.server.shutdown().await;
 }
