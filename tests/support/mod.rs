@@ -250,3 +250,174 @@ pub async fn mount_page(addr: SocketAddr, path: &str, view: &str) -> (Socket, Va
 pub fn close_code(code: u16) -> CloseCode {
     CloseCode::from(code)
 }
+
+// ---------------------------------------------------------------------------
+// Helpers added for the security, auth and log suites.
+// ---------------------------------------------------------------------------
+
+/// The upgrade was answered with an HTTP status instead of a socket.
+pub fn refused_status(result: Result<Socket, tokio_tungstenite::tungstenite::Error>) -> u16 {
+    match result {
+        Ok(_) => panic!("the upgrade was accepted"),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("expected an HTTP refusal, got {other:?}"),
+    }
+}
+
+/// Connects with `headers` and expects the `connect` frame.
+pub async fn connect_with(addr: SocketAddr, headers: &[(&str, &str)]) -> Socket {
+    let mut socket = try_connect(addr, headers).await.expect("ws connect");
+    match next(&mut socket).await {
+        Incoming::Frame(hello) if hello["type"] == "connect" => socket,
+        other => panic!("expected a connect frame, got {other:?}"),
+    }
+}
+
+/// Connects with `headers`; the upgrade succeeds but the server closes
+/// before saying hello. Returns the close code.
+pub async fn connect_refused(addr: SocketAddr, headers: &[(&str, &str)]) -> Option<u16> {
+    let mut socket = try_connect(addr, headers).await.expect("ws upgrade");
+    match next(&mut socket).await {
+        Incoming::Closed(code) => code,
+        other => panic!("expected a close before the connect frame, got {other:?}"),
+    }
+}
+
+/// Queues a frame without waiting for it to be written (errors ignored:
+/// the server may already have closed).
+pub async fn feed(socket: &mut Socket, message: Message) {
+    let _ = socket.feed(message).await;
+}
+
+/// Flushes queued frames (errors ignored).
+pub async fn flush(socket: &mut Socket) {
+    let _ = socket.flush().await;
+}
+
+/// Sends a `ping` and returns every frame that arrived before the `pong`.
+/// A barrier: everything sent earlier has been fully handled.
+pub async fn until_pong(socket: &mut Socket) -> Vec<Value> {
+    send_json(socket, &serde_json::json!({ "type": "ping" })).await;
+    let mut frames = Vec::new();
+    for _ in 0..2000 {
+        match next(socket).await {
+            Incoming::Frame(value) if value["type"] == "pong" => return frames,
+            Incoming::Frame(value) => frames.push(value),
+            other => panic!("expected a pong, got {other:?} after {frames:?}"),
+        }
+    }
+    panic!("no pong after 2000 frames");
+}
+
+/// After a close frame: waits until the server drops the TCP connection
+/// (EOF or reset), i.e. its connection task has ended. Bounded by 5 s.
+pub async fn wait_hangup(socket: &mut Socket) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    // Finish the WebSocket close handshake first.
+    while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, socket.next()).await {}
+    if let MaybeTlsStream::Plain(tcp) = socket.get_mut() {
+        let mut buf = [0_u8; 4096];
+        loop {
+            match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return,
+                Ok(Ok(_)) => continue,
+                Err(_) => panic!("the server did not drop the connection"),
+            }
+        }
+    }
+}
+
+/// Sends `mount` for `view` with `token`.
+pub async fn send_mount(socket: &mut Socket, view: &str, token: &str, url: &str) {
+    send_json(
+        socket,
+        &serde_json::json!({ "type": "mount", "view": view, "params": {}, "url": url, "mount_token": token }),
+    )
+    .await;
+}
+
+/// `name=value` of the first `Set-Cookie` named `name`.
+pub fn set_cookie_pair(response: &HttpResponse, name: &str) -> Option<String> {
+    response
+        .headers_named("set-cookie")
+        .into_iter()
+        .filter_map(|header| header.split(';').next())
+        .map(str::trim)
+        .find(|pair| pair.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// The value of `<input ... name="csrf_token" value="...">` in a page.
+pub fn csrf_from_page(page: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.find(marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(page[start..end].to_owned())
+}
+
+/// `application/x-www-form-urlencoded` body of `fields`.
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (index, (name, value)) in fields.iter().enumerate() {
+        if index > 0 {
+            out.push('&');
+        }
+        out.push_str(&percent_encode(name));
+        out.push('=');
+        out.push_str(&percent_encode(value));
+    }
+    out
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// POSTs a form, with an optional `Cookie` header.
+pub async fn post_form(
+    addr: SocketAddr,
+    path: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> HttpResponse {
+    let body = form_body(fields);
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    if let Some(cookie) = cookie {
+        headers.push(("Cookie", cookie));
+    }
+    http(addr, "POST", path, &headers, &body).await
+}
+
+/// GET with a `Cookie` header.
+pub async fn get_with_cookie(addr: SocketAddr, path: &str, cookie: &str) -> HttpResponse {
+    http(addr, "GET", path, &[("Cookie", cookie)], "").await
+}
+
+/// Writes a masked text frame straight to the TCP stream, bypassing the
+/// client's WebSocket state (which refuses to send after it has seen a
+/// close). Errors are ignored: the server may have hung up.
+pub async fn write_raw_text(socket: &mut Socket, text: &str) {
+    let payload = text.as_bytes();
+    assert!(payload.len() < 126, "short frames only");
+    let mask = [0x5a_u8, 0x13, 0xc7, 0x88];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(
+        payload
+            .iter()
+            .enumerate()
+            .map(|(index, byte)| byte ^ mask[index % 4]),
+    );
+    if let MaybeTlsStream::Plain(tcp) = socket.get_mut() {
+        let _ = tcp.write_all(&frame).await;
+        let _ = tcp.flush().await;
+    }
+}

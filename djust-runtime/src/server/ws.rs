@@ -218,21 +218,29 @@ impl Connection {
                     None => return,
                 },
                 Some(message) = self.subscriptions.next(), if self.live.is_some() => {
-                    match self.live.as_mut() {
-                        Some(live) => {
-                            let outcome = live.handle_info(message).await;
-                            self.deliver(outcome).await
+                    if self.is_revoked() {
+                        self.session_ended().await
+                    } else {
+                        match self.live.as_mut() {
+                            Some(live) => {
+                                let outcome = live.handle_info(message).await;
+                                self.deliver(outcome).await
+                            }
+                            None => Flow::Continue,
                         }
-                        None => Flow::Continue,
                     }
                 }
                 () = next_tick(&mut self.tick) => {
-                    match self.live.as_mut() {
-                        Some(live) => {
-                            let outcome = live.handle_tick().await;
-                            self.deliver(outcome).await
+                    if self.is_revoked() {
+                        self.session_ended().await
+                    } else {
+                        match self.live.as_mut() {
+                            Some(live) => {
+                                let outcome = live.handle_tick().await;
+                                self.deliver(outcome).await
+                            }
+                            None => Flow::Continue,
                         }
-                        None => Flow::Continue,
                     }
                 }
                 () = tokio::time::sleep_until(self.deadline) => Flow::Close(close::TIMEOUT, "heartbeat timeout"),
@@ -243,6 +251,20 @@ impl Connection {
                 return;
             }
         }
+    }
+
+    /// Whether this connection's session was destroyed by logout.
+    fn is_revoked(&self) -> bool {
+        self.session.is_some() && self.inner.revoked.is_revoked(self.session_id())
+    }
+
+    /// Closes a logged-out session's socket (4403). Also checked before
+    /// server-initiated updates (ticks, subscriptions), so a silent tab does
+    /// not keep receiving the user's data after logout.
+    async fn session_ended(&mut self) -> Flow {
+        tracing::info!(ip = %self.ip, "closing a socket of a logged-out session");
+        self.error(SafeError::LoginRequired, None).await;
+        Flow::Close(close::FORBIDDEN, "session ended")
     }
 
     async fn error(&mut self, error: SafeError, reference: Option<u64>) -> bool {
@@ -310,9 +332,8 @@ impl Connection {
             }
         };
         // Layer: a logged-out session's sockets close at their next frame.
-        if self.session.is_some() && self.inner.revoked.is_revoked(self.session_id()) {
-            self.error(SafeError::LoginRequired, None).await;
-            return Flow::Close(close::FORBIDDEN, "session ended");
+        if self.is_revoked() {
+            return self.session_ended().await;
         }
         match parsed {
             ClientMessage::Ping => {
