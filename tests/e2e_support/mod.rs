@@ -260,6 +260,11 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium; `None` when the tools are
     /// missing and the test should be skipped (see [`browser_tools`]).
     pub async fn start() -> Option<Browser> {
+        Self::start_with(true).await
+    }
+
+    /// Like [`Browser::start`], with JavaScript turned off when `javascript` is false.
+    pub async fn start_with(javascript: bool) -> Option<Browser> {
         let tools = browser_tools()?;
         let driver = spawn_driver(&tools);
         let profile = driver.dir.path().join("profile");
@@ -269,7 +274,15 @@ impl Browser {
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert(
             "goog:chromeOptions".into(),
-            json!({ "binary": tools.chromium.display().to_string(), "args": args }),
+            if javascript {
+                json!({ "binary": tools.chromium.display().to_string(), "args": args })
+            } else {
+                json!({
+                    "binary": tools.chromium.display().to_string(),
+                    "args": args,
+                    "prefs": { "profile.managed_default_content_settings.javascript": 2 }
+                })
+            },
         );
         let url = format!("http://127.0.0.1:{}", driver.port);
         let client = within(

@@ -390,7 +390,7 @@ impl LiveSession {
                 }]
             }
             Err(error) => {
-                tracing::error!(view = name, error = %error, "diff failed; sending full HTML");
+                tracing::error!(view = name, error = %sanitize_for_log(&error.to_string()), "diff failed; sending full HTML");
                 self.nodes = nodes;
                 self.version += 1;
                 let mut frames = Vec::new();

@@ -47,7 +47,8 @@ pub struct Config {
     pub mount_token_ttl_secs: u64,
     /// `DJUST_LOGIN_URL` ("/login"): where `login_required` views send anonymous users.
     pub login_url: String,
-    /// `DJUST_SECURE_COOKIES` (false): add `Secure` to cookies (set behind TLS).
+    /// `DJUST_SECURE_COOKIES` (false): the site is served over TLS: cookies get
+    /// `Secure` and the default WebSocket origin check expects `https://`.
     pub secure_cookies: bool,
     /// `DJUST_MAX_LIVE_CONNECTIONS` (10000): sockets per process.
     pub max_live_connections: usize,

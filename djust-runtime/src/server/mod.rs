@@ -17,7 +17,7 @@ pub mod origin;
 pub mod page;
 mod ws;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
@@ -98,32 +98,64 @@ impl Server {
     }
 }
 
-/// Sessions destroyed by logout: their sockets close at their next frame.
-#[derive(Default)]
+/// Sessions destroyed by logout: their sockets close at their next frame
+/// (or before their next tick or subscription message).
+///
+/// An entry only matters while sockets opened before the logout may still
+/// be open; a socket that stays silent is closed by the heartbeat timeout.
+/// So entries expire after twice that timeout (plus a minute) instead of
+/// being capped, which would let a flood of logouts flush a fresh one.
 pub(crate) struct Revoked {
-    sessions: Mutex<HashSet<String>>,
+    sessions: Mutex<HashMap<String, std::time::Instant>>,
+    keep_for: std::time::Duration,
 }
 
 impl Revoked {
+    pub(crate) fn new(heartbeat_timeout_secs: u64) -> Self {
+        Revoked {
+            sessions: Mutex::new(HashMap::new()),
+            keep_for: std::time::Duration::from_secs(
+                heartbeat_timeout_secs.saturating_mul(2).saturating_add(60),
+            ),
+        }
+    }
+
     pub(crate) fn revoke(&self, session_id: &str) {
+        let now = std::time::Instant::now();
         let mut sessions = self
             .sessions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Bounded: a revoked id can never be valid again, so an old entry
-        // only matters while sockets of that session may still be open.
-        if sessions.len() >= 100_000 {
-            sessions.clear();
-        }
-        sessions.insert(session_id.to_owned());
+        sessions.retain(|_, revoked_at| now.duration_since(*revoked_at) < self.keep_for);
+        sessions.insert(session_id.to_owned(), now);
     }
 
     pub(crate) fn is_revoked(&self, session_id: &str) -> bool {
         self.sessions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .contains(session_id)
+            .contains_key(session_id)
     }
+}
+
+/// Replaces the default panic hook (once per process) with one that logs
+/// through `tracing` with the message sanitised: a panic message can carry
+/// client input, and the default hook prints it raw to stderr.
+fn install_panic_hook() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let message = if let Some(text) = info.payload().downcast_ref::<&str>() {
+                (*text).to_owned()
+            } else if let Some(text) = info.payload().downcast_ref::<String>() {
+                text.clone()
+            } else {
+                "panic".to_owned()
+            };
+            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            tracing::error!(panic = %crate::security::sanitize_for_log(&message), %location, "panic");
+        }));
+    });
 }
 
 /// Everything a request handler needs, shared.
@@ -361,7 +393,7 @@ impl App {
             auth: self.auth,
             ip_tracker,
             limiter,
-            revoked: Revoked::default(),
+            revoked: Revoked::new(config.heartbeat_timeout_secs),
             state: self.state,
             live_connections: AtomicUsize::new(0),
             login_note_html: self.login_note_html,
@@ -405,6 +437,7 @@ impl App {
 
     /// Binds `addr` and serves in the background; for tests and embedding.
     pub async fn bind(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Server> {
+        install_panic_hook();
         let (inner, routes, static_dirs) = self.into_inner()?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;

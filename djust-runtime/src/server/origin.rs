@@ -2,7 +2,8 @@
 //!
 //! The whole origin must match (scheme, host and port): one of the
 //! configured `allowed_origins`, or by default the server's own origin as
-//! the browser addressed it (`Host`, with either scheme). `null` is always
+//! the browser addressed it: the `Host` header with `https` when the app is
+//! configured for TLS (`secure_cookies`), `http` otherwise. `null` is always
 //! refused; a missing `Origin` is refused unless `allow_missing_origin` is
 //! set for non-browser clients (browsers always send it on WebSockets).
 
@@ -56,11 +57,18 @@ pub fn check_origin(headers: &HeaderMap, config: &Config) -> Result<(), OriginRe
     if host.is_empty() {
         return Err(OriginRefusal::Foreign);
     }
-    let same = ["http://", "https://"].iter().any(|scheme| {
-        origin.len() == scheme.len() + host.len()
-            && origin[..scheme.len()].eq_ignore_ascii_case(scheme)
-            && origin[scheme.len()..].eq_ignore_ascii_case(host)
-    });
+    let scheme = if config.secure_cookies {
+        "https://"
+    } else {
+        "http://"
+    };
+    let same = origin.len() == scheme.len() + host.len()
+        && origin
+            .get(..scheme.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+        && origin
+            .get(scheme.len()..)
+            .is_some_and(|h| h.eq_ignore_ascii_case(host));
     if same {
         Ok(())
     } else {
