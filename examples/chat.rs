@@ -40,7 +40,7 @@ enum RoomEvent {
 }
 
 /// The room: one broadcast channel, the presence count and recent history.
-struct Room {
+pub struct Room {
     sender: broadcast::Sender<RoomEvent>,
     online: AtomicUsize,
     next_id: AtomicU64,
@@ -48,7 +48,8 @@ struct Room {
 }
 
 impl Room {
-    fn new() -> Self {
+    /// An empty room.
+    pub fn new() -> Self {
         let (sender, _) = broadcast::channel(256);
         Room {
             sender,
@@ -248,7 +249,7 @@ fn address() -> String {
     "127.0.0.1:8000".to_owned()
 }
 
-fn app(room: Arc<Room>) -> App {
+pub fn app(room: Arc<Room>) -> App {
     App::new()
         .title("Chat")
         .stylesheet("/static/demo.css")

@@ -62,7 +62,7 @@ fn address() -> String {
     "127.0.0.1:8000".to_owned()
 }
 
-fn app() -> App {
+pub fn app() -> App {
     App::new()
         .title("Counter")
         .stylesheet("/static/demo.css")

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use djust::runtime::auth::{verify_password_or_dummy, AuthBackend, BoxFuture, User};
 
-use crate::db::Db;
+use super::db::Db;
 
 /// The app's [`AuthBackend`].
 pub struct DbAuth {

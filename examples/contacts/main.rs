@@ -17,18 +17,18 @@
 //! `DJUST_*` settings. `cargo run --example contacts -- audit --strict`
 //! prints the security audit.
 
-mod auth;
-mod db;
-mod views;
+pub mod auth;
+pub mod db;
+pub mod views;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use djust::prelude::*;
 
-use crate::auth::DbAuth;
-use crate::db::{Db, DEMO_USERS};
-use crate::views::{ContactEditor, ContactList};
+use self::auth::DbAuth;
+use self::db::{Db, DEMO_USERS};
+use self::views::{ContactEditor, ContactList};
 
 struct Args {
     addr: String,
@@ -52,7 +52,7 @@ fn args() -> Args {
 }
 
 /// The application, ready to serve or audit.
-fn app(db: Arc<Db>) -> App {
+pub fn app(db: Arc<Db>) -> App {
     let note = SafeHtml::from_static("<p class=\"muted\">Demo accounts: <b>viewer</b> / viewer-demo-2026 (read only), <b>admin</b> / admin-demo-2026 (everything).</p>");
     App::new()
         .title("Contacts")

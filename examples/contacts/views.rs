@@ -8,7 +8,7 @@ use std::sync::Arc;
 use djust::prelude::*;
 use djust::runtime::server::csrf_field;
 
-use crate::db::{Contact, ContactInput, Db, Sort};
+use super::db::{Contact, ContactInput, Db, Sort};
 
 /// Contacts per page.
 pub const PER_PAGE: u32 = 10;
@@ -315,7 +315,7 @@ impl ContactEditor {
     fn render(&self) -> Html {
         html! {
             <h1>if self.id.is_some() { "Edit contact" } else { "Add contact" }</h1>
-            <form class="stack" id="contact-form" dj-submit="save">
+            <form class="stack" id="contact-form" dj-submit="save" novalidate>
                 <label>"Name" <input name="name" id="name" value={self.form.name} maxlength="100"></label>
                 if let Some(error) = self.error("name") { <p class="error" id="error-name">{error}</p> }
                 <label>"Email" <input name="email" id="email" type="email" value={self.form.email}></label>

@@ -79,16 +79,59 @@ fn panic_text(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+thread_local! {
+    /// `true` while application code (mount, handlers, render) runs on this thread.
+    static IN_VIEW_CODE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as running view code until dropped.
+struct ViewCodeScope(bool);
+
+impl ViewCodeScope {
+    fn enter() -> Self {
+        ViewCodeScope(IN_VIEW_CODE.with(|flag| flag.replace(true)))
+    }
+}
+
+impl Drop for ViewCodeScope {
+    fn drop(&mut self) {
+        IN_VIEW_CODE.with(|flag| flag.set(self.0));
+    }
+}
+
+/// Installs (once) a panic hook for panics in view code: they are caught
+/// and reported by the session, and their message can carry client input,
+/// so they are logged through `tracing`, sanitised, instead of printed raw
+/// to stderr. Panics anywhere else go to the previous hook unchanged.
+fn install_panic_hook() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_VIEW_CODE.with(std::cell::Cell::get) {
+                previous(info);
+                return;
+            }
+            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            tracing::error!(panic = %sanitize_for_log(&panic_text(info.payload())), %location, "panic in view code");
+        }));
+    });
+}
+
 /// Runs `future`, turning a panic into `Err(message)`.
 async fn guarded<T>(future: impl Future<Output = T>) -> Result<T, String> {
-    AssertUnwindSafe(future)
-        .catch_unwind()
-        .await
-        .map_err(|payload| panic_text(payload.as_ref()))
+    let mut future = Box::pin(AssertUnwindSafe(future).catch_unwind());
+    let caught = std::future::poll_fn(|cx| {
+        let _scope = ViewCodeScope::enter();
+        future.as_mut().poll(cx)
+    })
+    .await;
+    caught.map_err(|payload| panic_text(payload.as_ref()))
 }
 
 /// Renders the view into a VDOM, turning a panic into `Err(message)`.
 fn render_guarded(view: &dyn DynView) -> Result<Vec<VNode>, String> {
+    let _scope = ViewCodeScope::enter();
     std::panic::catch_unwind(AssertUnwindSafe(|| render_nodes(|| view.render())))
         .map_err(|payload| panic_text(payload.as_ref()))
 }
@@ -151,6 +194,7 @@ pub async fn render_page(
     if view.check_permissions(&ctx).is_err() {
         return Err(MountRefusal::PermissionDenied);
     }
+    let _scope = ViewCodeScope::enter();
     std::panic::catch_unwind(AssertUnwindSafe(|| render_markup(|| view.render()))).map_err(|payload| {
         tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic_text(payload.as_ref())), "render panicked during page render");
         MountRefusal::Failed(SafeError::RenderFailed)
@@ -169,6 +213,7 @@ impl LiveSession {
         limiter: Arc<dyn HandlerRateLimiter>,
         default_login_url: &str,
     ) -> Result<(LiveSession, Vec<ServerMessage>, Vec<InfoStream>), MountRefusal> {
+        install_panic_hook();
         let meta = factory.meta();
         let debug = ctx.debug();
         if meta.login_required() && !ctx.is_authenticated() {

@@ -74,6 +74,7 @@ impl Default for App {
 /// A running server (from [`App::bind`]).
 pub struct Server {
     addr: SocketAddr,
+    inner: Arc<AppInner>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -84,8 +85,10 @@ impl Server {
         self.addr
     }
 
-    /// Stops accepting connections and waits for open requests to finish.
+    /// Stops accepting connections, closes live sockets (1001, so clients
+    /// reconnect) and waits for open requests to finish.
     pub async fn shutdown(mut self) {
+        self.inner.closing.send_replace(true);
         if let Some(sender) = self.shutdown.take() {
             let _ = sender.send(());
         }
@@ -138,26 +141,6 @@ impl Revoked {
     }
 }
 
-/// Replaces the default panic hook (once per process) with one that logs
-/// through `tracing` with the message sanitised: a panic message can carry
-/// client input, and the default hook prints it raw to stderr.
-fn install_panic_hook() {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            let message = if let Some(text) = info.payload().downcast_ref::<&str>() {
-                (*text).to_owned()
-            } else if let Some(text) = info.payload().downcast_ref::<String>() {
-                text.clone()
-            } else {
-                "panic".to_owned()
-            };
-            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
-            tracing::error!(panic = %crate::security::sanitize_for_log(&message), %location, "panic");
-        }));
-    });
-}
-
 /// Everything a request handler needs, shared.
 pub(crate) struct AppInner {
     pub(crate) config: Config,
@@ -173,6 +156,9 @@ pub(crate) struct AppInner {
     pub(crate) revoked: Revoked,
     pub(crate) state: AppState,
     pub(crate) live_connections: AtomicUsize,
+    /// Flips to `true` when the server shuts down: live sockets close (1001)
+    /// so clients reconnect elsewhere instead of hanging on.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
     pub(crate) login_note_html: String,
 }
 
@@ -396,6 +382,7 @@ impl App {
             revoked: Revoked::new(config.heartbeat_timeout_secs),
             state: self.state,
             live_connections: AtomicUsize::new(0),
+            closing: tokio::sync::watch::Sender::new(false),
             login_note_html: self.login_note_html,
             config,
         };
@@ -437,18 +424,18 @@ impl App {
 
     /// Binds `addr` and serves in the background; for tests and embedding.
     pub async fn bind(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Server> {
-        install_panic_hook();
         let (inner, routes, static_dirs) = self.into_inner()?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let filter = Self::filter(inner, routes, static_dirs);
+        let filter = Self::filter(inner.clone(), routes, static_dirs);
         let server = warp::serve(filter).incoming(listener).graceful(async {
             let _ = stopped.await;
         });
         let task = tokio::spawn(server.run());
         Ok(Server {
             addr: local,
+            inner,
             shutdown: Some(shutdown),
             task,
         })

@@ -28,6 +28,8 @@ use crate::view::{Ctx, InfoStream, Params};
 pub(crate) mod close {
     /// Normal closure.
     pub const NORMAL: u16 = 1000;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
     /// Binary or otherwise unsupported data.
     pub const UNSUPPORTED: u16 = 1003;
     /// Frame larger than the message size limit.
@@ -204,7 +206,12 @@ impl Connection {
     }
 
     async fn run(&mut self, mut stream: futures_util::stream::SplitStream<WebSocket>) {
+        let mut closing = self.inner.closing.subscribe();
         loop {
+            if *closing.borrow_and_update() {
+                close(&mut self.sink, close::GOING_AWAY, "server shutting down").await;
+                return;
+            }
             let flow = tokio::select! {
                 frame = stream.next() => match frame {
                     Some(Ok(message)) => {
@@ -244,6 +251,7 @@ impl Connection {
                     }
                 }
                 () = tokio::time::sleep_until(self.deadline) => Flow::Close(close::TIMEOUT, "heartbeat timeout"),
+                _ = closing.changed() => Flow::Close(close::GOING_AWAY, "server shutting down"),
             };
             if let Flow::Close(code, reason) = flow {
                 close(&mut self.sink, code, reason).await;

@@ -1,0 +1,481 @@
+//! The examples, served for real and used from headless Chromium.
+//!
+//! The example sources are compiled into this test crate (`#[path]`
+//! modules), so each test builds the example's `App` in-process and binds
+//! it to 127.0.0.1:0; their own `#[cfg(test)]` smoke tests and strict
+//! audits run here too. Browser tests need `chromium` and `chromedriver`
+//! (`.ci/run` installs them); without them they print why and skip, except
+//! on CI, where a missing browser is a failure.
+//!
+//! Screenshots for the README: `DJUST_SCREENSHOTS=1 cargo test --test
+//! e2e_examples` writes `docs/contacts.png` and `docs/chat.png`.
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/chat.rs"]
+mod chat;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/contacts/main.rs"]
+mod contacts;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/counter.rs"]
+mod counter;
+mod e2e_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use e2e_support::{within, Browser, COMMAND_TIMEOUT};
+use fantoccini::Locator;
+use serde_json::{json, Value};
+
+const SECRET: &str = "e2e-secret-key-with-at-least-32-bytes!!";
+const WAIT: Duration = Duration::from_secs(15);
+
+/// One browser test at a time: Chromium is heavy on a 2-core machine.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn config() -> djust::Config {
+    djust::Config {
+        secret_key: Some(SECRET.to_owned()),
+        ..djust::Config::default()
+    }
+}
+
+async fn serve(app: djust::App) -> djust::Server {
+    app.config(config())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+}
+
+fn contacts_app() -> djust::App {
+    let db = contacts::db::Db::in_memory().expect("db");
+    db.seed_contacts().expect("seed contacts");
+    db.seed_users().expect("seed users");
+    contacts::app(Arc::new(db))
+}
+
+async fn wait_connected(browser: &Browser) {
+    browser
+        .wait_for(
+            "the live view to connect",
+            "const root = document.querySelector('[data-djust-view]'); return root && root.dataset.djustStatus === 'connected';",
+            vec![],
+            WAIT,
+        )
+        .await;
+}
+
+async fn text(browser: &Browser, selector: &str) -> String {
+    browser
+        .execute(
+            "const el = document.querySelector(arguments[0]); return el ? el.textContent : null;",
+            vec![json!(selector)],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn wait_text(browser: &Browser, selector: &str, expected: &str) {
+    browser
+        .wait_for(
+            &format!("{selector} to read {expected:?}"),
+            "const el = document.querySelector(arguments[0]); return !!el && el.textContent.includes(arguments[1]);",
+            vec![json!(selector), json!(expected)],
+            WAIT,
+        )
+        .await;
+}
+
+async fn click(browser: &Browser, selector: &str) {
+    let element = within(
+        "find element",
+        COMMAND_TIMEOUT,
+        browser.client().find(Locator::Css(selector)),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("no {selector}: {error}"));
+    within("click", COMMAND_TIMEOUT, element.click())
+        .await
+        .unwrap_or_else(|error| panic!("click {selector}: {error}"));
+}
+
+async fn type_into(browser: &Browser, selector: &str, value: &str) {
+    let element = within(
+        "find input",
+        COMMAND_TIMEOUT,
+        browser.client().find(Locator::Css(selector)),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("no {selector}: {error}"));
+    within("clear", COMMAND_TIMEOUT, element.clear())
+        .await
+        .unwrap_or_else(|error| panic!("clear {selector}: {error}"));
+    within("type", COMMAND_TIMEOUT, element.send_keys(value))
+        .await
+        .unwrap_or_else(|error| panic!("type into {selector}: {error}"));
+}
+
+async fn login(browser: &Browser, base: &str, username: &str, password: &str) {
+    browser.goto(&format!("{base}login?next=/")).await;
+    type_into(browser, "input[name=username]", username).await;
+    type_into(browser, "input[name=password]", password).await;
+    click(browser, "form[action='/login'] button[type=submit]").await;
+    browser
+        .wait_for(
+            "the contact list",
+            "return location.pathname === '/' && !!document.querySelector('#rows');",
+            vec![],
+            WAIT,
+        )
+        .await;
+    wait_connected(browser).await;
+}
+
+/// Overrides alert/confirm/prompt to record calls.
+async fn trap_dialogs(browser: &Browser) {
+    browser
+        .execute(
+            "window.__dialogs = []; for (const name of ['alert', 'confirm', 'prompt']) { window[name] = (...args) => { window.__dialogs.push(name); return null; }; } return true;",
+            vec![],
+        )
+        .await;
+}
+
+async fn dialogs(browser: &Browser) -> Value {
+    browser
+        .execute("return window.__dialogs || [];", vec![])
+        .await
+}
+
+async fn screenshot(browser: &Browser, name: &str) {
+    if std::env::var_os("DJUST_SCREENSHOTS").is_none() {
+        return;
+    }
+    within(
+        "resize",
+        COMMAND_TIMEOUT,
+        browser.client().set_window_size(1280, 800),
+    )
+    .await
+    .expect("resize");
+    let png = within("screenshot", COMMAND_TIMEOUT, browser.client().screenshot())
+        .await
+        .expect("screenshot");
+    let path = format!("{}/docs/{name}.png", env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(&path, png).expect("write screenshot");
+}
+
+#[tokio::test]
+async fn counter_clicks_update_the_dom_without_reloading() {
+    let _serial = SERIAL.lock().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = serve(counter::app()).await;
+    browser
+        .goto(&format!("http://{}/", server.local_addr()))
+        .await;
+    wait_connected(&browser).await;
+    browser
+        .execute("window.__same_page = true; return true;", vec![])
+        .await;
+    click(&browser, "#increment").await;
+    wait_text(&browser, "#count", "1").await;
+    click(&browser, "#add10").await;
+    wait_text(&browser, "#count", "11").await;
+    click(&browser, "#decrement").await;
+    wait_text(&browser, "#count", "10").await;
+    assert_eq!(
+        browser
+            .execute("return window.__same_page === true;", vec![])
+            .await,
+        json!(true),
+        "the page reloaded"
+    );
+    browser.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn contacts_admin_flow_search_validate_add_delete() {
+    let _serial = SERIAL.lock().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = serve(contacts_app()).await;
+    let base = format!("http://{}/", server.local_addr());
+    login(&browser, &base, "admin", "admin-demo-2026").await;
+    screenshot(&browser, "contacts").await;
+
+    // Search: results update as you type (debounced dj-input).
+    type_into(&browser, "#search", "lovelace").await;
+    browser
+        .wait_for(
+            "one search result",
+            "return document.querySelectorAll('#rows tr').length === 1;",
+            vec![],
+            WAIT,
+        )
+        .await;
+    assert!(text(&browser, "#rows").await.contains("Ada Lovelace"));
+
+    // Add with a validation error, then valid.
+    click(&browser, "#add").await;
+    browser
+        .wait_for(
+            "the form",
+            "return location.pathname === '/contacts/edit';",
+            vec![],
+            WAIT,
+        )
+        .await;
+    wait_connected(&browser).await;
+    type_into(&browser, "#email", "not-an-email").await;
+    click(&browser, "#save").await;
+    wait_text(&browser, "#error-name", "Name is required").await;
+    wait_text(&browser, "#error-email", "valid email").await;
+    type_into(&browser, "#name", "Zed Example").await;
+    type_into(&browser, "#email", "zed@example.com").await;
+    click(&browser, "#save").await;
+    browser
+        .wait_for(
+            "back on the list",
+            "return location.pathname === '/' && !!document.querySelector('#notice');",
+            vec![],
+            WAIT,
+        )
+        .await;
+    wait_connected(&browser).await;
+
+    // Find and delete it, with the confirmation step.
+    type_into(&browser, "#search", "Zed").await;
+    browser.wait_for("the new contact", "return document.querySelectorAll('#rows tr').length === 1 && document.querySelector('#rows').textContent.includes('Zed Example');", vec![], WAIT).await;
+    click(&browser, "#rows tr .delete").await;
+    wait_text(&browser, "#rows", "Yes, delete").await;
+    click(&browser, "#rows tr .confirm-delete").await;
+    browser.wait_for("the row to go", "return document.querySelectorAll('#rows tr').length === 0 && !!document.querySelector('#empty');", vec![], WAIT).await;
+    browser.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn contacts_viewer_cannot_delete_even_with_a_forged_button() {
+    let _serial = SERIAL.lock().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = serve(contacts_app()).await;
+    let base = format!("http://{}/", server.local_addr());
+    login(&browser, &base, "viewer", "viewer-demo-2026").await;
+    assert_eq!(
+        browser
+            .execute(
+                "return document.querySelectorAll('.delete, #add, .edit').length;",
+                vec![]
+            )
+            .await,
+        json!(0)
+    );
+    let rows_before = browser
+        .execute(
+            "return document.querySelectorAll('#rows tr').length;",
+            vec![],
+        )
+        .await;
+    // Forge the button the viewer does not get, and click it.
+    browser
+        .execute(
+            "const root = document.querySelector('[data-djust-view]');
+             window.__errors = [];
+             root.addEventListener('djust:error', (e) => window.__errors.push(e.detail && e.detail.error));
+             const id = document.querySelector('#rows tr').dataset.id;
+             const forged = document.createElement('button');
+             forged.id = 'forged'; forged.setAttribute('dj-click', 'delete'); forged.setAttribute('dj-value-id', id);
+             forged.textContent = 'forged';
+             document.querySelector('#rows td.actions').appendChild(forged);
+             return id;",
+            vec![],
+        )
+        .await;
+    click(&browser, "#forged").await;
+    browser
+        .wait_for(
+            "the refusal",
+            "return window.__errors.length > 0;",
+            vec![],
+            WAIT,
+        )
+        .await;
+    let errors = browser.execute("return window.__errors;", vec![]).await;
+    assert!(
+        errors.to_string().to_lowercase().contains("permission"),
+        "{errors}"
+    );
+    browser.execute("return location.reload();", vec![]).await;
+    wait_connected(&browser).await;
+    assert_eq!(
+        browser
+            .execute(
+                "return document.querySelectorAll('#rows tr').length;",
+                vec![]
+            )
+            .await,
+        rows_before
+    );
+    browser.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn stored_xss_renders_inert() {
+    let _serial = SERIAL.lock().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = serve(contacts_app()).await;
+    let base = format!("http://{}/", server.local_addr());
+    login(&browser, &base, "admin", "admin-demo-2026").await;
+    trap_dialogs(&browser).await;
+    // Bring the XSS contact in through a live patch, then check the DOM.
+    type_into(&browser, "#search", "xss@").await;
+    browser
+        .wait_for(
+            "the payload row",
+            "return document.querySelectorAll('#rows tr').length === 1;",
+            vec![],
+            WAIT,
+        )
+        .await;
+    let report = browser
+        .execute(
+            "const root = document.querySelector('[data-djust-view]');
+             const injected = root.querySelectorAll('#rows img, #rows svg, #rows script, #rows iframe');
+             const handlers = [...root.querySelectorAll('*')].filter(el => [...el.attributes].some(a => a.name.toLowerCase().startsWith('on')));
+             const link = root.querySelector('#rows td.website a');
+             return { injected: injected.length, handlers: handlers.length, href: link && link.getAttribute('href'), name: root.querySelector('#rows td.name').textContent };",
+            vec![],
+        )
+        .await;
+    assert_eq!(report["injected"], json!(0), "{report}");
+    assert_eq!(report["handlers"], json!(0), "{report}");
+    assert_eq!(report["href"], json!("#blocked"), "{report}");
+    assert_eq!(
+        report["name"],
+        json!("<img src=x onerror=alert('name')>"),
+        "{report}"
+    );
+    // Clicking the neutralised link runs nothing either.
+    click(&browser, "#rows td.website a").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(dialogs(&browser).await, json!([]));
+    browser.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_page_reconnects_after_a_server_restart() {
+    let _serial = SERIAL.lock().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = serve(counter::app()).await;
+    let addr = server.local_addr();
+    browser.goto(&format!("http://{addr}/")).await;
+    wait_connected(&browser).await;
+    click(&browser, "#increment").await;
+    wait_text(&browser, "#count", "1").await;
+    server.shutdown().await;
+    browser
+        .wait_for("the client to notice", "return document.querySelector('[data-djust-view]').dataset.djustStatus !== 'connected';", vec![], WAIT)
+        .await;
+    // Same address, same secret: the page's mount token is still valid.
+    let mut restarted = None;
+    for _ in 0..50 {
+        match counter::app().config(config()).bind(addr).await {
+            Ok(server) => {
+                restarted = Some(server);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let server = restarted.expect("rebind the same port");
+    wait_connected(&browser).await;
+    click(&browser, "#increment").await;
+    // A fresh server mounts a fresh view: the count starts again from 0.
+    wait_text(&browser, "#count", "1").await;
+    browser.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_javascript_the_server_rendered_page_is_there() {
+    let _serial = SERIAL.lock().await;
+    let Some(browser) = Browser::start_with(false).await else {
+        return;
+    };
+    let server = serve(counter::app()).await;
+    browser
+        .goto(&format!("http://{}/", server.local_addr()))
+        .await;
+    assert_eq!(text(&browser, "h1").await, "Counter");
+    assert_eq!(text(&browser, "#count").await, "0");
+    let status = browser
+        .execute(
+            "return document.querySelector('[data-djust-view]').dataset.djustStatus || null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(status, Value::Null, "JavaScript ran");
+    browser.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn chat_between_two_browsers() {
+    let _serial = SERIAL.lock().await;
+    let Some(ann) = Browser::start().await else {
+        return;
+    };
+    let Some(bob) = Browser::start().await else {
+        return;
+    };
+    let server = serve(chat::app(Arc::new(chat::Room::new()))).await;
+    let url = format!("http://{}/", server.local_addr());
+    for (browser, name) in [(&ann, "Ann"), (&bob, "Bob")] {
+        browser.goto(&url).await;
+        wait_connected(browser).await;
+        type_into(browser, "#name", name).await;
+        click(browser, "#join-button").await;
+        wait_text(browser, "#nick", name).await;
+    }
+    wait_text(&ann, "#online", "2 online").await;
+    type_into(&ann, "#text", "hello <b>Bob</b>").await;
+    wait_text(&bob, "#typing", "Ann is typing").await;
+    click(&ann, "#send-button").await;
+    wait_text(&bob, "#messages", "Ann: hello <b>Bob</b>").await;
+    assert_eq!(
+        bob.execute(
+            "return document.querySelectorAll('#messages b').length;",
+            vec![]
+        )
+        .await,
+        json!(1),
+        "markup in a message was rendered"
+    );
+    ann.wait_for(
+        "the input to clear",
+        "return document.querySelector('#text').value === '';",
+        vec![],
+        WAIT,
+    )
+    .await;
+    screenshot(&bob, "chat").await;
+    bob.close().await;
+    wait_text(&ann, "#online", "1 online").await;
+    ann.close().await;
+    server.shutdown().await;
+}
