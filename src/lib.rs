@@ -158,3 +158,8 @@ pub mod __private {
     pub use inventory;
     pub use tracing;
 }
+
+/// The README's example compiles (checked by `cargo test --doc`).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
