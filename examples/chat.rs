@@ -10,6 +10,9 @@
 //! Sending is rate limited per user (1 message/s, burst 5): send quickly to
 //! see the error. Options: `--addr HOST:PORT`.
 
+// Example code: public items are documented where it helps the reader.
+#![allow(missing_docs)]
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,6 +48,12 @@ pub struct Room {
     online: AtomicUsize,
     next_id: AtomicU64,
     history: Mutex<VecDeque<Line>>,
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        Room::new()
+    }
 }
 
 impl Room {
@@ -357,6 +366,14 @@ mod tests {
             !report.has_findings_at_least(djust::runtime::audit::Severity::Warning),
             "{}",
             report.to_text(true)
+        );
+        djust_testing::assert_snapshot!(
+            "tests/snapshots/example_chat_audit.txt",
+            report.to_text(true)
+        );
+        djust_testing::assert_snapshot!(
+            "tests/snapshots/example_chat_audit.json",
+            format!("{:#}\n", report.to_json())
         );
     }
 }

@@ -6,6 +6,9 @@
 //! (burst 3): click it quickly and watch the error. Run
 //! `cargo run --example counter -- audit` for the security audit.
 
+// Example code: public items are documented where it helps the reader.
+#![allow(missing_docs)]
+
 use djust::prelude::*;
 
 struct Counter {
@@ -123,6 +126,14 @@ mod tests {
             !report.has_findings_at_least(djust::runtime::audit::Severity::Warning),
             "{}",
             report.to_text(true)
+        );
+        djust_testing::assert_snapshot!(
+            "tests/snapshots/example_counter_audit.txt",
+            report.to_text(true)
+        );
+        djust_testing::assert_snapshot!(
+            "tests/snapshots/example_counter_audit.json",
+            format!("{:#}\n", report.to_json())
         );
     }
 }

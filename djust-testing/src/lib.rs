@@ -5,6 +5,7 @@
 pub mod client;
 pub mod payloads;
 pub mod smoke;
+pub mod snapshot;
 
 pub use client::{EventResult, TestClient, TestClientBuilder};
 pub use djust_runtime::auth::User;

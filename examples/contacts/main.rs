@@ -17,6 +17,9 @@
 //! `DJUST_*` settings. `cargo run --example contacts -- audit --strict`
 //! prints the security audit.
 
+// Example code: public items are documented where it helps the reader.
+#![allow(missing_docs)]
+
 pub mod auth;
 pub mod db;
 pub mod views;
@@ -129,6 +132,14 @@ mod smoke {
         assert!(
             !report.has_findings_at_least(djust::runtime::audit::Severity::Warning),
             "{text}"
+        );
+        djust_testing::assert_snapshot!(
+            "tests/snapshots/example_contacts_audit.txt",
+            report.to_text(true)
+        );
+        djust_testing::assert_snapshot!(
+            "tests/snapshots/example_contacts_audit.json",
+            format!("{:#}\n", report.to_json())
         );
     }
 }

@@ -96,7 +96,12 @@ fn decode_param(param: &ParamDef) -> TokenStream {
             quote_spanned!(span=> ::djust::__private::params::decode_serde_or::<#ty>(__djust_params, #name, #expected, || #default))
         }
     };
-    quote!(let #ident: #ty = #call?;)
+    // The default is a closure so it is only evaluated when needed; a path
+    // like `String::new()` would trip clippy's redundant_closure in user code.
+    quote! {
+        #[allow(clippy::redundant_closure)]
+        let #ident: #ty = #call?;
+    }
 }
 
 fn dispatch_arm(handler: &HandlerDef) -> TokenStream {
