@@ -350,3 +350,31 @@ impl Config {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod redis_url_tests {
+    use super::Config;
+
+    fn with(url: &str) -> Result<Config, super::ConfigError> {
+        Config::from_lookup(|name| (name == "DJUST_REDIS_URL").then(|| url.to_owned()))
+    }
+
+    #[test]
+    fn djust_redis_url_is_read_checked_and_its_password_redacted() {
+        let config = with("redis://:hunter2@10.0.0.5:6379/0").expect("valid");
+        assert_eq!(
+            config.redis_url.as_deref(),
+            Some("redis://:hunter2@10.0.0.5:6379/0")
+        );
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(
+            debug.contains("redis://<redacted>@10.0.0.5:6379/0"),
+            "{debug}"
+        );
+        let error = with("http://10.0.0.5").expect_err("not redis");
+        assert_eq!(error.variable, "DJUST_REDIS_URL");
+        assert_eq!(with("").expect("empty is unset").redis_url, None);
+        assert_eq!(Config::default().redis_url, None);
+    }
+}

@@ -694,3 +694,25 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
 }
+
+#[cfg(all(test, not(feature = "redis")))]
+mod redis_setting_tests {
+    use super::{App, Config};
+
+    #[tokio::test]
+    async fn djust_redis_url_without_the_feature_is_a_startup_error() {
+        let config = Config {
+            secret_key: Some("k".repeat(40)),
+            redis_url: Some("redis://127.0.0.1:6379/0".to_owned()),
+            ..Config::default()
+        };
+        let error = App::new()
+            .config(config)
+            .bind("127.0.0.1:0")
+            .await
+            .err()
+            .map(|error| error.message().to_owned())
+            .unwrap_or_default();
+        assert!(error.contains("`redis` feature"), "{error}");
+    }
+}
