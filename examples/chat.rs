@@ -98,6 +98,12 @@ impl Room {
     }
 }
 
+impl Default for Room {
+    fn default() -> Self {
+        Room::new()
+    }
+}
+
 /// Counts this view in the room while it lives; leaving (the socket closes
 /// and the view is dropped) updates everyone's presence count.
 struct Presence(Arc<Room>);
@@ -258,6 +264,7 @@ fn address() -> String {
     "127.0.0.1:8000".to_owned()
 }
 
+/// The chat application around `room` (also used by the example tests).
 pub fn app(room: Arc<Room>) -> App {
     App::new()
         .title("Chat")

@@ -10,6 +10,8 @@ pub mod auth;
 pub mod limits;
 pub mod live;
 pub mod protocol;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod security;
 pub mod server;
 pub mod session;

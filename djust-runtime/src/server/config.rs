@@ -52,6 +52,11 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `DJUST_MAX_LIVE_CONNECTIONS` (10000): sockets per process.
     pub max_live_connections: usize,
+    /// `DJUST_REDIS_URL` (unset): `redis://[:password@]host:port[/db]`. When
+    /// set, sessions, `#[rate_limit]` buckets, logouts and per-IP counts are
+    /// shared through Redis by every process (cargo feature `redis`; a
+    /// startup error without it). See `docs/deploy.md`.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Config {
@@ -76,6 +81,7 @@ impl Default for Config {
             login_url: "/login".to_owned(),
             secure_cookies: false,
             max_live_connections: 10_000,
+            redis_url: None,
         }
     }
 }
@@ -105,7 +111,16 @@ impl fmt::Debug for Config {
             .field("login_url", &self.login_url)
             .field("secure_cookies", &self.secure_cookies)
             .field("max_live_connections", &self.max_live_connections)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .finish()
+    }
+}
+
+/// `scheme://host...` with any `user:password@` replaced by `<redacted>@`.
+fn redact_url(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://<redacted>@{}", &url[at + 1..]),
+        _ => url.to_owned(),
     }
 }
 
@@ -252,6 +267,9 @@ impl Config {
             config.max_live_connections =
                 parse_number("DJUST_MAX_LIVE_CONNECTIONS", &raw, "a positive integer")?;
         }
+        if let Some(raw) = get("DJUST_REDIS_URL") {
+            config.redis_url = Some(raw.trim().to_owned());
+        }
         config.validate()?;
         Ok(config)
     }
@@ -307,6 +325,17 @@ impl Config {
         if self.max_live_connections == 0 {
             return Err(error("DJUST_MAX_LIVE_CONNECTIONS", "must be at least 1"));
         }
+        if let Some(url) = &self.redis_url {
+            let scheme_ok = ["redis://", "rediss://", "redis+unix://", "unix://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme));
+            if !scheme_ok {
+                return Err(error(
+                    "DJUST_REDIS_URL",
+                    "must be a Redis URL such as redis://127.0.0.1:6379/0",
+                ));
+            }
+        }
         if let Some(key) = &self.secret_key {
             if key.len() < crate::auth::MIN_KEY_LEN {
                 return Err(error(
@@ -319,5 +348,33 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod redis_url_tests {
+    use super::Config;
+
+    fn with(url: &str) -> Result<Config, super::ConfigError> {
+        Config::from_lookup(|name| (name == "DJUST_REDIS_URL").then(|| url.to_owned()))
+    }
+
+    #[test]
+    fn djust_redis_url_is_read_checked_and_its_password_redacted() {
+        let config = with("redis://:hunter2@10.0.0.5:6379/0").expect("valid");
+        assert_eq!(
+            config.redis_url.as_deref(),
+            Some("redis://:hunter2@10.0.0.5:6379/0")
+        );
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(
+            debug.contains("redis://<redacted>@10.0.0.5:6379/0"),
+            "{debug}"
+        );
+        let error = with("http://10.0.0.5").expect_err("not redis");
+        assert_eq!(error.variable, "DJUST_REDIS_URL");
+        assert_eq!(with("").expect("empty is unset").redis_url, None);
+        assert_eq!(Config::default().redis_url, None);
     }
 }

@@ -357,7 +357,7 @@ async fn logout_submit(
         Ok(user) => tracing::info!(user = ?user.map(|u| sanitize_for_log(&u)), "logout"),
         Err(error) => tracing::error!(error = %error, "logout could not reach the session store"),
     }
-    inner.revoked.revoke(&session.id);
+    inner.revoke(&session.id).await;
     let clear = crate::session::clear_cookie_header(&inner.cookie).ok();
     Ok(redirect(&inner.config.login_url, clear))
 }

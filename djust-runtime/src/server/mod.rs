@@ -30,7 +30,9 @@ pub use config::{Config, ConfigError};
 pub use page::{csrf_field, LoginForm, CONTENT_SECURITY_POLICY};
 
 use crate::auth::{AuthBackend, Identity, SecretKey, Signer};
-use crate::limits::{HandlerRateLimiter, IpTracker, IpTrackerConfig, MemoryRateLimiter};
+use crate::limits::{
+    BoxFuture, HandlerRateLimiter, IpRefusal, IpTracker, IpTrackerConfig, MemoryRateLimiter,
+};
 use crate::session::{
     CookieOptions, MemorySessionStore, Session, SessionConfig, SessionCookie, SessionStore,
 };
@@ -59,6 +61,8 @@ pub struct App {
     auth: Option<Arc<dyn AuthBackend>>,
     sessions: Option<Arc<dyn SessionStore>>,
     limiter: Option<Arc<dyn HandlerRateLimiter>>,
+    revocations: Option<Arc<dyn RevocationBroadcast>>,
+    shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     title: String,
     stylesheets: Vec<String>,
     scripts: Vec<String>,
@@ -141,6 +145,81 @@ impl Revoked {
     }
 }
 
+/// Shares logouts between server processes, so that a logout on one
+/// process closes the session's sockets on all of them (at their next
+/// frame, tick or subscription message, like a local logout).
+///
+/// Set with [`App::revocation_broadcast`]; the Redis implementation is
+/// `djust::runtime::redis::RedisRevocations` (feature `redis`).
+pub trait RevocationBroadcast: Send + Sync {
+    /// Tells the other processes that `session_id` was logged out here.
+    /// `keep_for` is how long the revocation matters. Must not fail the
+    /// logout: errors are the implementation's to log.
+    fn publish<'a>(
+        &'a self,
+        session_id: &'a str,
+        keep_for: std::time::Duration,
+    ) -> BoxFuture<'a, ()>;
+
+    /// Starts delivering the other processes' logouts to `local`; called
+    /// once by [`App::bind`], inside the runtime. Should stop when
+    /// [`RevokedSessions::is_open`] turns false (the server is gone).
+    fn listen(&self, local: RevokedSessions);
+}
+
+/// This process's set of logged-out sessions, as handed to
+/// [`RevocationBroadcast::listen`]. Does not keep the server alive.
+#[derive(Clone)]
+pub struct RevokedSessions(std::sync::Weak<Revoked>);
+
+impl std::fmt::Debug for RevokedSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevokedSessions")
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
+
+impl RevokedSessions {
+    /// Marks `session_id` as logged out here; `false` if the server is gone.
+    pub fn revoke(&self, session_id: &str) -> bool {
+        match self.0.upgrade() {
+            Some(revoked) => {
+                revoked.revoke(session_id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the server still runs.
+    pub fn is_open(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+}
+
+/// A per-IP connection limit shared by several processes (the local
+/// [`IpTracker`] still applies too). Set with [`App::shared_ip_limiter`];
+/// the Redis implementation is `djust::runtime::redis::RedisIpLimiter`.
+pub trait SharedIpLimiter: Send + Sync {
+    /// Takes a slot for `ip` (implementations group addresses like [`IpTracker`]),
+    /// refusing when `ip` holds `max` slots across all processes or is
+    /// cooling down. The slot is released when the returned guard drops.
+    /// Implementations that cannot reach their backend refuse.
+    fn acquire(
+        &self,
+        ip: std::net::IpAddr,
+        max: u32,
+    ) -> BoxFuture<'_, std::result::Result<Box<dyn std::any::Any + Send>, IpRefusal>>;
+
+    /// Refuses new connections from `ip` on every process for `duration`.
+    fn start_cooldown(
+        &self,
+        ip: std::net::IpAddr,
+        duration: std::time::Duration,
+    ) -> BoxFuture<'_, ()>;
+}
+
 /// Everything a request handler needs, shared.
 pub(crate) struct AppInner {
     pub(crate) config: Config,
@@ -153,7 +232,9 @@ pub(crate) struct AppInner {
     pub(crate) auth: Option<Arc<dyn AuthBackend>>,
     pub(crate) ip_tracker: IpTracker,
     pub(crate) limiter: Arc<dyn HandlerRateLimiter>,
-    pub(crate) revoked: Revoked,
+    pub(crate) revoked: Arc<Revoked>,
+    pub(crate) revocations: Option<Arc<dyn RevocationBroadcast>>,
+    pub(crate) shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     pub(crate) state: AppState,
     pub(crate) live_connections: AtomicUsize,
     /// Flips to `true` when the server shuts down: live sockets close (1001)
@@ -192,6 +273,15 @@ impl AppInner {
         (Some(session), identity)
     }
 
+    /// Logs `session_id` out of this process's sockets and, with a
+    /// [`RevocationBroadcast`], of every other process's.
+    pub(crate) async fn revoke(&self, session_id: &str) {
+        self.revoked.revoke(session_id);
+        if let Some(broadcast) = &self.revocations {
+            broadcast.publish(session_id, self.revoked.keep_for).await;
+        }
+    }
+
     /// `Set-Cookie` value for a session.
     pub(crate) fn session_cookie(&self, session_id: &str) -> Option<String> {
         crate::session::set_cookie_header(
@@ -214,6 +304,8 @@ impl App {
             auth: None,
             sessions: None,
             limiter: None,
+            revocations: None,
+            shared_ip_limiter: None,
             title: "djust".to_owned(),
             stylesheets: Vec::new(),
             scripts: Vec::new(),
@@ -274,6 +366,18 @@ impl App {
     /// Uses another store for `#[rate_limit]` buckets (the default is in memory, bounded).
     pub fn rate_limiter(mut self, limiter: Arc<dyn HandlerRateLimiter>) -> Self {
         self.limiter = Some(limiter);
+        self
+    }
+
+    /// Shares logouts with other processes (see [`RevocationBroadcast`]).
+    pub fn revocation_broadcast(mut self, broadcast: Arc<dyn RevocationBroadcast>) -> Self {
+        self.revocations = Some(broadcast);
+        self
+    }
+
+    /// Counts per-IP connections across processes too (see [`SharedIpLimiter`]).
+    pub fn shared_ip_limiter(mut self, limiter: Arc<dyn SharedIpLimiter>) -> Self {
+        self.shared_ip_limiter = Some(limiter);
         self
     }
 
@@ -345,13 +449,22 @@ impl App {
             }
         }
         let signer = Signer::from_key(&key);
-        let sessions = self.sessions.unwrap_or_else(|| {
+        let shared = SharedStores::from_config(
+            &config,
+            SharedStores {
+                sessions: self.sessions,
+                limiter: self.limiter,
+                revocations: self.revocations,
+                ip_limiter: self.shared_ip_limiter,
+            },
+        )?;
+        let sessions = shared.sessions.unwrap_or_else(|| {
             Arc::new(MemorySessionStore::new(SessionConfig {
                 max_sessions: config.max_sessions,
                 idle_timeout: std::time::Duration::from_secs(config.session_idle_secs),
             }))
         });
-        let limiter = self.limiter.unwrap_or_else(|| {
+        let limiter = shared.limiter.unwrap_or_else(|| {
             Arc::new(MemoryRateLimiter::new(
                 crate::limits::DEFAULT_LIMITER_CAPACITY,
             ))
@@ -379,7 +492,9 @@ impl App {
             auth: self.auth,
             ip_tracker,
             limiter,
-            revoked: Revoked::new(config.heartbeat_timeout_secs),
+            revoked: Arc::new(Revoked::new(config.heartbeat_timeout_secs)),
+            revocations: shared.revocations,
+            shared_ip_limiter: shared.ip_limiter,
             state: self.state,
             live_connections: AtomicUsize::new(0),
             closing: tokio::sync::watch::Sender::new(false),
@@ -425,6 +540,9 @@ impl App {
     /// Binds `addr` and serves in the background; for tests and embedding.
     pub async fn bind(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Server> {
         let (inner, routes, static_dirs) = self.into_inner()?;
+        if let Some(broadcast) = &inner.revocations {
+            broadcast.listen(RevokedSessions(Arc::downgrade(&inner.revoked)));
+        }
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -503,6 +621,53 @@ impl App {
     }
 }
 
+/// The stores that must be shared when several processes serve one site.
+struct SharedStores {
+    sessions: Option<Arc<dyn SessionStore>>,
+    limiter: Option<Arc<dyn HandlerRateLimiter>>,
+    revocations: Option<Arc<dyn RevocationBroadcast>>,
+    ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
+}
+
+impl SharedStores {
+    /// With `DJUST_REDIS_URL` set, fills every store not set in code with
+    /// its Redis implementation (feature `redis`; without the feature the
+    /// setting is a startup error rather than silently per-process state).
+    fn from_config(config: &Config, explicit: SharedStores) -> Result<SharedStores> {
+        let Some(url) = &config.redis_url else {
+            return Ok(explicit);
+        };
+        #[cfg(feature = "redis")]
+        {
+            use crate::redis as r;
+            let redis = r::Redis::open(url)
+                .map_err(|error| Error::config(format!("DJUST_REDIS_URL: {error}")))?;
+            let idle = std::time::Duration::from_secs(config.session_idle_secs);
+            Ok(SharedStores {
+                sessions: explicit
+                    .sessions
+                    .or_else(|| Some(Arc::new(r::RedisSessionStore::new(redis.clone(), idle)))),
+                limiter: explicit
+                    .limiter
+                    .or_else(|| Some(Arc::new(r::RedisRateLimiter::new(redis.clone())))),
+                revocations: explicit
+                    .revocations
+                    .or_else(|| Some(Arc::new(r::RedisRevocations::new(redis.clone())))),
+                ip_limiter: explicit
+                    .ip_limiter
+                    .or_else(|| Some(Arc::new(r::RedisIpLimiter::new(redis.clone())))),
+            })
+        }
+        #[cfg(not(feature = "redis"))]
+        {
+            let _ = (url, explicit);
+            Err(Error::config(
+                "DJUST_REDIS_URL is set but djust was built without the `redis` feature: enable it (features = [\"redis\"]) or unset the variable",
+            ))
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
@@ -527,5 +692,27 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(all(test, not(feature = "redis")))]
+mod redis_setting_tests {
+    use super::{App, Config};
+
+    #[tokio::test]
+    async fn djust_redis_url_without_the_feature_is_a_startup_error() {
+        let config = Config {
+            secret_key: Some("k".repeat(40)),
+            redis_url: Some("redis://127.0.0.1:6379/0".to_owned()),
+            ..Config::default()
+        };
+        let error = App::new()
+            .config(config)
+            .bind("127.0.0.1:0")
+            .await
+            .err()
+            .map(|error| error.message().to_owned())
+            .unwrap_or_default();
+        assert!(error.contains("`redis` feature"), "{error}");
     }
 }

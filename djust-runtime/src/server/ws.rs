@@ -137,6 +137,21 @@ async fn connection(socket: WebSocket, ip: IpAddr, cookie: Option<String>, inner
             return;
         }
     };
+    // Layer: the same limit across processes (e.g. Redis); fails closed.
+    let _shared_slot = match &inner.shared_ip_limiter {
+        Some(limiter) => match limiter
+            .acquire(_slot.ip(), inner.config.max_connections_per_ip)
+            .await
+        {
+            Ok(slot) => Some(slot),
+            Err(refusal) => {
+                tracing::warn!(%ip, ?refusal, "WebSocket refused: shared per-IP limit");
+                close(&mut sink, close::RATE_LIMITED, "too many connections").await;
+                return;
+            }
+        },
+        None => None,
+    };
     let (session, identity) = inner.resolve(cookie.as_deref()).await;
     let connection_id = generate_token();
     if !send(
@@ -396,6 +411,10 @@ impl Connection {
             WarningOutcome::Close => {
                 tracing::warn!(ip = %self.ip, "rate limit exceeded repeatedly; closing and cooling down the IP");
                 self.inner.ip_tracker.start_cooldown(self.ip);
+                if let Some(limiter) = &self.inner.shared_ip_limiter {
+                    let cooldown = Duration::from_secs(self.inner.config.reconnect_cooldown_secs);
+                    limiter.start_cooldown(self.ip, cooldown).await;
+                }
                 let frame = ServerMessage::RateLimitExceeded {
                     message: "Too many messages; disconnected.".to_owned(),
                 };

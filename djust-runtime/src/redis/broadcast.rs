@@ -1,0 +1,214 @@
+//! [`RedisBroadcast`]: a `tokio::sync::broadcast` channel spanning processes.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+use super::subscriber::{self, Handler};
+use super::{OutageLog, Redis};
+use crate::limits::BoxFuture;
+
+/// Channel prefix of bridged topics: `djust:pubsub:{topic}`.
+pub const PUBSUB_PREFIX: &str = "djust:pubsub:";
+
+/// Longest topic name accepted.
+const MAX_TOPIC_LEN: usize = 200;
+
+/// A message could not be published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishError {
+    /// Redis is unreachable or too slow: the message was not sent (not
+    /// acknowledged), so the caller should tell the user to retry.
+    Unavailable(String),
+    /// The message could not be serialised.
+    Encode(String),
+}
+
+impl std::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(reason) => write!(f, "message not sent, Redis unavailable: {reason}"),
+            Self::Encode(reason) => write!(f, "message could not be encoded: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}
+
+/// A broadcast channel whose messages reach subscribers in every process.
+///
+/// [`RedisBroadcast::publish`] sends a message as JSON to the Redis channel
+/// `djust:pubsub:{topic}`; every process (this one included) receives it
+/// on its subscription and fans it into its local, bounded
+/// `tokio::sync::broadcast` channel, from which views subscribe
+/// (`ctx.subscribe(bus.subscribe())`) and get `handle_info`. Every process
+/// therefore sees the same messages in the same order.
+///
+/// Delivery is Redis pub/sub's: at most once. `publish` returning `Ok` means
+/// Redis accepted the message for every process subscribed at that moment;
+/// a process whose subscription is reconnecting misses it. A slow view lags
+/// (the local channel drops its oldest messages, logged) instead of growing
+/// a queue.
+pub struct RedisBroadcast<T> {
+    shared: Arc<Shared<T>>,
+}
+
+struct Shared<T> {
+    redis: Redis,
+    channel: String,
+    sender: broadcast::Sender<T>,
+    subscribed: watch::Receiver<bool>,
+    task: tokio::task::AbortHandle,
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl<T> Clone for RedisBroadcast<T> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for RedisBroadcast<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBroadcast")
+            .field("channel", &self.shared.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Fanout<T> {
+    sender: broadcast::WeakSender<T>,
+    subscribed: watch::Sender<bool>,
+    channel: String,
+    bad_messages: OutageLog,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned + Clone + Send + 'static> Handler for Fanout<T> {
+    fn message(&mut self, payload: &[u8]) -> bool {
+        let Some(sender) = self.sender.upgrade() else {
+            return false;
+        };
+        match serde_json::from_slice::<T>(payload) {
+            // No local receiver is fine: no view is listening here.
+            Ok(message) => {
+                let _ = sender.send(message);
+            }
+            Err(error) => {
+                if let Some(suppressed) = self.bad_messages.should_log() {
+                    tracing::warn!(
+                        channel = %self.channel,
+                        error = %crate::security::sanitize_for_log(&error.to_string()),
+                        suppressed,
+                        "undecodable pub/sub message dropped"
+                    );
+                }
+            }
+        }
+        true
+    }
+
+    fn alive(&self) -> bool {
+        self.sender.strong_count() > 0
+    }
+
+    fn subscribed(&mut self) -> BoxFuture<'_, ()> {
+        self.subscribed.send_replace(true);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn disconnected(&mut self) {
+        self.subscribed.send_replace(false);
+    }
+}
+
+impl<T> RedisBroadcast<T>
+where
+    T: Serialize + DeserializeOwned + Clone + Send + 'static,
+{
+    /// Bridges `topic` (1–200 characters from `A-Z a-z 0-9 . _ - :`) on
+    /// `redis`, with a local channel of `capacity` messages per receiver
+    /// (at least 1). Spawns the subscription task, so call it inside a
+    /// Tokio runtime; it stops when the last clone is dropped.
+    pub fn new(redis: &Redis, topic: &str, capacity: usize) -> Result<Self, PublishError> {
+        let valid = !topic.is_empty()
+            && topic.len() <= MAX_TOPIC_LEN
+            && topic
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'));
+        if !valid {
+            return Err(PublishError::Encode(
+                "topic must be 1-200 characters from A-Z a-z 0-9 . _ - :".to_owned(),
+            ));
+        }
+        let channel = format!("{PUBSUB_PREFIX}{topic}");
+        let (sender, _) = broadcast::channel(capacity.max(1));
+        let (subscribed_tx, subscribed) = watch::channel(false);
+        let task = subscriber::spawn(
+            redis.clone(),
+            channel.clone(),
+            Fanout::<T> {
+                sender: sender.downgrade(),
+                subscribed: subscribed_tx,
+                channel: channel.clone(),
+                bad_messages: OutageLog::default(),
+                _type: PhantomData,
+            },
+        );
+        Ok(Self {
+            shared: Arc::new(Shared {
+                redis: redis.clone(),
+                channel,
+                sender,
+                subscribed,
+                task: task.abort_handle(),
+            }),
+        })
+    }
+
+    /// A receiver of every message published from now on, by any process.
+    pub fn subscribe(&self) -> broadcast::Receiver<T> {
+        self.shared.sender.subscribe()
+    }
+
+    /// The local channel (sending on it reaches this process's views only).
+    pub fn local_sender(&self) -> &broadcast::Sender<T> {
+        &self.shared.sender
+    }
+
+    /// Publishes `message` to every process; returns how many processes
+    /// were subscribed. `Err` means it was not sent.
+    pub async fn publish(&self, message: &T) -> Result<usize, PublishError> {
+        let json = serde_json::to_string(message)
+            .map_err(|error| PublishError::Encode(error.to_string()))?;
+        self.shared
+            .redis
+            .query::<usize>(::redis::cmd("PUBLISH").arg(&self.shared.channel).arg(json))
+            .await
+            .map_err(|error| PublishError::Unavailable(error.to_string()))
+    }
+
+    /// Whether this process's subscription is active now.
+    pub fn is_subscribed(&self) -> bool {
+        *self.shared.subscribed.borrow()
+    }
+
+    /// Waits up to `timeout` for the subscription to be active; `true` if it is.
+    pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
+        let mut subscribed = self.shared.subscribed.clone();
+        tokio::time::timeout(timeout, subscribed.wait_for(|active| *active))
+            .await
+            .is_ok_and(|result| result.is_ok())
+    }
+}

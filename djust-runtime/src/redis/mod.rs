@@ -1,0 +1,240 @@
+//! Shared state in Redis, for several server processes behind one load
+//! balancer (cargo feature `redis`, setting `DJUST_REDIS_URL`).
+//!
+//! * [`Redis`]: one lazily connected, self-reconnecting handle (a
+//!   [`::redis::aio::ConnectionManager`] with bounded timeouts and backoff).
+//! * [`RedisSessionStore`]: sessions as JSON under `djust:session:{id}`, TTL =
+//!   idle timeout.
+//! * [`RedisRateLimiter`]: `#[rate_limit]` token buckets under
+//!   `djust:rate:{key}`, taken atomically by one Lua script (one `EVALSHA`
+//!   round trip per check).
+//! * [`RedisRevocations`]: logout on one process closes the session's
+//!   sockets on every process (pub/sub channel `djust:revoked`, plus
+//!   `djust:revoked:{id}` keys replayed when a subscriber reconnects).
+//! * [`RedisBroadcast`]: a `tokio::sync::broadcast` channel whose messages
+//!   travel through `djust:pubsub:{topic}`, so `handle_info` reaches views
+//!   on every process.
+//! * [`RedisIpLimiter`]: per-IP connection counts and cooldowns shared by
+//!   every process (`djust:ip:{ip}`, `djust:cooldown:{ip}`).
+//!
+//! Every key is namespaced `djust:{purpose}:...` and carries a TTL.
+//!
+//! When Redis is down or slow (every command is bounded by a timeout):
+//! rate-limited handlers and new per-IP slots are refused (fail closed),
+//! requests whose session cannot be loaded are anonymous, sockets already
+//! mounted keep working except for those checks, and everything recovers by
+//! itself when Redis is back. See `docs/deploy.md`.
+
+mod broadcast;
+mod ip;
+mod rate;
+mod revoke;
+mod session;
+mod subscriber;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+pub use self::broadcast::{PublishError, RedisBroadcast};
+pub use self::ip::{RedisIpLimiter, RedisIpSlot};
+pub use self::rate::RedisRateLimiter;
+pub use self::revoke::RedisRevocations;
+pub use self::session::RedisSessionStore;
+use crate::session::StoreError;
+
+/// The underlying client crate, for applications that need raw commands.
+pub use ::redis as client;
+
+/// Pub/sub channel carrying logged-out session ids.
+pub const REVOKED_CHANNEL: &str = "djust:revoked";
+
+/// Timeouts and reconnection backoff of a [`Redis`] handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// Longest wait for a TCP connection to Redis (default 1 s).
+    pub connect_timeout: Duration,
+    /// Longest wait for one command's reply (default 1 s). A slow Redis is
+    /// treated like a down one: the operation fails closed.
+    pub response_timeout: Duration,
+    /// First reconnection delay; doubles per failed try (default 100 ms).
+    pub min_backoff: Duration,
+    /// Longest reconnection delay (default 2 s).
+    pub max_backoff: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(1),
+            response_timeout: Duration::from_secs(1),
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A handle on one Redis server, shared by the stores of one process.
+///
+/// Cheap to clone. The connection is opened on first use (so a process can
+/// start while Redis is down) and re-opened with exponential backoff after
+/// a failure; commands meanwhile fail with [`StoreError::Unavailable`].
+#[derive(Clone)]
+pub struct Redis {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: ::redis::Client,
+    options: RedisOptions,
+    manager: tokio::sync::OnceCell<ConnectionManager>,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: show where, never how.
+        let info = self.inner.client.get_connection_info();
+        f.debug_struct("Redis")
+            .field("addr", &info.addr().to_string())
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}
+
+impl Redis {
+    /// A handle on the server at `url` (`redis://[:password@]host:port[/db]`)
+    /// with default [`RedisOptions`]. Does not connect yet.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, RedisOptions::default())
+    }
+
+    /// Like [`Redis::open`] with explicit timeouts and backoff.
+    pub fn open_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
+        let client = ::redis::Client::open(url)
+            .map_err(|error| StoreError::Unavailable(format!("invalid Redis URL: {error}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                options,
+                manager: tokio::sync::OnceCell::new(),
+            }),
+        })
+    }
+
+    /// The timeouts and backoff in use.
+    pub fn options(&self) -> RedisOptions {
+        self.inner.options
+    }
+
+    /// The client, for opening dedicated connections (pub/sub).
+    pub fn client(&self) -> &::redis::Client {
+        &self.inner.client
+    }
+
+    /// A connection from the shared manager, connecting on first use.
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        let options = self.inner.options;
+        let manager = self
+            .inner
+            .manager
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(options.connect_timeout))
+                    .set_response_timeout(Some(options.response_timeout))
+                    .set_min_delay(options.min_backoff)
+                    .set_max_delay(options.max_backoff)
+                    .set_number_of_retries(2);
+                let connect = self.inner.client.get_connection_manager_with_config(config);
+                match tokio::time::timeout(options.connect_timeout.saturating_mul(4), connect).await
+                {
+                    Ok(Ok(manager)) => Ok(manager),
+                    Ok(Err(error)) => Err(unavailable(&error)),
+                    Err(_) => Err(StoreError::Unavailable("connect timed out".to_owned())),
+                }
+            })
+            .await?;
+        Ok(manager.clone())
+    }
+
+    /// Runs one command (or script invocation) with the response timeout.
+    pub(crate) async fn query<T: ::redis::FromRedisValue>(
+        &self,
+        cmd: &::redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection().await?;
+        self.bounded(cmd.query_async(&mut connection)).await
+    }
+
+    /// Awaits `future` for at most twice the response timeout (the manager
+    /// has its own per-command timeout; this also bounds reconnect waits).
+    pub(crate) async fn bounded<T>(
+        &self,
+        future: impl std::future::Future<Output = ::redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        let limit = self.inner.options.response_timeout.saturating_mul(2);
+        match tokio::time::timeout(limit, future).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(unavailable(&error)),
+            Err(_) => Err(StoreError::Unavailable("command timed out".to_owned())),
+        }
+    }
+
+    /// Invokes a Lua script (`EVALSHA`, falling back to `EVAL` once when
+    /// the server does not have it cached yet).
+    pub(crate) async fn invoke<T: ::redis::FromRedisValue>(
+        &self,
+        invocation: &::redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection().await?;
+        self.bounded(invocation.invoke_async(&mut connection)).await
+    }
+
+    /// `PING`: whether Redis answers now.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = self.query(&::redis::cmd("PING")).await?;
+        Ok(())
+    }
+}
+
+fn unavailable(error: &::redis::RedisError) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+/// Logs a Redis outage at most once per second per call site (with how many
+/// failures were not logged), so an outage under load does not flood logs.
+#[derive(Debug, Default)]
+pub(crate) struct OutageLog {
+    last_second: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl OutageLog {
+    /// `Some(suppressed count)` when this failure should be logged.
+    pub(crate) fn should_log(&self) -> Option<u64> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        let last = self.last_second.swap(now, Ordering::Relaxed);
+        if last == now {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            None
+        } else {
+            Some(self.suppressed.swap(0, Ordering::Relaxed))
+        }
+    }
+}
+
+/// Seconds as a Redis TTL: at least 1 (0 would mean "no expiry" to some
+/// commands or an error to others).
+pub(crate) fn ttl_secs(duration: Duration) -> u64 {
+    duration.as_secs().max(1)
+}
+
+/// Unix seconds now (0 if the clock is before 1970).
+pub(crate) fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}

@@ -1,0 +1,109 @@
+//! The reconnecting pub/sub loop behind [`super::RedisBroadcast`] and
+//! [`super::RedisRevocations`].
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use super::Redis;
+use crate::limits::BoxFuture;
+
+/// How often an idle subscription is checked with `PING` (a half-open TCP
+/// connection would otherwise go unnoticed) and whether its owner is gone.
+const HEALTH_CHECK: Duration = Duration::from_secs(5);
+
+/// What a subscription loop does with its messages.
+pub(crate) trait Handler: Send + 'static {
+    /// Handles one payload; `false` stops the loop (the owner is gone).
+    fn message(&mut self, payload: &[u8]) -> bool;
+    /// Whether the owner still wants messages.
+    fn alive(&self) -> bool;
+    /// Called after every successful (re)subscription, before messages flow:
+    /// the place to catch up on what was missed while disconnected.
+    fn subscribed(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
+    /// Called when the subscription is lost (messages may be missed until
+    /// the next [`Handler::subscribed`]).
+    fn disconnected(&mut self) {}
+}
+
+/// Spawns a task that subscribes to `channel` on a dedicated connection and
+/// feeds `handler`, reconnecting with exponential backoff (the
+/// [`super::RedisOptions`] bounds) for as long as the handler is alive.
+///
+/// The task drains the connection's queue as fast as messages arrive and
+/// never blocks on consumers (handlers hand messages to bounded channels),
+/// so memory stays bounded.
+pub(crate) fn spawn(
+    redis: Redis,
+    channel: String,
+    mut handler: impl Handler,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let options = redis.options();
+        let mut delay = options.min_backoff;
+        while handler.alive() {
+            match subscribe(&redis, &channel).await {
+                Ok((mut sink, mut stream)) => {
+                    delay = options.min_backoff;
+                    tracing::info!(channel = %channel, "Redis subscription active");
+                    handler.subscribed().await;
+                    let mut health = tokio::time::interval(HEALTH_CHECK);
+                    health.tick().await;
+                    loop {
+                        tokio::select! {
+                            message = stream.next() => match message {
+                                Some(message) => {
+                                    if !handler.message(message.get_payload_bytes()) {
+                                        return;
+                                    }
+                                }
+                                None => break,
+                            },
+                            _ = health.tick() => {
+                                if !handler.alive() {
+                                    return;
+                                }
+                                let ping = tokio::time::timeout(options.response_timeout, sink.ping::<String>());
+                                if !matches!(ping.await, Ok(Ok(_))) {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    handler.disconnected();
+                    tracing::warn!(channel = %channel, "Redis subscription lost; reconnecting");
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        channel = %channel,
+                        error = %crate::security::sanitize_for_log(&error),
+                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        "cannot subscribe to Redis; retrying"
+                    );
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2).min(options.max_backoff);
+        }
+    })
+}
+
+async fn subscribe(
+    redis: &Redis,
+    channel: &str,
+) -> Result<(::redis::aio::PubSubSink, ::redis::aio::PubSubStream), String> {
+    let options = redis.options();
+    let connect = tokio::time::timeout(options.connect_timeout, redis.client().get_async_pubsub());
+    let (mut sink, stream) = match connect.await {
+        Ok(Ok(pubsub)) => pubsub.split(),
+        Ok(Err(error)) => return Err(error.to_string()),
+        Err(_) => return Err("connect timed out".to_owned()),
+    };
+    match tokio::time::timeout(options.response_timeout, sink.subscribe(channel)).await {
+        Ok(Ok(())) => Ok((sink, stream)),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("SUBSCRIBE timed out".to_owned()),
+    }
+}

@@ -1,0 +1,152 @@
+//! The Redis stores on their own, against the Redis named by
+//! `DJUST_TEST_REDIS_URL` (`.ci/run` starts one): session contract, key
+//! names and TTLs, the token bucket, and Redis round trips per
+//! rate-limited check. Skipped with a printed reason when the variable is
+//! unset outside CI; with `CI` set a missing Redis fails.
+#![cfg(feature = "redis")]
+
+use std::time::Duration;
+
+use djust::runtime::limits::HandlerRateLimiter;
+use djust::runtime::redis::client::aio::MultiplexedConnection;
+use djust::runtime::redis::client::{cmd, AsyncCommands, Client};
+use djust::runtime::redis::{Redis, RedisRateLimiter, RedisSessionStore};
+use djust::runtime::session::SessionStore;
+
+fn redis_url(test: &str) -> Option<String> {
+    match std::env::var("DJUST_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("DJUST_TEST_REDIS_URL is not set but CI is: .ci/run must start redis-server")
+        }
+        _ => {
+            eprintln!("skipping {test}: DJUST_TEST_REDIS_URL is not set (see .ci/run)");
+            None
+        }
+    }
+}
+
+async fn raw(url: &str) -> MultiplexedConnection {
+    Client::open(url)
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect")
+}
+
+#[tokio::test]
+async fn sessions_follow_the_store_contract_with_namespaced_expiring_keys() {
+    let Some(url) = redis_url("sessions") else {
+        return;
+    };
+    let store = RedisSessionStore::new(Redis::open(&url).expect("url"), Duration::from_secs(600));
+    let mut con = raw(&url).await;
+
+    let mut session = store.create().await.expect("create");
+    let key = format!("djust:session:{}", session.id);
+    let ttl: i64 = con.ttl(&key).await.expect("ttl");
+    assert!((590..=600).contains(&ttl), "TTL is the idle timeout: {ttl}");
+
+    session.user_id = Some("42".to_owned());
+    session.data.insert("k".to_owned(), "v".to_owned());
+    assert!(store.save(session.clone()).await.expect("save"));
+    let loaded = store.load(&session.id).await.expect("load").expect("live");
+    assert_eq!(loaded.user_id.as_deref(), Some("42"));
+    assert_eq!(loaded.data.get("k").map(String::as_str), Some("v"));
+    assert_eq!(loaded.csrf_token, session.csrf_token);
+
+    // Rotation moves everything to a new id and removes the old one.
+    let rotated = store.rotate(&session.id).await.expect("rotate");
+    assert_ne!(rotated.id, session.id);
+    assert_eq!(rotated.user_id.as_deref(), Some("42"));
+    assert_eq!(store.load(&session.id).await.expect("load"), None);
+
+    // Destroyed sessions cannot be resurrected by a late save.
+    assert!(store.destroy(&rotated.id).await.expect("destroy").is_some());
+    assert!(!store.save(rotated.clone()).await.expect("save"));
+    assert_eq!(store.load(&rotated.id).await.expect("load"), None);
+    let exists: bool = con
+        .exists(format!("djust:session:{}", rotated.id))
+        .await
+        .expect("exists");
+    assert!(!exists);
+
+    // Unknown and hostile ids are simply absent.
+    for id in ["", "nope", "../x", "a:b*"] {
+        assert_eq!(store.load(id).await.expect("load"), None);
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_an_error_for_sessions_and_a_refusal_for_rate_limits() {
+    // Port 1 on loopback: nothing listens there.
+    let redis = Redis::open("redis://127.0.0.1:1/0").expect("url");
+    let store = RedisSessionStore::new(redis.clone(), Duration::from_secs(60));
+    assert!(store.load("whatever").await.is_err());
+    assert!(store.create().await.is_err());
+    let limiter = RedisRateLimiter::new(redis);
+    assert!(
+        !limiter.check("v:h:user:1", 100.0, 100).await,
+        "fail closed"
+    );
+}
+
+/// Calls of `command` so far (`INFO commandstats`).
+async fn calls(con: &mut MultiplexedConnection, command: &str) -> u64 {
+    let info: String = cmd("INFO")
+        .arg("commandstats")
+        .query_async(con)
+        .await
+        .expect("info");
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|calls| calls.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_token_bucket_is_shared_expiring_and_one_round_trip_per_check() {
+    let Some(url) = redis_url("rate") else {
+        return;
+    };
+    let mut con = raw(&url).await;
+    let key = format!("test:bucket:user:{}", std::process::id());
+    let first = RedisRateLimiter::new(Redis::open(&url).expect("url"));
+    let second = RedisRateLimiter::new(Redis::open(&url).expect("url"));
+
+    // Burst 3, almost no refill: three calls across two "processes", then no.
+    assert!(first.check(&key, 0.001, 3).await);
+    assert!(second.check(&key, 0.001, 3).await);
+    assert!(first.check(&key, 0.001, 3).await);
+    assert!(!second.check(&key, 0.001, 3).await);
+    assert!(!first.check(&key, 0.001, 3).await);
+    let ttl: i64 = con.pttl(format!("djust:rate:{key}")).await.expect("pttl");
+    assert!(ttl > 0, "the bucket key expires: {ttl}");
+
+    // Refill: 20 tokens/s, burst 1.
+    let fast = format!("{key}:fast");
+    assert!(first.check(&fast, 20.0, 1).await);
+    assert!(!first.check(&fast, 20.0, 1).await);
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert!(second.check(&fast, 20.0, 1).await);
+    let ttl: i64 = con.pttl(format!("djust:rate:{fast}")).await.expect("pttl");
+    assert!(
+        (1..=2_100).contains(&ttl),
+        "expires once it would be full again: {ttl}"
+    );
+
+    // Round trips: the script is cached now, so each check is exactly one
+    // EVALSHA (no EVAL, no SCRIPT LOAD, no other command on that path). No
+    // other test of this file runs scripts.
+    let checks = 50u64;
+    let evalsha = calls(&mut con, "evalsha").await;
+    let eval = calls(&mut con, "eval").await;
+    for _ in 0..checks {
+        first.check(&format!("{key}:rt"), 1_000.0, 1_000).await;
+    }
+    assert_eq!(calls(&mut con, "evalsha").await - evalsha, checks);
+    assert_eq!(calls(&mut con, "eval").await, eval);
+    println!("Redis round trips per rate-limited check: 1 (EVALSHA)");
+}
