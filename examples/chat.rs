@@ -98,12 +98,6 @@ impl Room {
     }
 }
 
-impl Default for Room {
-    fn default() -> Self {
-        Room::new()
-    }
-}
-
 /// Counts this view in the room while it lives; leaving (the socket closes
 /// and the view is dropped) updates everyone's presence count.
 struct Presence(Arc<Room>);
