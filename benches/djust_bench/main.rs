@@ -655,6 +655,7 @@ struct Stats {
     failures: AtomicUsize,
     first_failure: Mutex<Option<String>>,
     sample_reply: Mutex<Option<String>>,
+    send_lag: Mutex<Histogram<u64>>,
 }
 
 impl Stats {
@@ -678,6 +679,12 @@ impl Stats {
             if sample.is_none() {
                 *sample = Some(frame.to_string());
             }
+        }
+    }
+
+    fn lag(&self, late: Duration) {
+        if let Ok(mut hist) = self.send_lag.lock() {
+            let _ = hist.record((late.as_micros() as u64).max(1));
         }
     }
 
@@ -743,8 +750,7 @@ async fn closed_loop(
 }
 
 /// Open loop at `rate` events/s: a sender on a fixed schedule and a
-/// receiver matching replies in order; latency counts from the scheduled
-/// send time (no coordinated omission).
+/// receiver matching replies in order.
 async fn open_loop(
     id: usize,
     session: Mounted,
@@ -772,8 +778,15 @@ async fn open_loop(
             tokio::time::sleep_until(next.into()).await;
             reference += 1;
             let frame = source.frame(id, reference);
+            // Latency counts from the actual send: tokio's timer has 1 ms
+            // granularity, so counting from the schedule would add up to
+            // 1 ms of bench artefact. The sender never waits for replies,
+            // so a slow server cannot hold sends back (no coordinated
+            // omission); how late sends were is reported as `send_lag_us`.
+            let sent_at = Instant::now();
+            sender_stats.lag(sent_at.saturating_duration_since(next));
             if let Ok(mut queue) = sender_pending.lock() {
-                queue.push_back((reference, next));
+                queue.push_back((reference, sent_at));
             }
             sender_stats.note_sent(frame.len());
             if let Err(e) = sink.send(Message::text(frame)).await {
@@ -958,6 +971,7 @@ async fn measure(
         failures: AtomicUsize::new(0),
         first_failure: Mutex::new(None),
         sample_reply: Mutex::new(None),
+        send_lag: Mutex::new(new_histogram()?),
     });
     eprintln!(
         "djust-bench: {active} active sessions, {} for {} s (+{} s warm-up)",
@@ -1059,6 +1073,7 @@ async fn measure(
         "event_frame_bytes_avg": stats.sent_bytes.load(Ordering::Relaxed).checked_div(sent).unwrap_or(0),
         "event_failures": stats.failures.load(Ordering::Relaxed),
         "first_event_failure": stats.first_failure.lock().ok().and_then(|f| f.clone()),
+        "send_lag_us": stats.send_lag.lock().map(|h| percentiles_us(&h)).unwrap_or(Value::Null),
         "sample_reply": stats.sample_reply.lock().ok().and_then(|s| s.clone()),
         "server_pid": pid,
         "rss_kib": { "before": rss_before, "mounted": rss_mounted, "after_load": rss_after },
@@ -1154,6 +1169,14 @@ fn print_report(report: &Value) {
             format!("{} / {}", us("latency_us", "p999"), us("latency_us", "max")),
         ),
         ("reply kinds", report["reply_kinds"].to_string()),
+        (
+            "send lag p50 / p99 (open loop)",
+            format!(
+                "{} / {}",
+                us("send_lag_us", "p50"),
+                us("send_lag_us", "p99")
+            ),
+        ),
         (
             "reply / event frame",
             format!(
