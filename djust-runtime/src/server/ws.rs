@@ -57,9 +57,9 @@ pub(crate) mod close {
 
 /// Bytes read from a socket at a time. tungstenite's default is 128 KiB,
 /// zero-filled before every read and held per connection: with it an idle
-/// mounted view costs ~137 KiB of RSS. 4 KiB holds any normal frame in one
+/// mounted view costs ~137 KiB of RSS. 2 KiB holds a typical event frame in one
 /// read; larger frames (up to the limits below) are assembled across reads.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// `GET /ws/live/` upgrade. The handshake is done here (not with
 /// `warp::ws()`) so the socket's read buffer can be sized.
