@@ -580,10 +580,6 @@ impl App {
         Ok(())
     }
 
-    /// The local address the server would print; helper for examples.
-    pub fn url_for(addr: SocketAddr) -> String {
-        format!("http://{addr}/")
-    }
 
     /// The security audit of this app's views and configuration.
     pub fn audit_report(&self) -> crate::audit::AuditReport {
