@@ -10,7 +10,7 @@ use askama::Template as AskamaTemplate;
 use djust::prelude::*;
 use djust::runtime::protocol::ServerMessage;
 use djust::runtime::template::mode::{render_markup, render_nodes};
-use djust::runtime::vdom::{diff, VNode};
+use djust::runtime::vdom::{diff, VTree};
 use sailfish::TemplateSimple;
 
 /// A `size × size` table of integers.
@@ -192,7 +192,7 @@ pub fn ssr(render: impl FnOnce() -> Html) -> String {
 ///
 /// A duplicate key makes the runtime send the full HTML instead; here it is
 /// a bug in the workload, reported as the frame `"duplicate key"`.
-pub fn live_update(old: &[VNode], render: impl FnOnce() -> Html) -> (Vec<VNode>, usize, String) {
+pub fn live_update(old: &VTree, render: impl FnOnce() -> Html) -> (VTree, usize, String) {
     let new = render_nodes(render);
     match diff(old, &new) {
         Ok(patches) => {

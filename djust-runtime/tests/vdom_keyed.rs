@@ -5,7 +5,7 @@ use djust_runtime::protocol::Patch;
 use djust_runtime::vdom::reference::{apply, parse_fragment};
 use proptest::prelude::*;
 
-use djust_runtime::vdom::{diff, to_html, DiffError, ElementTemplate, TAttr, VBuilder, VNode};
+use djust_runtime::vdom::{diff, to_html, DiffError, ElementTemplate, TAttr, VBuilder, VTree};
 
 static UL: ElementTemplate = ElementTemplate {
     tag: "ul",
@@ -22,7 +22,7 @@ static LI: ElementTemplate = ElementTemplate {
 };
 
 /// `<p>head</p><ul dj-id="list&1">` + one `<li>` per item.
-fn list(items: &[u32]) -> Vec<VNode> {
+fn list(items: &[u32]) -> VTree {
     let mut b = VBuilder::new();
     b.open(&UL);
     for item in items {

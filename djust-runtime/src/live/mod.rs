@@ -20,7 +20,7 @@ use crate::limits::HandlerRateLimiter;
 use crate::protocol::ServerMessage;
 use crate::security::{is_safe_event_name, sanitize_for_log, SafeError};
 use crate::template::mode::{render_markup, render_nodes};
-use crate::vdom::{diff, to_html, VNode};
+use crate::vdom::{diff, to_html, VTree};
 use crate::view::{
     Ctx, DynView, Effects, EventCtx, EventError, InfoStream, MountCtx, Params, ViewFactory,
     ViewMeta,
@@ -64,7 +64,7 @@ pub struct LiveSession {
     view: Box<dyn DynView>,
     meta: &'static ViewMeta,
     ctx: EventCtx,
-    nodes: Vec<VNode>,
+    nodes: VTree,
     version: u64,
     debug: bool,
 }
@@ -88,7 +88,7 @@ async fn guarded<T>(future: impl Future<Output = T>) -> Result<T, String> {
 }
 
 /// Renders the view into a VDOM, turning a panic into `Err(message)`.
-fn render_guarded(view: &dyn DynView) -> Result<Vec<VNode>, String> {
+fn render_guarded(view: &dyn DynView) -> Result<VTree, String> {
     std::panic::catch_unwind(AssertUnwindSafe(|| render_nodes(|| view.render())))
         .map_err(|payload| panic_text(payload.as_ref()))
 }
