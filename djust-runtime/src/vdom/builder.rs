@@ -56,6 +56,7 @@ pub struct TreeSizeHint {
     keys: AtomicUsize,
     attrs: AtomicUsize,
     extras: AtomicUsize,
+    sig: AtomicUsize,
 }
 
 impl TreeSizeHint {
@@ -68,6 +69,7 @@ impl TreeSizeHint {
             keys: AtomicUsize::new(0),
             attrs: AtomicUsize::new(0),
             extras: AtomicUsize::new(0),
+            sig: AtomicUsize::new(0),
         }
     }
 
@@ -85,6 +87,7 @@ impl TreeSizeHint {
         set(&self.keys, tree.keys.len());
         set(&self.attrs, tree.attrs.len());
         set(&self.extras, tree.extras.len());
+        set(&self.sig, tree.sig.len());
     }
 }
 
@@ -142,6 +145,36 @@ fn static_text(node: &StaticNode) -> std::borrow::Cow<'static, str> {
     html_escape::decode_html_entities(node.html)
 }
 
+// Signature stream tags (see `VTree::sig`).
+const SIG_STATIC: u8 = 1;
+const SIG_TEXT: u8 = 2;
+const SIG_ELEMENT: u8 = 3;
+const SIG_OWNED: u8 = 4;
+const SIG_ATTR: u8 = 5;
+const SIG_NO_ATTR: u8 = 6;
+/// Element and owned element with a keyed element among their descendants.
+const SIG_ELEMENT_KEYED: u8 = 7;
+const SIG_OWNED_KEYED: u8 = 8;
+
+/// `true` when a subtree whose signature starts with `tag` may be skipped
+/// when its signature and text are unchanged (no keyed list inside).
+#[inline]
+pub(crate) fn sig_skippable(tag: Option<&u8>) -> bool {
+    matches!(tag, Some(&SIG_ELEMENT | &SIG_OWNED))
+}
+
+/// The address of a compile-time static, as its identity in the signature.
+#[inline]
+fn address<T>(item: &'static T) -> u64 {
+    item as *const T as usize as u64
+}
+
+/// A length-prefixed string in the signature.
+fn push_sig_str(sig: &mut Vec<u8>, text: &str) {
+    sig.extend_from_slice(&index_u32(text.len()).to_le_bytes());
+    sig.extend_from_slice(text.as_bytes());
+}
+
 #[inline]
 fn index_u32(index: usize) -> u32 {
     u32::try_from(index).unwrap_or(u32::MAX)
@@ -165,16 +198,16 @@ impl VBuilder {
     /// (recorded again by [`VBuilder::finish`]).
     pub fn with_hint(hint: &'static TreeSizeHint) -> Self {
         let get = |slot: &AtomicUsize| slot.load(Ordering::Relaxed);
+        let mut tree = VTree::recycled();
+        tree.nodes.reserve(get(&hint.nodes));
+        tree.text.reserve(get(&hint.text));
+        tree.values.reserve(get(&hint.values));
+        tree.keys.reserve(get(&hint.keys));
+        tree.attrs.reserve(get(&hint.attrs));
+        tree.extras.reserve(get(&hint.extras));
+        tree.sig.reserve(get(&hint.sig));
         VBuilder {
-            tree: VTree {
-                nodes: Vec::with_capacity(get(&hint.nodes)),
-                text: String::with_capacity(get(&hint.text)),
-                values: String::with_capacity(get(&hint.values)),
-                keys: String::with_capacity(get(&hint.keys)),
-                attrs: Vec::with_capacity(get(&hint.attrs)),
-                extras: Vec::with_capacity(get(&hint.extras)),
-                owned: Vec::new(),
-            },
+            tree,
             stack: Vec::with_capacity(8),
             pending: 0,
             static_text: false,
@@ -185,10 +218,30 @@ impl VBuilder {
     #[inline]
     fn push_leaf(&mut self, kind: Kind) {
         let next = index_u32(self.tree.nodes.len() + 1);
+        let sig = index_u32(self.tree.sig.len());
+        let mut text_at = index_u32(self.tree.text.len());
+        match kind {
+            Kind::Static(node) => {
+                let mut bytes = [SIG_STATIC; 9];
+                if let Some(addr) = bytes.get_mut(1..) {
+                    addr.copy_from_slice(&address(node).to_le_bytes());
+                }
+                self.tree.sig.extend_from_slice(&bytes);
+            }
+            Kind::Text(span) => {
+                // The bytes themselves are compared in `text`.
+                let [a, b, c, d] = span.len.to_le_bytes();
+                self.tree.sig.extend_from_slice(&[SIG_TEXT, a, b, c, d]);
+                text_at = span.start;
+            }
+            Kind::Element(_) | Kind::Owned(_) => {}
+        }
         self.tree.nodes.push(Node {
             kind,
             next,
             extra: NO_EXTRA,
+            sig,
+            text_at,
         });
     }
 
@@ -243,10 +296,12 @@ impl VBuilder {
         self.static_text = false;
         if let Some(Node {
             kind: Kind::Static(node),
+            sig,
             ..
         }) = self.tree.nodes.last().copied()
         {
             self.tree.nodes.pop();
+            self.tree.sig.truncate(sig as usize);
             let decoded = static_text(node);
             self.pending = self.tree.text.len();
             self.tree.text.push_str(&decoded);
@@ -327,10 +382,37 @@ impl VBuilder {
     #[inline]
     fn open_node(&mut self, kind: Kind, extra: u32) {
         let index = index_u32(self.tree.nodes.len());
+        let sig = index_u32(self.tree.sig.len());
+        // Kind, subtree size (filled in by `close`), then the head.
+        match kind {
+            Kind::Element(template) => {
+                let mut bytes = [SIG_ELEMENT; 13];
+                if let Some(addr) = bytes.get_mut(5..) {
+                    addr.copy_from_slice(&address(template).to_le_bytes());
+                }
+                self.tree.sig.extend_from_slice(&bytes);
+            }
+            Kind::Owned(owned) => {
+                self.tree.sig.extend_from_slice(&[SIG_OWNED, 0, 0, 0, 0]);
+                if let Some(head) = self.tree.owned.get(owned as usize) {
+                    let sig = &mut self.tree.sig;
+                    push_sig_str(sig, &head.tag);
+                    sig.push(u8::from(head.is_void));
+                    sig.extend_from_slice(&index_u32(head.attrs.len()).to_le_bytes());
+                    for (name, value) in &head.attrs {
+                        push_sig_str(sig, name);
+                        push_sig_str(sig, value);
+                    }
+                }
+            }
+            Kind::Static(_) | Kind::Text(_) => {}
+        }
         self.tree.nodes.push(Node {
             kind,
             next: index + 1,
             extra,
+            sig,
+            text_at: index_u32(self.tree.text.len()),
         });
         self.stack.push(index);
         self.static_text = false;
@@ -368,11 +450,18 @@ impl VBuilder {
     pub fn set_attr(&mut self, slot: usize, value: Option<String>) {
         match value {
             Some(value) => self.set_attr_str(slot, &value),
-            None => {
-                if let Some(target) = self.slot_mut(slot) {
-                    *target = None;
-                }
-            }
+            None => self.clear_attr(slot),
+        }
+    }
+
+    /// Marks slot `slot` absent (the signature records the write too).
+    fn clear_attr(&mut self, slot: usize) {
+        if let Some(target) = self.slot_mut(slot) {
+            *target = None;
+            self.tree.sig.push(SIG_NO_ATTR);
+            self.tree
+                .sig
+                .extend_from_slice(&index_u32(slot).to_le_bytes());
         }
     }
 
@@ -388,9 +477,7 @@ impl VBuilder {
     #[inline]
     pub fn set_attr_with<T: AttrValue + ?Sized>(&mut self, slot: usize, value: &T) {
         if !value.is_present() {
-            if let Some(target) = self.slot_mut(slot) {
-                *target = None;
-            }
+            self.clear_attr(slot);
             return;
         }
         let start = self.tree.values.len();
@@ -404,6 +491,11 @@ impl VBuilder {
         let span = Span::new(start, self.tree.values.len());
         if let Some(target) = self.slot_mut(slot) {
             *target = Some(span);
+            let sig = &mut self.tree.sig;
+            let [a, b, c, d] = index_u32(slot).to_le_bytes();
+            let [e, f, g, h] = span.len.to_le_bytes();
+            sig.extend_from_slice(&[SIG_ATTR, a, b, c, d, e, f, g, h]);
+            sig.extend_from_slice(span.bytes(&self.tree.values));
         }
     }
 
@@ -418,6 +510,11 @@ impl VBuilder {
         let next = self.tree.len_u32();
         if let Some(node) = self.tree.nodes.get_mut(index as usize) {
             node.next = next;
+            let size = (next - index).to_le_bytes();
+            let at = node.sig as usize + 1;
+            if let Some(slot) = self.tree.sig.get_mut(at..at + 4) {
+                slot.copy_from_slice(&size);
+            }
         }
         self.static_text = false;
     }
@@ -483,6 +580,7 @@ impl VBuilder {
         let Some(node) = self.tree.nodes.get(index).copied() else {
             return;
         };
+        self.mark_keyed_ancestors();
         if let Some(extra) = self.tree.extras.get_mut(node.extra as usize) {
             extra.key = Some(key);
             return;
@@ -494,6 +592,26 @@ impl VBuilder {
         });
         if let Some(node) = self.tree.nodes.get_mut(index) {
             node.extra = extra;
+        }
+    }
+
+    /// Flags every open element as holding a keyed list somewhere inside:
+    /// the diff never skips such a subtree by signature, so duplicate keys
+    /// are still found (keys are not part of the signature).
+    fn mark_keyed_ancestors(&mut self) {
+        for &index in self.stack.iter().rev() {
+            let Some(node) = self.tree.nodes.get(index as usize) else {
+                continue;
+            };
+            let Some(tag) = self.tree.sig.get_mut(node.sig as usize) else {
+                continue;
+            };
+            match *tag {
+                SIG_ELEMENT => *tag = SIG_ELEMENT_KEYED,
+                SIG_OWNED => *tag = SIG_OWNED_KEYED,
+                // Its ancestors are flagged already.
+                _ => break,
+            }
         }
     }
 
@@ -582,6 +700,6 @@ impl VBuilder {
         if let Some(hint) = self.hint {
             hint.record(&self.tree);
         }
-        self.tree
+        std::mem::take(&mut self.tree)
     }
 }

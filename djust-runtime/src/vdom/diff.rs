@@ -21,6 +21,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use super::builder::sig_skippable;
 use super::html::write_index;
 use super::keyed::{self, FastHash, KeyedOp};
 use super::node::{ElementHead, Kind, OwnedHead, VTree};
@@ -68,6 +69,10 @@ pub fn diff(old: &VTree, new: &VTree) -> Result<Vec<Patch>, DiffError> {
         patches: Vec::new(),
         path: Vec::with_capacity(16),
     };
+    if old.keys.is_empty() && new.keys.is_empty() && old.sig == new.sig && old.text == new.text {
+        // Same signature, same DOM (see `VTree::sig`).
+        return Ok(Vec::new());
+    }
     differ.children(None, (0, old.len_u32()), (0, new.len_u32()))?;
     Ok(differ.patches)
 }
@@ -78,6 +83,14 @@ struct Differ<'a> {
     patches: Vec<Patch>,
     /// Child indexes from the view root to the current node.
     path: Vec<usize>,
+}
+
+/// `true` when two element subtrees are known to have the same DOM: equal
+/// signatures, and no keyed list inside (keys are not in the signature, and
+/// a duplicate key must still be reported).
+#[inline]
+fn unchanged(old: (&[u8], &[u8]), new: (&[u8], &[u8])) -> bool {
+    sig_skippable(old.0.first()) && old.0 == new.0 && old.1 == new.1
 }
 
 /// The arena index of the sibling after `index`.
@@ -137,22 +150,16 @@ fn all_keyed(tree: &VTree, (first, end): (u32, u32)) -> bool {
     true
 }
 
-/// String equality with an inline fast path for the short texts most
-/// dynamic parts are (numbers, short labels).
+/// Byte equality with an inline loop for the short texts most dynamic
+/// parts are (numbers, short labels), where a `memcmp` call costs more than
+/// the comparison.
 #[inline(always)]
-fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    if a.len() <= 8 {
-        let mut x = [0u8; 8];
-        let mut y = [0u8; 8];
-        if let (Some(x), Some(y)) = (x.get_mut(..a.len()), y.get_mut(..b.len())) {
-            x.copy_from_slice(a);
-            y.copy_from_slice(b);
-        }
-        return u64::from_ne_bytes(x) == u64::from_ne_bytes(y);
+    if a.len() <= 16 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
     }
     a == b
 }
@@ -182,14 +189,18 @@ impl Differ<'_> {
                 }
             }
             (Kind::Text(x), Kind::Text(y)) => {
-                let after = y.of(&self.new.text);
-                if !same_text(x.of(&self.old.text), after) {
+                if !same_bytes(x.bytes(&self.old.text), y.bytes(&self.new.text)) {
                     self.patches.push(Patch::SetText {
                         path: self.path_string(),
-                        value: after.to_owned(),
+                        value: y.of(&self.new.text).to_owned(),
                         id: None,
                     });
                 }
+            }
+            (Kind::Element(_) | Kind::Owned(_), Kind::Element(_) | Kind::Owned(_))
+                if unchanged(self.old.subtree(a), self.new.subtree(b)) =>
+            {
+                // Same signature: the same DOM subtree (see `VTree::sig`).
             }
             (Kind::Element(x), Kind::Element(y)) if x.same_as(y) => {
                 if old_node.extra != u32::MAX || new_node.extra != u32::MAX {

@@ -57,6 +57,7 @@ pub struct ElementTemplate {
 
 impl ElementTemplate {
     /// Number of dynamic attribute slots.
+    #[inline]
     pub fn slot_count(&self) -> usize {
         self.attrs
             .iter()
@@ -113,6 +114,16 @@ impl Span {
         }
     }
 
+    /// The bytes of this span in `buffer` (empty if out of range).
+    #[inline]
+    pub(crate) fn bytes(self, buffer: &str) -> &[u8] {
+        let start = self.start as usize;
+        buffer
+            .as_bytes()
+            .get(start..start + self.len as usize)
+            .unwrap_or(&[])
+    }
+
     /// The text of this span in `buffer` (empty if out of range).
     #[inline]
     pub(crate) fn of(self, buffer: &str) -> &str {
@@ -142,6 +153,10 @@ pub(crate) struct Node {
     pub(crate) next: u32,
     /// Index into [`VTree::extras`] (dynamic attributes, key), or [`NO_EXTRA`].
     pub(crate) extra: u32,
+    /// Start of this node's subtree in [`VTree::sig`].
+    pub(crate) sig: u32,
+    /// Start of this node's subtree's text in [`VTree::text`].
+    pub(crate) text_at: u32,
 }
 
 /// `Node::extra` of a node without dynamic attributes or key.
@@ -181,6 +196,13 @@ pub struct VTree {
     pub(crate) extras: Vec<Extra>,
     /// Heads of elements parsed from raw HTML.
     pub(crate) owned: Vec<OwnedHead>,
+    /// The signature stream: every node, in document order, as
+    /// position-independent bytes (kind, static/template address, subtree
+    /// size, text lengths, attribute values with their lengths; keys are
+    /// left out because they never reach the DOM). Two subtrees whose
+    /// signature bytes and text bytes are equal serialize to the same DOM,
+    /// so the diff skips them with two `memcmp`s (see [`VTree::same_subtree`]).
+    pub(crate) sig: Vec<u8>,
 }
 
 /// One node of a [`VTree`], borrowed.
@@ -274,6 +296,33 @@ impl VTree {
             }
             None => VNode::Text(""),
         }
+    }
+
+    /// The signature bytes and the text bytes of the subtree rooted at node `index`.
+    ///
+    /// Equal signatures and texts imply equal DOM: same node kinds in the
+    /// same (pre-)order, same subtree sizes, same static nodes and templates
+    /// (by address), same text lengths and so the same texts, same sequence
+    /// of attribute writes. Unequal signatures prove nothing (e.g. equal
+    /// templates at two addresses); the diff then compares node by node.
+    #[inline]
+    pub(crate) fn subtree(&self, index: u32) -> (&[u8], &[u8]) {
+        let Some(node) = self.nodes.get(index as usize) else {
+            return (&[], &[]);
+        };
+        let (sig_end, text_end) = self
+            .nodes
+            .get(node.next as usize)
+            .map_or((self.sig.len(), self.text.len()), |next| {
+                (next.sig as usize, next.text_at as usize)
+            });
+        (
+            self.sig.get(node.sig as usize..sig_end).unwrap_or(&[]),
+            self.text
+                .as_bytes()
+                .get(node.text_at as usize..text_end)
+                .unwrap_or(&[]),
+        )
     }
 
     /// The extra data of node `index`, if any.
@@ -404,6 +453,70 @@ impl VNode<'_> {
             }
             VNode::Element(element) => element.to_html(),
         }
+    }
+}
+
+thread_local! {
+    /// Buffers of dropped trees, reused by the next [`VBuilder`](super::VBuilder)
+    /// on this thread: a live view's new tree replaces its old one on every
+    /// update, so this turns each render's allocations (and, for large
+    /// trees, the page faults of fresh memory) into none.
+    static POOL: std::cell::RefCell<Vec<VTree>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Trees kept per thread, and the largest node buffer worth keeping.
+const POOL_TREES: usize = 4;
+const POOL_MAX_NODES: usize = 1 << 20;
+
+impl VTree {
+    /// An empty tree, reusing the buffers of a dropped one when possible.
+    pub(crate) fn recycled() -> VTree {
+        POOL.try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut pool| pool.pop()))
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    fn clear(&mut self) {
+        self.nodes.clear();
+        self.text.clear();
+        self.values.clear();
+        self.keys.clear();
+        self.attrs.clear();
+        self.extras.clear();
+        self.owned.clear();
+        self.sig.clear();
+    }
+}
+
+impl Drop for VTree {
+    fn drop(&mut self) {
+        let capacity = self.nodes.capacity();
+        if capacity == 0 || capacity > POOL_MAX_NODES {
+            return;
+        }
+        let _ = POOL.try_with(|pool| {
+            let Ok(mut pool) = pool.try_borrow_mut() else {
+                return;
+            };
+            if pool.len() >= POOL_TREES {
+                return;
+            }
+            // Checked first, so this tree is always kept (dropping it here
+            // would come back to this function).
+            let mut tree = VTree {
+                nodes: std::mem::take(&mut self.nodes),
+                text: std::mem::take(&mut self.text),
+                values: std::mem::take(&mut self.values),
+                keys: std::mem::take(&mut self.keys),
+                attrs: std::mem::take(&mut self.attrs),
+                extras: std::mem::take(&mut self.extras),
+                owned: Vec::new(),
+                sig: std::mem::take(&mut self.sig),
+            };
+            tree.clear();
+            pool.push(tree);
+        });
     }
 }
 
