@@ -105,6 +105,8 @@ pub struct VBuilder {
     /// the last node of the arena (so it can be absorbed into a text run).
     static_text: bool,
     hint: Option<&'static TreeSizeHint>,
+    /// Normalise each text run as it is flushed (see `finish`).
+    normalize: bool,
 }
 
 /// `true` when `text` contains a character the HTML parser would change.
@@ -140,6 +142,17 @@ fn normalize_tail(buffer: &mut String, start: usize) {
     }
 }
 
+/// `tree` rebuilt with every text run normalised (see [`normalize_text`]).
+#[cold]
+fn normalized(tree: &VTree) -> VTree {
+    let mut builder = VBuilder {
+        normalize: true,
+        ..VBuilder::default()
+    };
+    builder.push_tree(tree);
+    builder.finish()
+}
+
 /// Converts a static text run's HTML back to raw text.
 fn static_text(node: &StaticNode) -> std::borrow::Cow<'static, str> {
     html_escape::decode_html_entities(node.html)
@@ -155,6 +168,8 @@ const SIG_NO_ATTR: u8 = 6;
 /// Element and owned element with a keyed element among their descendants.
 const SIG_ELEMENT_KEYED: u8 = 7;
 const SIG_OWNED_KEYED: u8 = 8;
+/// The end of an element's children.
+const SIG_CLOSE: u8 = 9;
 
 /// `true` when a subtree whose signature starts with `tag` may be skipped
 /// when its signature and text are unchanged (no keyed list inside).
@@ -212,6 +227,7 @@ impl VBuilder {
             pending: 0,
             static_text: false,
             hint: Some(hint),
+            normalize: false,
         }
     }
 
@@ -264,12 +280,16 @@ impl VBuilder {
     #[inline]
     fn flush_text(&mut self, len: usize) {
         let start = self.pending;
-        let tail_has_nul = self
-            .tree
-            .text
-            .as_bytes()
-            .get(start..)
-            .is_some_and(|tail| tail.contains(&0));
+        // NUL is rare: `finish` looks for it in the whole text buffer at
+        // once and rebuilds the tree with `normalize` set if it finds any
+        // (a per-run scan costs a mispredicted branch per text node).
+        let tail_has_nul = self.normalize
+            && self
+                .tree
+                .text
+                .as_bytes()
+                .get(start..)
+                .is_some_and(|tail| tail.contains(&0));
         let end = if tail_has_nul {
             self.flush_normalizing();
             self.tree.text.len()
@@ -357,19 +377,27 @@ impl VBuilder {
     #[inline]
     pub fn open(&mut self, template: &'static ElementTemplate) {
         self.flush();
-        let slots = template.slot_count();
-        let extra = if slots == 0 {
+        let extra = if template.attrs.is_empty() {
             NO_EXTRA
         } else {
-            let attrs = index_u32(self.tree.attrs.len());
-            self.tree.attrs.resize(self.tree.attrs.len() + slots, None);
-            self.push_extra(Extra {
-                attrs,
-                slots: index_u32(slots),
-                key: None,
-            })
+            self.open_slots(template)
         };
         self.open_node(Kind::Element(template), extra);
+    }
+
+    /// The dynamic attribute slots of a new element, all absent.
+    fn open_slots(&mut self, template: &'static ElementTemplate) -> u32 {
+        let slots = template.slot_count();
+        if slots == 0 {
+            return NO_EXTRA;
+        }
+        let attrs = index_u32(self.tree.attrs.len());
+        self.tree.attrs.resize(self.tree.attrs.len() + slots, None);
+        self.push_extra(Extra {
+            attrs,
+            slots: index_u32(slots),
+            key: None,
+        })
     }
 
     #[inline]
@@ -383,17 +411,17 @@ impl VBuilder {
     fn open_node(&mut self, kind: Kind, extra: u32) {
         let index = index_u32(self.tree.nodes.len());
         let sig = index_u32(self.tree.sig.len());
-        // Kind, subtree size (filled in by `close`), then the head.
+        // Kind, then the head; `close` appends SIG_CLOSE, so the bytes
+        // nest like the tree.
         match kind {
             Kind::Element(template) => {
-                let mut bytes = [SIG_ELEMENT; 13];
-                if let Some(addr) = bytes.get_mut(5..) {
-                    addr.copy_from_slice(&address(template).to_le_bytes());
-                }
-                self.tree.sig.extend_from_slice(&bytes);
+                let [a, b, c, d, e, f, g, h] = address(template).to_le_bytes();
+                self.tree
+                    .sig
+                    .extend_from_slice(&[SIG_ELEMENT, a, b, c, d, e, f, g, h]);
             }
             Kind::Owned(owned) => {
-                self.tree.sig.extend_from_slice(&[SIG_OWNED, 0, 0, 0, 0]);
+                self.tree.sig.push(SIG_OWNED);
                 if let Some(head) = self.tree.owned.get(owned as usize) {
                     let sig = &mut self.tree.sig;
                     push_sig_str(sig, &head.tag);
@@ -510,12 +538,8 @@ impl VBuilder {
         let next = self.tree.len_u32();
         if let Some(node) = self.tree.nodes.get_mut(index as usize) {
             node.next = next;
-            let size = (next - index).to_le_bytes();
-            let at = node.sig as usize + 1;
-            if let Some(slot) = self.tree.sig.get_mut(at..at + 4) {
-                slot.copy_from_slice(&size);
-            }
         }
+        self.tree.sig.push(SIG_CLOSE);
         self.static_text = false;
     }
 
@@ -700,6 +724,10 @@ impl VBuilder {
         if let Some(hint) = self.hint {
             hint.record(&self.tree);
         }
-        std::mem::take(&mut self.tree)
+        let tree = std::mem::take(&mut self.tree);
+        if !self.normalize && tree.text.as_bytes().contains(&0) {
+            return normalized(&tree);
+        }
+        tree
     }
 }

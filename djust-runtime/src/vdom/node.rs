@@ -197,8 +197,8 @@ pub struct VTree {
     /// Heads of elements parsed from raw HTML.
     pub(crate) owned: Vec<OwnedHead>,
     /// The signature stream: every node, in document order, as
-    /// position-independent bytes (kind, static/template address, subtree
-    /// size, text lengths, attribute values with their lengths; keys are
+    /// position-independent bytes (kind, static/template address, a close
+    /// marker after an element's children, text lengths, attribute values with their lengths; keys are
     /// left out because they never reach the DOM). Two subtrees whose
     /// signature bytes and text bytes are equal serialize to the same DOM,
     /// so the diff skips them with two `memcmp`s (see [`VTree::same_subtree`]).
@@ -301,7 +301,7 @@ impl VTree {
     /// The signature bytes and the text bytes of the subtree rooted at node `index`.
     ///
     /// Equal signatures and texts imply equal DOM: same node kinds in the
-    /// same (pre-)order, same subtree sizes, same static nodes and templates
+    /// same (pre-)order and nesting (close markers), same static nodes and templates
     /// (by address), same text lengths and so the same texts, same sequence
     /// of attribute writes. Unequal signatures prove nothing (e.g. equal
     /// templates at two addresses); the diff then compares node by node.
