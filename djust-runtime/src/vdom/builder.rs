@@ -280,9 +280,9 @@ impl VBuilder {
     #[inline]
     fn flush_text(&mut self, len: usize) {
         let start = self.pending;
-        // NUL is rare: `finish` looks for it in the whole text buffer at
-        // once and rebuilds the tree with `normalize` set if it finds any
-        // (a per-run scan costs a mispredicted branch per text node).
+        // NUL is rare: `finish` looks for it in the whole text and value
+        // buffers at once and rebuilds the tree with `normalize` set if it
+        // finds any (a per-run scan costs a mispredicted branch per node).
         let tail_has_nul = self.normalize
             && self
                 .tree
@@ -515,7 +515,9 @@ impl VBuilder {
 
     #[inline]
     fn finish_attr(&mut self, slot: usize, start: usize) {
-        normalize_tail(&mut self.tree.values, start);
+        if self.normalize {
+            normalize_tail(&mut self.tree.values, start);
+        }
         let span = Span::new(start, self.tree.values.len());
         if let Some(target) = self.slot_mut(slot) {
             *target = Some(span);
@@ -725,7 +727,9 @@ impl VBuilder {
             hint.record(&self.tree);
         }
         let tree = std::mem::take(&mut self.tree);
-        if !self.normalize && tree.text.as_bytes().contains(&0) {
+        if !self.normalize
+            && (tree.text.as_bytes().contains(&0) || tree.values.as_bytes().contains(&0))
+        {
             return normalized(&tree);
         }
         tree

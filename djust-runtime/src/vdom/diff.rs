@@ -128,7 +128,9 @@ fn dj_id(tree: &VTree, index: Option<u32>) -> Option<String> {
 }
 
 fn node_html(tree: &VTree, index: u32) -> String {
-    let mut out = String::new();
+    // Markup is about the signature (tags, attributes) plus the text.
+    let (sig, text) = tree.subtree(index);
+    let mut out = String::with_capacity(sig.len() + text.len() + text.len() / 8 + 16);
     write_index(tree, index, &mut out);
     out
 }
