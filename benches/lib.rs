@@ -8,9 +8,10 @@
 
 use askama::Template as AskamaTemplate;
 use djust::prelude::*;
+use djust::runtime::live::update_frames;
 use djust::runtime::protocol::ServerMessage;
 use djust::runtime::template::mode::{render_markup, render_nodes};
-use djust::runtime::vdom::{diff, VNode};
+use djust::runtime::vdom::VTree;
 use sailfish::TemplateSimple;
 
 /// A `size × size` table of integers.
@@ -186,25 +187,30 @@ pub fn ssr(render: impl FnOnce() -> Html) -> String {
     render_markup(render)
 }
 
-/// One live update as the runtime performs it (`LiveSession::rerender`):
-/// render the view as VDOM, diff it against the previous tree, encode the
-/// `patch` frame. Returns the new tree, the number of patches and the frame.
+/// One live update as the runtime performs it (`LiveSession::rerender`,
+/// through the same `update_frames`): render the view as VDOM, diff it
+/// against the previous tree, encode the frame(s) — a `patch` frame, or an
+/// `html_update` when the patches would outweigh the page. Returns the new
+/// tree, the number of patches (0 for an `html_update`) and the encoded
+/// frames (one per line).
 ///
 /// A duplicate key makes the runtime send the full HTML instead; here it is
 /// a bug in the workload, reported as the frame `"duplicate key"`.
-pub fn live_update(old: &[VNode], render: impl FnOnce() -> Html) -> (Vec<VNode>, usize, String) {
+pub fn live_update(old: &VTree, render: impl FnOnce() -> Html) -> (VTree, usize, String) {
     let new = render_nodes(render);
-    match diff(old, &new) {
-        Ok(patches) => {
-            let count = patches.len();
-            let frame = ServerMessage::Patch {
-                patches,
-                version: 2,
-                reference: Some(1),
-            }
-            .to_json();
-            (new, count, frame)
+    match update_frames(old, &new, 2, Some(1)) {
+        Ok(Some(frames)) => {
+            let count = frames
+                .iter()
+                .map(|frame| match frame {
+                    ServerMessage::Patch { patches, .. } => patches.len(),
+                    _ => 0,
+                })
+                .sum();
+            let encoded: Vec<String> = frames.iter().map(ServerMessage::to_json).collect();
+            (new, count, encoded.join("\n"))
         }
+        Ok(None) => (new, 0, ServerMessage::Noop { reference: Some(1) }.to_json()),
         Err(error) => (new, 0, error.to_string()),
     }
 }
@@ -428,7 +434,7 @@ mod tests {
 
     use djust::runtime::protocol::Patch;
     use djust::runtime::vdom::reference::{apply, parse_fragment};
-    use djust::runtime::vdom::to_html;
+    use djust::runtime::vdom::{diff, to_html};
 
     /// Patches of one operation, after checking they turn the page before
     /// into the page after (with the reference applier) and that the VDOM

@@ -149,7 +149,7 @@ pub mod __private {
         attr_plain, key_string, srcset_attr, style_attr, url_attr, AttrValue, Render, UrlValue,
     };
     pub use djust_runtime::template::safe::{render_safe, EscapeDisplay};
-    pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, VBuilder};
+    pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, TreeSizeHint, VBuilder};
     pub use djust_runtime::view::{
         params, AssignedField, AuthPosture, BoxFuture, Ctx, EventCtx, EventError, HandlerMeta,
         HandlerOutput, LiveView, MountCtx, ParamKind, ParamMeta, Params, RateKey, RateLimitMeta,

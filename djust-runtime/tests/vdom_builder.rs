@@ -45,13 +45,13 @@ static STATIC_TEXT: StaticNode = StaticNode {
     html: "Tom &amp; &quot;Jerry&quot; ",
 };
 
-fn texts(nodes: &[VNode]) -> Vec<String> {
+fn texts<'a>(nodes: impl IntoIterator<Item = VNode<'a>>) -> Vec<String> {
     nodes
-        .iter()
+        .into_iter()
         .map(|node| match node {
             VNode::Text(text) => format!("T:{text}"),
             VNode::Static(node) => format!("S:{}", node.html),
-            VNode::Element(element) => format!("E:{}", element.head.tag()),
+            VNode::Element(element) => format!("E:{}", element.tag()),
         })
         .collect()
 }
@@ -87,7 +87,10 @@ fn adjacent_text_merges_and_empty_text_vanishes() {
     b.push_static(&BOLD);
     b.text_buffer();
     let nodes = b.finish();
-    assert_eq!(texts(&nodes), ["T:abc", "S:<b>bold</b>", "S:<b>bold</b>"]);
+    assert_eq!(
+        texts(nodes.roots()),
+        ["T:abc", "S:<b>bold</b>", "S:<b>bold</b>"]
+    );
 }
 
 #[test]
@@ -100,7 +103,7 @@ fn static_text_stays_static_alone_and_merges_with_text() {
     b.push_static(&STATIC_TEXT);
     let nodes = b.finish();
     assert_eq!(
-        texts(&nodes),
+        texts(nodes.roots()),
         [
             "S:Tom &amp; &quot;Jerry&quot; ",
             "S:<b>bold</b>",
@@ -161,9 +164,9 @@ fn key_since_keys_elements_of_one_iteration() {
     }
     let nodes = b.finish();
     let keys: Vec<Option<String>> = nodes
-        .iter()
+        .roots()
         .filter_map(|n| match n {
-            VNode::Element(e) => Some(e.key.clone()),
+            VNode::Element(e) => Some(e.key().map(str::to_owned)),
             _ => None,
         })
         .collect();
@@ -191,11 +194,12 @@ fn mark_ignores_an_unwritten_text_buffer() {
     b.close();
     b.key_since(mark, "k".into());
     let nodes = b.finish();
+    let nodes: Vec<VNode> = nodes.roots().collect();
     assert_eq!(nodes.len(), 2);
     match (&nodes[0], &nodes[1]) {
         (VNode::Element(first), VNode::Element(second)) => {
-            assert_eq!(first.key, None);
-            assert_eq!(second.key.as_deref(), Some("k"));
+            assert_eq!(first.key(), None);
+            assert_eq!(second.key(), Some("k"));
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -213,7 +217,7 @@ fn push_nodes_merges_text_at_both_ends() {
     b.push_nodes(component);
     b.push_text("d");
     let nodes = b.finish();
-    assert_eq!(texts(&nodes), ["T:ab", "S:<b>bold</b>", "T:cd"]);
+    assert_eq!(texts(nodes.roots()), ["T:ab", "S:<b>bold</b>", "T:cd"]);
 }
 
 #[test]
@@ -225,14 +229,14 @@ fn raw_html_becomes_owned_nodes() {
     b.push_text("!");
     b.close();
     let nodes = b.finish();
-    let VNode::Element(li) = &nodes[0] else {
+    let Some(VNode::Element(li)) = nodes.roots().next() else {
         panic!("expected li")
     };
-    assert_eq!(texts(&li.children), ["T:ax", "E:em", "T:z!"]);
-    let VNode::Element(em) = &li.children[1] else {
+    assert_eq!(texts(li.children()), ["T:ax", "E:em", "T:z!"]);
+    let Some(VNode::Element(em)) = li.children().nth(1) else {
         panic!("expected em")
     };
-    match &em.head {
+    match em.head() {
         ElementHead::Owned(head) => {
             assert_eq!(
                 head.attrs,

@@ -6,7 +6,7 @@
 
 use djust_runtime::protocol::Patch;
 use djust_runtime::vdom::reference::{apply, parse_fragment};
-use djust_runtime::vdom::{diff, to_html, ElementTemplate, StaticNode, TAttr, VBuilder, VNode};
+use djust_runtime::vdom::{diff, to_html, ElementTemplate, StaticNode, TAttr, VBuilder, VTree};
 use serde::Serialize;
 
 const FIXTURE: &str = concat!(
@@ -146,7 +146,7 @@ fn keyed_list_in(b: &mut VBuilder, list: &'static ElementTemplate, items: &[&str
     });
 }
 
-fn build(f: Build) -> Vec<VNode> {
+fn build(f: Build) -> VTree {
     let mut b = VBuilder::new();
     f(&mut b);
     b.finish()

@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 
 use djust_runtime::protocol::Patch;
 use djust_runtime::vdom::reference::{apply, parse_fragment, DomNode};
-use djust_runtime::vdom::{diff, to_html, ElementTemplate, StaticNode, TAttr, VBuilder, VNode};
+use djust_runtime::vdom::{
+    diff, to_html, ElementTemplate, StaticNode, TAttr, VBuilder, VNode, VTree,
+};
 use proptest::prelude::*;
 
 fn leak_template(tag: &'static str, attrs: Vec<TAttr>, is_void: bool) -> &'static ElementTemplate {
@@ -246,7 +248,7 @@ fn render(p: &P, state_b: bool, b: &mut VBuilder) {
     }
 }
 
-fn build(ps: &[P], state_b: bool) -> Vec<VNode> {
+fn build(ps: &[P], state_b: bool) -> VTree {
     let mut b = VBuilder::new();
     render_all(ps, state_b, &mut b);
     b.finish()
@@ -265,8 +267,8 @@ fn same_shape(v: &[VNode], d: &[DomNode]) -> Result<(), String> {
         match (vn, dn) {
             (VNode::Static(_), _) => {}
             (VNode::Text(a), DomNode::Text(b)) if a == b => {}
-            (VNode::Element(e), DomNode::Element { tag, children, .. }) if e.head.tag() == tag => {
-                same_shape(&e.children, children)?;
+            (VNode::Element(e), DomNode::Element { tag, children, .. }) if e.tag() == tag => {
+                same_shape(&e.children().collect::<Vec<_>>(), children)?;
             }
             _ => return Err(format!("{vn:?} vs {dn:?}")),
         }
@@ -285,10 +287,10 @@ proptest! {
         let html_b = to_html(&b);
         let dom_a = parse_fragment(&html_a);
         let dom_b = parse_fragment(&html_b);
-        if let Err(why) = same_shape(&a, &dom_a) {
+        if let Err(why) = same_shape(&a.roots().collect::<Vec<_>>(), &dom_a) {
             return Err(TestCaseError::fail(format!("shape a: {why}\n{html_a}")));
         }
-        if let Err(why) = same_shape(&b, &dom_b) {
+        if let Err(why) = same_shape(&b.roots().collect::<Vec<_>>(), &dom_b) {
             return Err(TestCaseError::fail(format!("shape b: {why}\n{html_b}")));
         }
         prop_assert!(diff(&a, &a).unwrap().is_empty());

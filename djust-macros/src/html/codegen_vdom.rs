@@ -39,12 +39,28 @@ pub fn expand(nodes: &[Node]) -> TokenStream {
     };
     let b = &gen.builder;
     let body = nodes_to_code(nodes, &gen);
-    let top_level = nodes.len();
+    let estimate = count_nodes(nodes);
     quote! {{
-        let mut #b = ::djust::__private::VBuilder::with_capacity(#top_level);
+        // The buffer sizes of this call site's last tree, so each buffer is
+        // allocated once (no regrowth) on later renders.
+        static __DJUST_TREE_HINT: ::djust::__private::TreeSizeHint =
+            ::djust::__private::TreeSizeHint::new(#estimate);
+        let mut #b = ::djust::__private::VBuilder::with_hint(&__DJUST_TREE_HINT);
         #body
         ::djust::Html::__from_generated_nodes(#b.finish())
     }}
+}
+
+/// A first guess at the number of arena nodes (loops counted once).
+fn count_nodes(nodes: &[Node]) -> usize {
+    nodes
+        .iter()
+        .map(|node| match node {
+            Node::Element(element) => 1 + count_nodes(&element.children),
+            Node::If(_) | Node::Match(_) | Node::For(_) => 2,
+            Node::Text(_) | Node::Splice(_) => 1,
+        })
+        .sum()
 }
 
 fn nodes_to_code(nodes: &[Node], gen: &Gen) -> TokenStream {
@@ -79,7 +95,7 @@ fn node_to_code(node: &Node, gen: &Gen) -> TokenStream {
                     for #pat in #iter {
                         let __djust_mark = #b.mark();
                         #body
-                        #b.key_since(__djust_mark, ::djust::__private::key_string(&(#key)));
+                        #b.key_since_with(__djust_mark, &(#key));
                     }
                 },
                 None => quote!(for #pat in #iter { #body }),
@@ -147,8 +163,7 @@ fn element_to_code(element: &Element, gen: &Gen) -> TokenStream {
             AttrValue::Dynamic(expr) => {
                 let slot = setters.len();
                 template_attrs.push(quote!(::djust::__private::TAttr::Dynamic { name: #name }));
-                let value = dynamic_attr_value(attr, expr);
-                setters.push(quote!(#b.set_attr(#slot, #value);));
+                setters.push(dynamic_attr_setter(b, slot, attr, expr));
             }
         }
     }
@@ -167,17 +182,20 @@ fn element_to_code(element: &Element, gen: &Gen) -> TokenStream {
     }}
 }
 
-/// The `Option<String>` (raw, filtered) for a dynamic attribute.
-fn dynamic_attr_value(attr: &Attr, expr: &syn::Expr) -> TokenStream {
+/// The builder call setting a dynamic attribute (raw value, filtered for
+/// URL, `srcset` and `style` attributes). Ordinary values are written
+/// straight into the tree's buffer, without an intermediate `String`.
+fn dynamic_attr_setter(b: &Ident, slot: usize, attr: &Attr, expr: &syn::Expr) -> TokenStream {
     let lower = attr.name.value.to_ascii_lowercase();
     let span = expr.span();
-    if lower == "srcset" {
+    let filtered = if lower == "srcset" {
         quote_spanned!(span=> ::djust::__private::srcset_attr(&(#expr)))
     } else if is_url_attr(&lower) {
         quote_spanned!(span=> ::djust::__private::url_attr(&(#expr)))
     } else if lower == "style" {
         quote_spanned!(span=> ::djust::__private::style_attr(&(#expr)))
     } else {
-        quote_spanned!(span=> ::djust::__private::attr_plain(&(#expr)))
-    }
+        return quote_spanned!(span=> #b.set_attr_with(#slot, &(#expr)););
+    };
+    quote!(#b.set_attr(#slot, #filtered);)
 }

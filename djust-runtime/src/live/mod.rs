@@ -20,7 +20,7 @@ use crate::limits::HandlerRateLimiter;
 use crate::protocol::ServerMessage;
 use crate::security::{is_safe_event_name, sanitize_for_log, SafeError};
 use crate::template::mode::{render_markup, render_nodes};
-use crate::vdom::{diff, to_html, VNode};
+use crate::vdom::{diff, to_html, VTree};
 use crate::view::{
     Ctx, DynView, Effects, EventCtx, EventError, InfoStream, MountCtx, Params, ViewFactory,
     ViewMeta,
@@ -64,7 +64,7 @@ pub struct LiveSession {
     view: Box<dyn DynView>,
     meta: &'static ViewMeta,
     ctx: EventCtx,
-    nodes: Vec<VNode>,
+    nodes: VTree,
     version: u64,
     debug: bool,
 }
@@ -129,8 +129,85 @@ async fn guarded<T>(future: impl Future<Output = T>) -> Result<T, String> {
     caught.map_err(|payload| panic_text(payload.as_ref()))
 }
 
+/// Patch frames larger than this are compared with the page's HTML.
+const LARGE_PATCHES: usize = 4096;
+
+/// The frames that turn the client's `old` tree into `new` as version
+/// `version`, answering the event `reference`; `None` when nothing changed.
+///
+/// Usually one `patch` frame. When the patches would be larger than the
+/// page's HTML (a new table, a replaced list), one `html_update` frame
+/// instead (followed by a `noop` carrying the event's `ref`, as
+/// `html_update` has none).
+pub fn update_frames(
+    old: &VTree,
+    new: &VTree,
+    version: u64,
+    reference: Option<u64>,
+) -> Result<Option<Vec<ServerMessage>>, crate::vdom::DiffError> {
+    let patches = diff(old, new)?;
+    if patches.is_empty() {
+        return Ok(None);
+    }
+    let patch_bytes: usize = patches.iter().map(patch_json_len).sum();
+    if patch_bytes > LARGE_PATCHES {
+        let html = to_html(new);
+        if json_len(&html) < patch_bytes {
+            let mut frames = vec![ServerMessage::HtmlUpdate { html, version }];
+            if reference.is_some() {
+                frames.push(ServerMessage::Noop { reference });
+            }
+            return Ok(Some(frames));
+        }
+    }
+    Ok(Some(vec![ServerMessage::Patch {
+        patches,
+        version,
+        reference,
+    }]))
+}
+
+/// Length of `text` as a JSON string body (quotes, backslashes and control
+/// characters are escaped).
+fn json_len(text: &str) -> usize {
+    text.len()
+        + text
+            .bytes()
+            .map(|byte| match byte {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 1,
+                0..=0x1f => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
+}
+
+/// Approximate JSON length of one patch (field names and punctuation
+/// counted as a fixed 48 bytes).
+fn patch_json_len(patch: &crate::protocol::Patch) -> usize {
+    use crate::protocol::Patch;
+    48 + match patch {
+        Patch::Replace { path, value, id } | Patch::SetText { path, value, id } => {
+            path.len() + json_len(value) + id.as_deref().map_or(0, json_len)
+        }
+        Patch::SetAttr {
+            path,
+            key,
+            value,
+            id,
+        } => path.len() + key.len() + json_len(value) + id.as_deref().map_or(0, json_len),
+        Patch::RemoveAttr { path, key, id } => {
+            path.len() + key.len() + id.as_deref().map_or(0, json_len)
+        }
+        Patch::InsertChild { path, node, id, .. } => {
+            path.len() + 6 + json_len(node) + id.as_deref().map_or(0, json_len)
+        }
+        Patch::RemoveChild { path, id, .. } => path.len() + 6 + id.as_deref().map_or(0, json_len),
+        Patch::MoveChild { path, id, .. } => path.len() + 12 + id.as_deref().map_or(0, json_len),
+    }
+}
+
 /// Renders the view into a VDOM, turning a panic into `Err(message)`.
-fn render_guarded(view: &dyn DynView) -> Result<Vec<VNode>, String> {
+fn render_guarded(view: &dyn DynView) -> Result<VTree, String> {
     let _scope = ViewCodeScope::enter();
     std::panic::catch_unwind(AssertUnwindSafe(|| render_nodes(|| view.render())))
         .map_err(|payload| panic_text(payload.as_ref()))
@@ -165,6 +242,7 @@ pub async fn render_page(
     ctx: Arc<Ctx>,
     default_login_url: &str,
 ) -> Result<String, MountRefusal> {
+    install_panic_hook();
     let meta = factory.meta();
     if meta.login_required() && !ctx.is_authenticated() {
         return Err(MountRefusal::LoginRequired {
@@ -420,19 +498,15 @@ impl LiveSession {
                 )];
             }
         };
-        match diff(&self.nodes, &nodes) {
-            Ok(patches) if patches.is_empty() => {
+        match update_frames(&self.nodes, &nodes, self.version + 1, reference) {
+            Ok(None) => {
                 self.nodes = nodes;
                 vec![ServerMessage::Noop { reference }]
             }
-            Ok(patches) => {
+            Ok(Some(frames)) => {
                 self.nodes = nodes;
                 self.version += 1;
-                vec![ServerMessage::Patch {
-                    patches,
-                    version: self.version,
-                    reference,
-                }]
+                frames
             }
             Err(error) => {
                 tracing::error!(view = name, error = %sanitize_for_log(&error.to_string()), "diff failed; sending full HTML");

@@ -580,7 +580,6 @@ impl App {
         Ok(())
     }
 
-
     /// The security audit of this app's views and configuration.
     pub fn audit_report(&self) -> crate::audit::AuditReport {
         let config = self

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::render::Render;
-use crate::vdom::{to_html, VBuilder, VNode};
+use crate::vdom::{to_html, VBuilder, VTree};
 
 /// Rendered markup produced by `html!`.
 ///
@@ -23,7 +23,7 @@ pub struct Html {
 #[derive(Clone)]
 enum Repr {
     Markup(String),
-    Nodes(Vec<VNode>),
+    Nodes(VTree),
 }
 
 impl Default for Repr {
@@ -45,7 +45,7 @@ impl Html {
     /// Wraps nodes built by the `html!` macro's generated code.
     #[doc(hidden)]
     #[inline]
-    pub fn __from_generated_nodes(nodes: Vec<VNode>) -> Self {
+    pub fn __from_generated_nodes(nodes: VTree) -> Self {
         Html {
             repr: Repr::Nodes(nodes),
         }
@@ -69,7 +69,7 @@ impl Html {
     }
 
     /// The VDOM of this markup (parsed, if it was rendered as markup).
-    pub fn into_nodes(self) -> Vec<VNode> {
+    pub fn into_nodes(self) -> VTree {
         match self.repr {
             Repr::Nodes(nodes) => nodes,
             Repr::Markup(markup) => {
@@ -153,7 +153,7 @@ impl Render for Html {
     }
     fn render_vdom(&self, builder: &mut VBuilder) {
         match &self.repr {
-            Repr::Nodes(nodes) => builder.push_nodes(nodes.clone()),
+            Repr::Nodes(nodes) => builder.push_tree(nodes),
             Repr::Markup(markup) => builder.push_raw_html(markup),
         }
     }

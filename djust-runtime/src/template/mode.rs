@@ -9,7 +9,7 @@
 use std::cell::Cell;
 
 use super::html::Html;
-use crate::vdom::VNode;
+use crate::vdom::VTree;
 
 thread_local! {
     static VDOM_MODE: Cell<bool> = const { Cell::new(false) };
@@ -31,7 +31,7 @@ impl Drop for Restore {
 }
 
 /// Runs `render` with templates evaluating to VDOM nodes and returns them.
-pub fn render_nodes(render: impl FnOnce() -> Html) -> Vec<VNode> {
+pub fn render_nodes(render: impl FnOnce() -> Html) -> VTree {
     let previous = VDOM_MODE.with(|mode| mode.replace(true));
     let _restore = Restore(previous);
     render().into_nodes()

@@ -8,37 +8,43 @@
 //! HTML (`<style>`, `<script>`, …) is written as is, because the browser does
 //! not decode entities there.
 
-use super::node::{is_raw_text_tag, ElementHead, TAttr, VElement, VNode};
+use super::node::{is_raw_text_tag, Kind, TAttr, VTree};
 use crate::template::escape::escape_into;
 
-/// Appends the HTML of `nodes` to `out`.
-pub fn write_html(nodes: &[VNode], out: &mut String) {
-    for node in nodes {
-        write_node(node, out);
-    }
+/// Appends the HTML of `tree` to `out`.
+pub fn write_html(tree: &VTree, out: &mut String) {
+    write_range(tree, 0, tree.len_u32(), out);
 }
 
-/// The HTML of `nodes` as a new `String`.
-pub fn to_html(nodes: &[VNode]) -> String {
-    let mut out = String::with_capacity(256);
-    write_html(nodes, &mut out);
+/// The HTML of `tree` as a new `String`.
+pub fn to_html(tree: &VTree) -> String {
+    let mut out = String::with_capacity(256 + tree.text.len() + tree.values.len());
+    write_html(tree, &mut out);
     out
 }
 
-/// Appends the HTML of one node to `out`.
-pub fn write_node(node: &VNode, out: &mut String) {
-    match node {
-        VNode::Static(node) => out.push_str(node.html),
-        VNode::Text(text) => escape_into(text, out),
-        VNode::Element(element) => write_element(element, out),
+/// Appends the HTML of the sibling nodes `first..end` (arena indexes).
+pub(crate) fn write_range(tree: &VTree, first: u32, end: u32, out: &mut String) {
+    let mut index = first;
+    while index < end {
+        write_index(tree, index, out);
+        index = tree
+            .nodes
+            .get(index as usize)
+            .map_or(u32::MAX, |node| node.next.max(index + 1));
     }
 }
 
-/// Appends the HTML of one element (head, children, close tag) to `out`.
-pub fn write_element(element: &VElement, out: &mut String) {
-    out.push('<');
-    match &element.head {
-        ElementHead::Template(template) => {
+/// Appends the HTML of node `index` (and its subtree) to `out`.
+pub(crate) fn write_index(tree: &VTree, index: u32, out: &mut String) {
+    let Some(node) = tree.nodes.get(index as usize) else {
+        return;
+    };
+    match node.kind {
+        Kind::Static(node) => out.push_str(node.html),
+        Kind::Text(span) => escape_into(span.of(&tree.text), out),
+        Kind::Element(template) => {
+            out.push('<');
             out.push_str(template.tag);
             let mut slot = 0;
             for attr in template.attrs {
@@ -53,7 +59,7 @@ pub fn write_element(element: &VElement, out: &mut String) {
                         }
                     }
                     TAttr::Dynamic { name } => {
-                        if let Some(Some(value)) = element.dyn_attrs.get(slot) {
+                        if let Some(value) = tree.attr(index, slot) {
                             out.push(' ');
                             out.push_str(name);
                             out.push_str("=\"");
@@ -68,12 +74,16 @@ pub fn write_element(element: &VElement, out: &mut String) {
             if template.is_void {
                 return;
             }
-            write_html(&element.children, out);
+            write_range(tree, index + 1, node.next, out);
             out.push_str("</");
             out.push_str(template.tag);
             out.push('>');
         }
-        ElementHead::Owned(head) => {
+        Kind::Owned(owned) => {
+            let Some(head) = tree.owned.get(owned as usize) else {
+                return;
+            };
+            out.push('<');
             out.push_str(&head.tag);
             for (name, value) in &head.attrs {
                 out.push(' ');
@@ -87,14 +97,22 @@ pub fn write_element(element: &VElement, out: &mut String) {
                 return;
             }
             if is_raw_text_tag(&head.tag) {
-                for child in &element.children {
-                    match child {
-                        VNode::Text(text) => out.push_str(text),
-                        other => write_node(other, out),
+                let mut child = index + 1;
+                while child < node.next {
+                    match tree.nodes.get(child as usize).map(|n| (n.kind, n.next)) {
+                        Some((Kind::Text(span), next)) => {
+                            out.push_str(span.of(&tree.text));
+                            child = next.max(child + 1);
+                        }
+                        Some((_, next)) => {
+                            write_index(tree, child, out);
+                            child = next.max(child + 1);
+                        }
+                        None => break,
                     }
                 }
             } else {
-                write_html(&element.children, out);
+                write_range(tree, index + 1, node.next, out);
             }
             out.push_str("</");
             out.push_str(&head.tag);

@@ -20,6 +20,52 @@
 //! the children currently before a coordinate: O(n log n) overall.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+
+/// A fast, non-cryptographic hasher for keys (FxHash-like). Keys come from
+/// the application's own data; a flooding attacker would only slow down
+/// their own view's diff, which the duplicate-key check bounds anyway.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastHash;
+
+/// The [`Hasher`] of [`FastHash`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(SEED);
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, byte: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(SEED);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    #[inline]
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
 
 /// One structural operation on a child list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,13 +106,15 @@ pub struct DuplicateKey(pub String);
 
 /// Plans the operations turning the `old` key sequence into `new` (see the module docs).
 pub fn plan(old: &[&str], new: &[&str]) -> Result<KeyedPlan, DuplicateKey> {
-    let mut old_index: HashMap<&str, usize> = HashMap::with_capacity(old.len());
+    let mut old_index: HashMap<&str, usize, FastHash> =
+        HashMap::with_capacity_and_hasher(old.len(), FastHash);
     for (index, key) in old.iter().enumerate() {
         if old_index.insert(key, index).is_some() {
             return Err(DuplicateKey((*key).to_owned()));
         }
     }
-    let mut seen: HashMap<&str, ()> = HashMap::with_capacity(new.len());
+    let mut seen: HashMap<&str, (), FastHash> =
+        HashMap::with_capacity_and_hasher(new.len(), FastHash);
     let mut survives = vec![false; old.len()];
     let mut sources = Vec::with_capacity(new.len());
     for key in new {

@@ -1,9 +1,10 @@
 //! The virtual DOM: tree model, builder, HTML serializer, diff and a reference DOM.
 //!
-//! The `html!` macro builds a [`VNode`] tree through [`VBuilder`]; the runtime
-//! keeps the last tree per view and turns the next render into
-//! [`Patch`](crate::protocol::Patch)es with [`diff`]. [`reference`] applies
-//! patches to a plain DOM with the browser client's semantics, for tests.
+//! The `html!` macro builds a [`VTree`] (a flat arena of nodes) through
+//! [`VBuilder`]; the runtime keeps the last tree per view and turns the next
+//! render into [`Patch`](crate::protocol::Patch)es with [`diff`].
+//! [`reference`] applies patches to a plain DOM with the browser client's
+//! semantics, for tests.
 
 pub mod builder;
 pub mod diff;
@@ -13,7 +14,9 @@ pub mod node;
 mod parse;
 pub mod reference;
 
-pub use builder::VBuilder;
+pub use builder::{TreeSizeHint, VBuilder};
 pub use diff::{diff, DiffError};
 pub use html::{to_html, write_html};
-pub use node::{ElementHead, ElementTemplate, OwnedHead, StaticNode, TAttr, VElement, VNode};
+pub use node::{
+    Children, ElementHead, ElementTemplate, OwnedHead, StaticNode, TAttr, VElement, VNode, VTree,
+};
