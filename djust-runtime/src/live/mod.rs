@@ -234,14 +234,15 @@ fn effect_frames(effects: Effects, frames: &mut Vec<ServerMessage>) {
     }
 }
 
-/// Renders a view once for the first page load (server-side rendering, no
-/// state kept): the same auth checks as [`LiveSession::mount`], then `mount`
-/// and `render` into markup. Subscriptions and effects are dropped.
-pub async fn render_page(
+/// The checks and the `mount` call shared by the first page render and the
+/// socket mount: login, view permission, `mount` (panics caught),
+/// `check_permissions`. Returns the view and its mount context.
+async fn mount_checked(
     factory: ViewFactory,
-    ctx: Arc<Ctx>,
+    ctx: &Arc<Ctx>,
+    params: Params,
     default_login_url: &str,
-) -> Result<String, MountRefusal> {
+) -> Result<(Box<dyn DynView>, MountCtx), MountRefusal> {
     install_panic_hook();
     let meta = factory.meta();
     if meta.login_required() && !ctx.is_authenticated() {
@@ -254,27 +255,40 @@ pub async fn render_page(
             return Err(MountRefusal::PermissionDenied);
         }
     }
-    let mut mount_ctx = MountCtx::new(ctx.clone(), Params::new());
+    let mut mount_ctx = MountCtx::new(ctx.clone(), params);
     let view = match guarded(factory.mount(&mut mount_ctx)).await {
         Ok(Ok(view)) => view,
-        Ok(Err(error)) if error.kind() == crate::view::ErrorKind::Forbidden => {
-            return Err(MountRefusal::PermissionDenied)
-        }
         Ok(Err(error)) => {
-            tracing::warn!(view = meta.name, error = %sanitize_for_log(&error.to_string()), "mount failed during page render");
+            tracing::warn!(view = meta.name, error = %sanitize_for_log(&error.to_string()), "mount failed");
+            if error.kind() == crate::view::ErrorKind::Forbidden {
+                return Err(MountRefusal::PermissionDenied);
+            }
             return Err(MountRefusal::Failed(SafeError::Internal));
         }
         Err(panic) => {
-            tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic), "mount panicked during page render");
+            tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic), "mount panicked");
             return Err(MountRefusal::Failed(SafeError::Internal));
         }
     };
-    if view.check_permissions(&ctx).is_err() {
+    if let Err(error) = view.check_permissions(ctx) {
+        tracing::info!(view = meta.name, reason = %sanitize_for_log(&error.to_string()), "check_permissions refused mount");
         return Err(MountRefusal::PermissionDenied);
     }
+    Ok((view, mount_ctx))
+}
+
+/// Renders a view once for the first page load (server-side rendering, no
+/// state kept): the same checks as [`LiveSession::mount`], then `render`
+/// into markup. Subscriptions and effects are dropped.
+pub async fn render_page(
+    factory: ViewFactory,
+    ctx: Arc<Ctx>,
+    default_login_url: &str,
+) -> Result<String, MountRefusal> {
+    let (view, _) = mount_checked(factory, &ctx, Params::new(), default_login_url).await?;
     let _scope = ViewCodeScope::enter();
     std::panic::catch_unwind(AssertUnwindSafe(|| render_markup(|| view.render()))).map_err(|payload| {
-        tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic_text(payload.as_ref())), "render panicked during page render");
+        tracing::error!(view = factory.meta().name, panic = %sanitize_for_log(&panic_text(payload.as_ref())), "render panicked during page render");
         MountRefusal::Failed(SafeError::RenderFailed)
     })
 }
@@ -291,38 +305,9 @@ impl LiveSession {
         limiter: Arc<dyn HandlerRateLimiter>,
         default_login_url: &str,
     ) -> Result<(LiveSession, Vec<ServerMessage>, Vec<InfoStream>), MountRefusal> {
-        install_panic_hook();
         let meta = factory.meta();
         let debug = ctx.debug();
-        if meta.login_required() && !ctx.is_authenticated() {
-            return Err(MountRefusal::LoginRequired {
-                login_url: meta.login_url.unwrap_or(default_login_url).to_owned(),
-            });
-        }
-        if let Some(permission) = meta.permission {
-            if !ctx.has_perm(permission) {
-                return Err(MountRefusal::PermissionDenied);
-            }
-        }
-        let mut mount_ctx = MountCtx::new(ctx.clone(), params);
-        let view = match guarded(factory.mount(&mut mount_ctx)).await {
-            Ok(Ok(view)) => view,
-            Ok(Err(error)) => {
-                tracing::warn!(view = meta.name, error = %sanitize_for_log(&error.to_string()), "mount failed");
-                if error.kind() == crate::view::ErrorKind::Forbidden {
-                    return Err(MountRefusal::PermissionDenied);
-                }
-                return Err(MountRefusal::Failed(SafeError::Internal));
-            }
-            Err(panic) => {
-                tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic), "mount panicked");
-                return Err(MountRefusal::Failed(SafeError::Internal));
-            }
-        };
-        if let Err(error) = view.check_permissions(&ctx) {
-            tracing::info!(view = meta.name, reason = %sanitize_for_log(&error.to_string()), "check_permissions refused mount");
-            return Err(MountRefusal::PermissionDenied);
-        }
+        let (view, mount_ctx) = mount_checked(factory, &ctx, params, default_login_url).await?;
         let nodes = match render_guarded(view.as_ref()) {
             Ok(nodes) => nodes,
             Err(panic) => {

@@ -65,24 +65,30 @@ impl RedisSessionStore {
             .map_err(|error| StoreError::Unavailable(format!("cannot encode session: {error}")))
     }
 
+    /// `SET key json <condition> EX ttl` (condition `NX`: only a new id;
+    /// `XX`: only an existing one); `true` when it was written.
+    async fn set_if(&self, session: &mut Session, condition: &str) -> Result<bool, StoreError> {
+        session.expires_at = self.expires_at();
+        let json = Self::encode(session)?;
+        let stored: Option<String> = self
+            .redis
+            .query(
+                ::redis::cmd("SET")
+                    .arg(Self::key(&session.id))
+                    .arg(json)
+                    .arg(condition)
+                    .arg("EX")
+                    .arg(self.ttl()),
+            )
+            .await?;
+        Ok(stored.is_some())
+    }
+
     /// Stores `session` under a fresh random id (`SET NX EX`).
     async fn insert_new(&self, mut session: Session) -> Result<Session, StoreError> {
         for _ in 0..CREATE_ATTEMPTS {
             session.id = generate_token();
-            session.expires_at = self.expires_at();
-            let json = Self::encode(&session)?;
-            let stored: Option<String> = self
-                .redis
-                .query(
-                    ::redis::cmd("SET")
-                        .arg(Self::key(&session.id))
-                        .arg(json)
-                        .arg("NX")
-                        .arg("EX")
-                        .arg(self.ttl()),
-                )
-                .await?;
-            if stored.is_some() {
+            if self.set_if(&mut session, "NX").await? {
                 return Ok(session);
             }
         }
@@ -128,22 +134,7 @@ impl SessionStore for RedisSessionStore {
     }
 
     fn save(&self, mut session: Session) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(async move {
-            session.expires_at = self.expires_at();
-            let json = Self::encode(&session)?;
-            let stored: Option<String> = self
-                .redis
-                .query(
-                    ::redis::cmd("SET")
-                        .arg(Self::key(&session.id))
-                        .arg(json)
-                        .arg("XX")
-                        .arg("EX")
-                        .arg(self.ttl()),
-                )
-                .await?;
-            Ok(stored.is_some())
-        })
+        Box::pin(async move { self.set_if(&mut session, "XX").await })
     }
 
     fn destroy<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Session>, StoreError>> {

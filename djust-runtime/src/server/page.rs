@@ -116,9 +116,9 @@ pub fn login_form_html(form: &LoginForm) -> String {
         escape_into(error, &mut out);
         out.push_str("</p>");
     }
-    out.push_str("<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf_token\" value=\"");
-    escape_into(&form.csrf_token, &mut out);
-    out.push_str("\"><input type=\"hidden\" name=\"next\" value=\"");
+    out.push_str("<form method=\"post\" action=\"/login\">");
+    out.push_str(csrf_field(&form.csrf_token).as_str());
+    out.push_str("<input type=\"hidden\" name=\"next\" value=\"");
     escape_into(&form.next, &mut out);
     out.push_str(
         "\"><label>Username <input name=\"username\" autocomplete=\"username\" required value=\"",

@@ -67,7 +67,6 @@ pub(crate) fn route(
     inner: Arc<AppInner>,
 ) -> impl Filter<Extract = (WarpResponse,), Error = Rejection> + Clone {
     warp::path!("ws" / "live")
-        .and(warp::path::end().or(warp::any()).unify())
         .and(warp::get())
         .and(warp::addr::remote())
         .and(warp::header::headers_cloned())
@@ -443,11 +442,8 @@ impl Connection {
         if message.is_close() {
             return Flow::Close(close::NORMAL, "bye");
         }
-        if message.is_ping() || message.is_pong() {
-            // Transport-level control frames are answered by the library,
-            // but still count against the bucket below.
-        }
-        // Layer: per-connection token bucket, every frame counts.
+        // Layer: per-connection token bucket, every frame counts, including
+        // transport-level pings (which the library answers by itself).
         if !self.bucket.try_acquire() {
             return self.rate_limited().await;
         }
