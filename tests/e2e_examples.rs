@@ -11,7 +11,7 @@
 //! e2e_examples` writes `docs/contacts.png` and `docs/chat.png`.
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "../examples/chat.rs"]
+#[path = "../examples/chat/main.rs"]
 mod chat;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/contacts/main.rs"]

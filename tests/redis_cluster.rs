@@ -13,8 +13,6 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use djust::prelude::*;
@@ -23,113 +21,8 @@ use djust::runtime::redis::{Redis, RedisBroadcast};
 use djust::runtime::security::SafeError;
 use djust::runtime::server::Server;
 use serde_json::{json, Value};
+use support::redis::RedisServer;
 use support::*;
-
-// --- Redis under test ------------------------------------------------------------
-
-fn redis_server_binary() -> Option<PathBuf> {
-    let from_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("redis-server"))
-            .find(|candidate| candidate.is_file())
-    });
-    from_path.or_else(|| {
-        let fallback = PathBuf::from("/usr/bin/redis-server");
-        fallback.is_file().then_some(fallback)
-    })
-}
-
-/// A private `redis-server` on a free loopback port, with an append-only
-/// file so a restart keeps the data (like a production Redis with AOF).
-struct RedisServer {
-    binary: PathBuf,
-    port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    /// `None` (after printing why) when the binary is missing outside CI.
-    fn start(test: &str) -> Option<RedisServer> {
-        let Some(binary) = redis_server_binary() else {
-            if std::env::var_os("CI").is_some() {
-                panic!("redis-server is not installed but CI is set: .ci/run must install it");
-            }
-            eprintln!(
-                "skipping {test}: redis-server is not installed (apt-get install redis-server)"
-            );
-            return None;
-        };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("free port")
-            .port();
-        let dir = std::env::temp_dir().join(format!("djust-redis-{test}-{port}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("redis dir");
-        let mut server = RedisServer {
-            binary,
-            port,
-            dir,
-            child: None,
-        };
-        server.spawn();
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new(&self.binary)
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &self.port.to_string(),
-                "--dir",
-                self.dir.to_str().expect("utf-8 temp dir"),
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("redis-server did not start on port {}", self.port);
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn restart(&mut self) {
-        self.kill();
-        self.spawn();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 // --- The application ---------------------------------------------------------------
 

@@ -10,8 +10,9 @@ use std::time::Duration;
 use djust::runtime::limits::HandlerRateLimiter;
 use djust::runtime::redis::client::aio::MultiplexedConnection;
 use djust::runtime::redis::client::{cmd, AsyncCommands, Client};
-use djust::runtime::redis::{Redis, RedisRateLimiter, RedisSessionStore};
-use djust::runtime::session::SessionStore;
+use djust::runtime::redis::{Redis, RedisKeyValueStore, RedisRateLimiter, RedisSessionStore};
+use djust::runtime::session::{KeyValueStore, SessionStore, TenantScopedStore};
+use std::sync::Arc;
 
 fn redis_url(test: &str) -> Option<String> {
     match std::env::var("DJUST_TEST_REDIS_URL") {
@@ -89,6 +90,76 @@ async fn an_unreachable_redis_is_an_error_for_sessions_and_a_refusal_for_rate_li
         !limiter.check("v:h:user:1", 100.0, 100).await,
         "fail closed"
     );
+}
+
+#[tokio::test]
+async fn tenant_scoped_values_live_under_their_tenant_prefix_and_expire() {
+    let Some(url) = redis_url("kv") else {
+        return;
+    };
+    let mut con = raw(&url).await;
+    let redis = Redis::open(&url).expect("url");
+    let store: Arc<dyn KeyValueStore> = Arc::new(RedisKeyValueStore::new(
+        redis.clone(),
+        Duration::from_secs(300),
+    ));
+    let run = std::process::id();
+    let acme = TenantScopedStore::new(store.clone(), &format!("acme{run}")).expect("tenant");
+    let globex = TenantScopedStore::new(store.clone(), &format!("globex{run}")).expect("tenant");
+
+    acme.set("plan", "gold".to_owned()).await.expect("set");
+    globex.set("plan", "free".to_owned()).await.expect("set");
+    assert_eq!(
+        acme.get("plan").await.expect("get").as_deref(),
+        Some("gold")
+    );
+    assert_eq!(
+        globex.get("plan").await.expect("get").as_deref(),
+        Some("free")
+    );
+
+    // The raw key is namespaced and tenant-prefixed, and it expires.
+    let raw_key = format!("djust:kv:tenant:acme{run}:plan");
+    let stored: Option<String> = con.get(&raw_key).await.expect("get");
+    assert_eq!(stored.as_deref(), Some("gold"));
+    let ttl: i64 = con.ttl(&raw_key).await.expect("ttl");
+    assert!(
+        (290..=300).contains(&ttl),
+        "every value carries the TTL: {ttl}"
+    );
+
+    // A key crafted to look like another tenant's stays inside its own tenant.
+    let crafted = format!("x:tenant:globex{run}:plan");
+    assert_eq!(acme.get(&crafted).await.expect("get"), None);
+    assert!(acme.delete("plan").await.expect("delete"));
+    assert!(!acme.delete("plan").await.expect("delete twice"));
+    assert_eq!(
+        globex.get("plan").await.expect("get").as_deref(),
+        Some("free")
+    );
+
+    // Hostile keys: unicode and injection text are plain bytes in one key;
+    // empty and oversize keys are refused before reaching Redis.
+    for key in ["ключ 🔑", "a\r\nFLUSHALL\r\n", "*", "\u{0}"] {
+        store.set(key, "v".to_owned()).await.expect("set");
+        assert_eq!(store.get(key).await.expect("get").as_deref(), Some("v"));
+        assert!(store.delete(key).await.expect("delete"));
+    }
+    assert!(store.set("", "v".to_owned()).await.is_err());
+    assert!(store.get(&"k".repeat(1025)).await.is_err());
+    assert_eq!(
+        globex.get("plan").await.expect("get").as_deref(),
+        Some("free"),
+        "the FLUSHALL text was data, not a command"
+    );
+
+    // Down: every operation is an error, never a hang or a panic.
+    let down = RedisKeyValueStore::new(
+        Redis::open("redis://127.0.0.1:1/0").expect("url"),
+        Duration::from_secs(60),
+    );
+    assert!(down.get("k").await.is_err());
+    assert!(down.set("k", "v".to_owned()).await.is_err());
 }
 
 /// Calls of `command` so far (`INFO commandstats`).

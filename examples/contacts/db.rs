@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use djust::runtime::auth::{hash_password, User};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// One contact as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +284,9 @@ impl Db {
     }
 
     fn with_connection(conn: Connection) -> rusqlite::Result<Db> {
+        // Several processes may share the file (`--redis`): wait for a
+        // writer instead of failing with SQLITE_BUSY.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")?;
         conn.execute_batch(SCHEMA)?;
         Ok(Db {
@@ -299,17 +302,20 @@ impl Db {
 
     /// Seeds the sample contacts when the table is empty.
     pub fn seed_contacts(&self) -> rusqlite::Result<()> {
-        let conn = self.conn();
-        let count: i64 = conn.query_row("SELECT COUNT(*) FROM contacts", [], |row| row.get(0))?;
+        let mut conn = self.conn();
+        // One write transaction, so two processes starting on the same file
+        // cannot both see an empty table and seed it twice.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let count: i64 = tx.query_row("SELECT COUNT(*) FROM contacts", [], |row| row.get(0))?;
         if count == 0 {
             for (name, email, phone, website, notes) in SAMPLE {
-                conn.execute(
+                tx.execute(
                     "INSERT INTO contacts (name, email, phone, website, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![name, email, phone, website, notes],
                 )?;
             }
         }
-        Ok(())
+        tx.commit()
     }
 
     /// Creates the demo users (argon2-hashed passwords) when there are none.
@@ -320,13 +326,23 @@ impl Db {
         if count > 0 {
             return Ok(());
         }
+        // Hash outside the write transaction: argon2 takes a while.
+        let mut hashed = Vec::with_capacity(DEMO_USERS.len());
         for (username, password, permissions) in DEMO_USERS {
-            let hash = hash_password(password)?;
-            self.conn().execute(
-                "INSERT INTO users (username, password_hash, permissions) VALUES (?1, ?2, ?3)",
-                params![username, hash, permissions.join(",")],
-            )?;
+            hashed.push((username, hash_password(password)?, permissions.join(",")));
         }
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let count: i64 = tx.query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0))?;
+        if count == 0 {
+            for (username, hash, permissions) in hashed {
+                tx.execute(
+                    "INSERT INTO users (username, password_hash, permissions) VALUES (?1, ?2, ?3)",
+                    params![username, hash, permissions],
+                )?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 

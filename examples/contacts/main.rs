@@ -13,9 +13,12 @@
 //! it renders as inert text and a `#blocked` link.
 //!
 //! Options: `--addr HOST:PORT` (default 127.0.0.1:8000), `--db PATH`
-//! (default: `djust-contacts.sqlite3` in the OS temp dir), and the
-//! `DJUST_*` settings. `cargo run --example contacts -- audit --strict`
-//! prints the security audit.
+//! (default: `djust-contacts.sqlite3` in the OS temp dir), `--redis URL`
+//! (sessions, logins, logouts and rate limits shared by every process
+//! started with the same Redis, database file and `DJUST_SECRET_KEY`; needs
+//! `--features redis`, see docs/deploy.md), and the `DJUST_*` settings.
+//! `cargo run --example contacts -- audit --strict` prints the security
+//! audit.
 
 // Example code: public items are documented where it helps the reader.
 #![allow(missing_docs)]
@@ -36,18 +39,21 @@ use self::views::{ContactEditor, ContactList};
 struct Args {
     addr: String,
     db: PathBuf,
+    redis: Option<String>,
 }
 
 fn args() -> Args {
     let mut parsed = Args {
         addr: "127.0.0.1:8000".to_owned(),
         db: std::env::temp_dir().join("djust-contacts.sqlite3"),
+        redis: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => parsed.addr = args.next().unwrap_or(parsed.addr),
             "--db" => parsed.db = args.next().map(PathBuf::from).unwrap_or(parsed.db),
+            "--redis" => parsed.redis = args.next(),
             _ => {}
         }
     }
@@ -79,6 +85,12 @@ async fn main() -> djust::Result<()> {
         )
         .init();
     let args = args();
+    let mut config = djust::Config::from_env().map_err(Error::config)?;
+    if let Some(url) = &args.redis {
+        // Checked by the server: needs the `redis` feature and a shared
+        // DJUST_SECRET_KEY, with an error saying so otherwise.
+        config.redis_url = Some(url.clone());
+    }
     let db = Arc::new(
         Db::open(&args.db)
             .map_err(|e| Error::config(format!("cannot open {}: {e}", args.db.display())))?,
@@ -87,7 +99,7 @@ async fn main() -> djust::Result<()> {
         .map_err(|e| Error::msg(format!("seeding contacts: {e}")))?;
     db.seed_users()
         .map_err(|e| Error::msg(format!("seeding users: {e}")))?;
-    let app = app(db);
+    let app = app(db).config(config);
     if std::env::args().nth(1).as_deref() != Some("audit") {
         println!(
             "Contacts demo on http://{}/  (database: {})",

@@ -3,6 +3,9 @@
 //! tokio-tungstenite. Every wait is bounded by a timeout.
 #![allow(dead_code)]
 
+#[cfg(feature = "redis")]
+pub mod redis;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -182,6 +182,13 @@ where
         self.shared.sender.subscribe()
     }
 
+    /// The Redis channel, `djust:pubsub:{topic}`. Any JSON encoding of `T`
+    /// published on it (for instance inside a `MULTI` that also stores the
+    /// message) is delivered like [`RedisBroadcast::publish`]'s.
+    pub fn channel(&self) -> &str {
+        &self.shared.channel
+    }
+
     /// The local channel (sending on it reaches this process's views only).
     pub fn local_sender(&self) -> &broadcast::Sender<T> {
         &self.shared.sender

@@ -16,6 +16,12 @@
 //!   on every process.
 //! * [`RedisIpLimiter`]: per-IP connection counts and cooldowns shared by
 //!   every process (`djust:ip:{ip}`, `djust:cooldown:{ip}`).
+//! * [`RedisKeyValueStore`]: the application's [`KeyValueStore`] under
+//!   `djust:kv:{key}` with a TTL; wrapped in a
+//!   [`TenantScopedStore`] its keys become `djust:kv:tenant:{tenant}:{key}`.
+//!
+//! [`KeyValueStore`]: crate::session::KeyValueStore
+//! [`TenantScopedStore`]: crate::session::TenantScopedStore
 //!
 //! Every key is namespaced `djust:{purpose}:...` and carries a TTL.
 //!
@@ -27,6 +33,7 @@
 
 mod broadcast;
 mod ip;
+mod kv;
 mod rate;
 mod revoke;
 mod session;
@@ -40,6 +47,7 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use self::broadcast::{PublishError, RedisBroadcast};
 pub use self::ip::{RedisIpLimiter, RedisIpSlot};
+pub use self::kv::RedisKeyValueStore;
 pub use self::rate::RedisRateLimiter;
 pub use self::revoke::RedisRevocations;
 pub use self::session::RedisSessionStore;
@@ -158,13 +166,25 @@ impl Redis {
         Ok(manager.clone())
     }
 
-    /// Runs one command (or script invocation) with the response timeout.
-    pub(crate) async fn query<T: ::redis::FromRedisValue>(
+    /// Runs one command with this handle's timeouts, on the shared
+    /// connection. For application data kept next to djust's (use your own
+    /// key prefix, e.g. `myapp:…`, and give every key a TTL).
+    pub async fn query<T: ::redis::FromRedisValue>(
         &self,
         cmd: &::redis::Cmd,
     ) -> Result<T, StoreError> {
         let mut connection = self.connection().await?;
         self.bounded(cmd.query_async(&mut connection)).await
+    }
+
+    /// Runs a pipeline (one round trip; `MULTI`/`EXEC` when built with
+    /// [`::redis::Pipeline::atomic`]) with this handle's timeouts.
+    pub async fn query_pipeline<T: ::redis::FromRedisValue>(
+        &self,
+        pipeline: &::redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection().await?;
+        self.bounded(pipeline.query_async(&mut connection)).await
     }
 
     /// Awaits `future` for at most twice the response timeout (the manager

@@ -335,6 +335,12 @@ impl Config {
                     "must be a Redis URL such as redis://127.0.0.1:6379/0",
                 ));
             }
+            if self.secret_key.is_none() {
+                return Err(error(
+                    "DJUST_SECRET_KEY",
+                    "must be set when DJUST_REDIS_URL is: every process sharing Redis signs and checks session cookies and mount tokens with it, so all of them need the same key (generate one with `openssl rand -hex 32`)",
+                ));
+            }
         }
         if let Some(key) = &self.secret_key {
             if key.len() < crate::auth::MIN_KEY_LEN {
@@ -355,8 +361,30 @@ impl Config {
 mod redis_url_tests {
     use super::Config;
 
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
     fn with(url: &str) -> Result<Config, super::ConfigError> {
-        Config::from_lookup(|name| (name == "DJUST_REDIS_URL").then(|| url.to_owned()))
+        Config::from_lookup(|name| match name {
+            "DJUST_REDIS_URL" => Some(url.to_owned()),
+            "DJUST_SECRET_KEY" => Some(KEY.to_owned()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn processes_sharing_redis_must_share_a_secret_key() {
+        let config = Config {
+            redis_url: Some("redis://127.0.0.1:6379/0".to_owned()),
+            ..Config::default()
+        };
+        let error = config.validate().expect_err("no key");
+        assert_eq!(error.variable, "DJUST_SECRET_KEY");
+        assert!(error.to_string().contains("same key"), "{error}");
+        let keyed = Config {
+            secret_key: Some(KEY.to_owned()),
+            ..config
+        };
+        assert!(keyed.validate().is_ok());
     }
 
     #[test]

@@ -2,131 +2,46 @@
 //!
 //! Run: `cargo run --example chat` and open the printed URL in two or more
 //! browser windows. Pick a name in each and talk. Messages are broadcast to
-//! every connected view through a `tokio::sync::broadcast` channel the app
-//! owns and delivered to each view's `handle_info`; the presence count
-//! updates as windows open and close; "… is typing" expires after 3 s on
-//! the view's `tick`; the server pushes a `scroll` event so the client
-//! hook in `examples/static/chat.js` keeps the newest message in view.
-//! Sending is rate limited per user (1 message/s, burst 5): send quickly to
-//! see the error. Options: `--addr HOST:PORT`.
+//! every connected view through the [`Room`] (`room.rs`) and delivered to
+//! each view's `handle_info`; the presence count updates as windows open
+//! and close; "… is typing" expires after 3 s on the view's `tick`; the
+//! server pushes a `scroll` event so the client hook in
+//! `examples/static/chat.js` keeps the newest message in view. Sending is
+//! rate limited per user (1 message/s, burst 5): send quickly to see the
+//! error.
+//!
+//! Options: `--addr HOST:PORT` (default 127.0.0.1:8000) and `--redis URL`:
+//! several chat processes sharing one Redis form one room (messages,
+//! history, presence, sessions and rate limits are shared), e.g.
+//!
+//! ```text
+//! export DJUST_SECRET_KEY=$(openssl rand -hex 32)
+//! cargo run --example chat --features redis -- --redis redis://127.0.0.1:6379/0 --addr 127.0.0.1:8001
+//! cargo run --example chat --features redis -- --redis redis://127.0.0.1:6379/0 --addr 127.0.0.1:8002
+//! ```
 
 // Example code: public items are documented where it helps the reader.
 #![allow(missing_docs)]
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+pub mod room;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use djust::prelude::*;
-use tokio::sync::broadcast;
+
+pub use self::room::{Line, Presence, Room, RoomEvent, HISTORY};
 
 /// How long "… is typing" stays up without another keystroke.
 const TYPING_TTL: Duration = Duration::from_secs(3);
-/// Messages each view keeps and new views receive.
-const HISTORY: usize = 50;
-
-/// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Line {
-    id: u64,
-    from: String,
-    text: String,
-}
-
-/// What the room broadcasts to every view.
-#[derive(Debug, Clone)]
-enum RoomEvent {
-    Message(Line),
-    Typing(String),
-    Presence(usize),
-}
-
-/// The room: one broadcast channel, the presence count and recent history.
-pub struct Room {
-    sender: broadcast::Sender<RoomEvent>,
-    online: AtomicUsize,
-    next_id: AtomicU64,
-    history: Mutex<VecDeque<Line>>,
-}
-
-impl Default for Room {
-    fn default() -> Self {
-        Room::new()
-    }
-}
-
-impl Room {
-    /// An empty room.
-    pub fn new() -> Self {
-        let (sender, _) = broadcast::channel(256);
-        Room {
-            sender,
-            online: AtomicUsize::new(0),
-            next_id: AtomicU64::new(1),
-            history: Mutex::new(VecDeque::new()),
-        }
-    }
-
-    fn post(&self, from: &str, text: &str) {
-        let line = Line {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            from: from.to_owned(),
-            text: text.to_owned(),
-        };
-        {
-            let mut history = self
-                .history
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            history.push_back(line.clone());
-            while history.len() > HISTORY {
-                history.pop_front();
-            }
-        }
-        // No receivers is fine: nobody is in the room.
-        let _ = self.sender.send(RoomEvent::Message(line));
-    }
-
-    fn recent(&self) -> Vec<Line> {
-        self.history
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .iter()
-            .cloned()
-            .collect()
-    }
-}
-
-/// Counts this view in the room while it lives; leaving (the socket closes
-/// and the view is dropped) updates everyone's presence count.
-struct Presence(Arc<Room>);
-
-impl Presence {
-    fn enter(room: Arc<Room>) -> Self {
-        let online = room.online.fetch_add(1, Ordering::Relaxed) + 1;
-        let _ = room.sender.send(RoomEvent::Presence(online));
-        Presence(room)
-    }
-}
-
-impl Drop for Presence {
-    fn drop(&mut self) {
-        let online = self
-            .0
-            .online
-            .fetch_sub(1, Ordering::Relaxed)
-            .saturating_sub(1);
-        let _ = self.0.sender.send(RoomEvent::Presence(online));
-    }
-}
 
 struct Chat {
     nick: String,
     lines: Vec<Line>,
     typing: BTreeMap<String, Instant>,
     online: usize,
-    _room: Arc<Room>,
+    /// Keeps this view counted in the room; also the way to the room.
     _presence: Presence,
 }
 
@@ -145,14 +60,13 @@ impl Chat {
 impl Chat {
     fn mount(ctx: &mut MountCtx) -> Result<Self> {
         let room = ctx.state::<Arc<Room>>()?.clone();
-        ctx.subscribe(room.sender.subscribe());
-        let presence = Presence::enter(room.clone());
+        ctx.subscribe(room.subscribe());
+        let presence = room.enter();
         Ok(Chat {
             nick: String::new(),
             lines: room.recent(),
             typing: BTreeMap::new(),
-            online: room.online.load(Ordering::Relaxed),
-            _room: room,
+            online: room.online(),
             _presence: presence,
         })
     }
@@ -224,7 +138,7 @@ impl Chat {
 
     #[event_handler]
     #[rate_limit(rate = 1, burst = 5)]
-    fn send(&mut self, ctx: &mut EventCtx, text: String) -> Result<()> {
+    async fn send(&mut self, ctx: &mut EventCtx, text: String) -> Result<()> {
         if self.nick.is_empty() {
             return Err(Error::bad_request("join first"));
         }
@@ -233,7 +147,11 @@ impl Chat {
             return Ok(());
         }
         let text: String = text.chars().take(500).collect();
-        self._room.post(&self.nick, &text);
+        self._presence
+            .room()
+            .post(&self.nick, &text)
+            .await
+            .map_err(Error::bad_request)?;
         ctx.push_event("sent", serde_json::json!({}))
     }
 
@@ -241,21 +159,46 @@ impl Chat {
     #[rate_limit(rate = 2, burst = 4)]
     fn typing(&mut self) {
         if !self.nick.is_empty() {
-            let _ = self._room.sender.send(RoomEvent::Typing(self.nick.clone()));
+            self._presence.room().typing(&self.nick);
         }
     }
 }
 
-fn address() -> String {
+/// Command-line options.
+struct Args {
+    addr: String,
+    redis: Option<String>,
+}
+
+fn args() -> Args {
+    let mut parsed = Args {
+        addr: "127.0.0.1:8000".to_owned(),
+        redis: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--addr" {
-            if let Some(addr) = args.next() {
-                return addr;
-            }
+        match arg.as_str() {
+            "--addr" => parsed.addr = args.next().unwrap_or(parsed.addr),
+            "--redis" => parsed.redis = args.next(),
+            _ => {}
         }
     }
-    "127.0.0.1:8000".to_owned()
+    parsed
+}
+
+/// The room: in this process, or shared through Redis with `--redis`.
+async fn open_room(redis: Option<&str>) -> djust::Result<Arc<Room>> {
+    match redis {
+        None => Ok(Arc::new(Room::new())),
+        #[cfg(feature = "redis")]
+        Some(url) => room::connect(url)
+            .await
+            .map_err(|error| Error::config(format!("--redis: {error}"))),
+        #[cfg(not(feature = "redis"))]
+        Some(_) => Err(Error::config(
+            "--redis needs the `redis` feature: cargo run --example chat --features redis -- --redis URL",
+        )),
+    }
 }
 
 /// The chat application around `room` (also used by the example tests).
@@ -279,11 +222,23 @@ async fn main() -> djust::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let addr = address();
-    if std::env::args().nth(1).as_deref() != Some("audit") {
-        println!("Chat on http://{addr}/  (open it in two windows)");
+    let args = args();
+    let mut config = djust::Config::from_env().map_err(Error::config)?;
+    if let Some(url) = &args.redis {
+        // Sessions, rate limits and logouts are shared too.
+        config.redis_url = Some(url.clone());
+        config.validate().map_err(Error::config)?;
     }
-    app(Arc::new(Room::new())).serve(&addr).await
+    let room = open_room(args.redis.as_deref()).await?;
+    if std::env::args().nth(1).as_deref() != Some("audit") {
+        let shared = if args.redis.is_some() {
+            "  (room shared through Redis)"
+        } else {
+            "  (open it in two windows)"
+        };
+        println!("Chat on http://{}/{shared}", args.addr);
+    }
+    app(room).config(config).serve(&args.addr).await
 }
 
 #[cfg(test)]

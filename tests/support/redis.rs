@@ -1,0 +1,112 @@
+//! A private `redis-server` per test, on a free loopback port (feature
+//! `redis`): tests can kill and restart it, and per-IP counts of parallel
+//! tests do not mix.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The `redis-server` binary: the first on `PATH`, else `/usr/bin/redis-server`.
+pub fn redis_server_binary() -> Option<PathBuf> {
+    let from_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("redis-server"))
+            .find(|candidate| candidate.is_file())
+    });
+    from_path.or_else(|| {
+        let fallback = PathBuf::from("/usr/bin/redis-server");
+        fallback.is_file().then_some(fallback)
+    })
+}
+
+/// A private `redis-server` on a free loopback port, with an append-only
+/// file so a restart keeps the data (like a production Redis with AOF).
+pub struct RedisServer {
+    binary: PathBuf,
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// `None` (after printing why) when the binary is missing outside CI.
+    pub fn start(test: &str) -> Option<RedisServer> {
+        let Some(binary) = redis_server_binary() else {
+            if std::env::var_os("CI").is_some() {
+                panic!("redis-server is not installed but CI is set: .ci/run must install it");
+            }
+            eprintln!(
+                "skipping {test}: redis-server is not installed (apt-get install redis-server)"
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("djust-redis-{test}-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("redis dir");
+        let mut server = RedisServer {
+            binary,
+            port,
+            dir,
+            child: None,
+        };
+        server.spawn();
+        Some(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    pub fn spawn(&mut self) {
+        let child = Command::new(&self.binary)
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--dir",
+                self.dir.to_str().expect("utf-8 temp dir"),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
