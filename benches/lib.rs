@@ -49,11 +49,13 @@ pub fn teams_data() -> (u16, Vec<Team>) {
 pub fn djust_big_table(table: &[Vec<usize>]) -> String {
     html! {
         <table>
-            for row in table {
-                <tr>
-                    for col in row { <td>{col}</td> }
-                </tr>
-            }
+            <tbody>
+                for row in table {
+                    <tr>
+                        for col in row { <td>{col}</td> }
+                    </tr>
+                }
+            </tbody>
         </table>
     }
     .into_string()
@@ -83,8 +85,10 @@ pub fn djust_teams(year: u16, teams: &[Team]) -> String {
 pub fn maud_big_table(table: &[Vec<usize>]) -> String {
     maud::html! {
         table {
-            @for row in table {
-                tr { @for col in row { td { (col) } } }
+            tbody {
+                @for row in table {
+                    tr { @for col in row { td { (col) } } }
+                }
             }
         }
     }
@@ -113,7 +117,7 @@ pub fn maud_teams(year: u16, teams: &[Team]) -> String {
 
 #[derive(AskamaTemplate)]
 #[template(
-    source = "<table>{% for row in table %}<tr>{% for col in row %}<td>{{ col }}</td>{% endfor %}</tr>{% endfor %}</table>",
+    source = "<table><tbody>{% for row in table %}<tr>{% for col in row %}<td>{{ col }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>",
     ext = "html"
 )]
 struct AskamaBigTable<'a> {
@@ -173,11 +177,13 @@ pub fn sailfish_teams(year: u16, teams: &[Team]) -> String {
 pub fn big_table_view(table: &[Vec<usize>]) -> Html {
     html! {
         <table>
-            for row in table {
-                <tr>
-                    for col in row { <td>{col}</td> }
-                </tr>
-            }
+            <tbody>
+                for row in table {
+                    <tr>
+                        for col in row { <td>{col}</td> }
+                    </tr>
+                }
+            </tbody>
         </table>
     }
 }

@@ -73,11 +73,13 @@ impl BenchTable {
     fn render(&self) -> Html {
         html! {
             <table>
-                for row in &self.cells {
-                    <tr>
-                        for col in row { <td>{col}</td> }
-                    </tr>
-                }
+                <tbody>
+                    for row in &self.cells {
+                        <tr>
+                            for col in row { <td>{col}</td> }
+                        </tr>
+                    }
+                </tbody>
             </table>
         }
     }

@@ -1,6 +1,7 @@
 //! `html!`: parse → check → codegen over one AST.
 //!
 //! [`parse`] builds the [`ast`], [`check`] enforces the security rules,
+//! [`nesting`] refuses markup the browser's parser would restructure,
 //! [`codegen`] writes the server-side rendering code and [`codegen_vdom`]
 //! the VDOM-building code; the expansion picks one at run time
 //! (`djust_runtime::template::mode`). Errors from parsing and
@@ -13,6 +14,7 @@ pub mod check;
 pub mod codegen;
 pub mod codegen_vdom;
 pub mod escape;
+pub mod nesting;
 pub mod parse;
 
 use proc_macro2::TokenStream;
@@ -31,6 +33,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
         }
     };
     check::check(&nodes, &cx);
+    nesting::check(&nodes, &cx);
     match cx.check() {
         Ok(()) => {
             let markup = codegen::expand(&nodes);
