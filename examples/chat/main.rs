@@ -186,19 +186,20 @@ fn args() -> Args {
     parsed
 }
 
-/// The room: in this process, or shared through Redis with `--redis`.
-async fn open_room(redis: Option<&str>) -> djust::Result<Arc<Room>> {
-    match redis {
-        None => Ok(Arc::new(Room::new())),
-        #[cfg(feature = "redis")]
-        Some(url) => room::connect(url)
-            .await
-            .map_err(|error| Error::config(format!("--redis: {error}"))),
-        #[cfg(not(feature = "redis"))]
-        Some(_) => Err(Error::config(
-            "--redis needs the `redis` feature: cargo run --example chat --features redis -- --redis URL",
-        )),
+/// The room: in this process, or shared through the Redis `config` names
+/// (`--redis` or `DJUST_REDIS_URL`).
+async fn open_room(config: &djust::Config) -> djust::Result<Arc<Room>> {
+    #[cfg(feature = "redis")]
+    if let Some(redis) = djust::runtime::redis::Redis::from_config(config).map_err(Error::config)? {
+        return room::connect(redis).await.map_err(Error::config);
     }
+    #[cfg(not(feature = "redis"))]
+    if config.redis_url.is_some() {
+        return Err(Error::config(
+            "--redis needs the `redis` feature: cargo run --example chat --features redis -- --redis URL",
+        ));
+    }
+    Ok(Arc::new(Room::new()))
 }
 
 /// The chat application around `room` (also used by the example tests).
@@ -229,9 +230,9 @@ async fn main() -> djust::Result<()> {
         config.redis_url = Some(url.clone());
         config.validate().map_err(Error::config)?;
     }
-    let room = open_room(args.redis.as_deref()).await?;
+    let room = open_room(&config).await?;
     if std::env::args().nth(1).as_deref() != Some("audit") {
-        let shared = if args.redis.is_some() {
+        let shared = if config.redis_url.is_some() {
             "  (room shared through Redis)"
         } else {
             "  (open it in two windows)"

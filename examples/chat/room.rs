@@ -260,10 +260,9 @@ mod cluster {
         }
     }
 
-    /// A room shared through the Redis at `url`. Starts even while Redis is
-    /// down (logged): the room joins when Redis is back.
-    pub async fn connect(url: &str) -> Result<Arc<Room>, String> {
-        let redis = Redis::open(url).map_err(|error| error.to_string())?;
+    /// A room shared through `redis`. Starts even while Redis is down
+    /// (logged): the room joins when Redis is back.
+    pub async fn connect(redis: Redis) -> Result<Arc<Room>, String> {
         let bus = RedisBroadcast::new(&redis, TOPIC, BUS_CAPACITY).map_err(|e| e.to_string())?;
         let relay = bus.subscribe();
         let room = Arc::new_cyclic(|weak: &Weak<Room>| {

@@ -2,7 +2,7 @@
 //! `redis`): tests can kill and restart it, and per-IP counts of parallel
 //! tests do not mix.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -26,11 +26,32 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// TLS only (`--port 0 --tls-port …`), with these extra arguments.
+    tls: Option<Vec<String>>,
 }
 
 impl RedisServer {
     /// `None` (after printing why) when the binary is missing outside CI.
     pub fn start(test: &str) -> Option<RedisServer> {
+        Self::start_with(test, None)
+    }
+
+    /// Like [`RedisServer::start`], accepting only TLS connections, with the
+    /// server certificate and key files given (`tls-auth-clients no`).
+    pub fn start_tls(test: &str, cert: &Path, key: &Path) -> Option<RedisServer> {
+        let path = |file: &Path| file.to_str().expect("utf-8 path").to_owned();
+        let tls = vec![
+            "--tls-cert-file".to_owned(),
+            path(cert),
+            "--tls-key-file".to_owned(),
+            path(key),
+            "--tls-auth-clients".to_owned(),
+            "no".to_owned(),
+        ];
+        Self::start_with(test, Some(tls))
+    }
+
+    fn start_with(test: &str, tls: Option<Vec<String>>) -> Option<RedisServer> {
         let Some(binary) = redis_server_binary() else {
             if std::env::var_os("CI").is_some() {
                 panic!("redis-server is not installed but CI is set: .ci/run must install it");
@@ -52,22 +73,35 @@ impl RedisServer {
             port,
             dir,
             child: None,
+            tls,
         };
         server.spawn();
         Some(server)
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
     pub fn spawn(&mut self) {
+        let port = self.port.to_string();
+        let ports = match &self.tls {
+            None => vec!["--port", port.as_str()],
+            Some(tls) => {
+                let mut args = vec!["--port", "0", "--tls-port", port.as_str()];
+                args.extend(tls.iter().map(String::as_str));
+                args
+            }
+        };
         let child = Command::new(&self.binary)
+            .args(["--bind", "127.0.0.1"])
+            .args(&ports)
             .args([
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &self.port.to_string(),
                 "--dir",
                 self.dir.to_str().expect("utf-8 temp dir"),
                 "--save",

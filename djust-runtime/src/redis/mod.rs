@@ -1,5 +1,7 @@
 //! Shared state in Redis, for several server processes behind one load
-//! balancer (cargo feature `redis`, setting `DJUST_REDIS_URL`).
+//! balancer (cargo feature `redis`, setting `DJUST_REDIS_URL`; TLS with the
+//! `redis-tls` feature and a `rediss://` URL, `DJUST_REDIS_CA_FILE` for a
+//! private CA).
 //!
 //! * [`Redis`]: one lazily connected, self-reconnecting handle (a
 //!   [`::redis::aio::ConnectionManager`] with bounded timeouts and backoff).
@@ -51,6 +53,7 @@ pub use self::kv::RedisKeyValueStore;
 pub use self::rate::RedisRateLimiter;
 pub use self::revoke::RedisRevocations;
 pub use self::session::RedisSessionStore;
+use crate::server::{Config, ConfigError};
 use crate::session::StoreError;
 
 /// The underlying client crate, for applications that need raw commands.
@@ -119,16 +122,92 @@ impl Redis {
     }
 
     /// Like [`Redis::open`] with explicit timeouts and backoff.
+    ///
+    /// A `rediss://` URL (TLS) needs the `redis-tls` feature; the server's
+    /// certificate is then checked against the system's trust store (see
+    /// [`Redis::open_with_ca`] for a private CA).
     pub fn open_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
+        if url.starts_with("rediss://") && !cfg!(feature = "redis-tls") {
+            return Err(StoreError::Unavailable(
+                "a rediss:// (TLS) URL needs djust's `redis-tls` feature (features = [\"redis-tls\"])".to_owned(),
+            ));
+        }
         let client = ::redis::Client::open(url)
             .map_err(|error| StoreError::Unavailable(format!("invalid Redis URL: {error}")))?;
-        Ok(Self {
+        Ok(Self::with_client(client, options))
+    }
+
+    /// Like [`Redis::open_with`] for a `rediss://` URL whose server
+    /// certificate is signed by the CA in `root_ca_pem` (PEM) rather than
+    /// one the system trusts (feature `redis-tls`).
+    #[cfg(feature = "redis-tls")]
+    pub fn open_with_ca(
+        url: &str,
+        options: RedisOptions,
+        root_ca_pem: Vec<u8>,
+    ) -> Result<Self, StoreError> {
+        if !url.starts_with("rediss://") {
+            return Err(StoreError::Unavailable(
+                "a CA certificate is only used with a rediss:// (TLS) URL".to_owned(),
+            ));
+        }
+        let certificates = ::redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(root_ca_pem),
+        };
+        let client = ::redis::Client::build_with_tls(url, certificates).map_err(|error| {
+            StoreError::Unavailable(format!("invalid Redis URL or CA certificate: {error}"))
+        })?;
+        Ok(Self::with_client(client, options))
+    }
+
+    /// The handle `config` names: `DJUST_REDIS_URL`, with
+    /// `DJUST_REDIS_CA_FILE` read for a private CA; `None` without a URL.
+    /// The error names the setting at fault.
+    pub fn from_config(config: &Config) -> Result<Option<Self>, ConfigError> {
+        let invalid = |variable: &str, problem: String| ConfigError {
+            variable: variable.to_owned(),
+            problem,
+        };
+        let Some(url) = &config.redis_url else {
+            return Ok(None);
+        };
+        let options = RedisOptions::default();
+        let Some(path) = &config.redis_ca_file else {
+            return Self::open_with(url, options)
+                .map(Some)
+                .map_err(|error| invalid("DJUST_REDIS_URL", reason(error)));
+        };
+        #[cfg(feature = "redis-tls")]
+        {
+            let pem = std::fs::read(path).map_err(|error| {
+                invalid(
+                    "DJUST_REDIS_CA_FILE",
+                    format!("cannot read {}: {error}", path.display()),
+                )
+            })?;
+            Self::open_with_ca(url, options, pem)
+                .map(Some)
+                .map_err(|error| invalid("DJUST_REDIS_CA_FILE", reason(error)))
+        }
+        #[cfg(not(feature = "redis-tls"))]
+        {
+            let _ = path;
+            Err(invalid(
+                "DJUST_REDIS_CA_FILE",
+                "needs djust's `redis-tls` feature (features = [\"redis-tls\"])".to_owned(),
+            ))
+        }
+    }
+
+    fn with_client(client: ::redis::Client, options: RedisOptions) -> Self {
+        Self {
             inner: Arc::new(Inner {
                 client,
                 options,
                 manager: tokio::sync::OnceCell::new(),
             }),
-        })
+        }
     }
 
     /// The timeouts and backoff in use.
@@ -218,6 +297,14 @@ impl Redis {
     }
 }
 
+/// The text of a store error, without the "store unavailable" prefix.
+fn reason(error: StoreError) -> String {
+    match error {
+        StoreError::Unavailable(reason) => reason,
+        other => other.to_string(),
+    }
+}
+
 fn unavailable(error: &::redis::RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
@@ -257,4 +344,24 @@ pub(crate) fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+#[cfg(all(test, not(feature = "redis-tls")))]
+mod tls_feature_tests {
+    use super::Redis;
+    use crate::server::Config;
+
+    #[test]
+    fn tls_settings_without_the_feature_say_which_feature() {
+        let error = Redis::open("rediss://cache.internal:6380/0").expect_err("no TLS support");
+        assert!(error.to_string().contains("`redis-tls` feature"), "{error}");
+        let config = Config {
+            redis_url: Some("rediss://cache.internal:6380/0".to_owned()),
+            redis_ca_file: Some("ca.pem".into()),
+            ..Config::default()
+        };
+        let error = Redis::from_config(&config).expect_err("no TLS support");
+        assert_eq!(error.variable, "DJUST_REDIS_CA_FILE");
+        assert!(error.problem.contains("`redis-tls` feature"), "{error}");
+    }
 }

@@ -57,6 +57,10 @@ pub struct Config {
     /// shared through Redis by every process (cargo feature `redis`; a
     /// startup error without it). See `docs/deploy.md`.
     pub redis_url: Option<String>,
+    /// `DJUST_REDIS_CA_FILE` (unset): a PEM file of the CA that signed the
+    /// Redis server's certificate, for a `rediss://` URL whose server is not
+    /// trusted by the system store (cargo feature `redis-tls`).
+    pub redis_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -82,6 +86,7 @@ impl Default for Config {
             secure_cookies: false,
             max_live_connections: 10_000,
             redis_url: None,
+            redis_ca_file: None,
         }
     }
 }
@@ -112,6 +117,7 @@ impl fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("max_live_connections", &self.max_live_connections)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_ca_file", &self.redis_ca_file)
             .finish()
     }
 }
@@ -270,6 +276,9 @@ impl Config {
         if let Some(raw) = get("DJUST_REDIS_URL") {
             config.redis_url = Some(raw.trim().to_owned());
         }
+        if let Some(raw) = get("DJUST_REDIS_CA_FILE") {
+            config.redis_ca_file = Some(std::path::PathBuf::from(raw.trim()));
+        }
         config.validate()?;
         Ok(config)
     }
@@ -335,12 +344,24 @@ impl Config {
                     "must be a Redis URL such as redis://127.0.0.1:6379/0",
                 ));
             }
+            if self.redis_ca_file.is_some() && !url.starts_with("rediss://") {
+                return Err(error(
+                    "DJUST_REDIS_CA_FILE",
+                    "is only used for TLS: set DJUST_REDIS_URL to a rediss:// URL, or unset DJUST_REDIS_CA_FILE",
+                ));
+            }
             if self.secret_key.is_none() {
                 return Err(error(
                     "DJUST_SECRET_KEY",
                     "must be set when DJUST_REDIS_URL is: every process sharing Redis signs and checks session cookies and mount tokens with it, so all of them need the same key (generate one with `openssl rand -hex 32`)",
                 ));
             }
+        }
+        if self.redis_ca_file.is_some() && self.redis_url.is_none() {
+            return Err(error(
+                "DJUST_REDIS_CA_FILE",
+                "needs DJUST_REDIS_URL (a rediss:// URL) to be set",
+            ));
         }
         if let Some(key) = &self.secret_key {
             if key.len() < crate::auth::MIN_KEY_LEN {
@@ -369,6 +390,34 @@ mod redis_url_tests {
             "DJUST_SECRET_KEY" => Some(KEY.to_owned()),
             _ => None,
         })
+    }
+
+    #[test]
+    fn a_redis_ca_file_goes_with_a_tls_url_only() {
+        let lookup = |url: &'static str| {
+            move |name: &str| match name {
+                "DJUST_REDIS_URL" => Some(url.to_owned()),
+                "DJUST_REDIS_CA_FILE" => Some(" /etc/djust/redis-ca.pem ".to_owned()),
+                "DJUST_SECRET_KEY" => Some(KEY.to_owned()),
+                _ => None,
+            }
+        };
+        let config = Config::from_lookup(lookup("rediss://cache.internal:6380/0")).expect("tls");
+        assert_eq!(
+            config.redis_ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/djust/redis-ca.pem"))
+        );
+        let error = Config::from_lookup(lookup("redis://cache.internal:6379/0"))
+            .expect_err("plain URL with a CA file");
+        assert_eq!(error.variable, "DJUST_REDIS_CA_FILE");
+        let alone = Config {
+            redis_ca_file: Some("ca.pem".into()),
+            ..Config::default()
+        };
+        assert_eq!(
+            alone.validate().expect_err("no URL").variable,
+            "DJUST_REDIS_CA_FILE"
+        );
     }
 
     #[test]

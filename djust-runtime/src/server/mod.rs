@@ -629,14 +629,15 @@ impl SharedStores {
     /// its Redis implementation (feature `redis`; without the feature the
     /// setting is a startup error rather than silently per-process state).
     fn from_config(config: &Config, explicit: SharedStores) -> Result<SharedStores> {
-        let Some(url) = &config.redis_url else {
+        if config.redis_url.is_none() {
             return Ok(explicit);
-        };
+        }
         #[cfg(feature = "redis")]
         {
             use crate::redis as r;
-            let redis = r::Redis::open(url)
-                .map_err(|error| Error::config(format!("DJUST_REDIS_URL: {error}")))?;
+            let Some(redis) = r::Redis::from_config(config).map_err(Error::config)? else {
+                return Ok(explicit);
+            };
             let idle = std::time::Duration::from_secs(config.session_idle_secs);
             Ok(SharedStores {
                 sessions: explicit
@@ -655,7 +656,7 @@ impl SharedStores {
         }
         #[cfg(not(feature = "redis"))]
         {
-            let _ = (url, explicit);
+            let _ = explicit;
             Err(Error::config(
                 "DJUST_REDIS_URL is set but djust was built without the `redis` feature: enable it (features = [\"redis\"]) or unset the variable",
             ))
