@@ -419,6 +419,23 @@ fn padded_add(len: usize) -> String {
 }
 
 #[tokio::test]
+async fn a_frame_far_above_the_limit_also_gets_an_error_frame_and_1009() {
+    // 1 MiB: past the transport backstop (4 × 64 KiB), where the WebSocket
+    // library refuses the frame before djust sees it.
+    let app = start(test_config()).await;
+    let mut socket = mount_lab(app.addr()).await;
+    send_text(&mut socket, &padded_add(1 << 20)).await;
+    let (code, frames) = until_close(&mut socket).await;
+    assert_eq!(errors(&frames), [generic(SafeError::MessageTooLarge)]);
+    assert_eq!(code, Some(1009));
+    // The server is fine: a new socket works.
+    let mut again = mount_lab(app.addr()).await;
+    send_text(&mut again, &padded_add(100)).await;
+    assert_eq!(recv(&mut again).await.expect("patch")["type"], "patch");
+    app.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_frame_of_exactly_64_kib_is_accepted_and_one_byte_more_closes_1009() {
     let app = start(test_config()).await;
     let mut socket = mount_lab(app.addr()).await;

@@ -214,6 +214,15 @@ async fn close_and_drain(sink: &mut Sink, stream: &mut Stream, code: u16, reason
     .await;
 }
 
+/// Keeps a socket whose stream failed open for [`CLOSE_GRACE`], so the error and
+/// close frames just sent reach the client instead of being cut by the TCP
+/// reset that closing with unread data (the rest of a refused frame) sends.
+/// The stream itself cannot be read any more (tokio-tungstenite ends it on
+/// that error), hence a plain wait, bounded and per connection.
+async fn linger() {
+    tokio::time::sleep(CLOSE_GRACE).await;
+}
+
 async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code: CloseCode::from(code),
@@ -359,6 +368,16 @@ impl Connection {
                     Some(Ok(message)) => {
                         self.deadline = Instant::now() + self.heartbeat;
                         self.on_message(message).await
+                    }
+                    Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                        // Above the transport backstop (4× the limit): the
+                        // rest of the frame is never read, so the stream is
+                        // unusable, but the client still learns why.
+                        tracing::warn!(ip = %self.ip, "frame above the transport limit");
+                        self.error(SafeError::MessageTooLarge, None).await;
+                        close(&mut self.sink, close::TOO_BIG, "message too large").await;
+                        linger().await;
+                        return;
                     }
                     Some(Err(error)) => {
                         tracing::debug!(ip = %self.ip, error = %sanitize_for_log(&error.to_string()), "WebSocket read error");
