@@ -160,25 +160,7 @@ impl Cluster {
 // --- Helpers -------------------------------------------------------------------------
 
 async fn login_as(addr: SocketAddr, username: &str) -> String {
-    let page = get(addr, "/login").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let before = set_cookie_pair(&page, "djust_session").expect("session cookie");
-    let csrf = csrf_from_page(&page.body).expect("csrf");
-    let password = format!("{username}-password");
-    let response = post_form(
-        addr,
-        "/login",
-        Some(&before),
-        &[
-            ("username", username),
-            ("password", &password),
-            ("next", "/board"),
-            ("csrf_token", &csrf),
-        ],
-    )
-    .await;
-    assert_eq!(response.status, 303, "{}", response.body);
-    set_cookie_pair(&response, "djust_session").expect("new session cookie")
+    log_in(addr, username, &format!("{username}-password"), "/board").await
 }
 
 /// 200 when `cookie` is logged in, 303 to the login page otherwise.
@@ -187,23 +169,7 @@ async fn board_status(addr: SocketAddr, cookie: &str) -> u16 {
 }
 
 async fn mount_board(addr: SocketAddr, cookie: &str) -> Socket {
-    let page = get_with_cookie(addr, "/board", cookie).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let mut socket = connect_with(addr, &[("Cookie", cookie)]).await;
-    send_mount(&mut socket, "board", &mount_token(&page.body), "/board").await;
-    let mounted = recv(&mut socket).await.expect("mount frame");
-    assert_eq!(mounted["type"], "mount", "{mounted}");
-    socket
-}
-
-/// Sends an event and returns the frames up to the answer to a ping.
-async fn event(socket: &mut Socket, name: &str, params: Value, reference: u64) -> Vec<Value> {
-    send_json(
-        socket,
-        &json!({ "type": "event", "event": name, "params": params, "ref": reference }),
-    )
-    .await;
-    until_pong(socket).await
+    mount_page_as(addr, "/board", "board", cookie).await.0
 }
 
 fn is_error(frames: &[Value], error: SafeError) -> bool {
@@ -262,17 +228,19 @@ async fn a_login_on_a_is_valid_on_b_and_a_rate_limit_burst_on_a_limits_b() {
     let mut on_a = mount_board(a, &alice).await;
     let mut on_b = mount_board(b, &alice).await;
     for reference in 1..=3 {
-        let frames = event(&mut on_a, "bump", json!({}), reference).await;
+        let frames = send_event(&mut on_a, "bump", json!({}), reference).await;
         assert!(is_patch(&frames), "burst on A: {frames:?}");
     }
-    let frames = event(&mut on_b, "bump", json!({}), 4).await;
+    let frames = send_event(&mut on_b, "bump", json!({}), 4).await;
     assert!(
         is_error(&frames, SafeError::RateLimited),
         "A's burst limits B: {frames:?}"
     );
     // Another user's budget is untouched.
     let mut bob_on_b = mount_board(b, &bob).await;
-    assert!(is_patch(&event(&mut bob_on_b, "bump", json!({}), 5).await));
+    assert!(is_patch(
+        &send_event(&mut bob_on_b, "bump", json!({}), 5).await
+    ));
     cluster.stop().await;
 }
 
@@ -288,7 +256,7 @@ async fn a_chat_message_sent_through_a_reaches_a_client_mounted_on_b() {
     let mut alice_on_a = mount_board(a, &alice).await;
     let mut bob_on_b = mount_board(b, &bob).await;
 
-    let frames = event(&mut alice_on_a, "say", json!({ "text": "hello from A" }), 1).await;
+    let frames = send_event(&mut alice_on_a, "say", json!({ "text": "hello from A" }), 1).await;
     assert!(
         !frames.iter().any(|frame| frame["type"] == "error"),
         "{frames:?}"
@@ -337,7 +305,9 @@ async fn logout_on_a_closes_the_sessions_socket_on_b_with_4403() {
     assert_eq!(code, Some(4403), "{frames:?}");
     assert!(is_error(&frames, SafeError::LoginRequired), "{frames:?}");
     // Bob's socket on B is untouched.
-    assert!(is_patch(&event(&mut bob_on_b, "hit", json!({}), 2).await));
+    assert!(is_patch(
+        &send_event(&mut bob_on_b, "hit", json!({}), 2).await
+    ));
     cluster.stop().await;
 }
 
@@ -383,18 +353,18 @@ async fn with_redis_down_limits_and_auth_fail_closed_mounted_views_keep_working_
     let mut on_b = mount_board(b, &alice).await;
     let mut on_a = mount_board(a, &alice).await;
     assert!(is_patch(
-        &event(&mut on_b, "bump_often", json!({}), 1).await
+        &send_event(&mut on_b, "bump_often", json!({}), 1).await
     ));
 
     redis.kill();
 
     // Rate-limited handlers are refused (fail closed), with the usual frame.
-    let frames = event(&mut on_b, "bump_often", json!({}), 2).await;
+    let frames = send_event(&mut on_b, "bump_often", json!({}), 2).await;
     assert!(is_error(&frames, SafeError::RateLimited), "{frames:?}");
     // Unlimited handlers of the mounted view keep working.
-    assert!(is_patch(&event(&mut on_b, "hit", json!({}), 3).await));
+    assert!(is_patch(&send_event(&mut on_b, "hit", json!({}), 3).await));
     // A chat message is not acknowledged: the sender sees an error.
-    let frames = event(&mut on_a, "say", json!({ "text": "lost?" }), 4).await;
+    let frames = send_event(&mut on_a, "say", json!({ "text": "lost?" }), 4).await;
     assert!(
         frames.iter().any(|frame| frame["type"] == "error"),
         "{frames:?}"
@@ -414,7 +384,7 @@ async fn with_redis_down_limits_and_auth_fail_closed_mounted_views_keep_working_
     .await;
     let mut recovered = false;
     for reference in 100..200 {
-        if is_patch(&event(&mut on_b, "bump_often", json!({}), reference).await) {
+        if is_patch(&send_event(&mut on_b, "bump_often", json!({}), reference).await) {
             recovered = true;
             break;
         }
@@ -432,7 +402,7 @@ async fn with_redis_down_limits_and_auth_fail_closed_mounted_views_keep_working_
         cluster.bus_a.is_subscribed() && cluster.bus_b.is_subscribed()
     })
     .await;
-    let frames = event(&mut on_a, "say", json!({ "text": "after restart" }), 6).await;
+    let frames = send_event(&mut on_a, "say", json!({ "text": "after restart" }), 6).await;
     assert!(
         !frames.iter().any(|frame| frame["type"] == "error"),
         "{frames:?}"

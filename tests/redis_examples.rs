@@ -109,11 +109,16 @@ impl Drop for ExampleProcess {
 struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!(
+    /// The directory of `test` (created by [`Scratch::new`]).
+    fn dir(test: &str) -> PathBuf {
+        std::env::temp_dir().join(format!(
             "djust-redis-examples-{test}-{}",
             std::process::id()
-        ));
+        ))
+    }
+
+    fn new(test: &str) -> Scratch {
+        let dir = Self::dir(test);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Scratch(dir)
@@ -130,36 +135,60 @@ impl Drop for Scratch {
     }
 }
 
-// --- Talking to them -------------------------------------------------------------------
-
-/// GETs `path` (with the session `cookie`, or anonymously) and mounts
-/// `view` on a socket carrying the same cookie; returns the socket and the
-/// mount frame.
-async fn mount(addr: SocketAddr, path: &str, view: &str, cookie: Option<&str>) -> (Socket, Value) {
-    let page = match cookie {
-        Some(cookie) => get_with_cookie(addr, path, cookie).await,
-        None => get(addr, path).await,
-    };
-    assert_eq!(page.status, 200, "{}", page.body);
-    let headers: Vec<(&str, &str)> = cookie
-        .map(|cookie| ("Cookie", cookie))
-        .into_iter()
-        .collect();
-    let mut socket = connect_with(addr, &headers).await;
-    send_mount(&mut socket, view, &mount_token(&page.body), path).await;
-    let mounted = recv(&mut socket).await.expect("mount frame");
-    assert_eq!(mounted["type"], "mount", "{mounted}");
-    (socket, mounted)
+/// A private Redis and two processes of one example sharing it, started
+/// with `--redis URL` and `extra` arguments; `None` when a piece is missing
+/// outside CI.
+struct Pair {
+    redis: RedisServer,
+    scratch: Scratch,
+    binary: PathBuf,
+    a: ExampleProcess,
+    b: ExampleProcess,
 }
 
-/// Sends an event; the frames up to the answer to a ping.
-async fn event(socket: &mut Socket, name: &str, params: Value, reference: u64) -> Vec<Value> {
-    send_json(
-        socket,
-        &json!({ "type": "event", "event": name, "params": params, "ref": reference }),
-    )
-    .await;
-    until_pong(socket).await
+impl Pair {
+    fn start(example: &str, test: &str, extra: &[&str]) -> Option<Pair> {
+        let redis = RedisServer::start(&format!("examples_{test}"))?;
+        let binary = require_example(example, test)?;
+        let scratch = Scratch::new(test);
+        let a = Self::process(&binary, &redis, &scratch, extra, "a");
+        let b = Self::process(&binary, &redis, &scratch, extra, "b");
+        Some(Pair {
+            redis,
+            scratch,
+            binary,
+            a,
+            b,
+        })
+    }
+
+    /// One more process of the same example on the same Redis.
+    fn another(&self, name: &str) -> ExampleProcess {
+        Self::process(&self.binary, &self.redis, &self.scratch, &[], name)
+    }
+
+    fn process(
+        binary: &Path,
+        redis: &RedisServer,
+        scratch: &Scratch,
+        extra: &[&str],
+        name: &str,
+    ) -> ExampleProcess {
+        let url = redis.url();
+        let mut args = vec!["--redis", url.as_str()];
+        args.extend_from_slice(extra);
+        ExampleProcess::start(binary, &args, scratch.path(&format!("{name}.log")))
+    }
+}
+
+// --- Talking to them -------------------------------------------------------------------
+
+/// Mounts `view` at `path`, logged in with `cookie` or anonymously.
+async fn mount(addr: SocketAddr, path: &str, view: &str, cookie: Option<&str>) -> (Socket, Value) {
+    match cookie {
+        Some(cookie) => mount_page_as(addr, path, view, cookie).await,
+        None => mount_page(addr, path, view).await,
+    }
 }
 
 fn errors(frames: &[Value]) -> Vec<String> {
@@ -183,42 +212,14 @@ async fn wait_for_text(socket: &mut Socket, needle: &str) -> bool {
     false
 }
 
-async fn login(addr: SocketAddr, username: &str, password: &str) -> String {
-    let page = get(addr, "/login").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let before = set_cookie_pair(&page, "djust_session").expect("session cookie");
-    let csrf = csrf_from_page(&page.body).expect("csrf");
-    let response = post_form(
-        addr,
-        "/login",
-        Some(&before),
-        &[
-            ("username", username),
-            ("password", password),
-            ("next", "/"),
-            ("csrf_token", &csrf),
-        ],
-    )
-    .await;
-    assert_eq!(response.status, 303, "{}", response.body);
-    set_cookie_pair(&response, "djust_session").expect("new session cookie")
-}
-
 // --- Tests -----------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_processes_sharing_redis_form_one_room() {
-    let test = "chat";
-    let Some(redis) = RedisServer::start("examples_chat") else {
+    let Some(pair) = Pair::start("chat", "chat", &[]) else {
         return;
     };
-    let Some(chat) = require_example("chat", test) else {
-        return;
-    };
-    let scratch = Scratch::new(test);
-    let url = redis.url();
-    let a = ExampleProcess::start(&chat, &["--redis", &url], scratch.path("a.log"));
-    let b = ExampleProcess::start(&chat, &["--redis", &url], scratch.path("b.log"));
+    let (a, b) = (&pair.a, &pair.b);
 
     let (mut ann, _) = mount(a.addr, "/", "chat", None).await;
     let (mut bob, _) = mount(b.addr, "/", "chat", None).await;
@@ -228,11 +229,11 @@ async fn chat_processes_sharing_redis_form_one_room() {
         "A sees B's view:\n{}",
         a.log_text()
     );
-    assert!(errors(&event(&mut ann, "join", json!({ "name": "Ann" }), 1).await).is_empty());
-    assert!(errors(&event(&mut bob, "join", json!({ "name": "Bob" }), 1).await).is_empty());
+    assert!(errors(&send_event(&mut ann, "join", json!({ "name": "Ann" }), 1).await).is_empty());
+    assert!(errors(&send_event(&mut bob, "join", json!({ "name": "Bob" }), 1).await).is_empty());
 
     // A message sent through A reaches the view mounted on B, escaped.
-    let sent = event(
+    let sent = send_event(
         &mut ann,
         "send",
         json!({ "text": "hi <b>Bob</b> from A" }),
@@ -252,12 +253,12 @@ async fn chat_processes_sharing_redis_form_one_room() {
     let started = Instant::now();
     let mut accepted = 1; // the message above
     for n in 0..4 {
-        let frames = event(&mut ann, "send", json!({ "text": format!("a{n}") }), 10 + n).await;
+        let frames = send_event(&mut ann, "send", json!({ "text": format!("a{n}") }), 10 + n).await;
         accepted += usize::from(errors(&frames).is_empty());
     }
     let mut refused_on_b = 0;
     for n in 0..3 {
-        let frames = event(&mut bob, "send", json!({ "text": format!("b{n}") }), 20 + n).await;
+        let frames = send_event(&mut bob, "send", json!({ "text": format!("b{n}") }), 20 + n).await;
         if errors(&frames).is_empty() {
             accepted += 1;
         } else {
@@ -273,7 +274,7 @@ async fn chat_processes_sharing_redis_form_one_room() {
     );
 
     // A third process started now gets the shared history at mount.
-    let c = ExampleProcess::start(&chat, &["--redis", &url], scratch.path("c.log"));
+    let c = pair.another("c");
     let (_carol, mounted) = mount(c.addr, "/", "chat", None).await;
     assert!(
         mounted
@@ -281,30 +282,22 @@ async fn chat_processes_sharing_redis_form_one_room() {
             .contains("hi &lt;b&gt;Bob&lt;/b&gt; from A"),
         "history is shared: {mounted}"
     );
-    drop((a, b, c));
+    drop(c);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chat_message_is_refused_while_redis_is_down_and_flows_again_after_restart() {
-    let test = "chat_outage";
-    let Some(mut redis) = RedisServer::start("examples_chat_outage") else {
+    let Some(mut pair) = Pair::start("chat", "chat_outage", &[]) else {
         return;
     };
-    let Some(chat) = require_example("chat", test) else {
-        return;
-    };
-    let scratch = Scratch::new(test);
-    let url = redis.url();
-    let a = ExampleProcess::start(&chat, &["--redis", &url], scratch.path("a.log"));
-    let b = ExampleProcess::start(&chat, &["--redis", &url], scratch.path("b.log"));
-    let (mut ann, _) = mount(a.addr, "/", "chat", None).await;
-    let (mut bob, _) = mount(b.addr, "/", "chat", None).await;
-    assert!(errors(&event(&mut ann, "join", json!({ "name": "Ann" }), 1).await).is_empty());
+    let (mut ann, _) = mount(pair.a.addr, "/", "chat", None).await;
+    let (mut bob, _) = mount(pair.b.addr, "/", "chat", None).await;
+    assert!(errors(&send_event(&mut ann, "join", json!({ "name": "Ann" }), 1).await).is_empty());
 
-    redis.kill();
+    pair.redis.kill();
     // Refused with an error frame (the rate limit fails closed, or the
     // publish is not acknowledged): the sender knows it was not sent.
-    let frames = event(&mut ann, "send", json!({ "text": "lost?" }), 2).await;
+    let frames = send_event(&mut ann, "send", json!({ "text": "lost?" }), 2).await;
     assert!(
         !errors(&frames).is_empty(),
         "refused while down: {frames:?}"
@@ -312,12 +305,13 @@ async fn a_chat_message_is_refused_while_redis_is_down_and_flows_again_after_res
     // The mounted view itself keeps working: it still answers pings.
     assert!(errors(&until_pong(&mut bob).await).is_empty());
 
-    redis.restart();
+    pair.redis.restart();
+    let (a, b) = (&pair.a, &pair.b);
     // Every acknowledged message arrives on B once Redis is back.
     let mut acknowledged = None;
     for attempt in 0..60u64 {
         let text = format!("back {attempt}");
-        let frames = event(&mut ann, "send", json!({ "text": text }), 100 + attempt).await;
+        let frames = send_event(&mut ann, "send", json!({ "text": text }), 100 + attempt).await;
         if errors(&frames).is_empty() {
             acknowledged = Some(text);
             break;
@@ -341,32 +335,18 @@ async fn a_chat_message_is_refused_while_redis_is_down_and_flows_again_after_res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contacts_processes_share_logins_and_a_logout_on_a_closes_the_socket_on_b() {
-    let test = "contacts";
-    let Some(redis) = RedisServer::start("examples_contacts") else {
+    // In the test's scratch directory, removed with it.
+    let db = Scratch::dir("contacts").join("contacts.sqlite3");
+    let db_arg = db.to_str().expect("utf-8 path");
+    let Some(pair) = Pair::start("contacts", "contacts", &["--db", db_arg]) else {
         return;
     };
-    let Some(contacts) = require_example("contacts", test) else {
-        return;
-    };
-    let scratch = Scratch::new(test);
-    let url = redis.url();
-    let db = scratch.path("contacts.sqlite3");
-    let db = db.to_str().expect("utf-8 path");
-    let a = ExampleProcess::start(
-        &contacts,
-        &["--redis", &url, "--db", db],
-        scratch.path("a.log"),
-    );
-    let b = ExampleProcess::start(
-        &contacts,
-        &["--redis", &url, "--db", db],
-        scratch.path("b.log"),
-    );
+    let (a, b) = (&pair.a, &pair.b);
 
     // Anonymous: B sends the visitor to the login page.
     assert_eq!(get(b.addr, "/").await.status, 303);
-    let viewer = login(a.addr, "viewer", "viewer-demo-2026").await;
-    let admin = login(a.addr, "admin", "admin-demo-2026").await;
+    let viewer = log_in(a.addr, "viewer", "viewer-demo-2026", "/").await;
+    let admin = log_in(a.addr, "admin", "admin-demo-2026", "/").await;
     // The session made on A is valid on B (same Redis, same secret key).
     let (mut viewer_on_b, mounted) = mount(b.addr, "/", "contacts", Some(&viewer)).await;
     assert!(mounted.to_string().contains("Ada"), "{mounted}");
@@ -387,7 +367,7 @@ async fn contacts_processes_share_logins_and_a_logout_on_a_closes_the_socket_on_
     let (code, frames) = until_close(&mut viewer_on_b).await;
     assert_eq!(code, Some(4403), "{frames:?}\n{}", b.log_text());
     // The admin's socket on B is untouched.
-    let frames = event(&mut admin_on_b, "search", json!({ "q": "Ada" }), 2).await;
+    let frames = send_event(&mut admin_on_b, "search", json!({ "q": "Ada" }), 2).await;
     assert!(errors(&frames).is_empty(), "{frames:?}");
     assert!(
         frames.iter().any(|frame| frame["type"] == "patch"),

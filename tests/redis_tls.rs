@@ -125,6 +125,13 @@ impl Drop for Certificates {
     }
 }
 
+/// A CA, and a TLS-only `redis-server` with a certificate it signed.
+fn tls_redis(test: &str) -> Option<(Certificates, RedisServer)> {
+    let certificates = Certificates::make(test)?;
+    let server = RedisServer::start_tls(test, &certificates.cert(), &certificates.key())?;
+    Some((certificates, server))
+}
+
 fn quick_options() -> RedisOptions {
     RedisOptions {
         connect_timeout: Duration::from_millis(500),
@@ -148,13 +155,7 @@ impl Hello {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_ca_file_stores_and_the_server_use_redis_over_tls() {
-    let test = "tls";
-    let Some(certificates) = Certificates::make(test) else {
-        return;
-    };
-    let Some(redis_server) =
-        RedisServer::start_tls(test, &certificates.cert(), &certificates.key())
-    else {
+    let Some((certificates, redis_server)) = tls_redis("tls") else {
         return;
     };
     let url = redis_server.url();
@@ -202,13 +203,7 @@ async fn with_the_ca_file_stores_and_the_server_use_redis_over_tls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_ca_or_without_tls_nothing_is_sent_and_the_error_says_why() {
-    let test = "tls_refused";
-    let Some(certificates) = Certificates::make(test) else {
-        return;
-    };
-    let Some(redis_server) =
-        RedisServer::start_tls(test, &certificates.cert(), &certificates.key())
-    else {
+    let Some((certificates, redis_server)) = tls_redis("tls_refused") else {
         return;
     };
     let url = redis_server.url();

@@ -238,6 +238,60 @@ pub async fn send_text(socket: &mut Socket, text: &str) {
         .expect("send");
 }
 
+/// Like [`mount_page`] with the session `cookie` on the GET and the socket.
+pub async fn mount_page_as(
+    addr: SocketAddr,
+    path: &str,
+    view: &str,
+    cookie: &str,
+) -> (Socket, Value) {
+    let page = get_with_cookie(addr, path, cookie).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mut socket = connect_with(addr, &[("Cookie", cookie)]).await;
+    send_mount(&mut socket, view, &mount_token(&page.body), path).await;
+    let mounted = recv(&mut socket).await.expect("mount frame");
+    assert_eq!(mounted["type"], "mount", "{mounted}");
+    (socket, mounted)
+}
+
+/// Sends event `name` and returns the frames up to the answer to a ping.
+pub async fn send_event(
+    socket: &mut Socket,
+    name: &str,
+    params: Value,
+    reference: u64,
+) -> Vec<Value> {
+    send_json(
+        socket,
+        &serde_json::json!({ "type": "event", "event": name, "params": params, "ref": reference }),
+    )
+    .await;
+    until_pong(socket).await
+}
+
+/// Logs in through the login form (GET for the CSRF token, POST), asserts
+/// the redirect to `next`, and returns the new session's `name=value` cookie.
+pub async fn log_in(addr: SocketAddr, username: &str, password: &str, next: &str) -> String {
+    let page = get(addr, "/login").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let before = set_cookie_pair(&page, "djust_session").expect("session cookie");
+    let csrf = csrf_from_page(&page.body).expect("csrf");
+    let response = post_form(
+        addr,
+        "/login",
+        Some(&before),
+        &[
+            ("username", username),
+            ("password", password),
+            ("next", next),
+            ("csrf_token", &csrf),
+        ],
+    )
+    .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    set_cookie_pair(&response, "djust_session").expect("new session cookie")
+}
+
 /// GETs `path`, connects and mounts the page's view; returns the socket and the mount frame.
 pub async fn mount_page(addr: SocketAddr, path: &str, view: &str) -> (Socket, Value) {
     let page = get(addr, path).await;
