@@ -79,9 +79,15 @@ mod contacts {
         #[event_handler]
         #[rate_limit(rate = 5, burst = 3)]
         async fn search(&mut self, q: String) -> Result<()> {
-            self.contacts = load(&q);
             self.query = q;
+            self.reload();
             Ok(())
+        }
+
+        /// A helper in the view's block: what it assigns is attributed to
+        /// the handlers that call it.
+        fn reload(&mut self) {
+            self.contacts = load(&self.query);
         }
 
         #[event_handler]

@@ -5,7 +5,8 @@
 //!   and `match` bindings and method calls (`contacts[].name`), for the
 //!   registry and the audit;
 //! - the fields each method assigns (`self.x = ..`, `self.x.push(..)`,
-//!   `Self { x, .. }`).
+//!   `Self { x, .. }`), including through helper methods of the same
+//!   `impl` block it calls (`self.reload()`).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -397,4 +398,81 @@ pub fn assigned_fields(method: &ImplItemFn) -> BTreeSet<String> {
     assigned.visit_block(&method.block);
     assigned.0.retain(|field| !field.starts_with('_'));
     assigned.0
+}
+
+/// Methods of `self` that `method` calls (`self.reload()`).
+pub fn self_calls(method: &ImplItemFn) -> BTreeSet<String> {
+    struct Calls(BTreeSet<String>);
+    impl<'ast> Visit<'ast> for Calls {
+        fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
+            if let Expr::Path(path) = &*node.receiver {
+                if path.path.is_ident("self") {
+                    self.0.insert(node.method.to_string());
+                }
+            }
+            syn::visit::visit_expr_method_call(self, node);
+        }
+    }
+    let mut calls = Calls(BTreeSet::new());
+    calls.visit_block(&method.block);
+    calls.0
+}
+
+/// The fields `entry` assigns itself or through the methods of `methods`
+/// it calls, directly or not (each method visited once, so recursion ends).
+pub fn assigned_through_calls(entry: &ImplItemFn, methods: &[&ImplItemFn]) -> BTreeSet<String> {
+    let mut assigned = assigned_fields(entry);
+    let mut visited: BTreeSet<String> = BTreeSet::from([entry.sig.ident.to_string()]);
+    let mut pending: Vec<String> = self_calls(entry).into_iter().collect();
+    while let Some(name) = pending.pop() {
+        if !visited.insert(name.clone()) {
+            continue;
+        }
+        if let Some(helper) = methods.iter().find(|method| method.sig.ident == name) {
+            assigned.extend(assigned_fields(helper));
+            pending.extend(self_calls(helper));
+        }
+    }
+    assigned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn method(tokens: proc_macro2::TokenStream) -> ImplItemFn {
+        syn::parse2(tokens).expect("a method")
+    }
+
+    #[test]
+    fn fields_assigned_by_called_helpers_count_even_through_recursion() {
+        let entry = method(quote::quote! {
+            fn search(&mut self, q: String) { self.query = q; self.reload(); }
+        });
+        let reload = method(quote::quote! {
+            fn reload(&mut self) { self.rows = load(); self.count += 1; self.settle(); }
+        });
+        let settle = method(quote::quote! {
+            fn settle(&mut self) { if self.rows.is_empty() { self.reload(); self.empty.push(1); } }
+        });
+        let unrelated = method(quote::quote! {
+            fn unrelated(&mut self) { self.other = 1; }
+        });
+        let methods = [&entry, &reload, &settle, &unrelated];
+        let assigned = assigned_through_calls(&entry, &methods);
+        assert_eq!(
+            assigned.into_iter().collect::<Vec<_>>(),
+            ["count", "empty", "query", "rows"]
+        );
+        // Calls of methods outside the block add nothing (and do not fail).
+        let external = method(quote::quote! {
+            fn page(&mut self) { self.page = 2; self.helper_elsewhere(); other.reload(); }
+        });
+        assert_eq!(
+            assigned_through_calls(&external, &methods)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["page"]
+        );
+    }
 }

@@ -108,6 +108,14 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let handler_names: Vec<String> = items.handlers.iter().map(|h| h.ident.to_string()).collect();
     let mut exposure = Exposure::default();
     let mut assigned = Vec::new();
+    let methods: Vec<&syn::ImplItemFn> = impl_block
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            ImplItem::Fn(method) => Some(method),
+            _ => None,
+        })
+        .collect();
     for item in &impl_block.items {
         let ImplItem::Fn(method) = item else { continue };
         let method_name = method.sig.ident.to_string();
@@ -117,8 +125,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
                 analysis::exposure(&template, &Default::default(), &mut exposure);
             }
         }
-        if method_name == "mount" || handler_names.contains(&method_name) {
-            for field in analysis::assigned_fields(method) {
+        // Where state changes: mount, handlers, and server-side updates.
+        let entry_point = matches!(
+            method_name.as_str(),
+            "mount" | "handle_info" | "handle_tick"
+        ) || handler_names.contains(&method_name);
+        if entry_point {
+            for field in analysis::assigned_through_calls(method, &methods) {
                 assigned.push((field, method_name.clone()));
             }
         }
