@@ -365,3 +365,38 @@ mod tls_feature_tests {
         assert!(error.problem.contains("`redis-tls` feature"), "{error}");
     }
 }
+
+#[cfg(test)]
+mod url_tests {
+    use super::Redis;
+
+    #[test]
+    fn hostile_urls_are_errors_or_inert_never_panics_and_never_leak_the_password() {
+        let long_host = format!("redis://{}:6379/0", "a".repeat(10_000));
+        let hostile = [
+            "",
+            "redis://",
+            "redis://:@",
+            "redis://127.0.0.1:99999/0",
+            "redis://127.0.0.1:6379/not-a-db",
+            "redis://[::1:6379/0",
+            "redis://127.0.0.1:6379/0\r\nFLUSHALL\r\n",
+            "redis://h\u{0}st:6379/0",
+            "redis://exämple.test:6379/0",
+            "redis://127.0.0.1:6379/0?protocol=<script>",
+            long_host.as_str(),
+        ];
+        for url in hostile {
+            // Either refused now or a handle whose first command fails: both
+            // are fine; a panic or a password in the Debug output is not.
+            if let Ok(redis) = Redis::open(url) {
+                let debug = format!("{redis:?}");
+                assert!(!debug.contains("FLUSHALL\r\n"), "{debug}");
+            }
+        }
+        let redis = Redis::open("redis://:hunter2@10.0.0.5:6379/0").expect("valid");
+        let debug = format!("{redis:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("10.0.0.5"), "{debug}");
+    }
+}
