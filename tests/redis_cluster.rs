@@ -183,18 +183,6 @@ fn is_patch(frames: &[Value]) -> bool {
     frames.iter().any(|frame| frame["type"] == "patch")
 }
 
-/// Reads frames until one contains `needle` (in its JSON text).
-async fn wait_for_text(socket: &mut Socket, needle: &str) -> bool {
-    for _ in 0..50 {
-        match next(socket).await {
-            Incoming::Frame(frame) if frame.to_string().contains(needle) => return true,
-            Incoming::Frame(_) => continue,
-            _ => return false,
-        }
-    }
-    false
-}
-
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,

@@ -11,7 +11,7 @@ use djust::runtime::limits::HandlerRateLimiter;
 use djust::runtime::redis::client::aio::MultiplexedConnection;
 use djust::runtime::redis::client::{cmd, AsyncCommands, Client};
 use djust::runtime::redis::{Redis, RedisKeyValueStore, RedisRateLimiter, RedisSessionStore};
-use djust::runtime::session::{KeyValueStore, SessionStore, TenantScopedStore};
+use djust::runtime::session::{KeyValueStore, SessionStore, StoreError, TenantScopedStore};
 use std::sync::Arc;
 
 fn redis_url(test: &str) -> Option<String> {
@@ -145,8 +145,14 @@ async fn tenant_scoped_values_live_under_their_tenant_prefix_and_expire() {
         assert_eq!(store.get(key).await.expect("get").as_deref(), Some("v"));
         assert!(store.delete(key).await.expect("delete"));
     }
-    assert!(store.set("", "v".to_owned()).await.is_err());
-    assert!(store.get(&"k".repeat(1025)).await.is_err());
+    assert!(matches!(
+        store.set("", "v".to_owned()).await,
+        Err(StoreError::InvalidKey(_))
+    ));
+    assert!(matches!(
+        store.get(&"k".repeat(1025)).await,
+        Err(StoreError::InvalidKey(_))
+    ));
     assert_eq!(
         globex.get("plan").await.expect("get").as_deref(),
         Some("free"),

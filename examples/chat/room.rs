@@ -6,7 +6,9 @@
 //! a message is first published to every process (and stored in the shared
 //! history list in the same `MULTI`), and each process hands what it
 //! receives to its own views, so every view in every process sees the same
-//! messages in the same order.
+//! messages in the same order. A process whose subscription dropped (Redis
+//! restarted, network) re-reads the history when it is back and hands its
+//! views what they missed, late (see `room/cluster.rs`).
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -40,14 +42,16 @@ pub enum RoomEvent {
     Presence(usize),
 }
 
-/// A message was not posted: with Redis, Redis did not acknowledge it, so
-/// no view anywhere received it and the sender may retry.
+/// A message was not confirmed: with Redis, Redis did not acknowledge it.
+/// Usually nobody received it, but when the reply alone was lost (a time-out
+/// after Redis ran the command) it was delivered: a retry then posts it
+/// twice, which is the lesser evil for a chat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotSent;
 
 impl std::fmt::Display for NotSent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("message not sent: the chat is briefly unavailable, try again")
+        f.write_str("the chat did not confirm your message (it is briefly unavailable): try again")
     }
 }
 
@@ -162,6 +166,35 @@ impl Room {
         let _ = self.views.send(RoomEvent::Message(line));
     }
 
+    /// Makes `canonical` (the shared history, oldest first) this process's
+    /// history, keeping after it the lines received meanwhile, and hands the
+    /// views the lines they missed (late: after a reconnection they arrive
+    /// after what the view already shows).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    fn merge_history(&self, canonical: Vec<Line>) {
+        let missed: Vec<Line> = {
+            let mut history = self.history();
+            let missed = canonical
+                .iter()
+                .filter(|line| history.iter().all(|known| known.id != line.id))
+                .cloned()
+                .collect();
+            let newer: Vec<Line> = history
+                .drain(..)
+                .filter(|known| canonical.iter().all(|line| line.id != known.id))
+                .collect();
+            history.extend(canonical);
+            history.extend(newer);
+            while history.len() > HISTORY {
+                history.pop_front();
+            }
+            missed
+        };
+        for line in missed {
+            let _ = self.views.send(RoomEvent::Message(line));
+        }
+    }
+
     fn presence_changed(&self) {
         let _ = self.views.send(RoomEvent::Presence(self.online()));
         #[cfg(feature = "redis")]
@@ -196,270 +229,10 @@ impl Drop for Presence {
     }
 }
 
+// An explicit path, so the module is found the same way whether this file
+// is the example's `room` module or is included by a test with `#[path]`.
+#[cfg(feature = "redis")]
+#[path = "room/cluster.rs"]
+mod cluster;
 #[cfg(feature = "redis")]
 pub use cluster::connect;
-
-/// The Redis side of a room shared by several processes.
-#[cfg(feature = "redis")]
-mod cluster {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-    use std::time::{Duration, Instant};
-
-    use djust::runtime::redis::client::{cmd, pipe};
-    use djust::runtime::redis::{Redis, RedisBroadcast};
-    use serde::{Deserialize, Serialize};
-    use tokio::sync::broadcast::error::RecvError;
-
-    use super::{Line, NotSent, Room, RoomEvent, HISTORY};
-
-    /// Pub/sub topic of the room (channel `djust:pubsub:chat:room`).
-    const TOPIC: &str = "chat:room";
-    /// The shared history list.
-    const HISTORY_KEY: &str = "djust:chat:history";
-    /// The history expires a day after the last message.
-    const HISTORY_TTL_SECS: u64 = 24 * 60 * 60;
-    /// Each process announces its presence count this often…
-    const HEARTBEAT: Duration = Duration::from_secs(5);
-    /// …and a process not heard of for this long counts as gone.
-    const PEER_TTL: Duration = Duration::from_secs(15);
-    /// Messages buffered per process before the relay falls behind.
-    const BUS_CAPACITY: usize = 1024;
-    /// How long startup waits for the subscription before going on.
-    const STARTUP_WAIT: Duration = Duration::from_secs(3);
-
-    /// What processes tell each other.
-    #[derive(Debug, Clone, Serialize, Deserialize)]
-    pub(super) enum Wire {
-        Message(Line),
-        Typing(String),
-        /// Process `process` has `online` views in the room.
-        Here {
-            process: u32,
-            online: usize,
-        },
-        /// Process `process` started: everyone announces their count.
-        Hello {
-            process: u32,
-        },
-    }
-
-    pub(super) struct Cluster {
-        redis: Redis,
-        bus: RedisBroadcast<Wire>,
-        /// Other processes' counts and when they were last heard of.
-        peers: Mutex<HashMap<u32, (usize, Instant)>>,
-        tasks: Vec<tokio::task::AbortHandle>,
-    }
-
-    impl Drop for Cluster {
-        fn drop(&mut self) {
-            for task in &self.tasks {
-                task.abort();
-            }
-        }
-    }
-
-    /// A room shared through `redis`. Starts even while Redis is down
-    /// (logged): the room joins when Redis is back.
-    pub async fn connect(redis: Redis) -> Result<Arc<Room>, String> {
-        let bus = RedisBroadcast::new(&redis, TOPIC, BUS_CAPACITY).map_err(|e| e.to_string())?;
-        let relay = bus.subscribe();
-        let room = Arc::new_cyclic(|weak: &Weak<Room>| {
-            let mut room = Room::new();
-            let tasks = vec![
-                tokio::spawn(relay_loop(weak.clone(), relay)).abort_handle(),
-                tokio::spawn(heartbeat_loop(weak.clone())).abort_handle(),
-            ];
-            room.cluster = Some(Cluster {
-                redis,
-                bus,
-                peers: Mutex::new(HashMap::new()),
-                tasks,
-            });
-            room
-        });
-        let Some(cluster) = &room.cluster else {
-            return Err("room built without its cluster".to_owned());
-        };
-        if !cluster.bus.wait_subscribed(STARTUP_WAIT).await {
-            tracing::warn!("Redis is not reachable yet: the chat room will join when it is");
-            return Ok(room);
-        }
-        match cluster.load_history().await {
-            Ok(lines) => lines.into_iter().for_each(|line| room.deliver(line)),
-            Err(error) => tracing::warn!(%error, "could not load the chat history"),
-        }
-        let hello = Wire::Hello {
-            process: room.process,
-        };
-        if let Err(error) = cluster.bus.publish(&hello).await {
-            tracing::warn!(%error, "could not greet the other processes");
-        }
-        Ok(room)
-    }
-
-    /// Hands what Redis delivers to this process's views.
-    async fn relay_loop(room: Weak<Room>, mut bus: tokio::sync::broadcast::Receiver<Wire>) {
-        loop {
-            let wire = match bus.recv().await {
-                Ok(wire) => wire,
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "chat relay fell behind; messages skipped");
-                    continue;
-                }
-                Err(RecvError::Closed) => return,
-            };
-            let Some(room) = room.upgrade() else {
-                return;
-            };
-            room.receive(wire);
-        }
-    }
-
-    /// Announces this process's count and forgets silent processes.
-    async fn heartbeat_loop(room: Weak<Room>) {
-        let mut interval = tokio::time::interval(HEARTBEAT);
-        loop {
-            interval.tick().await;
-            let Some(room) = room.upgrade() else {
-                return;
-            };
-            if let Some(cluster) = &room.cluster {
-                let forgot = cluster.forget_silent_peers();
-                cluster.announce(
-                    room.process,
-                    room.here.load(std::sync::atomic::Ordering::Relaxed),
-                );
-                if forgot {
-                    let _ = room.views.send(RoomEvent::Presence(room.online()));
-                }
-            }
-        }
-    }
-
-    impl Room {
-        /// One message from the bus (this process's own included).
-        fn receive(&self, wire: Wire) {
-            let Some(cluster) = &self.cluster else {
-                return;
-            };
-            match wire {
-                Wire::Message(line) => self.deliver(line),
-                Wire::Typing(from) => {
-                    let _ = self.views.send(RoomEvent::Typing(from));
-                }
-                Wire::Here { process, online } if process != self.process => {
-                    cluster.peers().insert(process, (online, Instant::now()));
-                    let _ = self.views.send(RoomEvent::Presence(self.online()));
-                }
-                Wire::Hello { process } if process != self.process => {
-                    cluster.announce(
-                        self.process,
-                        self.here.load(std::sync::atomic::Ordering::Relaxed),
-                    );
-                }
-                Wire::Here { .. } | Wire::Hello { .. } => {}
-            }
-        }
-    }
-
-    impl Cluster {
-        /// Stores `line` in the shared history and publishes it, in one
-        /// `MULTI` round trip: acknowledged means stored and sent.
-        pub(super) async fn post(&self, line: &Line) -> Result<(), NotSent> {
-            let stored = serde_json::to_string(line).map_err(|_| NotSent)?;
-            let wire = serde_json::to_string(&Wire::Message(line.clone())).map_err(|_| NotSent)?;
-            let mut pipeline = pipe();
-            pipeline
-                .atomic()
-                .cmd("RPUSH")
-                .arg(HISTORY_KEY)
-                .arg(stored)
-                .ignore()
-                .cmd("LTRIM")
-                .arg(HISTORY_KEY)
-                .arg(-(HISTORY as i64))
-                .arg(-1)
-                .ignore()
-                .cmd("EXPIRE")
-                .arg(HISTORY_KEY)
-                .arg(HISTORY_TTL_SECS)
-                .ignore()
-                .cmd("PUBLISH")
-                .arg(self.bus.channel())
-                .arg(wire)
-                .ignore();
-            self.redis
-                .query_pipeline::<()>(&pipeline)
-                .await
-                .map_err(|error| {
-                    tracing::warn!(%error, "chat message not sent");
-                    NotSent
-                })
-        }
-
-        /// Publishes "`from` is typing" without waiting (best effort).
-        pub(super) fn typing(&self, from: &str) {
-            self.spawn_publish(Wire::Typing(from.to_owned()));
-        }
-
-        /// Publishes this process's presence count without waiting.
-        pub(super) fn announce(&self, process: u32, online: usize) {
-            self.spawn_publish(Wire::Here { process, online });
-        }
-
-        /// Views in the other processes heard of recently.
-        pub(super) fn peers_online(&self) -> usize {
-            self.peers()
-                .values()
-                .filter(|(_, seen)| seen.elapsed() < PEER_TTL)
-                .map(|(online, _)| online)
-                .sum()
-        }
-
-        /// Drops processes not heard of within [`PEER_TTL`]; `true` if any.
-        fn forget_silent_peers(&self) -> bool {
-            let mut peers = self.peers();
-            let before = peers.len();
-            peers.retain(|_, (_, seen)| seen.elapsed() < PEER_TTL);
-            peers.len() != before
-        }
-
-        async fn load_history(&self) -> Result<Vec<Line>, String> {
-            let raw: Vec<String> = self
-                .redis
-                .query(
-                    cmd("LRANGE")
-                        .arg(HISTORY_KEY)
-                        .arg(-(HISTORY as i64))
-                        .arg(-1),
-                )
-                .await
-                .map_err(|error| error.to_string())?;
-            // A line that does not decode (another version wrote it) is skipped.
-            Ok(raw
-                .iter()
-                .filter_map(|json| serde_json::from_str(json).ok())
-                .collect())
-        }
-
-        fn spawn_publish(&self, wire: Wire) {
-            // Presence changes when a view is dropped, which can happen
-            // outside the runtime (at shutdown): then there is no one to tell.
-            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                return;
-            };
-            let bus = self.bus.clone();
-            runtime.spawn(async move {
-                if let Err(error) = bus.publish(&wire).await {
-                    tracing::debug!(%error, "chat presence/typing not sent");
-                }
-            });
-        }
-
-        fn peers(&self) -> MutexGuard<'_, HashMap<u32, (usize, Instant)>> {
-            self.peers.lock().unwrap_or_else(PoisonError::into_inner)
-        }
-    }
-}

@@ -254,6 +254,19 @@ pub async fn mount_page_as(
     (socket, mounted)
 }
 
+/// Reads frames until one's JSON text contains `needle`: `true` then,
+/// `false` if the socket closes or stays silent for 5 s first.
+pub async fn wait_for_text(socket: &mut Socket, needle: &str) -> bool {
+    for _ in 0..1000 {
+        match next(socket).await {
+            Incoming::Frame(frame) if frame.to_string().contains(needle) => return true,
+            Incoming::Frame(_) => continue,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Sends event `name` and returns the frames up to the answer to a ping.
 pub async fn send_event(
     socket: &mut Socket,

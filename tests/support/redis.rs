@@ -61,22 +61,29 @@ impl RedisServer {
             );
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("free port")
-            .port();
-        let dir = std::env::temp_dir().join(format!("djust-redis-{test}-{port}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("redis dir");
-        let mut server = RedisServer {
-            binary,
-            port,
-            dir,
-            child: None,
-            tls,
-        };
-        server.spawn();
-        Some(server)
+        // A port is picked free and then released, so a parallel test may
+        // take it before redis-server binds it: then redis-server exits and
+        // another port is tried.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .expect("free port")
+                .port();
+            let dir = std::env::temp_dir().join(format!("djust-redis-{test}-{port}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("redis dir");
+            let mut server = RedisServer {
+                binary: binary.clone(),
+                port,
+                dir,
+                child: None,
+                tls: tls.clone(),
+            };
+            if server.try_spawn() {
+                return Some(server);
+            }
+        }
+        panic!("redis-server did not start on any of 5 free ports");
     }
 
     pub fn url(&self) -> String {
@@ -88,7 +95,18 @@ impl RedisServer {
         format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
+    /// Starts redis-server on this port again (after [`RedisServer::kill`]).
     pub fn spawn(&mut self) {
+        assert!(
+            self.try_spawn(),
+            "redis-server did not start on port {}",
+            self.port
+        );
+    }
+
+    /// Starts redis-server and waits until it accepts connections; `false`
+    /// if it exited first (the port was taken) or never listened.
+    fn try_spawn(&mut self) -> bool {
         let port = self.port.to_string();
         let ports = match &self.tls {
             None => vec!["--port", port.as_str()],
@@ -117,12 +135,21 @@ impl RedisServer {
             .expect("start redis-server");
         self.child = Some(child);
         for _ in 0..200 {
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|child| matches!(child.try_wait(), Ok(Some(_))));
+            if exited {
+                self.child = None;
+                return false;
+            }
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        panic!("redis-server did not start on port {}", self.port);
+        self.kill();
+        false
     }
 
     pub fn kill(&mut self) {

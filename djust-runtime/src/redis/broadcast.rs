@@ -211,6 +211,14 @@ where
         *self.shared.subscribed.borrow()
     }
 
+    /// A watch of whether this process's subscription is active. Messages
+    /// published while it was not are lost to this process (pub/sub is at
+    /// most once): wait for it to turn `true` again (`changed()`) to catch
+    /// up from durable storage, as the chat example re-reads its history.
+    pub fn subscription(&self) -> watch::Receiver<bool> {
+        self.shared.subscribed.clone()
+    }
+
     /// Waits up to `timeout` for the subscription to be active; `true` if it is.
     pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
         let mut subscribed = self.shared.subscribed.clone();

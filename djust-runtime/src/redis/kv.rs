@@ -19,7 +19,13 @@ pub const MAX_KEY_LEN: usize = 1024;
 /// Wrap it in a [`TenantScopedStore`](crate::session::TenantScopedStore) to
 /// give each tenant its own key space (`djust:kv:tenant:{tenant}:{key}`).
 /// Every operation is one round trip; when Redis is down or slow it fails
-/// with [`StoreError::Unavailable`] after the handle's response timeout.
+/// with [`StoreError::Unavailable`] after the handle's response timeout. An
+/// empty or oversize key is [`StoreError::InvalidKey`], without a round trip.
+///
+/// Keys given to this store directly are used as they are: keys that
+/// users choose (or that hold a tenant id) must go through a
+/// `TenantScopedStore`, or an unscoped key such as `tenant:other:x` would
+/// read another tenant's value.
 #[derive(Debug, Clone)]
 pub struct RedisKeyValueStore {
     redis: Redis,
@@ -35,7 +41,7 @@ impl RedisKeyValueStore {
     /// The Redis key of `key`, or an error for an empty or oversize key.
     fn key(key: &str) -> Result<String, StoreError> {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
-            return Err(StoreError::Unavailable(format!(
+            return Err(StoreError::InvalidKey(format!(
                 "key-value keys must be 1 to {MAX_KEY_LEN} bytes"
             )));
         }

@@ -132,6 +132,8 @@ impl Redis {
                 "a rediss:// (TLS) URL needs djust's `redis-tls` feature (features = [\"redis-tls\"])".to_owned(),
             ));
         }
+        #[cfg(feature = "redis-tls")]
+        install_crypto_provider();
         let client = ::redis::Client::open(url)
             .map_err(|error| StoreError::Unavailable(format!("invalid Redis URL: {error}")))?;
         Ok(Self::with_client(client, options))
@@ -151,6 +153,7 @@ impl Redis {
                 "a CA certificate is only used with a rediss:// (TLS) URL".to_owned(),
             ));
         }
+        install_crypto_provider();
         let certificates = ::redis::TlsCertificates {
             client_tls: None,
             root_cert: Some(root_ca_pem),
@@ -295,6 +298,16 @@ impl Redis {
         let _: String = self.query(&::redis::cmd("PING")).await?;
         Ok(())
     }
+}
+
+/// Makes ring the process's rustls crypto provider unless one is installed.
+/// redis-rs builds its TLS configs with `ClientConfig::builder()`, which
+/// panics at the first connection when the application's dependency graph
+/// enables a second provider (aws-lc-rs, common with AWS SDKs) and nobody
+/// chose; an application that installed its own keeps it.
+#[cfg(feature = "redis-tls")]
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The text of a store error, without the "store unavailable" prefix.

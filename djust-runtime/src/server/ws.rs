@@ -214,13 +214,17 @@ async fn close_and_drain(sink: &mut Sink, stream: &mut Stream, code: u16, reason
     .await;
 }
 
-/// Keeps a socket whose stream failed open for [`CLOSE_GRACE`], so the error and
-/// close frames just sent reach the client instead of being cut by the TCP
-/// reset that closing with unread data (the rest of a refused frame) sends.
-/// The stream itself cannot be read any more (tokio-tungstenite ends it on
-/// that error), hence a plain wait, bounded and per connection.
-async fn linger() {
-    tokio::time::sleep(CLOSE_GRACE).await;
+/// Keeps a socket whose stream failed open for [`CLOSE_GRACE`] (less if the
+/// server shuts down), so the error and close frames just sent reach the
+/// client instead of being cut by the TCP reset that closing with unread
+/// data (the rest of a refused frame) sends. The stream itself cannot be
+/// read any more (tokio-tungstenite ends it on that error), hence a plain
+/// wait, bounded and per connection.
+async fn linger(closing: &mut tokio::sync::watch::Receiver<bool>) {
+    tokio::select! {
+        () = tokio::time::sleep(CLOSE_GRACE) => {}
+        _ = closing.changed() => {}
+    }
 }
 
 async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
@@ -376,7 +380,7 @@ impl Connection {
                         tracing::warn!(ip = %self.ip, "frame above the transport limit");
                         self.error(SafeError::MessageTooLarge, None).await;
                         close(&mut self.sink, close::TOO_BIG, "message too large").await;
-                        linger().await;
+                        linger(&mut closing).await;
                         return;
                     }
                     Some(Err(error)) => {

@@ -64,6 +64,9 @@ pub enum StoreError {
     Unavailable(String),
     /// The session disappeared (expired, evicted or destroyed) while in use.
     SessionGone,
+    /// The key was refused before reaching the backend (empty, too long):
+    /// a caller's mistake, not an outage.
+    InvalidKey(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -71,6 +74,7 @@ impl std::fmt::Display for StoreError {
         match self {
             Self::Unavailable(reason) => write!(f, "session store unavailable: {reason}"),
             Self::SessionGone => f.write_str("session no longer exists"),
+            Self::InvalidKey(reason) => write!(f, "invalid key: {reason}"),
         }
     }
 }
