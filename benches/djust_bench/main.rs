@@ -1201,9 +1201,26 @@ fn load_average() -> String {
 }
 
 async fn run(args: Args) -> BenchResult<Value> {
+    #[cfg(feature = "redis")]
+    let slots_before = match &args.redis {
+        Some(url) => redis_probe::loopback_connections(url).await,
+        None => None,
+    };
     let (server, target, pid, mode) = start_server(&args).await?;
     let result = measure(&args, &target, pid, mode).await;
     server.stop().await;
+    #[cfg(feature = "redis")]
+    let result = match (result, &args.redis) {
+        (Ok(mut report), Some(url)) => {
+            // Every socket was closed before the server stopped; give the
+            // releases (spawned when a connection ends) a moment, then count.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            report["redis_ip_slots_before"] = json!(slots_before);
+            report["redis_ip_slots_left"] = json!(redis_probe::loopback_connections(url).await);
+            Ok(report)
+        }
+        (result, _) => result,
+    };
     result
 }
 
@@ -1689,6 +1706,13 @@ fn print_report(report: &Value) {
         ));
         rows.push(("  run inside scripts", names("redis_in_script_by_name")));
         rows.push(("  pub/sub keep-alive", names("redis_background_by_name")));
+        rows.push((
+            "redis 127.0.0.1 slots before / left",
+            format!(
+                "{} / {} (counted connections; none are open at either time)",
+                report["redis_ip_slots_before"], report["redis_ip_slots_left"]
+            ),
+        ));
     }
     rows.extend([
         (

@@ -13,6 +13,10 @@
 //!   of the server process), `lua` (run inside a script, no round trip) or a
 //!   pub/sub connection (its keep-alive `PING`s, background, not per event).
 //!   `MONITOR` slows Redis down, so it is kept out of the timed phase.
+//!
+//! It also reads how many WebSocket connections Redis counts for
+//! 127.0.0.1 (the shared per-IP limit) before the run and after the server
+//! stopped: what is left then was never released.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -79,7 +83,6 @@ impl Probe {
             })
             .collect())
     }
-
     /// Starts recording every command Redis runs (`MONITOR`).
     pub async fn monitor(&self) -> BenchResult<Monitor> {
         let monitor = tokio::time::timeout(
@@ -101,6 +104,16 @@ impl Probe {
         });
         Ok(Monitor { lines, task })
     }
+}
+
+/// Connections Redis counts for 127.0.0.1 (`RedisIpLimiter::connections`,
+/// key `djust:ip:127.0.0.1`); `None` if Redis cannot be asked.
+pub async fn loopback_connections(url: &str) -> Option<u32> {
+    use djust::runtime::redis::{Redis, RedisIpLimiter};
+    let limiter = RedisIpLimiter::new(Redis::open(url).ok()?);
+    limiter
+        .connections(std::net::IpAddr::from([127, 0, 0, 1]))
+        .await
 }
 
 /// A running `MONITOR` recording.
