@@ -19,8 +19,19 @@
 //! `--protocol djust-py` speaks the Python djust (PyPI) dialect: the view
 //! name comes from the `dj-view` attribute and `mount` carries no token.
 //!
+//! Issue 11 adds `--redis URL` (cargo feature `redis`): the bench server's
+//! `Config::redis_url`, so sessions, `#[rate_limit]` buckets, per-IP counts
+//! and the chat rooms go through that Redis; the run then also reports the
+//! Redis commands per event and the round trips per event
+//! (`redis_probe.rs`). Scenario `limited` is the counter with a
+//! never-refusing `#[rate_limit]`; `chat` posts messages to rooms of
+//! `--room-size` views and also measures delivery to the other views.
+//!
 //! Run `djust-bench --help` for every option.
+#![forbid(unsafe_code)]
 
+#[cfg(feature = "redis")]
+mod redis_probe;
 mod views;
 
 use std::collections::VecDeque;
@@ -46,7 +57,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use views::{BenchCounter, BenchSearch, BenchTable};
+use views::{BenchChat, BenchCounter, BenchLimited, BenchSearch, BenchTable, ChatRooms};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type BenchResult<T> = std::result::Result<T, String>;
@@ -57,16 +68,35 @@ const BENCH_SECRET: &str = "djust-bench-secret-key-not-for-production-use!!";
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// Printed by `djust-bench serve` once it listens.
 const LISTENING: &str = "LISTENING ";
+/// Why `--redis` cannot be used by this build.
+#[cfg(not(feature = "redis"))]
+const NO_REDIS_FEATURE: &str = "--redis needs djust-bench built with the `redis` feature: \
+cargo build --release -p djust-benches --bin djust-bench --features redis";
+/// Most chat rooms (with `--redis`, each is one pub/sub connection).
+const MAX_ROOMS: usize = 2_000;
+/// Chat messages carry `[bench:{sender}:{µs since the run's epoch}]`, so
+/// any client that receives one knows who sent it and when.
+const MARK: &str = "[bench:";
+/// Events of the `MONITOR` pass that counts Redis round trips (`--redis`).
+#[cfg(feature = "redis")]
+const ACCOUNTING_EVENTS: u64 = 200;
 
 const HELP: &str = "\
 djust-bench: load generator for djust live views (issue 10)
 
 USAGE:
   djust-bench [OPTIONS]            run a scenario
-  djust-bench serve [--sessions N] serve the bench views on 127.0.0.1:0 (used by --spawn)
+  djust-bench serve [--sessions N] [--rooms R] [--redis URL]
+                                   serve the bench views on 127.0.0.1:0 (used by --spawn)
 
 OPTIONS:
-  --scenario counter|table|search  view and events (default counter)
+  --scenario counter|limited|chat|table|search   view and events (default counter)
+                      limited: the counter with #[rate_limit(rate = 1000000, burst = 1000000)]
+                               (never refuses; all clients share the 127.0.0.1 bucket)
+                      chat: each event posts one message to the sender's room; every
+                            view of the room gets it through handle_info
+  --room-size K       chat: views per room (default 10); session i joins room
+                      i mod ceil(N/K), so the first active sessions land in different rooms
   --sessions N        mounted sessions (default 100, max 20000)
   --active M          sessions sending events (default min(N,100))
   --rate R            events/s per active session (open loop); 0 = closed loop (default 0)
@@ -81,11 +111,18 @@ OPTIONS:
   --event NAME        override the event name (default per scenario)
   --settle SECS       wait after mounting before reading RSS (default 2)
   --json PATH         also write the results as JSON
+  --redis URL         the bench server uses this Redis (Config::redis_url: sessions,
+                      rate limits, per-IP counts, chat rooms via RedisBroadcast) and the
+                      run reports Redis commands and round trips per event. Needs the
+                      `redis` feature (cargo build ... --features redis). With --url
+                      the server is not configured, only the Redis is observed.
 ";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Scenario {
     Counter,
+    Limited,
+    Chat,
     Table,
     Search,
 }
@@ -94,6 +131,8 @@ impl Scenario {
     fn name(self) -> &'static str {
         match self {
             Scenario::Counter => "counter",
+            Scenario::Limited => "limited",
+            Scenario::Chat => "chat",
             Scenario::Table => "table",
             Scenario::Search => "search",
         }
@@ -101,13 +140,16 @@ impl Scenario {
     fn path(self) -> &'static str {
         match self {
             Scenario::Counter => "/",
+            Scenario::Limited => "/limited",
+            Scenario::Chat => "/chat",
             Scenario::Table => "/table",
             Scenario::Search => "/search",
         }
     }
     fn default_event(self) -> &'static str {
         match self {
-            Scenario::Counter => "increment",
+            Scenario::Counter | Scenario::Limited => "increment",
+            Scenario::Chat => "send",
             Scenario::Table => "bump",
             Scenario::Search => "search",
         }
@@ -136,6 +178,18 @@ struct Args {
     event: Option<String>,
     settle: f64,
     json: Option<PathBuf>,
+    redis: Option<String>,
+    room_size: usize,
+}
+
+impl Args {
+    /// Chat rooms of the run: ceil(sessions / room size) for `chat`, else 1.
+    fn rooms(&self) -> usize {
+        match self.scenario {
+            Scenario::Chat => self.sessions.div_ceil(self.room_size.max(1)),
+            _ => 1,
+        }
+    }
 }
 
 fn parse_args(raw: &[String]) -> BenchResult<Args> {
@@ -154,6 +208,8 @@ fn parse_args(raw: &[String]) -> BenchResult<Args> {
         event: None,
         settle: 2.0,
         json: None,
+        redis: None,
+        room_size: 10,
     };
     let mut it = raw.iter();
     while let Some(flag) = it.next() {
@@ -170,10 +226,14 @@ fn parse_args(raw: &[String]) -> BenchResult<Args> {
             "--scenario" => {
                 args.scenario = match value("--scenario")?.as_str() {
                     "counter" => Scenario::Counter,
+                    "limited" => Scenario::Limited,
+                    "chat" => Scenario::Chat,
                     "table" => Scenario::Table,
                     "search" => Scenario::Search,
                     other => {
-                        return Err(format!("unknown scenario `{other}` (counter|table|search)"))
+                        return Err(format!(
+                            "unknown scenario `{other}` (counter|limited|chat|table|search)"
+                        ))
                     }
                 }
             }
@@ -201,6 +261,8 @@ fn parse_args(raw: &[String]) -> BenchResult<Args> {
             "--event" => args.event = Some(value("--event")?),
             "--settle" => args.settle = number("--settle", value("--settle")?)?,
             "--json" => args.json = Some(PathBuf::from(value("--json")?)),
+            "--redis" => args.redis = Some(value("--redis")?),
+            "--room-size" => args.room_size = number("--room-size", value("--room-size")?)?,
             other => return Err(format!("unknown option `{other}` (see --help)")),
         }
     }
@@ -228,7 +290,41 @@ fn parse_args(raw: &[String]) -> BenchResult<Args> {
     if args.protocol == Protocol::DjustPy && args.url.is_none() {
         return Err("--protocol djust-py needs --url (the Python server)".to_owned());
     }
+    if args.room_size == 0 || args.rooms() > MAX_ROOMS {
+        return Err(format!(
+            "--room-size must be at least 1 and give at most {MAX_ROOMS} rooms (sessions / room size)"
+        ));
+    }
+    if let Some(url) = &args.redis {
+        check_redis_url(url)?;
+    }
     Ok(args)
+}
+
+/// `--redis URL` is usable: this build has the feature and the URL is a
+/// Redis URL on loopback (the bench only loads 127.0.0.1).
+fn check_redis_url(url: &str) -> BenchResult<()> {
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = url;
+        Err(NO_REDIS_FEATURE.to_owned())
+    }
+    #[cfg(feature = "redis")]
+    {
+        let host = url
+            .strip_prefix("redis://")
+            .map(|rest| rest.rsplit_once('@').map_or(rest, |(_, host)| host))
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .ok_or_else(|| format!("--redis `{url}`: expected redis://127.0.0.1:PORT[/DB]"))?;
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return Err(format!("--redis `{url}`: only a loopback Redis is allowed"));
+        }
+        Ok(())
+    }
 }
 
 /// Where the page lives.
@@ -262,10 +358,20 @@ fn parse_url(url: &str) -> BenchResult<Target> {
 
 // ---------------------------------------------------------------- server
 
-/// The bench app: the three bench views, limits raised for `sessions`
-/// connections from 127.0.0.1, no per-connection frame limit in the way.
-fn bench_app(sessions: usize) -> App {
-    let headroom = sessions.saturating_add(1_000);
+/// What the bench server is built from (the same in process and in the
+/// `serve` child).
+#[derive(Clone, Debug)]
+struct ServeSpec {
+    sessions: usize,
+    rooms: usize,
+    redis: Option<String>,
+}
+
+/// The bench app: the bench views, limits raised for `sessions` connections
+/// from 127.0.0.1, no per-connection frame limit in the way, `rooms` chat
+/// rooms, and with `redis` every shared store in that Redis.
+async fn bench_app(spec: &ServeSpec) -> BenchResult<App> {
+    let headroom = spec.sessions.saturating_add(1_000);
     let config = Config {
         secret_key: Some(BENCH_SECRET.to_owned()),
         max_connections_per_ip: u32::try_from(headroom).unwrap_or(u32::MAX),
@@ -273,33 +379,61 @@ fn bench_app(sessions: usize) -> App {
         rate_per_second: 1_000_000.0,
         rate_burst: 1_000_000,
         heartbeat_timeout_secs: 3_600,
+        redis_url: spec.redis.clone(),
         ..Config::default()
     };
-    App::new()
+    let rooms = match &spec.redis {
+        None => ChatRooms::memory(spec.rooms),
+        #[cfg(feature = "redis")]
+        Some(url) => ChatRooms::redis(url, spec.rooms).await?,
+        #[cfg(not(feature = "redis"))]
+        Some(_) => return Err(NO_REDIS_FEATURE.to_owned()),
+    };
+    Ok(App::new()
         .title("djust-bench")
         .config(config)
+        .state(rooms)
         .live("/", BenchCounter::view())
+        .live("/limited", BenchLimited::view())
+        .live("/chat", BenchChat::view())
         .live("/table", BenchTable::view())
-        .live("/search", BenchSearch::view())
+        .live("/search", BenchSearch::view()))
 }
 
 /// `djust-bench serve`: serves until stdin closes (the parent exits or
 /// drops the pipe), then shuts down gracefully.
 async fn serve_child(raw: &[String]) -> BenchResult<()> {
-    let mut sessions = 20_000;
+    let mut spec = ServeSpec {
+        sessions: 20_000,
+        rooms: 1,
+        redis: None,
+    };
     let mut it = raw.iter();
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--sessions" => {
-                sessions = it
+                spec.sessions = it
                     .next()
                     .and_then(|v| v.parse().ok())
                     .ok_or("serve --sessions needs a number")?
             }
+            "--rooms" => {
+                spec.rooms = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|rooms| (1..=MAX_ROOMS).contains(rooms))
+                    .ok_or_else(|| format!("serve --rooms needs a number in 1..={MAX_ROOMS}"))?
+            }
+            "--redis" => {
+                let url = it.next().ok_or("serve --redis needs a URL")?;
+                check_redis_url(url)?;
+                spec.redis = Some(url.clone());
+            }
             other => return Err(format!("serve: unknown option `{other}`")),
         }
     }
-    let server = bench_app(sessions)
+    let server = bench_app(&spec)
+        .await?
         .bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot bind 127.0.0.1:0: {e}"))?;
@@ -356,13 +490,25 @@ async fn start_server(
         ));
     }
     let path = args.scenario.path().to_owned();
+    let spec = ServeSpec {
+        sessions: args.sessions,
+        rooms: args.rooms(),
+        redis: args.redis.clone(),
+    };
     if args.spawn {
         let exe =
             std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
-        let mut child = tokio::process::Command::new(exe)
+        let mut command = tokio::process::Command::new(exe);
+        command
             .arg("serve")
             .arg("--sessions")
-            .arg(args.sessions.to_string())
+            .arg(spec.sessions.to_string())
+            .arg("--rooms")
+            .arg(spec.rooms.to_string());
+        if let Some(url) = &spec.redis {
+            command.arg("--redis").arg(url);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -388,7 +534,8 @@ async fn start_server(
             "child process (--spawn)",
         ));
     }
-    let server = bench_app(args.sessions)
+    let server = bench_app(&spec)
+        .await?
         .bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot bind 127.0.0.1:0: {e}"))?;
@@ -504,7 +651,12 @@ fn attribute(html: &str, name: &str) -> Option<String> {
 }
 
 /// Reads the next text frame as JSON; pings are answered by tungstenite.
-async fn next_json(stream: &mut SplitStream<Socket>) -> BenchResult<(Value, usize)> {
+/// With `observe`, chat deliveries in the frame are recorded for that
+/// receiving session.
+async fn next_json(
+    stream: &mut SplitStream<Socket>,
+    observe: Option<(&Stats, usize)>,
+) -> BenchResult<(Value, usize)> {
     loop {
         let frame = tokio::time::timeout(IO_TIMEOUT, stream.next())
             .await
@@ -513,6 +665,9 @@ async fn next_json(stream: &mut SplitStream<Socket>) -> BenchResult<(Value, usiz
             None => return Err("socket closed".to_owned()),
             Some(Err(e)) => return Err(format!("socket error: {e}")),
             Some(Ok(Message::Text(text))) => {
+                if let Some((stats, receiver)) = observe {
+                    stats.observe(text.as_str(), receiver, Instant::now());
+                }
                 let value = serde_json::from_str(text.as_str())
                     .map_err(|e| format!("server sent non-JSON text: {e}"))?;
                 return Ok((value, text.len()));
@@ -537,8 +692,8 @@ struct Mounted {
     mount_bytes: usize,
 }
 
-/// GET the page, open the socket, mount. Returns the split socket.
-async fn open_session(target: &Target, protocol: Protocol) -> BenchResult<Mounted> {
+/// GET the page, open the socket, mount with `params`. Returns the split socket.
+async fn open_session(target: &Target, protocol: Protocol, params: Value) -> BenchResult<Mounted> {
     let page = get_page(target, None).await?;
     let (view_attr, token) = match protocol {
         Protocol::DjustRs => (
@@ -574,23 +729,23 @@ async fn open_session(target: &Target, protocol: Protocol) -> BenchResult<Mounte
     .map_err(|_| "WebSocket connect timed out".to_owned())?
     .map_err(|e| format!("WebSocket connect: {e}"))?;
     let (mut sink, mut stream) = socket.split();
-    let (hello, _) = next_json(&mut stream).await?;
+    let (hello, _) = next_json(&mut stream, None).await?;
     if hello["type"] != "connect" {
         return Err(format!("expected a connect frame, got {hello}"));
     }
     let mount = match token {
         Some(token) => {
-            json!({"type": "mount", "view": view, "params": {}, "url": target.path, "mount_token": token})
+            json!({"type": "mount", "view": view, "params": params, "url": target.path, "mount_token": token})
         }
         None => {
-            json!({"type": "mount", "view": view, "params": {}, "url": target.path, "has_prerendered": false})
+            json!({"type": "mount", "view": view, "params": params, "url": target.path, "has_prerendered": false})
         }
     };
     sink.send(Message::text(mount.to_string()))
         .await
         .map_err(|e| format!("send mount: {e}"))?;
     for _ in 0..32 {
-        let (frame, bytes) = next_json(&mut stream).await?;
+        let (frame, bytes) = next_json(&mut stream, None).await?;
         match frame["type"].as_str() {
             Some("mount") => {
                 return Ok(Mounted {
@@ -611,10 +766,12 @@ struct EventSource {
     scenario: Scenario,
     event: String,
     typing: Vec<String>,
+    /// Zero of the chat messages' send times.
+    epoch: Instant,
 }
 
 impl EventSource {
-    fn new(scenario: Scenario, event: Option<String>) -> Self {
+    fn new(scenario: Scenario, event: Option<String>, epoch: Instant) -> Self {
         let mut typing = Vec::new();
         for word in ["alice smith", "bob", "garcia", "example.com", "judy k"] {
             for end in 1..=word.len() {
@@ -626,6 +783,7 @@ impl EventSource {
             scenario,
             event: event.unwrap_or_else(|| scenario.default_event().to_owned()),
             typing,
+            epoch,
         }
     }
 
@@ -634,6 +792,10 @@ impl EventSource {
             Scenario::Search => {
                 let at = (session + reference as usize) % self.typing.len();
                 json!({ "q": self.typing[at] })
+            }
+            Scenario::Chat => {
+                let micros = self.epoch.elapsed().as_micros();
+                json!({ "text": format!("{MARK}{session}:{micros}] message {reference}") })
             }
             _ => json!({}),
         };
@@ -656,12 +818,25 @@ struct Stats {
     first_failure: Mutex<Option<String>>,
     sample_reply: Mutex<Option<String>>,
     send_lag: Mutex<Histogram<u64>>,
+    /// Chat only: message sent → received by another session of the room.
+    delivery: Option<Mutex<Histogram<u64>>>,
+    deliveries: AtomicU64,
+    /// Chat: per sending session, the other views of its room.
+    fan_out: Vec<u64>,
+    /// Chat: deliveries the measured events should cause (Σ `fan_out`).
+    expected_deliveries: AtomicU64,
+    /// Zero of the chat messages' send times (as in [`EventSource`]).
+    epoch: Instant,
 }
 
 impl Stats {
-    fn record(&self, sent_at: Instant, now: Instant, bytes: usize, kind: &str) {
+    fn record(&self, id: usize, sent_at: Instant, now: Instant, bytes: usize, kind: &str) {
         if sent_at < self.measured_from || sent_at >= self.measured_until {
             return;
+        }
+        if let Some(others) = self.fan_out.get(id) {
+            self.expected_deliveries
+                .fetch_add(*others, Ordering::Relaxed);
         }
         let micros = now.duration_since(sent_at).as_micros() as u64;
         if let Ok(mut hist) = self.latency.lock() {
@@ -693,6 +868,37 @@ impl Stats {
         self.sent_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
+    /// Records every chat message in `frame` that `receiver` got from
+    /// another session and that was sent in the measured phase.
+    fn observe(&self, frame: &str, receiver: usize, now: Instant) {
+        let Some(delivery) = &self.delivery else {
+            return;
+        };
+        let mut rest = frame;
+        while let Some(at) = rest.find(MARK) {
+            rest = &rest[at + MARK.len()..];
+            let Some((sender, after)) = rest.split_once(':') else {
+                break;
+            };
+            let Some((micros, _)) = after.split_once(']') else {
+                break;
+            };
+            let (Ok(sender), Ok(micros)) = (sender.parse::<usize>(), micros.parse::<u64>()) else {
+                continue;
+            };
+            let sent_at = self.epoch + Duration::from_micros(micros);
+            if sender == receiver || sent_at < self.measured_from || sent_at >= self.measured_until
+            {
+                continue;
+            }
+            let micros = now.saturating_duration_since(sent_at).as_micros() as u64;
+            if let Ok(mut hist) = delivery.lock() {
+                let _ = hist.record(micros.max(1));
+            }
+            self.deliveries.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     fn fail(&self, why: String) {
         self.failures.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut first) = self.first_failure.lock() {
@@ -701,14 +907,16 @@ impl Stats {
     }
 }
 
-/// Reads replies until the one for `reference`; other frames are skipped.
+/// Reads replies until the one for `reference`; other frames are skipped
+/// (chat deliveries in them are recorded for session `id`).
 async fn await_reply(
     stream: &mut SplitStream<Socket>,
     reference: u64,
     stats: &Stats,
+    id: usize,
 ) -> BenchResult<(String, usize)> {
     loop {
-        let (frame, bytes) = next_json(stream).await?;
+        let (frame, bytes) = next_json(stream, Some((stats, id))).await?;
         if frame["ref"].as_u64() == Some(reference) {
             stats.sample(&frame);
             let kind = frame["type"].as_str().unwrap_or("?").to_owned();
@@ -738,8 +946,8 @@ async fn closed_loop(
             stats.fail(format!("send event: {e}"));
             break;
         }
-        match await_reply(&mut session.stream, reference, &stats).await {
-            Ok((kind, bytes)) => stats.record(sent_at, Instant::now(), bytes, &kind),
+        match await_reply(&mut session.stream, reference, &stats, id).await {
+            Ok((kind, bytes)) => stats.record(id, sent_at, Instant::now(), bytes, &kind),
             Err(e) => {
                 stats.fail(e);
                 break;
@@ -805,7 +1013,7 @@ async fn open_loop(
             break;
         }
         let frame = tokio::select! {
-            frame = next_json(&mut stream) => frame,
+            frame = next_json(&mut stream, Some((&stats, id))) => frame,
             changed = done_rx.changed(), if !sender_done => {
                 sender_done = changed.is_err() || *done_rx.borrow();
                 continue;
@@ -833,7 +1041,7 @@ async fn open_loop(
         }
         if let Some(at) = matched {
             stats.sample(&frame);
-            stats.record(at, now, bytes, frame["type"].as_str().unwrap_or("?"));
+            stats.record(id, at, now, bytes, frame["type"].as_str().unwrap_or("?"));
         }
     }
     match sender.await {
@@ -847,6 +1055,85 @@ async fn open_loop(
             None
         }
     }
+}
+
+/// Chat: an idle session reads (and records the deliveries in) every frame
+/// until `stop`, so the server never blocks on a full socket buffer.
+async fn drain(
+    id: usize,
+    mut session: Mounted,
+    stats: Arc<Stats>,
+    mut stop: watch::Receiver<bool>,
+) -> Mounted {
+    loop {
+        tokio::select! {
+            frame = session.stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => stats.observe(text.as_str(), id, Instant::now()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    stats.fail(format!("idle session: socket error: {e}"));
+                    break;
+                }
+                None => {
+                    stats.fail("idle session: socket closed".to_owned());
+                    break;
+                }
+            },
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    break;
+                }
+            }
+        }
+    }
+    session
+}
+
+/// `--redis`: the `MONITOR` pass. One session sends `ACCOUNTING_EVENTS`
+/// events one at a time while every Redis command is recorded with its
+/// origin; returns the round trips per event (see `redis_probe.rs`).
+#[cfg(feature = "redis")]
+async fn account_round_trips(
+    probe: &mut redis_probe::Probe,
+    session: &mut Mounted,
+    source: &EventSource,
+    stats: &Stats,
+) -> BenchResult<Value> {
+    let subscribers = probe.subscriber_addrs().await?;
+    let monitor = probe.monitor().await?;
+    let mut answered = 0u64;
+    let mut outcome = Ok(());
+    for n in 0..ACCOUNTING_EVENTS {
+        // Far above the measured phase's references on this socket.
+        let reference = 1_000_000_000 + n;
+        if let Err(e) = session
+            .sink
+            .send(Message::text(source.frame(0, reference)))
+            .await
+        {
+            outcome = Err(format!("MONITOR pass: send event: {e}"));
+            break;
+        }
+        match await_reply(&mut session.stream, reference, stats, 0).await {
+            Ok(_) => answered += 1,
+            Err(e) => {
+                outcome = Err(format!("MONITOR pass: {e}"));
+                break;
+            }
+        }
+    }
+    // Let anything the events set off after their replies reach Redis.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lines = monitor.stop();
+    outcome?;
+    let origins = redis_probe::classify(&lines, &subscribers);
+    Ok(json!({
+        "events": answered,
+        "round_trips_per_event": per_event_total(&origins.round_trips, answered),
+        "round_trips_by_name": per_event(&origins.round_trips, answered),
+        "in_script_by_name": per_event(&origins.in_script, answered),
+        "background_by_name": per_event(&origins.background, answered),
+    }))
 }
 
 /// Sends a close frame (bounded wait) and drops the socket.
@@ -878,6 +1165,35 @@ fn percentiles_us(hist: &Histogram<u64>) -> Value {
     })
 }
 
+/// Calls per command name (Redis accounting).
+type Counts = std::collections::BTreeMap<String, u64>;
+
+/// Total calls in `counts` per event, rounded to 3 decimals.
+fn per_event_total(counts: &Counts, events: u64) -> Value {
+    if events == 0 {
+        return Value::Null;
+    }
+    let total: u64 = counts.values().sum();
+    json!(round3(total as f64 / events as f64))
+}
+
+/// Calls per event by command name, rounded to 3 decimals.
+fn per_event(counts: &Counts, events: u64) -> Value {
+    if events == 0 {
+        return Value::Null;
+    }
+    Value::Object(
+        counts
+            .iter()
+            .map(|(name, calls)| (name.clone(), json!(round3(*calls as f64 / events as f64))))
+            .collect(),
+    )
+}
+
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -885,9 +1201,26 @@ fn load_average() -> String {
 }
 
 async fn run(args: Args) -> BenchResult<Value> {
+    #[cfg(feature = "redis")]
+    let slots_before = match &args.redis {
+        Some(url) => redis_probe::loopback_connections(url).await,
+        None => None,
+    };
     let (server, target, pid, mode) = start_server(&args).await?;
     let result = measure(&args, &target, pid, mode).await;
     server.stop().await;
+    #[cfg(feature = "redis")]
+    let result = match (result, &args.redis) {
+        (Ok(mut report), Some(url)) => {
+            // Every socket was closed before the server stopped; give the
+            // releases (spawned when a connection ends) a moment, then count.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            report["redis_ip_slots_before"] = json!(slots_before);
+            report["redis_ip_slots_left"] = json!(redis_probe::loopback_connections(url).await);
+            Ok(report)
+        }
+        (result, _) => result,
+    };
     result
 }
 
@@ -898,6 +1231,11 @@ async fn measure(
     mode: &'static str,
 ) -> BenchResult<Value> {
     let load_before = load_average();
+    #[cfg(feature = "redis")]
+    let mut probe = match &args.redis {
+        Some(url) => Some(redis_probe::Probe::connect(url).await?),
+        None => None,
+    };
     // One page view so lazily initialised server state is not counted per session.
     get_page(target, None).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -911,28 +1249,40 @@ async fn measure(
     let permits = Arc::new(Semaphore::new(args.connect_concurrency));
     let setup_started = Instant::now();
     let mut opening = Vec::with_capacity(args.sessions);
-    for _ in 0..args.sessions {
+    let rooms = args.rooms();
+    for index in 0..args.sessions {
         let permits = permits.clone();
         let target = target.clone();
         let protocol = args.protocol;
+        let params = match args.scenario {
+            Scenario::Chat => json!({ "room": index % rooms }),
+            _ => json!({}),
+        };
         opening.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.map_err(|e| e.to_string())?;
             let started = Instant::now();
-            let session = open_session(&target, protocol).await?;
+            let session = open_session(&target, protocol, params).await?;
             Ok::<_, String>((session, started.elapsed()))
         }));
     }
     let mut setup = new_histogram()?;
     let mut sessions = Vec::with_capacity(args.sessions);
+    // Chat: the room of each mounted session, and how many views each room has.
+    let mut room_of = Vec::with_capacity(args.sessions);
+    let mut members = vec![0u64; rooms];
     let mut setup_failures = 0usize;
     let mut first_setup_error = None;
     let mut mount_bytes = 0u64;
-    for task in opening {
+    for (index, task) in opening.into_iter().enumerate() {
         match task.await {
             Ok(Ok((session, took))) => {
                 let _ = setup.record((took.as_micros() as u64).max(1));
                 mount_bytes += session.mount_bytes as u64;
                 sessions.push(session);
+                room_of.push(index % rooms);
+                if let Some(count) = members.get_mut(index % rooms) {
+                    *count += 1;
+                }
             }
             Ok(Err(e)) => {
                 setup_failures += 1;
@@ -955,8 +1305,8 @@ async fn measure(
 
     // Phase 2: the first `active` sessions send events.
     let active = args.active.min(mounted);
-    let source = Arc::new(EventSource::new(args.scenario, args.event.clone()));
     let start = Instant::now();
+    let source = Arc::new(EventSource::new(args.scenario, args.event.clone(), start));
     let measured_from = start + Duration::from_secs_f64(args.warmup);
     let measured_until = measured_from + Duration::from_secs_f64(args.duration);
     let stats = Arc::new(Stats {
@@ -972,6 +1322,36 @@ async fn measure(
         first_failure: Mutex::new(None),
         sample_reply: Mutex::new(None),
         send_lag: Mutex::new(new_histogram()?),
+        delivery: match args.scenario {
+            Scenario::Chat => Some(Mutex::new(new_histogram()?)),
+            _ => None,
+        },
+        deliveries: AtomicU64::new(0),
+        fan_out: match args.scenario {
+            Scenario::Chat => room_of
+                .iter()
+                .take(active)
+                .map(|room| members.get(*room).map_or(0, |n| n.saturating_sub(1)))
+                .collect(),
+            _ => Vec::new(),
+        },
+        expected_deliveries: AtomicU64::new(0),
+        epoch: start,
+    });
+    // `--redis`: Redis commands over exactly the measured phase.
+    #[cfg(feature = "redis")]
+    let window = probe.take().map(|mut probe| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measured_from.into()).await;
+            let before = probe.commandstats().await;
+            tokio::time::sleep_until(measured_until.into()).await;
+            let after = probe.commandstats().await;
+            let delta = match (before, after) {
+                (Ok(before), Ok(after)) => Ok(redis_probe::delta(&before, &after)),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+            (probe, delta)
+        })
     });
     eprintln!(
         "djust-bench: {active} active sessions, {} for {} s (+{} s warm-up)",
@@ -984,6 +1364,23 @@ async fn measure(
         args.warmup
     );
     let idle = sessions.split_off(active);
+    // Chat: idle sessions receive their rooms' messages, so they read them.
+    let (stop_drains, drains_stop) = watch::channel(false);
+    let mut draining = Vec::new();
+    let mut idle = match args.scenario {
+        Scenario::Chat => {
+            for (offset, session) in idle.into_iter().enumerate() {
+                draining.push(tokio::spawn(drain(
+                    active + offset,
+                    session,
+                    stats.clone(),
+                    drains_stop.clone(),
+                )));
+            }
+            Vec::new()
+        }
+        _ => idle,
+    };
     let mut senders = Vec::with_capacity(active);
     for (id, session) in sessions.into_iter().enumerate() {
         let source = source.clone();
@@ -1012,6 +1409,36 @@ async fn measure(
         }
     }
     let rss_after = pid.and_then(rss_kib);
+
+    // `--redis`: commands of the measured phase, then the MONITOR pass.
+    #[cfg(feature = "redis")]
+    let (redis_window, redis_accounting) = match window {
+        Some(window) => {
+            let (mut probe, delta) = window
+                .await
+                .map_err(|e| format!("Redis probe task failed: {e}"))?;
+            let delta = delta?;
+            eprintln!(
+                "djust-bench: counting Redis round trips ({ACCOUNTING_EVENTS} events under MONITOR) ..."
+            );
+            let accounting = match sessions.first_mut() {
+                Some(session) => account_round_trips(&mut probe, session, &source, &stats).await?,
+                None => Value::Null,
+            };
+            (Some(delta), accounting)
+        }
+        None => (None, Value::Null),
+    };
+    #[cfg(not(feature = "redis"))]
+    let (redis_window, redis_accounting): (Option<Counts>, Value) = (None, Value::Null);
+
+    let _ = stop_drains.send(true);
+    for task in draining {
+        match task.await {
+            Ok(session) => idle.push(session),
+            Err(e) => stats.fail(format!("idle session task failed: {e}")),
+        }
+    }
     sessions.extend(idle);
 
     // Phase 3: close every socket.
@@ -1045,7 +1472,40 @@ async fn measure(
         .lock()
         .map(|k| k.clone())
         .unwrap_or_default();
-    Ok(json!({
+    let deliveries = stats.deliveries.load(Ordering::Relaxed);
+    let expected_deliveries = stats.expected_deliveries.load(Ordering::Relaxed);
+    let delivery = match &stats.delivery {
+        Some(hist) => hist
+            .lock()
+            .map(|h| percentiles_us(&h))
+            .unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let (redis_per_event, redis_by_name) = match &redis_window {
+        Some(counts) => (per_event_total(counts, events), per_event(counts, events)),
+        None => (Value::Null, Value::Null),
+    };
+    // Issue 11 fields (a second object: one `json!` this big exceeds the
+    // macro recursion limit).
+    let issue_11 = json!({
+        "backend": if args.redis.is_some() { "redis" } else { "in-memory" },
+        "room_size": (args.scenario == Scenario::Chat).then_some(args.room_size),
+        "rooms": (args.scenario == Scenario::Chat).then(|| args.rooms()),
+        "deliveries_measured": stats.delivery.as_ref().map(|_| deliveries),
+        "deliveries_per_sec": stats.delivery.as_ref().map(|_| ((deliveries as f64 / args.duration) * 10.0).round() / 10.0),
+        "deliveries_expected": stats.delivery.as_ref().map(|_| expected_deliveries),
+        "delivered_ratio": stats.delivery.as_ref().and_then(|_| (expected_deliveries > 0).then(|| round3(deliveries as f64 / expected_deliveries as f64))),
+        "delivery_us": delivery,
+        "redis_commands_per_event": redis_per_event,
+        "redis_commands_by_name": redis_by_name,
+        "redis_commands_measured": redis_window,
+        "redis_round_trips_per_event": redis_accounting["round_trips_per_event"],
+        "redis_round_trips_by_name": redis_accounting["round_trips_by_name"],
+        "redis_in_script_by_name": redis_accounting["in_script_by_name"],
+        "redis_background_by_name": redis_accounting["background_by_name"],
+        "redis_accounting_events": redis_accounting["events"],
+    });
+    let mut report = json!({
         "scenario": args.scenario.name(),
         "protocol": match args.protocol { Protocol::DjustRs => "djust-rs", Protocol::DjustPy => "djust-py" },
         "server": mode,
@@ -1078,7 +1538,11 @@ async fn measure(
         "server_pid": pid,
         "rss_kib": { "before": rss_before, "mounted": rss_mounted, "after_load": rss_after },
         "idle_bytes_per_session": per_session,
-    }))
+    });
+    if let (Some(report), Value::Object(extra)) = (report.as_object_mut(), issue_11) {
+        report.extend(extra);
+    }
+    Ok(report)
 }
 
 fn print_report(report: &Value) {
@@ -1095,13 +1559,14 @@ fn print_report(report: &Value) {
             .map(|v| format!("{:.1} MiB", v as f64 / 1024.0))
             .unwrap_or_else(|| "-".to_owned())
     };
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&str, String)> = vec![
         (
             "scenario",
             format!(
-                "{} ({})",
+                "{} ({}, {})",
                 report["scenario"].as_str().unwrap_or(""),
-                report["protocol"].as_str().unwrap_or("")
+                report["protocol"].as_str().unwrap_or(""),
+                report["backend"].as_str().unwrap_or("")
             ),
         ),
         ("server", report["server"].as_str().unwrap_or("").to_owned()),
@@ -1185,6 +1650,71 @@ fn print_report(report: &Value) {
             ),
         ),
         ("event failures", format!("{}", report["event_failures"])),
+    ];
+    if report["scenario"] == "chat" {
+        rows.push((
+            "rooms × size",
+            format!("{} × {}", report["rooms"], report["room_size"]),
+        ));
+        rows.push((
+            "deliveries/s (to other views)",
+            format!(
+                "{} ({} of {} expected, ratio {})",
+                report["deliveries_per_sec"],
+                report["deliveries_measured"],
+                report["deliveries_expected"],
+                report["delivered_ratio"]
+            ),
+        ));
+        rows.push((
+            "delivery p50 / p99 / max",
+            format!(
+                "{} / {} / {}",
+                us("delivery_us", "p50"),
+                us("delivery_us", "p99"),
+                us("delivery_us", "max")
+            ),
+        ));
+    }
+    if !report["redis_commands_per_event"].is_null() {
+        let names = |key: &str| -> String {
+            match report[key].as_object() {
+                Some(map) if !map.is_empty() => map
+                    .iter()
+                    .map(|(name, per)| format!("{name} {per}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => "none".to_owned(),
+            }
+        };
+        rows.push((
+            "redis commands/event (measured)",
+            format!(
+                "{}: {}",
+                report["redis_commands_per_event"],
+                names("redis_commands_by_name")
+            ),
+        ));
+        rows.push((
+            "redis round trips/event (MONITOR)",
+            format!(
+                "{} over {} events: {}",
+                report["redis_round_trips_per_event"],
+                report["redis_accounting_events"],
+                names("redis_round_trips_by_name")
+            ),
+        ));
+        rows.push(("  run inside scripts", names("redis_in_script_by_name")));
+        rows.push(("  pub/sub keep-alive", names("redis_background_by_name")));
+        rows.push((
+            "redis 127.0.0.1 slots before / left",
+            format!(
+                "{} / {} (counted connections; none are open at either time)",
+                report["redis_ip_slots_before"], report["redis_ip_slots_left"]
+            ),
+        ));
+    }
+    rows.extend([
         (
             "server RSS before / mounted / after",
             format!(
@@ -1201,7 +1731,7 @@ fn print_report(report: &Value) {
                 .map(|b| format!("{:.0} bytes ({:.2} KiB)", b, b / 1024.0))
                 .unwrap_or_else(|| "-".to_owned()),
         ),
-    ];
+    ]);
     let width = rows
         .iter()
         .map(|(k, _)| k.chars().count())

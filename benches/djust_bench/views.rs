@@ -3,11 +3,21 @@
 //! They mirror the examples but carry no `#[rate_limit]` on their handlers:
 //! every load-test client comes from 127.0.0.1 and anonymous clients without
 //! a session share one IP bucket, so a handler limit would measure the
-//! limiter, not the runtime.
+//! limiter, not the runtime. The one exception is [`BenchLimited`], which
+//! exists to measure the limiter (in memory or in Redis) with limits that
+//! never refuse.
+//!
+//! [`BenchChat`] is the message path of `examples/chat.rs` (post, broadcast
+//! to the room, `handle_info`) over [`ChatRooms`]: `tokio::sync::broadcast`
+//! rooms in memory, or `RedisBroadcast` rooms with `--redis` (feature
+//! `redis`).
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use djust::prelude::*;
+use serde_json::Value;
+use tokio::sync::broadcast;
 
 /// `examples/counter.rs` without the handler rate limits (served at `/`).
 pub struct BenchCounter {
@@ -34,6 +44,56 @@ impl BenchCounter {
     }
 
     #[event_handler]
+    fn increment(&mut self, #[default(1)] by: i64) {
+        self.count = self.count.saturating_add(by.clamp(-1000, 1000));
+    }
+
+    #[event_handler]
+    fn decrement(&mut self) {
+        self.count = self.count.saturating_sub(1);
+    }
+
+    #[event_handler]
+    fn reset(&mut self) {
+        self.count = 0;
+    }
+}
+
+/// The counter with `#[rate_limit]` on `increment` (served at `/limited`):
+/// every event takes a token from the configured limiter, in memory or, with
+/// `--redis`, one `EVALSHA` in Redis.
+///
+/// The limit (10⁶ tokens/s, burst 10⁶) is far above what two cores can
+/// send, so it never refuses. Every bench client is anonymous (the bench
+/// pages create no session), so the bucket key falls back to the IP,
+/// `bench_limited:increment:ip:127.0.0.1` (`__rate_limit` in
+/// `djust-runtime/src/view/context.rs`): one bucket shared by every session
+/// of the run, i.e. one hot key.
+pub struct BenchLimited {
+    count: i64,
+}
+
+#[live_view(public, name = "bench_limited")]
+impl BenchLimited {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(BenchLimited { count: 0 })
+    }
+
+    fn render(&self) -> Html {
+        html! {
+            <main class="counter">
+                <h1>"Counter"</h1>
+                <p class="count" id="count">{self.count}</p>
+                <button id="decrement" dj-click="decrement">"−1"</button>
+                <button id="increment" dj-click="increment">"+1"</button>
+                <button id="add10" dj-click="increment" dj-value-by="10">"+10"</button>
+                <button id="reset" dj-click="reset">"Reset"</button>
+            </main>
+        }
+    }
+
+    #[event_handler]
+    #[rate_limit(rate = 1000000, burst = 1000000)]
     fn increment(&mut self, #[default(1)] by: i64) {
         self.count = self.count.saturating_add(by.clamp(-1000, 1000));
     }
@@ -223,5 +283,207 @@ impl BenchSearch {
     fn search(&mut self, q: String) {
         self.query = q.trim().chars().take(100).collect();
         self.reload();
+    }
+}
+
+/// Messages each chat view keeps (as `examples/chat.rs`).
+const CHAT_HISTORY: usize = 50;
+/// Messages a room's local channel holds per receiver before a slow view lags.
+const CHAT_CAPACITY: usize = 256;
+/// Longest message kept, in characters (as `examples/chat.rs`).
+const CHAT_MAX_CHARS: usize = 500;
+
+/// One chat message as it travels through a room: `(id, from, text)`.
+///
+/// A tuple, so `RedisBroadcast` can serialise it without a serde derive in
+/// this crate.
+pub type ChatLine = (u64, String, String);
+
+/// How a room reaches its views.
+enum ChatBus {
+    /// This process only.
+    Memory(broadcast::Sender<ChatLine>),
+    /// Every process, through the Redis channel `djust:pubsub:djust-bench:chat:{room}`.
+    #[cfg(feature = "redis")]
+    Redis(djust::runtime::redis::RedisBroadcast<ChatLine>),
+}
+
+/// One chat room: its bus and the counters that name messages and members.
+pub struct ChatRoom {
+    bus: ChatBus,
+    next_id: AtomicU64,
+    next_member: AtomicU64,
+}
+
+impl ChatRoom {
+    fn new(bus: ChatBus) -> Self {
+        ChatRoom {
+            bus,
+            next_id: AtomicU64::new(1),
+            next_member: AtomicU64::new(1),
+        }
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<ChatLine> {
+        match &self.bus {
+            ChatBus::Memory(sender) => sender.subscribe(),
+            #[cfg(feature = "redis")]
+            ChatBus::Redis(bus) => bus.subscribe(),
+        }
+    }
+
+    /// Sends `text` from `from` to every view of the room. With Redis the
+    /// message is acknowledged only once Redis took it (`PUBLISH` awaited).
+    async fn post(&self, from: &str, text: String) -> Result<()> {
+        let line = (
+            self.next_id.fetch_add(1, Ordering::Relaxed),
+            from.to_owned(),
+            text,
+        );
+        match &self.bus {
+            ChatBus::Memory(sender) => {
+                // No receivers is fine: nobody is in the room.
+                let _ = sender.send(line);
+                Ok(())
+            }
+            #[cfg(feature = "redis")]
+            ChatBus::Redis(bus) => match bus.publish(&line).await {
+                Ok(_) => Ok(()),
+                Err(_) => Err(Error::bad_request(
+                    "message not sent: chat unavailable, retry",
+                )),
+            },
+        }
+    }
+}
+
+/// The chat rooms of the bench server (app state), numbered from 0.
+pub struct ChatRooms {
+    rooms: Vec<Arc<ChatRoom>>,
+}
+
+impl ChatRooms {
+    /// `count` (at least 1) in-memory rooms.
+    pub fn memory(count: usize) -> Self {
+        ChatRooms {
+            rooms: (0..count.max(1))
+                .map(|_| {
+                    let (sender, _) = broadcast::channel(CHAT_CAPACITY);
+                    Arc::new(ChatRoom::new(ChatBus::Memory(sender)))
+                })
+                .collect(),
+        }
+    }
+
+    /// `count` (at least 1) rooms bridged through the Redis at `url`, each on
+    /// its own pub/sub subscription (one Redis connection per room). Returns
+    /// once every subscription is active, so no message of the run is lost
+    /// to a subscription still being set up.
+    #[cfg(feature = "redis")]
+    pub async fn redis(url: &str, count: usize) -> std::result::Result<Self, String> {
+        use djust::runtime::redis::{Redis, RedisBroadcast};
+        let redis = Redis::open(url).map_err(|e| format!("--redis {url}: {e}"))?;
+        let mut rooms = Vec::with_capacity(count.max(1));
+        for room in 0..count.max(1) {
+            let bus =
+                RedisBroadcast::new(&redis, &format!("djust-bench:chat:{room}"), CHAT_CAPACITY)
+                    .map_err(|e| format!("chat room {room}: {e}"))?;
+            rooms.push(Arc::new(ChatRoom::new(ChatBus::Redis(bus))));
+        }
+        for (room, chat) in rooms.iter().enumerate() {
+            if let ChatBus::Redis(bus) = &chat.bus {
+                if !bus
+                    .wait_subscribed(std::time::Duration::from_secs(10))
+                    .await
+                {
+                    return Err(format!(
+                        "chat room {room}: Redis subscription not active within 10 s"
+                    ));
+                }
+            }
+        }
+        Ok(ChatRooms { rooms })
+    }
+}
+
+/// One message in a chat view.
+struct ChatEntry {
+    id: u64,
+    from: String,
+    text: String,
+}
+
+/// The message path of `examples/chat.rs` (served at `/chat`), without
+/// presence, typing or history replay: mount joins room `params.room`
+/// (modulo the number of rooms) under a generated name, `send` posts one
+/// message to the room (an `async` handler: with Redis the `PUBLISH` is
+/// awaited before the reply), and every view of the room, the sender's
+/// included, appends it in `handle_info` and pushes `scroll`.
+pub struct BenchChat {
+    nick: String,
+    lines: Vec<ChatEntry>,
+    room: Arc<ChatRoom>,
+}
+
+#[live_view(public, name = "bench_chat")]
+impl BenchChat {
+    fn mount(ctx: &mut MountCtx) -> Result<Self> {
+        let rooms = ctx.state::<ChatRooms>()?;
+        let index = ctx
+            .params()
+            .get("room")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let room = usize::try_from(index)
+            .ok()
+            .and_then(|index| rooms.rooms.get(index % rooms.rooms.len().max(1)))
+            .cloned()
+            .ok_or_else(|| Error::bad_request("no such room"))?;
+        ctx.subscribe(room.subscribe());
+        let nick = format!("user{}", room.next_member.fetch_add(1, Ordering::Relaxed));
+        Ok(BenchChat {
+            nick,
+            lines: Vec::new(),
+            room,
+        })
+    }
+
+    fn render(&self) -> Html {
+        html! {
+            <main class="chat">
+                <h1>"Chat"</h1>
+                <ul class="messages" id="messages">
+                    for line in &self.lines key = line.id {
+                        <li><b>{line.from}</b> ": " {line.text}</li>
+                    }
+                </ul>
+                <form id="send" class="toolbar" dj-submit="send">
+                    <span>"You are " <b id="nick">{self.nick}</b></span>
+                    <input name="text" id="text" maxlength="500" autocomplete="off">
+                    <button type="submit" id="send-button">"Send"</button>
+                </form>
+            </main>
+        }
+    }
+
+    fn handle_info(&mut self, ctx: &mut EventCtx, line: ChatLine) -> Result<()> {
+        let (id, from, text) = line;
+        self.lines.push(ChatEntry { id, from, text });
+        if self.lines.len() > CHAT_HISTORY {
+            let excess = self.lines.len() - CHAT_HISTORY;
+            self.lines.drain(..excess);
+        }
+        ctx.push_event("scroll", serde_json::json!({}))
+    }
+
+    #[event_handler]
+    async fn send(&mut self, ctx: &mut EventCtx, text: String) -> Result<()> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(());
+        }
+        let text: String = text.chars().take(CHAT_MAX_CHARS).collect();
+        self.room.post(&self.nick, text).await?;
+        ctx.push_event("sent", serde_json::json!({}))
     }
 }
