@@ -331,6 +331,28 @@ async fn the_per_ip_limit_counts_connections_on_both_processes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_shut_down_with_sockets_open_leaves_no_per_ip_count_behind() {
+    let Some(redis) = RedisServer::start("per_ip_shutdown") else {
+        return;
+    };
+    let cluster = Cluster::start(&redis.url(), 50).await;
+    let a = cluster.a.local_addr();
+    let mut sockets = Vec::new();
+    for _ in 0..20 {
+        sockets.push(connect(a).await);
+    }
+    let probe = djust::runtime::redis::RedisIpLimiter::new(Redis::open(&redis.url()).expect("url"));
+    let ip = "127.0.0.1".parse().expect("ip");
+    assert_eq!(probe.connections(ip).await, Some(20));
+    // Stopping the processes closes the sockets (1001) and waits for their
+    // slots to be released in Redis before returning.
+    cluster.stop().await;
+    let left = probe.connections(ip).await.unwrap_or(0);
+    assert_eq!(left, 0, "slots counted after shutdown");
+    drop(sockets);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_limits_and_auth_fail_closed_mounted_views_keep_working_and_all_recovers() {
     let Some(mut redis) = RedisServer::start("outage") else {
         return;

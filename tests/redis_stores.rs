@@ -10,7 +10,9 @@ use std::time::Duration;
 use djust::runtime::limits::HandlerRateLimiter;
 use djust::runtime::redis::client::aio::MultiplexedConnection;
 use djust::runtime::redis::client::{cmd, AsyncCommands, Client};
-use djust::runtime::redis::{Redis, RedisKeyValueStore, RedisRateLimiter, RedisSessionStore};
+use djust::runtime::redis::{
+    Redis, RedisBroadcast, RedisKeyValueStore, RedisOptions, RedisRateLimiter, RedisSessionStore,
+};
 use djust::runtime::session::{KeyValueStore, SessionStore, StoreError, TenantScopedStore};
 use std::sync::Arc;
 
@@ -166,6 +168,42 @@ async fn tenant_scoped_values_live_under_their_tenant_prefix_and_expire() {
     );
     assert!(down.get("k").await.is_err());
     assert!(down.set("k", "v".to_owned()).await.is_err());
+}
+
+#[tokio::test]
+async fn an_idle_subscription_passes_its_health_checks_and_keeps_every_message() {
+    let Some(url) = redis_url("subscription_health") else {
+        return;
+    };
+    // Health checks every 50 ms: a check that wrongly failed would drop and
+    // re-open the subscription many times over the second below, losing
+    // whatever was published meanwhile (it once did, every 5 s).
+    let options = RedisOptions {
+        health_check_interval: Duration::from_millis(50),
+        ..RedisOptions::default()
+    };
+    let redis = Redis::open_with(&url, options).expect("url");
+    let topic = format!("health{}", std::process::id());
+    let bus = RedisBroadcast::<u32>::new(&redis, &topic, 1024).expect("bus");
+    assert!(bus.wait_subscribed(Duration::from_secs(5)).await);
+    let mut subscription = bus.subscription();
+    subscription.borrow_and_update();
+    let mut messages = bus.subscribe();
+    for n in 0..100u32 {
+        bus.publish(&n).await.expect("published");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        !subscription.has_changed().expect("bus alive"),
+        "the subscription never dropped"
+    );
+    for n in 0..100u32 {
+        let received = tokio::time::timeout(Duration::from_secs(2), messages.recv())
+            .await
+            .expect("in time")
+            .expect("not lagged");
+        assert_eq!(received, n, "every message, in order");
+    }
 }
 
 /// Calls of `command` so far (`INFO commandstats`).

@@ -2,6 +2,7 @@
 //! every process.
 
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,6 +63,11 @@ struct Shared {
     release: ::redis::Script,
     count_ttl: Duration,
     outage: OutageLog,
+    /// Slots handed out whose release has not reached Redis yet (held, or
+    /// dropped with the release in flight).
+    outstanding: AtomicUsize,
+    /// Notified when `outstanding` drops to zero.
+    released: tokio::sync::Notify,
 }
 
 impl RedisIpLimiter {
@@ -79,6 +85,8 @@ impl RedisIpLimiter {
                 release: ::redis::Script::new(RELEASE),
                 count_ttl,
                 outage: OutageLog::default(),
+                outstanding: AtomicUsize::new(0),
+                released: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -94,10 +102,13 @@ impl RedisIpLimiter {
         match self.shared.redis.invoke::<i64>(&invocation).await {
             Ok(-1) => Err(IpRefusal::CoolingDown),
             Ok(n) if n < 0 => Err(IpRefusal::TooManyConnections),
-            Ok(_) => Ok(RedisIpSlot {
-                shared: Some(Arc::clone(&self.shared)),
-                key,
-            }),
+            Ok(_) => {
+                self.shared.outstanding.fetch_add(1, Ordering::AcqRel);
+                Ok(RedisIpSlot {
+                    shared: Some(Arc::clone(&self.shared)),
+                    key,
+                })
+            }
             Err(error) => {
                 if let Some(suppressed) = self.shared.outage.should_log() {
                     tracing::error!(
@@ -168,6 +179,7 @@ impl Drop for RedisIpSlot {
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!("IP slot dropped outside a runtime; its Redis count expires by TTL");
+            shared.settled();
             return;
         };
         let key = self.key;
@@ -180,7 +192,17 @@ impl Drop for RedisIpSlot {
                     "IP slot not released in Redis; its count expires by TTL"
                 );
             }
+            shared.settled();
         });
+    }
+}
+
+impl Shared {
+    /// One slot is released (or given up on): wakes `drain` at zero.
+    fn settled(&self) {
+        if self.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.released.notify_waiters();
+        }
     }
 }
 
@@ -199,5 +221,20 @@ impl SharedIpLimiter for RedisIpLimiter {
 
     fn start_cooldown(&self, ip: IpAddr, duration: Duration) -> BoxFuture<'_, ()> {
         Box::pin(self.cooldown(ip, duration))
+    }
+
+    /// Waits until every slot handed out is released in Redis: slots still
+    /// held (sockets not closed yet) and releases in flight (each bounded
+    /// by the Redis handle's timeouts). The caller bounds the wait.
+    fn drain(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            loop {
+                let released = self.shared.released.notified();
+                if self.shared.outstanding.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                released.await;
+            }
+        })
     }
 }

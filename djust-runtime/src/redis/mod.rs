@@ -74,6 +74,9 @@ pub struct RedisOptions {
     pub min_backoff: Duration,
     /// Longest reconnection delay (default 2 s).
     pub max_backoff: Duration,
+    /// How often an idle subscription is checked with `PING` (default 5 s):
+    /// a half-open TCP connection would otherwise go unnoticed.
+    pub health_check_interval: Duration,
 }
 
 impl Default for RedisOptions {
@@ -83,6 +86,7 @@ impl Default for RedisOptions {
             response_timeout: Duration::from_secs(1),
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(2),
+            health_check_interval: Duration::from_secs(5),
         }
     }
 }

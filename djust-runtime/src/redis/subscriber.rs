@@ -1,16 +1,10 @@
 //! The reconnecting pub/sub loop behind [`super::RedisBroadcast`] and
 //! [`super::RedisRevocations`].
 
-use std::time::Duration;
-
 use futures_util::StreamExt;
 
 use super::Redis;
 use crate::limits::BoxFuture;
-
-/// How often an idle subscription is checked with `PING` (a half-open TCP
-/// connection would otherwise go unnoticed) and whether its owner is gone.
-const HEALTH_CHECK: Duration = Duration::from_secs(5);
 
 /// What a subscription loop does with its messages.
 pub(crate) trait Handler: Send + 'static {
@@ -49,7 +43,9 @@ pub(crate) fn spawn(
                     delay = options.min_backoff;
                     tracing::info!(channel = %channel, "Redis subscription active");
                     handler.subscribed().await;
-                    let mut health = tokio::time::interval(HEALTH_CHECK);
+                    // Checks that the connection is alive (`PING`) and
+                    // whether the subscription's owner is gone.
+                    let mut health = tokio::time::interval(options.health_check_interval);
                     health.tick().await;
                     loop {
                         tokio::select! {
@@ -65,7 +61,10 @@ pub(crate) fn spawn(
                                 if !handler.alive() {
                                     return;
                                 }
-                                let ping = tokio::time::timeout(options.response_timeout, sink.ping::<String>());
+                                // On a subscribed connection Redis answers
+                                // `PING` with `["pong", ""]`, not `PONG`: any
+                                // reply in time is a live connection.
+                                let ping = tokio::time::timeout(options.response_timeout, sink.ping::<::redis::Value>());
                                 if !matches!(ping.await, Ok(Ok(_))) {
                                     break;
                                 }

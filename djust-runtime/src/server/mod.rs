@@ -97,6 +97,12 @@ impl Server {
             let _ = sender.send(());
         }
         let _ = (&mut self.task).await;
+        // WebSockets run in their own tasks; each gives up its shared IP slot
+        // as it starts closing (1001). Wait (bounded) until those releases
+        // reached the shared store, so a stopped process leaves no count.
+        if let Some(limiter) = &self.inner.shared_ip_limiter {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, limiter.drain()).await;
+        }
     }
 
     /// Waits until the server stops.
@@ -104,6 +110,9 @@ impl Server {
         let _ = self.task.await;
     }
 }
+
+/// Longest wait of [`Server::shutdown`] for shared IP slots to be released.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Sessions destroyed by logout: their sockets close at their next frame
 /// (or before their next tick or subscription message).
@@ -218,6 +227,14 @@ pub trait SharedIpLimiter: Send + Sync {
         ip: std::net::IpAddr,
         duration: std::time::Duration,
     ) -> BoxFuture<'_, ()>;
+
+    /// Waits until every slot handed out is released in the backend (held
+    /// slots included). [`Server::shutdown`] calls it, with a time limit,
+    /// after telling every socket to close, so a stopped process leaves no
+    /// slot counted.
+    fn drain(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// Everything a request handler needs, shared.
@@ -543,7 +560,7 @@ impl App {
         if let Some(broadcast) = &inner.revocations {
             broadcast.listen(RevokedSessions(Arc::downgrade(&inner.revoked)));
         }
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let listener = listen(addr).await?;
         let local = listener.local_addr()?;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let filter = Self::filter(inner.clone(), routes, static_dirs);
@@ -664,6 +681,36 @@ impl SharedStores {
     }
 }
 
+/// A listening socket on the first of `addr`'s addresses that binds, with
+/// `TCP_NODELAY` set so accepted sockets inherit it (Linux, the BSDs and
+/// Windows copy it from the listener; warp offers no hook per connection).
+/// Without it, a second frame written right after a first (an event's
+/// patch, then a `push_event`) waits for the client's delayed ACK, ~40 ms.
+async fn listen(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last_error = None;
+    for address in tokio::net::lookup_host(addr).await? {
+        let socket = if address.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As `TcpListener::bind` does: a restarted server can bind at once.
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        socket.set_nodelay(true)?;
+        match socket.bind(address) {
+            Ok(()) => return socket.listen(1024),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolved to nothing",
+        )
+    }))
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
@@ -688,6 +735,31 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod listen_tests {
+    #[tokio::test]
+    async fn accepted_sockets_have_nodelay() {
+        let listener = super::listen("127.0.0.1:0").await.expect("listen");
+        let address = listener.local_addr().expect("address");
+        let _client = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        let (accepted, _) = listener.accept().await.expect("accept");
+        assert!(
+            accepted.nodelay().expect("nodelay"),
+            "inherited from the listener"
+        );
+    }
+
+    #[tokio::test]
+    async fn unresolvable_and_taken_addresses_are_errors() {
+        assert!(super::listen("no-such-host.invalid:80").await.is_err());
+        let taken = super::listen("127.0.0.1:0").await.expect("listen");
+        let address = taken.local_addr().expect("address");
+        assert!(super::listen(address).await.is_err(), "port in use");
     }
 }
 

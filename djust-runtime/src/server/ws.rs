@@ -266,7 +266,7 @@ async fn connection(socket: WebSocket, ip: IpAddr, cookie: Option<String>, inner
         }
     };
     // Layer: the same limit across processes (e.g. Redis); fails closed.
-    let _shared_slot = match &inner.shared_ip_limiter {
+    let shared_slot = match &inner.shared_ip_limiter {
         Some(limiter) => match limiter
             .acquire(_slot.ip(), inner.config.max_connections_per_ip)
             .await
@@ -312,6 +312,7 @@ async fn connection(socket: WebSocket, ip: IpAddr, cookie: Option<String>, inner
         deadline: Instant::now() + heartbeat,
         heartbeat,
         sink,
+        shared_slot,
     };
     conn.run(stream).await;
 }
@@ -335,6 +336,9 @@ struct Connection {
     deadline: Instant,
     heartbeat: Duration,
     sink: Sink,
+    /// The shared (cross-process) per-IP slot; given up as soon as the
+    /// connection starts closing, so a shutdown need not wait for drains.
+    shared_slot: Option<Box<dyn std::any::Any + Send>>,
 }
 
 async fn next_tick(tick: &mut Option<Interval>) {
@@ -358,6 +362,7 @@ impl Connection {
         let mut closing = self.inner.closing.subscribe();
         loop {
             if *closing.borrow_and_update() {
+                self.shared_slot = None;
                 close_and_drain(
                     &mut self.sink,
                     &mut stream,
@@ -419,6 +424,7 @@ impl Connection {
                 _ = closing.changed() => Flow::Close(close::GOING_AWAY, "server shutting down"),
             };
             if let Flow::Close(code, reason) = flow {
+                self.shared_slot = None;
                 close_and_drain(&mut self.sink, &mut stream, code, reason).await;
                 // Nothing more is read from a closed connection.
                 return;
