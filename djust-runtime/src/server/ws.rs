@@ -384,6 +384,7 @@ impl Connection {
                         // unusable, but the client still learns why.
                         tracing::warn!(ip = %self.ip, "frame above the transport limit");
                         self.error(SafeError::MessageTooLarge, None).await;
+                        self.shared_slot = None;
                         close(&mut self.sink, close::TOO_BIG, "message too large").await;
                         linger(&mut closing).await;
                         return;
