@@ -455,3 +455,81 @@ async fn rooms_refuse_posts_while_redis_is_down_and_catch_up_on_what_pub_sub_dro
         "the refused post never appears anywhere"
     );
 }
+
+/// Runs `binary args…` to its exit (it must not start serving) with
+/// `secret` as DJUST_SECRET_KEY (or none); returns its exit success and stderr.
+fn run_to_exit(binary: &Path, args: &[&str], secret: Option<&str>) -> (bool, String) {
+    let mut command = Command::new(binary);
+    command
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("DJUST_SECRET_KEY")
+        .env_remove("DJUST_REDIS_URL")
+        .stdin(Stdio::null());
+    if let Some(secret) = secret {
+        command.env("DJUST_SECRET_KEY", secret);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start example");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{} kept running with {args:?}", binary.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn bad_redis_settings_stop_the_examples_with_an_error_naming_the_setting() {
+    for example in ["chat", "contacts"] {
+        let Some(binary) = require_example(example, "bad_settings") else {
+            return;
+        };
+        let cases: [(&[&str], Option<&str>, &str); 4] = [
+            (
+                &["--redis", "http://127.0.0.1:6379"],
+                Some(TEST_SECRET),
+                "DJUST_REDIS_URL",
+            ),
+            (
+                &["--redis", "redis://127.0.0.1:6379/0\r\nFLUSHALL"],
+                Some(TEST_SECRET),
+                "DJUST_REDIS_URL",
+            ),
+            (
+                &["--redis", "redis://127.0.0.1:6379/0"],
+                None,
+                "DJUST_SECRET_KEY",
+            ),
+            (
+                &["--redis", "redis://127.0.0.1:6379/0"],
+                Some("too-short"),
+                "DJUST_SECRET_KEY",
+            ),
+        ];
+        for (args, secret, named) in cases {
+            let (ok, output) = run_to_exit(&binary, args, secret);
+            assert!(!ok, "{example} {args:?} must not start:\n{output}");
+            assert!(
+                output.contains(named),
+                "{example} {args:?} names {named}:\n{output}"
+            );
+            assert!(
+                !output.contains("panicked"),
+                "{example} {args:?}:\n{output}"
+            );
+        }
+    }
+}

@@ -87,9 +87,11 @@ async fn main() -> djust::Result<()> {
     let args = args();
     let mut config = djust::Config::from_env().map_err(Error::config)?;
     if let Some(url) = &args.redis {
-        // Checked by the server: needs the `redis` feature and a shared
-        // DJUST_SECRET_KEY, with an error saying so otherwise.
+        // Sessions, logins, logouts and rate limits are shared too. Needs a
+        // shared DJUST_SECRET_KEY (checked here) and the `redis` feature
+        // (checked by the server).
         config.redis_url = Some(url.clone());
+        config.validate().map_err(Error::config)?;
     }
     let db = Arc::new(
         Db::open(&args.db)

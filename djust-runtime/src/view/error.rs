@@ -112,19 +112,60 @@ impl fmt::Display for Error {
     }
 }
 
+/// Written for people, like `anyhow`'s: `fn main() -> djust::Result<()>`
+/// prints an error with `{:?}`, so a startup error reads
+/// `Error: invalid DJUST_SECRET_KEY: …`, then the chain of causes.
+/// `{:#?}` keeps the structured form for debugging.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("kind", &self.kind)
-            .field("message", &self.message)
-            .field("source", &self.source)
-            .finish()
+        if f.alternate() {
+            return f
+                .debug_struct("Error")
+                .field("kind", &self.kind)
+                .field("message", &self.message)
+                .field("source", &self.source)
+                .finish();
+        }
+        f.write_str(&self.message)?;
+        let mut causes = Vec::new();
+        let mut cause = self
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static));
+        while let Some(error) = cause {
+            causes.push(error.to_string());
+            cause = error.source();
+        }
+        // `From` copies the source's text into the message: not twice.
+        if causes.first() == Some(&self.message) {
+            causes.remove(0);
+        }
+        if !causes.is_empty() {
+            f.write_str("\n\nCaused by:")?;
+            for text in causes {
+                write!(f, "\n    {text}")?;
+            }
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_reads_like_a_message_for_main_and_alternate_keeps_the_fields() {
+        let config = Error::config("invalid DJUST_SECRET_KEY: must be set");
+        assert_eq!(
+            format!("{config:?}"),
+            "invalid DJUST_SECRET_KEY: must be set"
+        );
+        let io = std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use");
+        let wrapped = Error::from(io);
+        assert_eq!(format!("{wrapped:?}"), "address in use");
+        assert!(format!("{config:#?}").contains("kind: Config"));
+    }
 
     #[test]
     fn converts_from_std_errors_with_question_mark() {
