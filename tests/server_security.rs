@@ -1190,6 +1190,68 @@ async fn a_silent_socket_closes_4408_after_the_heartbeat_timeout() {
     app.server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
+    // One socket per IP, so a second connect is refused for as long as the
+    // slow reader's connection lives; no event rate limit in the way.
+    let app = start(djust::Config {
+        send_timeout_secs: 1,
+        max_connections_per_ip: 1,
+        rate_per_second: 1_000_000.0,
+        rate_burst: 1_000_000,
+        ..test_config()
+    })
+    .await;
+    let socket = mount_lab(app.addr()).await;
+    // Events whose replies are ~60 KB patches, sent from a task (the writes
+    // block once the server stops reading) and never read: the replies fill
+    // the TCP buffers (a few MB on loopback) and the server's writes stall.
+    let (mut sink, _unread) = futures_util::StreamExt::split(socket);
+    let writer = tokio::spawn(async move {
+        for n in 0..2_000u32 {
+            let label = format!("{n}{}", "x".repeat(60_000));
+            let frame = json!({ "type": "event", "event": "rename", "params": { "label": label }, "ref": n });
+            let sent = tokio::time::timeout(
+                Duration::from_secs(5),
+                futures_util::SinkExt::send(&mut sink, Message::text(frame.to_string())),
+            )
+            .await;
+            if !matches!(sent, Ok(Ok(()))) {
+                return n;
+            }
+        }
+        2_000
+    });
+    assert_eq!(
+        connect_refused(app.addr(), &[]).await,
+        Some(4429),
+        "one socket per IP"
+    );
+    // Without the send timeout the stalled task would hold the IP's only
+    // slot forever; with it the socket is dropped about a second after the
+    // writes stall, and the IP can connect again.
+    let mut reconnected = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut socket = try_connect(app.addr(), &[]).await.expect("ws upgrade");
+        if let Incoming::Frame(frame) = next(&mut socket).await {
+            assert_eq!(frame["type"], "connect", "{frame}");
+            reconnected = true;
+            break;
+        }
+    }
+    let events_written = writer.await.expect("writer");
+    assert!(
+        reconnected,
+        "the slow reader still holds its slot ({events_written} events written)"
+    );
+    assert!(
+        events_written < 2_000,
+        "the server stopped reading the slow client"
+    );
+    app.server.shutdown().await;
+}
+
 fn closed_code(incoming: Incoming) -> Option<u16> {
     match incoming {
         Incoming::Closed(code) => code,

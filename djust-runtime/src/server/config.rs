@@ -43,6 +43,10 @@ pub struct Config {
     pub session_idle_secs: u64,
     /// `DJUST_HEARTBEAT_TIMEOUT_SECS` (60): a socket silent this long is closed.
     pub heartbeat_timeout_secs: u64,
+    /// `DJUST_SEND_TIMEOUT_SECS` (10): a socket whose client does not read
+    /// a frame within this time (its TCP buffers are full) is dropped, so a
+    /// slow reader cannot pin the connection's task and memory.
+    pub send_timeout_secs: u64,
     /// `DJUST_MOUNT_TOKEN_TTL_SECS` (3600).
     pub mount_token_ttl_secs: u64,
     /// `DJUST_LOGIN_URL` ("/login"): where `login_required` views send anonymous users.
@@ -81,6 +85,7 @@ impl Default for Config {
             max_sessions: 100_000,
             session_idle_secs: 86_400,
             heartbeat_timeout_secs: 60,
+            send_timeout_secs: 10,
             mount_token_ttl_secs: 3_600,
             login_url: "/login".to_owned(),
             secure_cookies: false,
@@ -112,6 +117,7 @@ impl fmt::Debug for Config {
             .field("max_sessions", &self.max_sessions)
             .field("session_idle_secs", &self.session_idle_secs)
             .field("heartbeat_timeout_secs", &self.heartbeat_timeout_secs)
+            .field("send_timeout_secs", &self.send_timeout_secs)
             .field("mount_token_ttl_secs", &self.mount_token_ttl_secs)
             .field("login_url", &self.login_url)
             .field("secure_cookies", &self.secure_cookies)
@@ -259,6 +265,10 @@ impl Config {
             config.heartbeat_timeout_secs =
                 parse_number("DJUST_HEARTBEAT_TIMEOUT_SECS", &raw, "a number of seconds")?;
         }
+        if let Some(raw) = get("DJUST_SEND_TIMEOUT_SECS") {
+            config.send_timeout_secs =
+                parse_number("DJUST_SEND_TIMEOUT_SECS", &raw, "a number of seconds")?;
+        }
         if let Some(raw) = get("DJUST_MOUNT_TOKEN_TTL_SECS") {
             config.mount_token_ttl_secs =
                 parse_number("DJUST_MOUNT_TOKEN_TTL_SECS", &raw, "a number of seconds")?;
@@ -321,6 +331,9 @@ impl Config {
         }
         if self.heartbeat_timeout_secs == 0 {
             return Err(error("DJUST_HEARTBEAT_TIMEOUT_SECS", "must be at least 1"));
+        }
+        if self.send_timeout_secs == 0 {
+            return Err(error("DJUST_SEND_TIMEOUT_SECS", "must be at least 1"));
         }
         if self.mount_token_ttl_secs == 0 {
             return Err(error("DJUST_MOUNT_TOKEN_TTL_SECS", "must be at least 1"));
@@ -453,5 +466,127 @@ mod redis_url_tests {
         assert_eq!(error.variable, "DJUST_REDIS_URL");
         assert_eq!(with("").expect("empty is unset").redis_url, None);
         assert_eq!(Config::default().redis_url, None);
+    }
+}
+
+#[cfg(test)]
+mod hostile_env_tests {
+    use super::Config;
+
+    fn with(name: &str, value: &str) -> Result<Config, super::ConfigError> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        Config::from_lookup(move |asked| (asked == name).then(|| value.clone()))
+    }
+
+    /// Every integer setting refuses text, signs, floats, non-ASCII digits,
+    /// overflow, embedded spaces and NUL, naming itself in the error.
+    #[test]
+    fn every_number_setting_refuses_hostile_values_and_names_itself() {
+        let numeric = [
+            "DJUST_MAX_MESSAGE_BYTES",
+            "DJUST_MAX_JSON_DEPTH",
+            "DJUST_RATE_BURST",
+            "DJUST_MAX_RATE_WARNINGS",
+            "DJUST_MAX_CONNECTIONS_PER_IP",
+            "DJUST_RECONNECT_COOLDOWN_SECS",
+            "DJUST_TRUSTED_PROXIES",
+            "DJUST_MAX_SESSIONS",
+            "DJUST_SESSION_IDLE_SECS",
+            "DJUST_HEARTBEAT_TIMEOUT_SECS",
+            "DJUST_SEND_TIMEOUT_SECS",
+            "DJUST_MOUNT_TOKEN_TTL_SECS",
+            "DJUST_MAX_LIVE_CONNECTIONS",
+        ];
+        let hostile = [
+            "abc",
+            "-1",
+            "1e3",
+            "1.5",
+            "\u{ff11}\u{ff12}",
+            "18446744073709551616",
+            "5 5",
+            "5\u{0}",
+            "0x10",
+            "'; DROP TABLE users; --",
+        ];
+        for name in numeric {
+            for value in hostile {
+                let error = with(name, value).expect_err(&format!("{name}={value:?}"));
+                assert_eq!(error.variable, name, "{name}={value:?}: {error}");
+            }
+        }
+        // Surrounding spaces are trimmed; an empty value means "unset".
+        assert_eq!(
+            with("DJUST_SEND_TIMEOUT_SECS", " 7 ")
+                .expect("trimmed")
+                .send_timeout_secs,
+            7
+        );
+        assert_eq!(
+            with("DJUST_SEND_TIMEOUT_SECS", "")
+                .expect("unset")
+                .send_timeout_secs,
+            10
+        );
+    }
+
+    #[test]
+    fn limits_that_must_be_positive_refuse_zero_and_floats_refuse_nan() {
+        for name in [
+            "DJUST_RATE_BURST",
+            "DJUST_MAX_RATE_WARNINGS",
+            "DJUST_MAX_CONNECTIONS_PER_IP",
+            "DJUST_MAX_SESSIONS",
+            "DJUST_HEARTBEAT_TIMEOUT_SECS",
+            "DJUST_SEND_TIMEOUT_SECS",
+            "DJUST_MOUNT_TOKEN_TTL_SECS",
+            "DJUST_MAX_LIVE_CONNECTIONS",
+        ] {
+            assert_eq!(with(name, "0").expect_err(name).variable, name);
+        }
+        for value in ["NaN", "inf", "-inf", "-1", "0", "abc", "1e400"] {
+            let error = with("DJUST_RATE_PER_SECOND", value).expect_err(value);
+            assert_eq!(error.variable, "DJUST_RATE_PER_SECOND");
+        }
+        assert_eq!(
+            with("DJUST_RATE_PER_SECOND", "2.5")
+                .expect("float")
+                .rate_per_second,
+            2.5
+        );
+    }
+
+    #[test]
+    fn flags_origins_and_paths_refuse_hostile_text() {
+        for value in ["maybe", "2", "tru e", "\u{0}", "ｔｒｕｅ"] {
+            assert_eq!(
+                with("DJUST_DEBUG", value).expect_err(value).variable,
+                "DJUST_DEBUG"
+            );
+        }
+        for value in [
+            "javascript:alert(1)",
+            "https://example.com/path",
+            "https://user@example.com",
+            "null",
+            "https://exa mple.com",
+            "https://example.com\\@evil.com",
+        ] {
+            let error = with("DJUST_ALLOWED_ORIGINS", value).expect_err(value);
+            assert_eq!(error.variable, "DJUST_ALLOWED_ORIGINS", "{value}");
+        }
+        for value in [
+            "https://evil.com/login",
+            "//evil.com",
+            "/\\evil.com",
+            "javascript:x",
+        ] {
+            let error = with("DJUST_LOGIN_URL", value).expect_err(value);
+            assert_eq!(error.variable, "DJUST_LOGIN_URL", "{value}");
+        }
+        // A secret that is too short is named, and never echoed back.
+        let error = with("DJUST_SECRET_KEY", "hunter2").expect_err("short");
+        assert_eq!(error.variable, "DJUST_SECRET_KEY");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
     }
 }

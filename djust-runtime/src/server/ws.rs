@@ -191,8 +191,11 @@ impl Drop for LiveCount {
     }
 }
 
-async fn send(sink: &mut Sink, frame: &ServerMessage) -> bool {
-    sink.send(Message::text(frame.to_json())).await.is_ok()
+/// Writes `frame`, waiting at most `timeout` for the client to take it;
+/// `false` if the socket failed or the client did not read in time.
+async fn send(sink: &mut Sink, frame: &ServerMessage, timeout: Duration) -> bool {
+    let write = sink.send(Message::text(frame.to_json()));
+    matches!(tokio::time::timeout(timeout, write).await, Ok(Ok(())))
 }
 
 /// How long a closing socket waits for the client's close reply.
@@ -232,8 +235,12 @@ async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
         code: CloseCode::from(code),
         reason: reason.into(),
     };
-    let _ = sink.send(Message::Close(Some(frame))).await;
-    let _ = sink.close().await;
+    // Bounded: a client that does not read must not hold the task.
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        let _ = sink.send(Message::Close(Some(frame))).await;
+        let _ = sink.close().await;
+    })
+    .await;
 }
 
 async fn connection(socket: WebSocket, ip: IpAddr, cookie: Option<String>, inner: Arc<AppInner>) {
@@ -288,11 +295,13 @@ async fn connection(socket: WebSocket, ip: IpAddr, cookie: Option<String>, inner
     };
     let (session, identity) = inner.resolve(cookie.as_deref()).await;
     let connection_id = generate_token();
+    let send_timeout = Duration::from_secs(inner.config.send_timeout_secs);
     if !send(
         &mut sink,
         &ServerMessage::Connect {
             session_id: connection_id,
         },
+        send_timeout,
     )
     .await
     {
@@ -312,6 +321,8 @@ async fn connection(socket: WebSocket, ip: IpAddr, cookie: Option<String>, inner
         deadline: Instant::now() + heartbeat,
         heartbeat,
         sink,
+        send_timeout,
+        broken: false,
         shared_slot,
     };
     conn.run(stream).await;
@@ -336,6 +347,11 @@ struct Connection {
     deadline: Instant,
     heartbeat: Duration,
     sink: Sink,
+    /// Longest wait for the client to take one frame (`DJUST_SEND_TIMEOUT_SECS`).
+    send_timeout: Duration,
+    /// A write failed or timed out: the connection ends without a close
+    /// handshake (the client is gone or does not read).
+    broken: bool,
     /// The shared (cross-process) per-IP slot; given up as soon as the
     /// connection starts closing, so a shutdown need not wait for drains.
     shared_slot: Option<Box<dyn std::any::Any + Send>>,
@@ -424,6 +440,10 @@ impl Connection {
                 () = tokio::time::sleep_until(self.deadline) => Flow::Close(close::TIMEOUT, "heartbeat timeout"),
                 _ = closing.changed() => Flow::Close(close::GOING_AWAY, "server shutting down"),
             };
+            if self.broken {
+                // No close handshake: writing is what failed.
+                return;
+            }
             if let Flow::Close(code, reason) = flow {
                 self.shared_slot = None;
                 close_and_drain(&mut self.sink, &mut stream, code, reason).await;
@@ -447,17 +467,28 @@ impl Connection {
         Flow::Close(close::FORBIDDEN, "session ended")
     }
 
+    /// Writes `frame` within the send timeout; a failure marks the
+    /// connection broken, which ends it after the current step.
+    async fn send(&mut self, frame: &ServerMessage) -> bool {
+        let sent = send(&mut self.sink, frame, self.send_timeout).await;
+        if !sent && !self.broken {
+            self.broken = true;
+            tracing::info!(ip = %self.ip, "client not reading (send failed or timed out); dropping the socket");
+        }
+        sent
+    }
+
     async fn error(&mut self, error: SafeError, reference: Option<u64>) -> bool {
         let frame = ServerMessage::Error {
             error: error.public_message(self.inner.config.debug, None),
             reference,
         };
-        send(&mut self.sink, &frame).await
+        self.send(&frame).await
     }
 
     async fn deliver(&mut self, outcome: Outcome) -> Flow {
         for frame in &outcome.frames {
-            if !send(&mut self.sink, frame).await {
+            if !self.send(frame).await {
                 return Flow::Close(close::NORMAL, "send failed");
             }
         }
@@ -514,7 +545,7 @@ impl Connection {
         }
         match parsed {
             ClientMessage::Ping => {
-                send(&mut self.sink, &ServerMessage::Pong).await;
+                self.send(&ServerMessage::Pong).await;
                 Flow::Continue
             }
             ClientMessage::Mount {
@@ -541,7 +572,7 @@ impl Connection {
                 match &self.live {
                     Some(live) => {
                         let frame = live.html_update();
-                        send(&mut self.sink, &frame).await;
+                        self.send(&frame).await;
                     }
                     None => {
                         self.error(SafeError::NotMounted, None).await;
@@ -559,7 +590,7 @@ impl Connection {
                 let frame = ServerMessage::RateLimitExceeded {
                     message: "Too many messages; slow down.".to_owned(),
                 };
-                send(&mut self.sink, &frame).await;
+                self.send(&frame).await;
                 Flow::Continue
             }
             WarningOutcome::Close => {
@@ -572,7 +603,7 @@ impl Connection {
                 let frame = ServerMessage::RateLimitExceeded {
                     message: "Too many messages; disconnected.".to_owned(),
                 };
-                send(&mut self.sink, &frame).await;
+                self.send(&frame).await;
                 Flow::Close(close::RATE_LIMITED, "rate limited")
             }
         }
@@ -635,7 +666,7 @@ impl Connection {
         {
             Ok((live, frames, subscriptions)) => {
                 for frame in &frames {
-                    if !send(&mut self.sink, frame).await {
+                    if !self.send(frame).await {
                         return Flow::Close(close::NORMAL, "send failed");
                     }
                 }
@@ -653,7 +684,7 @@ impl Connection {
             }
             Err(MountRefusal::LoginRequired { login_url }) => {
                 let to = self.inner.login_target(&login_url, &url);
-                send(&mut self.sink, &ServerMessage::Navigate { to }).await;
+                self.send(&ServerMessage::Navigate { to }).await;
                 Flow::Close(close::FORBIDDEN, "login required")
             }
             Err(MountRefusal::PermissionDenied) => {
