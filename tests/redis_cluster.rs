@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use djust::prelude::*;
-use djust::runtime::auth::{hash_password_with, MemoryAuthBackend, PasswordParams, User};
+use djust::runtime::auth::{MemoryAuthBackend, User};
 use djust::runtime::redis::{Redis, RedisBroadcast};
 use djust::runtime::security::SafeError;
 use djust::runtime::server::Server;
@@ -95,15 +95,6 @@ impl Board {
     }
 }
 
-fn quick_hash(password: &str) -> String {
-    let params = PasswordParams {
-        m_cost_kib: 8,
-        t_cost: 1,
-        p_cost: 1,
-    };
-    hash_password_with(password, params).expect("hash")
-}
-
 fn backend() -> MemoryAuthBackend {
     let backend = MemoryAuthBackend::new();
     backend.insert(User::new("1", "alice"), quick_hash("alice-password"));
@@ -173,10 +164,7 @@ async fn mount_board(addr: SocketAddr, cookie: &str) -> Socket {
 }
 
 fn is_error(frames: &[Value], error: SafeError) -> bool {
-    let message = error.public_message(false, None);
-    frames
-        .iter()
-        .any(|frame| frame["type"] == "error" && frame["error"] == message.as_str())
+    errors(frames).contains(&generic(error))
 }
 
 fn is_patch(frames: &[Value]) -> bool {

@@ -196,14 +196,6 @@ async fn mount(addr: SocketAddr, path: &str, view: &str, cookie: Option<&str>) -
     }
 }
 
-fn errors(frames: &[Value]) -> Vec<String> {
-    frames
-        .iter()
-        .filter(|frame| frame["type"] == "error")
-        .map(|frame| frame["error"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 // --- Tests -----------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,12 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use djust::prelude::*;
-use djust::runtime::auth::{
-    hash_password_with, MemoryAuthBackend, MountToken, PasswordParams, Signer, User,
-};
+use djust::runtime::auth::{MemoryAuthBackend, MountToken, Signer, User};
 use djust::runtime::security::SafeError;
 use djust::runtime::session::SessionCookie;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
 use warp::Filter;
@@ -131,19 +129,6 @@ impl Running {
     }
 }
 
-/// Cheap argon2 parameters: these tests are about the HTTP paths, not the KDF.
-fn quick_hash(password: &str) -> String {
-    hash_password_with(
-        password,
-        PasswordParams {
-            m_cost_kib: 8,
-            t_cost: 1,
-            p_cost: 1,
-        },
-    )
-    .expect("hash")
-}
-
 async fn start() -> Running {
     let backend = MemoryAuthBackend::new();
     backend.insert(
@@ -254,18 +239,6 @@ fn session_id(pair: &str) -> String {
     SessionCookie::decode(&signer(), cookie_value(pair)).expect("our cookie")
 }
 
-fn generic(error: SafeError) -> String {
-    error.public_message(false, None)
-}
-
-fn errors(frames: &[Value]) -> Vec<String> {
-    frames
-        .iter()
-        .filter(|frame| frame["type"] == "error")
-        .map(|frame| frame["error"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 /// Connects with `cookie` (if any) and mounts `view` with `token`.
 async fn socket_as(addr: SocketAddr, cookie: Option<&str>) -> Socket {
     match cookie {
@@ -276,13 +249,7 @@ async fn socket_as(addr: SocketAddr, cookie: Option<&str>) -> Socket {
 
 /// GETs `path` as `cookie` and mounts its view on a socket with the same cookie.
 async fn mount_as(addr: SocketAddr, cookie: &str, path: &str, view: &str) -> Socket {
-    let page = get_with_cookie(addr, path, cookie).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let mut socket = socket_as(addr, Some(cookie)).await;
-    send_mount(&mut socket, view, &mount_token(&page.body), path).await;
-    let mounted = recv(&mut socket).await.expect("mount frame");
-    assert_eq!(mounted["type"], "mount", "{mounted}");
-    socket
+    mount_page_as(addr, path, view, cookie).await.0
 }
 
 // --- Login page and CSRF -------------------------------------------------------

@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use djust::prelude::*;
-use djust::runtime::auth::{hash_password_with, MemoryAuthBackend, PasswordParams, User};
+use djust::runtime::auth::{MemoryAuthBackend, User};
 use serde_json::json;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -173,18 +173,6 @@ impl Lab {
     fn count(&mut self, by: i64) {
         self.label = by.to_string();
     }
-}
-
-fn quick_hash(password: &str) -> String {
-    hash_password_with(
-        password,
-        PasswordParams {
-            m_cost_kib: 8,
-            t_cost: 1,
-            p_cost: 1,
-        },
-    )
-    .expect("hash")
 }
 
 async fn start() -> djust::Server {

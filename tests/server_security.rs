@@ -174,10 +174,6 @@ fn relaxed_config() -> djust::Config {
     }
 }
 
-fn generic(error: SafeError) -> String {
-    error.public_message(false, None)
-}
-
 fn signer() -> Signer {
     // The server derives its signer as `Signer::from_key(&SecretKey::new(secret bytes))`
     // (server/mod.rs `into_inner`), which is what `Signer::new` does.
@@ -197,14 +193,6 @@ async fn mount_lab(addr: std::net::SocketAddr) -> Socket {
 
 fn event(name: &str, params: Value, reference: u64) -> Value {
     json!({ "type": "event", "event": name, "params": params, "ref": reference })
-}
-
-fn errors(frames: &[Value]) -> Vec<String> {
-    frames
-        .iter()
-        .filter(|frame| frame["type"] == "error")
-        .map(|frame| frame["error"].as_str().unwrap_or_default().to_owned())
-        .collect()
 }
 
 // --- Origin ----------------------------------------------------------------
@@ -1210,7 +1198,7 @@ async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     let writer = tokio::spawn(async move {
         for n in 0..2_000u32 {
             let label = format!("{n}{}", "x".repeat(60_000));
-            let frame = json!({ "type": "event", "event": "rename", "params": { "label": label }, "ref": n });
+            let frame = event("rename", json!({ "label": label }), u64::from(n));
             let sent = tokio::time::timeout(
                 Duration::from_secs(5),
                 futures_util::SinkExt::send(&mut sink, Message::text(frame.to_string())),

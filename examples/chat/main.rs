@@ -254,17 +254,19 @@ mod tests {
 
     djust_testing::smoke_tests!(Chat with fixture = with_room);
 
+    /// A chat view mounted in `room`.
+    fn in_room(room: &Arc<Room>) -> TestClient {
+        TestClient::build::<Chat>()
+            .state(room.clone())
+            .mount()
+            .expect("mount")
+    }
+
     #[test]
     fn messages_reach_every_view_in_the_room() {
         let room = Arc::new(Room::new());
-        let mut ann = TestClient::build::<Chat>()
-            .state(room.clone())
-            .mount()
-            .expect("mount");
-        let mut bob = TestClient::build::<Chat>()
-            .state(room.clone())
-            .mount()
-            .expect("mount");
+        let mut ann = in_room(&room);
+        let mut bob = in_room(&room);
         assert!(ann
             .event("join", json!({ "name": "Ann" }))
             .error()
@@ -292,14 +294,8 @@ mod tests {
     #[test]
     fn typing_expires_on_tick() {
         let room = Arc::new(Room::new());
-        let mut ann = TestClient::build::<Chat>()
-            .state(room.clone())
-            .mount()
-            .expect("mount");
-        let mut bob = TestClient::build::<Chat>()
-            .state(room.clone())
-            .mount()
-            .expect("mount");
+        let mut ann = in_room(&room);
+        let mut bob = in_room(&room);
         ann.event("join", json!({ "name": "Ann" }));
         bob.event("join", json!({ "name": "Bob" }));
         ann.event("typing", json!({}));

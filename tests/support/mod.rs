@@ -29,6 +29,17 @@ pub fn test_config() -> djust::Config {
     }
 }
 
+/// An argon2 hash with cheap parameters: these tests are about the HTTP
+/// and socket paths, not the KDF.
+pub fn quick_hash(password: &str) -> String {
+    let params = djust::runtime::auth::PasswordParams {
+        m_cost_kib: 8,
+        t_cost: 1,
+        p_cost: 1,
+    };
+    djust::runtime::auth::hash_password_with(password, params).expect("hash")
+}
+
 /// A parsed HTTP response.
 #[derive(Debug)]
 pub struct HttpResponse {
@@ -252,6 +263,20 @@ pub async fn mount_page_as(
     let mounted = recv(&mut socket).await.expect("mount frame");
     assert_eq!(mounted["type"], "mount", "{mounted}");
     (socket, mounted)
+}
+
+/// The `error` texts of the error frames among `frames`.
+pub fn errors(frames: &[Value]) -> Vec<String> {
+    frames
+        .iter()
+        .filter(|frame| frame["type"] == "error")
+        .map(|frame| frame["error"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// What production clients see for `error` (no debug details).
+pub fn generic(error: djust::runtime::security::SafeError) -> String {
+    error.public_message(false, None)
 }
 
 /// Reads frames until one's JSON text contains `needle`: `true` then,

@@ -197,10 +197,18 @@ impl<'a> Harness<'a> {
             .collect()
     }
 
-    /// Reports skips that name no handler (a typo or a renamed handler would
-    /// otherwise silently fuzz nothing less).
+    /// Logs each skipped handler with its reason, and reports skips that
+    /// name no handler (a typo or a renamed handler would otherwise silently
+    /// fuzz nothing less).
     pub(crate) fn check_skips(&mut self) {
-        for (name, _) in &self.options.skip {
+        for (name, reason) in &self.options.skip {
+            tracing::info!(
+                view = self.meta.type_name,
+                check = self.check,
+                handler = name,
+                reason,
+                "smoke: not fuzzing handler"
+            );
             if self.meta.handler(name).is_none() {
                 self.fail(format!(
                     "`skip` names `{name}`, which is not an #[event_handler] of this view"
