@@ -13,7 +13,8 @@
 
 use std::path::PathBuf;
 
-use djust::runtime::audit::{audit, audit_registered, run_cli_with, AuditConfig, AuditReport};
+use djust::runtime::audit::{audit, audit_registered, run_cli_with, AuditReport};
+use djust::Config;
 use djust::{LiveView, ViewMeta};
 use serde_json::Value;
 
@@ -207,8 +208,17 @@ fn views() -> Vec<&'static ViewMeta> {
     ]
 }
 
+/// The default settings behind TLS: no config finding, so the snapshots
+/// show the views' findings only.
+fn production() -> Config {
+    Config {
+        secure_cookies: true,
+        ..Config::default()
+    }
+}
+
 fn report() -> AuditReport {
-    audit(&views(), &AuditConfig::default())
+    audit(&views(), &production())
 }
 
 fn snapshot_path(name: &str) -> PathBuf {
@@ -337,5 +347,5 @@ fn strict_fails_on_these_views() {
 fn registry_holds_exactly_these_views() {
     // This binary links only the three views above, so the registry audit
     // must agree with the explicit one.
-    assert_eq!(audit_registered(&AuditConfig::default()), report());
+    assert_eq!(audit_registered(&production()), report());
 }

@@ -3,13 +3,22 @@
 //! and the CLI's flags and exit codes.
 
 use djust_runtime::audit::{
-    audit, run_cli, run_cli_with, sensitive_word, AuditConfig, AuditReport, Finding, Severity,
-    USAGE,
+    audit, run_cli, run_cli_with, sensitive_word, AuditReport, Finding, Severity, USAGE,
 };
+use djust_runtime::config::Config;
 use djust_runtime::view::{
     AssignedField, AuthPosture, HandlerMeta, ParamKind, ParamMeta, RateKey, RateLimitMeta, ViewMeta,
 };
 use serde_json::{json, Value};
+
+/// The default configuration as deployed behind TLS: no setting looser
+/// than its default, so no config finding.
+fn production() -> Config {
+    Config {
+        secure_cookies: true,
+        ..Config::default()
+    }
+}
 
 fn leak<T>(items: Vec<T>) -> &'static [T] {
     Box::leak(items.into_boxed_slice())
@@ -75,7 +84,7 @@ fn finish(meta: ViewMeta) -> &'static ViewMeta {
 }
 
 fn run(views: &[&'static ViewMeta]) -> AuditReport {
-    audit(views, &AuditConfig::default())
+    audit(views, &production())
 }
 
 fn codes(report: &AuditReport, code: &str) -> Vec<Finding> {
@@ -254,9 +263,9 @@ fn dj004_absent_when_consistent() {
 
 #[test]
 fn dj005_debug_mode_is_an_error() {
-    let config = AuditConfig {
+    let config = Config {
         debug: true,
-        ..AuditConfig::default()
+        ..production()
     };
     let report = audit(&[], &config);
     let found = codes(&report, "DJ005");
@@ -270,25 +279,37 @@ fn dj005_debug_mode_is_an_error() {
 #[test]
 fn dj006_loosened_limits_and_wildcard_origins() {
     let loosened = [
-        AuditConfig {
-            global_rate: (101.0, 20),
-            ..AuditConfig::default()
+        Config {
+            rate_per_second: 101.0,
+            ..production()
         },
-        AuditConfig {
-            global_rate: (100.0, 21),
-            ..AuditConfig::default()
+        Config {
+            rate_burst: 21,
+            ..production()
         },
-        AuditConfig {
+        Config {
             max_message_bytes: 65_537,
-            ..AuditConfig::default()
+            ..production()
         },
-        AuditConfig {
+        Config {
             max_connections_per_ip: 11,
-            ..AuditConfig::default()
+            ..production()
         },
-        AuditConfig {
-            allowed_origins: vec!["https://app.example".into(), "*".into()],
-            ..AuditConfig::default()
+        Config {
+            max_json_depth: 33,
+            ..production()
+        },
+        Config {
+            heartbeat_timeout_secs: 61,
+            ..production()
+        },
+        Config {
+            reconnect_cooldown_secs: 1,
+            ..production()
+        },
+        Config {
+            allow_missing_origin: true,
+            ..production()
         },
     ];
     for config in &loosened {
@@ -296,14 +317,15 @@ fn dj006_loosened_limits_and_wildcard_origins() {
         assert_eq!(found.len(), 1, "{config:?}: {found:?}");
         assert_eq!(found[0].severity, Severity::Warning);
     }
-    let tightened = AuditConfig {
-        global_rate: (10.0, 5),
+    let tightened = Config {
+        rate_per_second: 10.0,
+        rate_burst: 5,
         max_message_bytes: 4096,
         max_connections_per_ip: 2,
         allowed_origins: vec!["https://app.example".into()],
-        ..AuditConfig::default()
+        ..production()
     };
-    for config in [AuditConfig::default(), tightened] {
+    for config in [production(), tightened] {
         let report = audit(&[], &config);
         assert!(
             report.findings.is_empty(),
@@ -311,6 +333,37 @@ fn dj006_loosened_limits_and_wildcard_origins() {
             report.findings
         );
     }
+}
+
+/// Settings that are right only in some deployments are listed as info:
+/// X-Forwarded-For trusted (behind your own proxy), cookies without
+/// `Secure` (plain-HTTP development).
+#[test]
+fn dj006_deployment_dependent_settings_are_info() {
+    let behind_proxy = Config {
+        trusted_proxies: 1,
+        ..production()
+    };
+    let found = codes(&audit(&[], &behind_proxy), "DJ006");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].severity, Severity::Info);
+    assert!(
+        found[0]
+            .message
+            .contains("DJUST_TRUSTED_PROXIES is 1 (default 0)"),
+        "{}",
+        found[0].message
+    );
+    let found = codes(&audit(&[], &Config::default()), "DJ006");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].severity, Severity::Info);
+    assert!(
+        found[0]
+            .message
+            .starts_with("DJUST_SECURE_COOKIES is false: "),
+        "{}",
+        found[0].message
+    );
 }
 
 // ---------------------------------------------------------------- DJ007
@@ -441,9 +494,9 @@ fn text_lists_findings_and_config() {
         exposed: leak(vec!["count", "secret_token"]),
         ..base("clock", AuthPosture::Public)
     });
-    let config = AuditConfig {
+    let config = Config {
         debug: true,
-        ..AuditConfig::default()
+        ..production()
     };
     let text = audit(&[view], &config).to_text(false);
     assert!(text.contains("    Auth:       public\n"), "{text}");
@@ -637,14 +690,14 @@ fn flags_and_usage() {
 #[test]
 fn run_cli_reads_the_registry() {
     // This test binary defines no `#[live_view]`, so the registry is empty.
-    let (text, code) = run_cli(&args(&["--strict"]), &AuditConfig::default());
+    let (text, code) = run_cli(&args(&["--strict"]), &production());
     assert_eq!(code, 0);
     assert!(text.starts_with("  (no live views)\n"), "{text}");
-    let (_, code) = run_cli(&args(&["--bogus"]), &AuditConfig::default());
+    let (_, code) = run_cli(&args(&["--bogus"]), &production());
     assert_eq!(code, 2);
-    let debug = AuditConfig {
+    let debug = Config {
         debug: true,
-        ..AuditConfig::default()
+        ..production()
     };
     assert_eq!(run_cli(&args(&["--strict"]), &debug).1, 1);
 }

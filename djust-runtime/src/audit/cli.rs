@@ -2,7 +2,8 @@
 //! without any I/O. The application's CLI passes its arguments and prints
 //! what comes back.
 
-use super::{audit_registered, AuditConfig, AuditReport, Severity};
+use super::{audit_registered, AuditReport, Severity};
+use crate::config::Config;
 
 /// Usage text, returned with exit code 2 for an unknown argument and 0 for
 /// `--help`.
@@ -10,7 +11,7 @@ pub const USAGE: &str = "\
 usage: audit [--json] [--verbose] [--strict]
 
 Lists every live view: auth, exposed state, handlers and their decorators,
-then security findings (codes DJ001..DJ007).
+then security findings (codes DJ001..DJ008).
 
   --json      machine-readable output (for CI)
   --verbose   show the sub-paths the template reads below each field
@@ -55,7 +56,7 @@ fn parse(args: &[String]) -> Parsed {
 /// Exit codes: 0 on success (and for `--help`); 1 with `--strict` when a
 /// finding of severity warning or error exists; 2 for an unknown argument
 /// (the output is then an error line and [`USAGE`]).
-pub fn run_cli(args: &[String], config: &AuditConfig) -> (String, i32) {
+pub fn run_cli(args: &[String], config: &Config) -> (String, i32) {
     match parse(args) {
         Parsed::Run(flags) => render(&audit_registered(config), flags),
         other => not_run(other),

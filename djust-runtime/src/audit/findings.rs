@@ -1,15 +1,13 @@
 //! The checks behind the audit: [`Severity`], [`Finding`] and one function
 //! per finding code. Each check reads only [`ViewMeta`] (what the
-//! `#[live_view]` macro recorded at compile time) or the [`AuditConfig`], so
+//! `#[live_view]` macro recorded at compile time) or the [`Config`], so
 //! it is pure and testable with hand-built metadata. The codes, severities
 //! and fixes are tabulated in the [module docs](super).
 
 use std::fmt;
 
-use crate::limits::{DEFAULT_BURST, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_RATE_PER_SECOND};
+use crate::config::Config;
 use crate::view::ViewMeta;
-
-use super::{AuditConfig, DEFAULT_MAX_MESSAGE_BYTES};
 
 /// How serious a [`Finding`] is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -77,10 +75,23 @@ pub const DJ003: &str = "DJ003";
 pub const DJ004: &str = "DJ004";
 /// Code: debug mode on.
 pub const DJ005: &str = "DJ005";
-/// Code: global limits loosened beyond the defaults, or a wildcard origin.
+/// Code: a setting looser than its secure default.
 pub const DJ006: &str = "DJ006";
 /// Code: login-only view where every logged-in user may do everything.
 pub const DJ007: &str = "DJ007";
+/// Code: the configuration is invalid (the server would refuse to start).
+pub const DJ008: &str = "DJ008";
+
+/// The finding for a configuration the server would refuse at startup.
+pub fn invalid_config(error: &crate::config::ConfigError) -> Finding {
+    Finding {
+        code: DJ008,
+        severity: Severity::Error,
+        view: None,
+        handler: None,
+        message: format!("the configuration is invalid, the server would refuse to start: {error}"),
+    }
+}
 
 /// Every finding about one view, in a fixed order (by code, then handler or path).
 pub(crate) fn view_findings(meta: &'static ViewMeta) -> Vec<Finding> {
@@ -93,8 +104,11 @@ pub(crate) fn view_findings(meta: &'static ViewMeta) -> Vec<Finding> {
     out
 }
 
-/// App-wide findings from the server configuration.
-pub(crate) fn config_findings(config: &AuditConfig) -> Vec<Finding> {
+/// App-wide findings from the server configuration: debug mode (`DJ005`)
+/// and every setting looser than its default (`DJ006`; the ones that are
+/// right in some deployments, such as trusted proxies or cookies without
+/// `Secure` on a plain-HTTP development server, are `info`).
+pub(crate) fn config_findings(config: &Config) -> Vec<Finding> {
     let mut out = Vec::new();
     if config.debug {
         out.push(Finding {
@@ -102,53 +116,30 @@ pub(crate) fn config_findings(config: &AuditConfig) -> Vec<Finding> {
             severity: Severity::Error,
             view: None,
             handler: None,
-            message: "debug mode is on: error frames carry details and debug info reaches the \
-                      page; turn it off in production"
+            message: "debug mode is on: error frames sent to clients carry details (handler \
+                      errors, parameter names and expected types); turn it off in production"
                 .to_owned(),
         });
     }
-    let mut loosened = |message: String| {
+    for loose in config.loosened() {
+        let severity = match loose.variable {
+            "DJUST_TRUSTED_PROXIES" | "DJUST_SECURE_COOKIES" => Severity::Info,
+            _ => Severity::Warning,
+        };
         out.push(Finding {
             code: DJ006,
-            severity: Severity::Warning,
+            severity,
             view: None,
             handler: None,
-            message,
+            message: if loose.value == loose.default {
+                format!("{} is {}: {}", loose.variable, loose.value, loose.risk)
+            } else {
+                format!(
+                    "{} is {} (default {}): {}",
+                    loose.variable, loose.value, loose.default, loose.risk
+                )
+            },
         });
-    };
-    let (rate, burst) = config.global_rate;
-    if rate > DEFAULT_RATE_PER_SECOND || burst > DEFAULT_BURST {
-        loosened(format!(
-            "global rate limit {}/s burst {burst} is above the default {}/s burst \
-             {DEFAULT_BURST} (DJUST_RATE_PER_SECOND, DJUST_RATE_BURST)",
-            fmt_rate(rate),
-            fmt_rate(DEFAULT_RATE_PER_SECOND),
-        ));
-    }
-    if config.max_message_bytes > DEFAULT_MAX_MESSAGE_BYTES {
-        loosened(format!(
-            "max message size {} bytes is above the default {DEFAULT_MAX_MESSAGE_BYTES} \
-             (DJUST_MAX_MESSAGE_BYTES)",
-            config.max_message_bytes
-        ));
-    }
-    if config.max_connections_per_ip > DEFAULT_MAX_CONNECTIONS_PER_IP as usize {
-        loosened(format!(
-            "{} connections per IP is above the default {DEFAULT_MAX_CONNECTIONS_PER_IP} \
-             (DJUST_MAX_CONNECTIONS_PER_IP); fine for a load test, not for production",
-            config.max_connections_per_ip
-        ));
-    }
-    if config
-        .allowed_origins
-        .iter()
-        .any(|origin| origin.contains('*'))
-    {
-        loosened(
-            "allowed_origins contains a wildcard `*`: any site can open a socket with the \
-             user's cookies (cross-site WebSocket hijacking); list the exact origins"
-                .to_owned(),
-        );
     }
     out
 }

@@ -5,8 +5,7 @@
 //! [`audit`] reads the [`ViewMeta`] the `#[live_view]` macro records at
 //! compile time (auth posture, handlers with typed parameters and
 //! decorators, the paths the template reads, the fields each method
-//! assigns, `|safe` splices) plus an [`AuditConfig`] describing the server's
-//! settings, and returns an [`AuditReport`]. The report renders as text
+//! assigns, `|safe` splices) plus the server's [`Config`], and returns an [`AuditReport`]. The report renders as text
 //! ([`AuditReport::to_text`], like seed 000's example) or JSON
 //! ([`AuditReport::to_json`], for CI). [`run_cli`] implements
 //! `audit [--json] [--verbose] [--strict]` without printing anything: the
@@ -24,8 +23,9 @@
 //! | `DJ002` | warning | the template renders a path with a sensitive-looking word in its field or sub-path name: `password`, `passwd`, `secret`, `apikey` (anywhere in a word); `hash`, `token`, `key`, `ssn`, `card`, `cvv`, `cvc`, `iban`, `salary`, `pin` (whole words, or plural, so `api_key` matches and `monkey` does not) | stop rendering it, render a masked value, or keep the value in a `_private` field |
 //! | `DJ003` | info, warning on a public view | the template has `{x\|safe}` splices (`SafeHtml` trust hatches) | check each value is built with `format_html!` or sanitised, never from raw user input |
 //! | `DJ004` | warning | some handlers have `#[permission_required]` and another handler that assigns state has none (one finding per unguarded handler) | add `#[permission_required(..)]` to it, or document why every user of the view may call it |
-//! | `DJ005` | error | debug mode is on | turn debug off in production |
-//! | `DJ006` | warning | the global rate limit (100/s, burst 20), the message size (64 KiB) or the per-IP connection limit (10) is above the DESIGN section 6 default, or `allowed_origins` contains `*` | restore the defaults (`DJUST_RATE_PER_SECOND`, `DJUST_RATE_BURST`, `DJUST_MAX_MESSAGE_BYTES`, `DJUST_MAX_CONNECTIONS_PER_IP`), list exact origins |
+//! | `DJ005` | error | debug mode is on: error frames carry details | turn debug off in production |
+//! | `DJ006` | warning (info for `DJUST_TRUSTED_PROXIES` > 0 and `DJUST_SECURE_COOKIES` = false) | a setting is looser than its default ([`Config::loosened`]): a higher rate, size, connection, session or time limit, a shorter cooldown, X-Forwarded-For trusted, sockets without `Origin` accepted, cookies without `Secure` | restore the default, or keep it knowingly (trusted proxies behind your own proxy, plain-HTTP cookies in development) |
+//! | `DJ008` | error | the configuration (`DJUST_*` variables or `App::config`) is invalid: the server would refuse to start, and the other config findings were computed from the defaults | fix the variable the message names |
 //! | `DJ007` | info | a `login_required` view has no view-level `permission` and none of its handlers has `#[permission_required]`: every logged-in user may do everything | add `permission = ".."`, `#[permission_required]` or `check_permissions` if that is not intended |
 //!
 //! `--strict` makes [`run_cli`] exit with 1 when any finding is a warning or
@@ -48,45 +48,14 @@ mod text;
 
 pub use cli::{run_cli, run_cli_with, USAGE};
 pub use findings::{
-    sensitive_word, Finding, Severity, DJ001, DJ002, DJ003, DJ004, DJ005, DJ006, DJ007,
+    invalid_config, sensitive_word, Finding, Severity, DJ001, DJ002, DJ003, DJ004, DJ005, DJ006,
+    DJ007, DJ008,
 };
 
 use std::collections::BTreeMap;
 
-use crate::limits::{DEFAULT_BURST, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_RATE_PER_SECOND};
+use crate::config::Config;
 use crate::view::{registered_views, ViewMeta};
-
-/// Default maximum WebSocket message size (DESIGN section 6, `DJUST_MAX_MESSAGE_BYTES`).
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
-
-/// The server settings the audit checks (`DJ005`, `DJ006`). `Default` is
-/// DESIGN section 6: debug off, 100 events/s burst 20, 64 KiB messages,
-/// 10 connections per IP, no extra origins (the server's own).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditConfig {
-    /// Debug mode (detailed error frames, debug info in pages).
-    pub debug: bool,
-    /// Per-connection global rate limit: (events per second, burst).
-    pub global_rate: (f64, u32),
-    /// Largest accepted WebSocket message, in bytes.
-    pub max_message_bytes: usize,
-    /// Concurrent connections allowed per client IP.
-    pub max_connections_per_ip: usize,
-    /// Origins allowed to open sockets besides the server's own.
-    pub allowed_origins: Vec<String>,
-}
-
-impl Default for AuditConfig {
-    fn default() -> Self {
-        AuditConfig {
-            debug: false,
-            global_rate: (DEFAULT_RATE_PER_SECOND, DEFAULT_BURST),
-            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
-            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP as usize,
-            allowed_origins: Vec::new(),
-        }
-    }
-}
 
 /// One row of a view's exposed state: a top-level field the template reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +127,19 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
+    /// Adds a finding found outside [`audit`] (sorted in, counts updated).
+    pub fn add_finding(&mut self, finding: Finding) {
+        match finding.severity {
+            Severity::Error => self.summary.errors += 1,
+            Severity::Warning => self.summary.warnings += 1,
+            Severity::Info => self.summary.infos += 1,
+        }
+        self.summary.findings += 1;
+        self.findings.push(finding);
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    }
+
     /// `true` when some finding is at least `severity` (`--strict` uses
     /// [`Severity::Warning`]).
     pub fn has_findings_at_least(&self, severity: Severity) -> bool {
@@ -175,7 +157,7 @@ impl AuditReport {
 
 /// Audits `views` (sorted by name; a view given twice is audited once)
 /// against `config`.
-pub fn audit(views: &[&'static ViewMeta], config: &AuditConfig) -> AuditReport {
+pub fn audit(views: &[&'static ViewMeta], config: &Config) -> AuditReport {
     let mut metas: Vec<&'static ViewMeta> = views.to_vec();
     metas.sort_by(|a, b| (a.name, a.module, a.type_name).cmp(&(b.name, b.module, b.type_name)));
     metas.dedup_by(|a, b| std::ptr::eq(*a, *b) || **a == **b);
@@ -207,7 +189,7 @@ pub fn audit(views: &[&'static ViewMeta], config: &AuditConfig) -> AuditReport {
 }
 
 /// Audits every view compiled into the program (the `inventory` registry).
-pub fn audit_registered(config: &AuditConfig) -> AuditReport {
+pub fn audit_registered(config: &Config) -> AuditReport {
     let metas: Vec<&'static ViewMeta> = registered_views().iter().map(|v| v.meta()).collect();
     audit(&metas, config)
 }

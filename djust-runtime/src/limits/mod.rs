@@ -19,6 +19,7 @@ mod bucket;
 mod clock;
 mod handler;
 mod ip;
+mod shared;
 mod warnings;
 
 pub use bucket::{RateLimit, TokenBucket, DEFAULT_BURST, DEFAULT_RATE_PER_SECOND};
@@ -30,7 +31,17 @@ pub use ip::{
     client_ip, IpRefusal, IpSlot, IpTracker, IpTrackerConfig, DEFAULT_IP_COOLDOWN,
     DEFAULT_MAX_CONNECTIONS_PER_IP,
 };
+pub use shared::SharedIpLimiter;
 pub use warnings::{RateWarnings, WarningOutcome, CLOSE_RATE_LIMITED, DEFAULT_MAX_WARNINGS};
+
+/// Largest accepted WebSocket message, in bytes (`DJUST_MAX_MESSAGE_BYTES`).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Deepest accepted JSON nesting of a frame (`DJUST_MAX_JSON_DEPTH`).
+pub const DEFAULT_MAX_JSON_DEPTH: usize = 32;
+
+/// Sockets per process (`DJUST_MAX_LIVE_CONNECTIONS`).
+pub const DEFAULT_MAX_LIVE_CONNECTIONS: usize = 10_000;
 
 /// A boxed, `Send` future: the return type of store methods that may need
 /// network I/O once the store lives in Redis or another shared backend.

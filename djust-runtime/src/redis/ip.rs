@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{OutageLog, Redis};
+use crate::limits::SharedIpLimiter;
 use crate::limits::{BoxFuture, IpRefusal};
-use crate::server::SharedIpLimiter;
 
 /// Key prefix of connection counts: `djust:ip:{ip}`.
 pub const IP_PREFIX: &str = "djust:ip:";

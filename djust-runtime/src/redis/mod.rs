@@ -53,7 +53,7 @@ pub use self::kv::RedisKeyValueStore;
 pub use self::rate::RedisRateLimiter;
 pub use self::revoke::RedisRevocations;
 pub use self::session::RedisSessionStore;
-use crate::server::{Config, ConfigError};
+use crate::config::{Config, ConfigError};
 use crate::session::StoreError;
 
 /// The underlying client crate, for applications that need raw commands.
@@ -366,7 +366,7 @@ pub(crate) fn now_unix() -> u64 {
 #[cfg(all(test, not(feature = "redis-tls")))]
 mod tls_feature_tests {
     use super::Redis;
-    use crate::server::Config;
+    use crate::config::Config;
 
     #[test]
     fn tls_settings_without_the_feature_say_which_feature() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::subscriber::{self, Handler};
 use super::{ttl_secs, OutageLog, Redis, REVOKED_CHANNEL};
 use crate::limits::BoxFuture;
-use crate::server::{RevocationBroadcast, RevokedSessions};
+use crate::session::{RevocationBroadcast, RevokedSessions};
 
 /// Key prefix of recent logouts: `djust:revoked:{session id}`.
 pub const REVOKED_PREFIX: &str = "djust:revoked:";

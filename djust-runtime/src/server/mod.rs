@@ -11,7 +11,6 @@
 //! allowlist; permissions; per-handler rate limits; safe errors; sanitised
 //! logs. See `docs/security.md`.
 
-pub mod config;
 mod http;
 pub mod origin;
 pub mod page;
@@ -21,20 +20,21 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use warp::filters::BoxedFilter;
 use warp::{Filter, Reply};
 
-pub use config::{Config, ConfigError};
+pub use crate::config::{Config, ConfigError};
 pub use page::{csrf_field, LoginForm, CONTENT_SECURITY_POLICY};
 
 use crate::auth::{AuthBackend, Identity, SecretKey, Signer};
 use crate::limits::{
-    BoxFuture, HandlerRateLimiter, IpRefusal, IpTracker, IpTrackerConfig, MemoryRateLimiter,
+    HandlerRateLimiter, IpTracker, IpTrackerConfig, MemoryRateLimiter, SharedIpLimiter,
 };
 use crate::session::{
-    CookieOptions, MemorySessionStore, Session, SessionConfig, SessionCookie, SessionStore,
+    CookieOptions, MemorySessionStore, RevocationBroadcast, Revoked, RevokedSessions, Session,
+    SessionConfig, SessionCookie, SessionStore,
 };
 use crate::view::{AppState, Error, Result, ViewFactory};
 
@@ -114,129 +114,6 @@ impl Server {
 /// Longest wait of [`Server::shutdown`] for shared IP slots to be released.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Sessions destroyed by logout: their sockets close at their next frame
-/// (or before their next tick or subscription message).
-///
-/// An entry only matters while sockets opened before the logout may still
-/// be open; a socket that stays silent is closed by the heartbeat timeout.
-/// So entries expire after twice that timeout (plus a minute) instead of
-/// being capped, which would let a flood of logouts flush a fresh one.
-pub(crate) struct Revoked {
-    sessions: Mutex<HashMap<String, std::time::Instant>>,
-    keep_for: std::time::Duration,
-}
-
-impl Revoked {
-    pub(crate) fn new(heartbeat_timeout_secs: u64) -> Self {
-        Revoked {
-            sessions: Mutex::new(HashMap::new()),
-            keep_for: std::time::Duration::from_secs(
-                heartbeat_timeout_secs.saturating_mul(2).saturating_add(60),
-            ),
-        }
-    }
-
-    pub(crate) fn revoke(&self, session_id: &str) {
-        let now = std::time::Instant::now();
-        let mut sessions = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        sessions.retain(|_, revoked_at| now.duration_since(*revoked_at) < self.keep_for);
-        sessions.insert(session_id.to_owned(), now);
-    }
-
-    pub(crate) fn is_revoked(&self, session_id: &str) -> bool {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .contains_key(session_id)
-    }
-}
-
-/// Shares logouts between server processes, so that a logout on one
-/// process closes the session's sockets on all of them (at their next
-/// frame, tick or subscription message, like a local logout).
-///
-/// Set with [`App::revocation_broadcast`]; the Redis implementation is
-/// `djust::runtime::redis::RedisRevocations` (feature `redis`).
-pub trait RevocationBroadcast: Send + Sync {
-    /// Tells the other processes that `session_id` was logged out here.
-    /// `keep_for` is how long the revocation matters. Must not fail the
-    /// logout: errors are the implementation's to log.
-    fn publish<'a>(
-        &'a self,
-        session_id: &'a str,
-        keep_for: std::time::Duration,
-    ) -> BoxFuture<'a, ()>;
-
-    /// Starts delivering the other processes' logouts to `local`; called
-    /// once by [`App::bind`], inside the runtime. Should stop when
-    /// [`RevokedSessions::is_open`] turns false (the server is gone).
-    fn listen(&self, local: RevokedSessions);
-}
-
-/// This process's set of logged-out sessions, as handed to
-/// [`RevocationBroadcast::listen`]. Does not keep the server alive.
-#[derive(Clone)]
-pub struct RevokedSessions(std::sync::Weak<Revoked>);
-
-impl std::fmt::Debug for RevokedSessions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RevokedSessions")
-            .field("open", &self.is_open())
-            .finish()
-    }
-}
-
-impl RevokedSessions {
-    /// Marks `session_id` as logged out here; `false` if the server is gone.
-    pub fn revoke(&self, session_id: &str) -> bool {
-        match self.0.upgrade() {
-            Some(revoked) => {
-                revoked.revoke(session_id);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Whether the server still runs.
-    pub fn is_open(&self) -> bool {
-        self.0.strong_count() > 0
-    }
-}
-
-/// A per-IP connection limit shared by several processes (the local
-/// [`IpTracker`] still applies too). Set with [`App::shared_ip_limiter`];
-/// the Redis implementation is `djust::runtime::redis::RedisIpLimiter`.
-pub trait SharedIpLimiter: Send + Sync {
-    /// Takes a slot for `ip` (implementations group addresses like [`IpTracker`]),
-    /// refusing when `ip` holds `max` slots across all processes or is
-    /// cooling down. The slot is released when the returned guard drops.
-    /// Implementations that cannot reach their backend refuse.
-    fn acquire(
-        &self,
-        ip: std::net::IpAddr,
-        max: u32,
-    ) -> BoxFuture<'_, std::result::Result<Box<dyn std::any::Any + Send>, IpRefusal>>;
-
-    /// Refuses new connections from `ip` on every process for `duration`.
-    fn start_cooldown(
-        &self,
-        ip: std::net::IpAddr,
-        duration: std::time::Duration,
-    ) -> BoxFuture<'_, ()>;
-
-    /// Waits until every slot handed out is released in the backend (held
-    /// slots included). [`Server::shutdown`] calls it, with a time limit,
-    /// after telling every socket to close, so a stopped process leaves no
-    /// slot counted.
-    fn drain(&self) -> BoxFuture<'_, ()> {
-        Box::pin(std::future::ready(()))
-    }
-}
-
 /// Everything a request handler needs, shared.
 pub(crate) struct AppInner {
     pub(crate) config: Config,
@@ -295,7 +172,7 @@ impl AppInner {
     pub(crate) async fn revoke(&self, session_id: &str) {
         self.revoked.revoke(session_id);
         if let Some(broadcast) = &self.revocations {
-            broadcast.publish(session_id, self.revoked.keep_for).await;
+            broadcast.publish(session_id, self.revoked.keep_for()).await;
         }
     }
 
@@ -558,7 +435,7 @@ impl App {
     pub async fn bind(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Server> {
         let (inner, routes, static_dirs) = self.into_inner()?;
         if let Some(broadcast) = &inner.revocations {
-            broadcast.listen(RevokedSessions(Arc::downgrade(&inner.revoked)));
+            broadcast.listen(RevokedSessions::new(&inner.revoked));
         }
         let listener = listen(addr).await?;
         let local = listener.local_addr()?;
@@ -597,19 +474,13 @@ impl App {
         Ok(())
     }
 
-    /// The security audit of this app's views and configuration.
+    /// The security audit of this app's views and configuration (the
+    /// [`App::config`] given in code, else the `DJUST_*` variables; an
+    /// invalid configuration is itself an error finding).
     pub fn audit_report(&self) -> crate::audit::AuditReport {
-        let config = self
-            .config
-            .clone()
-            .or_else(|| Config::from_env().ok())
-            .unwrap_or_default();
-        let audit_config = crate::audit::AuditConfig {
-            debug: config.debug,
-            global_rate: (config.rate_per_second, config.rate_burst),
-            max_message_bytes: config.max_message_bytes,
-            max_connections_per_ip: config.max_connections_per_ip as usize,
-            allowed_origins: config.allowed_origins.clone(),
+        let config = match &self.config {
+            Some(config) => config.validate().map(|()| config.clone()),
+            None => Config::from_env(),
         };
         let mut views: Vec<&'static crate::view::ViewMeta> = self
             .pages
@@ -618,7 +489,14 @@ impl App {
             .collect();
         views.sort_by_key(|meta| meta.name);
         views.dedup_by_key(|meta| meta.name);
-        crate::audit::audit(&views, &audit_config)
+        match config {
+            Ok(config) => crate::audit::audit(&views, &config),
+            Err(error) => {
+                let mut report = crate::audit::audit(&views, &Config::default());
+                report.add_finding(crate::audit::invalid_config(&error));
+                report
+            }
+        }
     }
 
     /// Runs the `audit` subcommand with `args` (after `audit`): prints the

@@ -9,7 +9,7 @@
 
 use warp::http::HeaderMap;
 
-use super::config::Config;
+use crate::config::Config;
 
 /// Why a socket's origin was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 mod cookie;
 mod login;
 mod memory;
+mod revoke;
 mod tenant;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ pub use cookie::{
 };
 pub use login::{login, logout, LoginError};
 pub use memory::{MemorySessionStore, SessionConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_SESSIONS};
+pub use revoke::{RevocationBroadcast, Revoked, RevokedSessions};
 pub use tenant::{
     tenant_key, KeyValueStore, MemoryKeyValueStore, TenantError, TenantScopedStore,
     MAX_TENANT_ID_LEN,

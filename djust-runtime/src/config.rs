@@ -3,8 +3,20 @@
 //!
 //! A bad value is a startup error naming the variable and what it accepts,
 //! never a silent fallback. Every field is overridable in code too.
+//!
+//! The defaults are the constants of the modules that enforce them
+//! ([`crate::limits`], [`crate::session`], [`crate::auth`]), so a limit has
+//! one default wherever it is read.
 
 use std::fmt;
+
+use crate::auth::DEFAULT_MOUNT_TOKEN_TTL_SECS;
+use crate::limits::{
+    DEFAULT_BURST, DEFAULT_IP_COOLDOWN, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_JSON_DEPTH,
+    DEFAULT_MAX_LIVE_CONNECTIONS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WARNINGS,
+    DEFAULT_RATE_PER_SECOND,
+};
+use crate::session::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_SESSIONS};
 
 /// Server configuration. `Config::default()` is the secure default; see
 /// [`Config::from_env`] for the variables.
@@ -72,24 +84,24 @@ impl Default for Config {
         Config {
             debug: false,
             secret_key: None,
-            max_message_bytes: 65_536,
-            max_json_depth: 32,
-            rate_per_second: 100.0,
-            rate_burst: 20,
-            max_rate_warnings: 3,
-            max_connections_per_ip: 10,
-            reconnect_cooldown_secs: 5,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_json_depth: DEFAULT_MAX_JSON_DEPTH,
+            rate_per_second: DEFAULT_RATE_PER_SECOND,
+            rate_burst: DEFAULT_BURST,
+            max_rate_warnings: DEFAULT_MAX_WARNINGS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            reconnect_cooldown_secs: DEFAULT_IP_COOLDOWN.as_secs(),
             trusted_proxies: 0,
             allowed_origins: Vec::new(),
             allow_missing_origin: false,
-            max_sessions: 100_000,
-            session_idle_secs: 86_400,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            session_idle_secs: DEFAULT_IDLE_TIMEOUT.as_secs(),
             heartbeat_timeout_secs: 60,
             send_timeout_secs: 10,
-            mount_token_ttl_secs: 3_600,
+            mount_token_ttl_secs: DEFAULT_MOUNT_TOKEN_TTL_SECS,
             login_url: "/login".to_owned(),
             secure_cookies: false,
-            max_live_connections: 10_000,
+            max_live_connections: DEFAULT_MAX_LIVE_CONNECTIONS,
             redis_url: None,
             redis_ca_file: None,
         }
@@ -125,6 +137,143 @@ impl fmt::Debug for Config {
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_ca_file", &self.redis_ca_file)
             .finish()
+    }
+}
+
+/// A setting that is looser than its secure default (listed by the audit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loosened {
+    /// The variable, e.g. `DJUST_RATE_BURST`.
+    pub variable: &'static str,
+    /// The value in use.
+    pub value: String,
+    /// The secure default.
+    pub default: String,
+    /// What the looser value allows.
+    pub risk: &'static str,
+}
+
+impl Config {
+    /// Every setting looser than [`Config::default`]: a higher limit, a
+    /// longer timeout, or a protection turned off. `debug` is not listed
+    /// (the audit reports it on its own, as an error).
+    pub fn loosened(&self) -> Vec<Loosened> {
+        let default = Config::default();
+        let mut out = Vec::new();
+        let mut above = |variable: &'static str,
+                         value: String,
+                         default: String,
+                         looser: bool,
+                         risk: &'static str| {
+            if looser {
+                out.push(Loosened {
+                    variable,
+                    value,
+                    default,
+                    risk,
+                });
+            }
+        };
+        macro_rules! higher_is_looser {
+            ($field:ident, $variable:literal, $risk:literal) => {
+                above(
+                    $variable,
+                    self.$field.to_string(),
+                    default.$field.to_string(),
+                    self.$field > default.$field,
+                    $risk,
+                )
+            };
+        }
+        higher_is_looser!(
+            rate_per_second,
+            "DJUST_RATE_PER_SECOND",
+            "one connection may send more frames per second"
+        );
+        higher_is_looser!(
+            rate_burst,
+            "DJUST_RATE_BURST",
+            "one connection may send a larger burst of frames"
+        );
+        higher_is_looser!(
+            max_rate_warnings,
+            "DJUST_MAX_RATE_WARNINGS",
+            "a flooding connection is closed later"
+        );
+        higher_is_looser!(
+            max_message_bytes,
+            "DJUST_MAX_MESSAGE_BYTES",
+            "larger frames are buffered and parsed"
+        );
+        higher_is_looser!(
+            max_json_depth,
+            "DJUST_MAX_JSON_DEPTH",
+            "deeper JSON is parsed"
+        );
+        higher_is_looser!(
+            max_connections_per_ip,
+            "DJUST_MAX_CONNECTIONS_PER_IP",
+            "one address may hold more sockets (fine for a load test, not for production)"
+        );
+        higher_is_looser!(
+            max_live_connections,
+            "DJUST_MAX_LIVE_CONNECTIONS",
+            "the process accepts more sockets than it was sized for"
+        );
+        higher_is_looser!(
+            max_sessions,
+            "DJUST_MAX_SESSIONS",
+            "more sessions are kept in memory"
+        );
+        higher_is_looser!(
+            session_idle_secs,
+            "DJUST_SESSION_IDLE_SECS",
+            "idle sessions live longer"
+        );
+        higher_is_looser!(
+            heartbeat_timeout_secs,
+            "DJUST_HEARTBEAT_TIMEOUT_SECS",
+            "silent sockets are held longer"
+        );
+        higher_is_looser!(
+            send_timeout_secs,
+            "DJUST_SEND_TIMEOUT_SECS",
+            "a client that does not read holds its socket longer"
+        );
+        higher_is_looser!(
+            mount_token_ttl_secs,
+            "DJUST_MOUNT_TOKEN_TTL_SECS",
+            "a leaked page can be mounted for longer"
+        );
+        above(
+            "DJUST_RECONNECT_COOLDOWN_SECS",
+            self.reconnect_cooldown_secs.to_string(),
+            default.reconnect_cooldown_secs.to_string(),
+            self.reconnect_cooldown_secs < default.reconnect_cooldown_secs,
+            "an address closed for flooding may reconnect sooner",
+        );
+        above(
+            "DJUST_TRUSTED_PROXIES",
+            self.trusted_proxies.to_string(),
+            default.trusted_proxies.to_string(),
+            self.trusted_proxies > 0,
+            "the client address is read from X-Forwarded-For: correct only if every request comes through that many proxies, otherwise a client can pick its own address and escape the per-IP limits",
+        );
+        above(
+            "DJUST_ALLOW_MISSING_ORIGIN",
+            self.allow_missing_origin.to_string(),
+            default.allow_missing_origin.to_string(),
+            self.allow_missing_origin,
+            "sockets without an Origin header are accepted (non-browser clients); a browser always sends one",
+        );
+        above(
+            "DJUST_SECURE_COOKIES",
+            self.secure_cookies.to_string(),
+            default.secure_cookies.to_string(),
+            !self.secure_cookies,
+            "session cookies lack `Secure` and may travel over plain HTTP: set it to true when the site is served over TLS",
+        );
+        out
     }
 }
 
