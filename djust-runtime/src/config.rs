@@ -14,7 +14,7 @@ use crate::auth::DEFAULT_MOUNT_TOKEN_TTL_SECS;
 use crate::limits::{
     DEFAULT_BURST, DEFAULT_IP_COOLDOWN, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_JSON_DEPTH,
     DEFAULT_MAX_LIVE_CONNECTIONS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WARNINGS,
-    DEFAULT_RATE_PER_SECOND,
+    DEFAULT_RATE_PER_SECOND, DEFAULT_REFUSALS_BEFORE_COOLDOWN,
 };
 use crate::session::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_SESSIONS};
 
@@ -42,6 +42,10 @@ pub struct Config {
     pub max_connections_per_ip: u32,
     /// `DJUST_RECONNECT_COOLDOWN_SECS` (5): refusal period after a rate-limit close.
     pub reconnect_cooldown_secs: u64,
+    /// `DJUST_REFUSALS_BEFORE_COOLDOWN` (5): WebSocket handshakes an address
+    /// at its connection limit may have refused before it cools down for
+    /// `reconnect_cooldown_secs` (0: never).
+    pub refusals_before_cooldown: u32,
     /// `DJUST_TRUSTED_PROXIES` (0): read the Nth `X-Forwarded-For` entry from the right.
     pub trusted_proxies: usize,
     /// `DJUST_ALLOWED_ORIGINS` (comma separated; empty = the server's own origin).
@@ -91,6 +95,7 @@ impl Default for Config {
             max_rate_warnings: DEFAULT_MAX_WARNINGS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             reconnect_cooldown_secs: DEFAULT_IP_COOLDOWN.as_secs(),
+            refusals_before_cooldown: DEFAULT_REFUSALS_BEFORE_COOLDOWN,
             trusted_proxies: 0,
             allowed_origins: Vec::new(),
             allow_missing_origin: false,
@@ -123,6 +128,7 @@ impl fmt::Debug for Config {
             .field("max_rate_warnings", &self.max_rate_warnings)
             .field("max_connections_per_ip", &self.max_connections_per_ip)
             .field("reconnect_cooldown_secs", &self.reconnect_cooldown_secs)
+            .field("refusals_before_cooldown", &self.refusals_before_cooldown)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("allowed_origins", &self.allowed_origins)
             .field("allow_missing_origin", &self.allow_missing_origin)
@@ -251,6 +257,14 @@ impl Config {
             default.reconnect_cooldown_secs.to_string(),
             self.reconnect_cooldown_secs < default.reconnect_cooldown_secs,
             "an address closed for flooding may reconnect sooner",
+        );
+        above(
+            "DJUST_REFUSALS_BEFORE_COOLDOWN",
+            self.refusals_before_cooldown.to_string(),
+            default.refusals_before_cooldown.to_string(),
+            self.refusals_before_cooldown == 0
+                || self.refusals_before_cooldown > default.refusals_before_cooldown,
+            "an address at its connection limit may churn more refused handshakes before it has to wait",
         );
         above(
             "DJUST_TRUSTED_PROXIES",
@@ -385,6 +399,13 @@ impl Config {
         if let Some(raw) = get("DJUST_RECONNECT_COOLDOWN_SECS") {
             config.reconnect_cooldown_secs =
                 parse_number("DJUST_RECONNECT_COOLDOWN_SECS", &raw, "a number of seconds")?;
+        }
+        if let Some(raw) = get("DJUST_REFUSALS_BEFORE_COOLDOWN") {
+            config.refusals_before_cooldown = parse_number(
+                "DJUST_REFUSALS_BEFORE_COOLDOWN",
+                &raw,
+                "a number of refusals (0 = never cool down for refusals)",
+            )?;
         }
         if let Some(raw) = get("DJUST_TRUSTED_PROXIES") {
             config.trusted_proxies = parse_number(
@@ -638,6 +659,7 @@ mod hostile_env_tests {
             "DJUST_MAX_RATE_WARNINGS",
             "DJUST_MAX_CONNECTIONS_PER_IP",
             "DJUST_RECONNECT_COOLDOWN_SECS",
+            "DJUST_REFUSALS_BEFORE_COOLDOWN",
             "DJUST_TRUSTED_PROXIES",
             "DJUST_MAX_SESSIONS",
             "DJUST_SESSION_IDLE_SECS",

@@ -206,6 +206,31 @@ pub enum ServerMessage {
     Pong,
 }
 
+/// WebSocket close codes the server uses (1000-1013 are RFC 6455's; 44xx
+/// mirror the HTTP statuses of the same meaning).
+pub mod close {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Binary or otherwise unsupported data.
+    pub const UNSUPPORTED: u16 = 1003;
+    /// Frame larger than the message size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The server failed (a handler panicked).
+    pub const INTERNAL: u16 = 1011;
+    /// Too many connections on this server.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// Not allowed: mount token, login, permission, logout.
+    pub const FORBIDDEN: u16 = 4403;
+    /// The view named in `mount` is not served here.
+    pub const UNKNOWN_VIEW: u16 = 4404;
+    /// No frame within the heartbeat timeout.
+    pub const TIMEOUT: u16 = 4408;
+    /// Rate limited, too many connections from the IP, or cooling down.
+    pub const RATE_LIMITED: u16 = 4429;
+}
+
 /// Sent if serialization ever failed (it cannot for these types).
 const FALLBACK_FRAME: &str = r#"{"type":"error","error":"internal error"}"#;
 

@@ -270,7 +270,15 @@ fn ip_limit_refuses_beyond_max_and_dropping_a_slot_frees_one() {
 
 #[test]
 fn refused_acquisitions_never_free_slots() {
-    let tracker = make_tracker(2, Arc::new(ManualClock::default()));
+    // Refusals alone, without the cooldown they would start.
+    let tracker = IpTracker::with_clock(
+        IpTrackerConfig {
+            max_per_ip: 2,
+            refusals_before_cooldown: 0,
+            ..IpTrackerConfig::default()
+        },
+        Arc::new(ManualClock::default()),
+    );
     let ip = v4(2);
     let held: Vec<_> = (0..2)
         .filter_map(|_| tracker.try_acquire(ip).ok())
@@ -543,4 +551,50 @@ fn manual_clock_moves_both_readings_only_when_advanced() {
     clock.advance(Duration::from_secs(90));
     assert_eq!(clock.now() - start, Duration::from_secs(90));
     assert_eq!(clock.unix_secs(), 1_090);
+}
+
+/// An address at its limit that keeps trying is put into cooldown after
+/// `refusals_before_cooldown` refusals: it is refused as cooling down even
+/// once a slot is free, until the cooldown ends. An accepted connection
+/// resets the count.
+#[test]
+fn repeated_refusals_start_a_cooldown() {
+    let clock = Arc::new(ManualClock::default());
+    let tracker = IpTracker::with_clock(
+        IpTrackerConfig {
+            max_per_ip: 1,
+            refusals_before_cooldown: 3,
+            cooldown: Duration::from_secs(5),
+            ..IpTrackerConfig::default()
+        },
+        clock.clone(),
+    );
+    let ip = v4(9);
+    let held = tracker.try_acquire(ip).expect("first");
+    for _ in 0..2 {
+        assert_eq!(
+            tracker.try_acquire(ip).err(),
+            Some(IpRefusal::TooManyConnections)
+        );
+    }
+    drop(held);
+    // The count restarts after an accepted connection.
+    let held = tracker.try_acquire(ip).expect("free again");
+    for _ in 0..2 {
+        assert_eq!(
+            tracker.try_acquire(ip).err(),
+            Some(IpRefusal::TooManyConnections)
+        );
+    }
+    assert_eq!(
+        tracker.try_acquire(ip).err(),
+        Some(IpRefusal::TooManyConnections)
+    );
+    drop(held);
+    assert_eq!(tracker.try_acquire(ip).err(), Some(IpRefusal::CoolingDown));
+    assert_eq!(tracker.connections(ip), 0, "refusals hold no slot");
+    clock.advance(Duration::from_secs(5));
+    assert!(tracker.try_acquire(ip).is_ok(), "the cooldown ends");
+    // Another address is never affected.
+    assert!(tracker.try_acquire(v4(10)).is_ok());
 }

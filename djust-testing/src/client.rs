@@ -1,20 +1,31 @@
 //! [`TestClient`]: drives one live view in-process, without sockets.
 //!
-//! It runs the same [`LiveSession`] the server runs behind a WebSocket (auth
-//! checks, the allowlist, parameter decoding, render, diff, frames), so a
+//! It drives the same protocol core the server drives behind a WebSocket
+//! ([`Connection`]): every frame is a JSON text frame meeting every gate a
+//! browser's frame meets (the per-connection token bucket, size and depth
+//! limits, parsing, the signed mount token, the allowlist, parameter
+//! decoding, permissions, rate limits), then render, diff and frames. So a
 //! test sees exactly the frames a browser would get. Each client owns a
 //! small single-threaded tokio runtime, so tests stay plain `#[test]`s.
+//!
+//! Time is virtual: each frame is sent [`TestClientBuilder::frame_spacing`]
+//! after the previous one (10 ms by default: a fast user, well inside the
+//! default 100 frames/s), and [`TestClient::advance`] moves the clock, so
+//! rate-limit and heartbeat tests need no sleeps.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use djust_runtime::auth::{Identity, User};
-use djust_runtime::limits::MemoryRateLimiter;
-use djust_runtime::live::{LiveSession, MountRefusal};
-use djust_runtime::protocol::{ClientMessage, Patch, ServerMessage};
+use djust_runtime::auth::{generate_token, Identity, MountToken, SecretKey, Signer, User};
+use djust_runtime::config::Config;
+use djust_runtime::live::{Connection, Endpoint, LiveSession, MountRefusal, Peer, Step};
+use djust_runtime::protocol::{Patch, ServerMessage};
 use djust_runtime::security::SafeError;
-use djust_runtime::view::{AppState, Ctx, InfoStream, LiveView, Params, ViewFactory, ViewMeta};
+use djust_runtime::session::Session;
+use djust_runtime::view::{AppState, InfoStream, LiveView, Params, ViewFactory, ViewMeta};
 use futures_util::{FutureExt, StreamExt};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Builds a [`TestClient`]: who is logged in, URL, mount params, app state.
 pub struct TestClientBuilder {
@@ -23,8 +34,10 @@ pub struct TestClientBuilder {
     url: String,
     params: Params,
     state: AppState,
-    debug: bool,
+    config: Config,
     session_id: Option<String>,
+    ip: IpAddr,
+    frame_spacing: Duration,
 }
 
 impl TestClientBuilder {
@@ -56,49 +69,101 @@ impl TestClientBuilder {
 
     /// Debug mode: error frames carry details.
     pub fn debug(mut self, debug: bool) -> Self {
-        self.debug = debug;
+        self.config.debug = debug;
         self
     }
 
-    /// Mounts the view.
+    /// The server settings (limits, timeouts); the default is `Config::default()`.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The client's address (127.0.0.1 by default).
+    pub fn ip(mut self, ip: IpAddr) -> Self {
+        self.ip = ip;
+        self
+    }
+
+    /// The virtual time between two frames (10 ms by default). Zero sends
+    /// every frame at the same instant, as a flooding client would.
+    pub fn frame_spacing(mut self, spacing: Duration) -> Self {
+        self.frame_spacing = spacing;
+        self
+    }
+
+    /// Opens the connection and mounts the view with a mount token signed
+    /// for this session and user, as the page would embed it.
     pub fn mount(self) -> Result<TestClient, MountRefusal> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|_| MountRefusal::Failed(SafeError::Internal))?;
-        let ctx = Arc::new(Ctx::new(
-            self.identity,
-            self.session_id,
-            self.url,
-            None,
-            self.state,
-            self.debug,
-        ));
-        let limiter = Arc::new(MemoryRateLimiter::new(10_000));
-        let (session, frames, subscriptions) = runtime.block_on(LiveSession::mount(
-            self.factory,
-            ctx,
-            self.params,
-            limiter,
-            "/login",
-        ))?;
-        Ok(TestClient {
-            runtime,
+        let signer = Signer::from_key(&SecretKey::generate());
+        let meta = self.factory.meta();
+        let endpoint = Arc::new(
+            Endpoint::new(self.config, signer.clone())
+                .view(self.factory)
+                .state(self.state),
+        );
+        let unix_now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or_default();
+        let session = self.session_id.map(|id| Session {
+            id,
+            user_id: self.identity.user_id().map(str::to_owned),
+            csrf_token: generate_token(),
+            data: Default::default(),
+            expires_at: u64::MAX,
+        });
+        let token = MountToken::new(
+            meta.name,
+            session.as_ref().map(|s| s.id.clone()).unwrap_or_default(),
+            self.identity.user_id().map(str::to_owned),
+            unix_now,
+        )
+        .encode(&signer);
+        let now = Instant::now();
+        let peer = Peer {
+            ip: self.ip,
             session,
-            frames,
-            subscriptions,
+            identity: self.identity,
+        };
+        let mut client = TestClient {
+            runtime,
+            connection: Connection::new(endpoint, peer, now, unix_now),
+            now,
+            frame_spacing: self.frame_spacing,
+            frames: Vec::new(),
+            subscriptions: Vec::new(),
             next_ref: 1,
             closed: false,
-        })
+        };
+        let mount = json!({
+            "type": "mount",
+            "view": meta.name,
+            "params": Value::Object(self.params),
+            "url": self.url,
+            "mount_token": token,
+        });
+        client.send_raw(&mount.to_string());
+        if let Some(refusal) = client.connection.take_mount_refusal() {
+            return Err(refusal);
+        }
+        if client.connection.live().is_none() {
+            return Err(MountRefusal::Failed(SafeError::Internal));
+        }
+        Ok(client)
     }
 }
 
-/// What one event produced.
+/// What one frame produced.
 #[derive(Debug, Clone)]
 pub struct EventResult {
     /// Frames sent in reply, in order.
     pub frames: Vec<ServerMessage>,
-    /// The server would close the connection after these frames.
+    /// The server closed the connection after these frames.
     pub closed: bool,
 }
 
@@ -130,10 +195,12 @@ impl EventResult {
     }
 }
 
-/// One mounted view, driven in-process.
+/// One mounted view, driven in-process through the protocol core.
 pub struct TestClient {
     runtime: tokio::runtime::Runtime,
-    session: LiveSession,
+    connection: Connection,
+    now: Instant,
+    frame_spacing: Duration,
     frames: Vec<ServerMessage>,
     subscriptions: Vec<InfoStream>,
     next_ref: u64,
@@ -154,8 +221,10 @@ impl TestClient {
             url: "/".to_owned(),
             params: Params::new(),
             state: AppState::default(),
-            debug: false,
+            config: Config::default(),
             session_id: Some("test-session".to_owned()),
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            frame_spacing: Duration::from_millis(10),
         }
     }
 
@@ -171,59 +240,68 @@ impl TestClient {
 
     /// The view's metadata.
     pub fn meta(&self) -> &'static ViewMeta {
-        self.session.meta()
+        self.session().meta()
     }
 
-    /// Sends event `name` with `params` (a JSON object, as the browser sends).
-    pub fn event(&mut self, name: &str, params: Value) -> EventResult {
-        let reference = self.next_ref;
-        self.next_ref += 1;
-        let Value::Object(params) = params else {
-            let frame = ServerMessage::Error {
-                error: SafeError::MalformedMessage.public_message(false, None),
-                reference: Some(reference),
-            };
-            return self.record(vec![frame], false);
-        };
-        let outcome =
-            self.runtime
-                .block_on(self.session.handle_event(name, &params, Some(reference)));
-        self.record(outcome.frames, outcome.close)
-    }
-
-    /// Sends a raw text frame exactly as a browser would (parsed by the
-    /// protocol; only `event` and `request_html` frames are handled here).
-    pub fn send_raw(&mut self, text: &str) -> EventResult {
-        match ClientMessage::from_json(text) {
-            Ok(ClientMessage::Event {
-                event,
-                params,
-                reference,
-            }) => {
-                let outcome = self
-                    .runtime
-                    .block_on(self.session.handle_event(&event, &params, reference));
-                self.record(outcome.frames, outcome.close)
-            }
-            Ok(ClientMessage::RequestHtml) => {
-                let frame = self.session.html_update();
-                self.record(vec![frame], false)
-            }
-            Ok(_) => self.record(Vec::new(), false),
-            Err(_) => {
-                let frame = ServerMessage::Error {
-                    error: SafeError::MalformedMessage.public_message(false, None),
-                    reference: None,
-                };
-                self.record(vec![frame], false)
-            }
+    fn session(&self) -> &LiveSession {
+        match self.connection.live() {
+            Some(live) => live,
+            // `mount` returns an error unless the view mounted, and a
+            // mounted view stays mounted.
+            None => unreachable!("TestClient exists only for a mounted view"),
         }
     }
 
-    /// Runs one tick (`handle_tick`).
+    /// The protocol core this client drives (e.g. to read its peer).
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Moves the virtual clock forward by `by`.
+    pub fn advance(&mut self, by: Duration) {
+        self.now += by;
+    }
+
+    /// The clock for the next frame: `frame_spacing` after the last one.
+    fn tick_clock(&mut self) -> Instant {
+        self.now += self.frame_spacing;
+        self.now
+    }
+
+    /// Sends event `name` with `params` (a JSON object, as the browser
+    /// sends) as an `event` frame with the next `ref`.
+    pub fn event(&mut self, name: &str, params: Value) -> EventResult {
+        let reference = self.next_ref;
+        self.next_ref += 1;
+        let frame = json!({
+            "type": "event",
+            "event": name,
+            "params": params,
+            "ref": reference,
+        });
+        self.send_raw(&frame.to_string())
+    }
+
+    /// Sends a raw text frame exactly as a browser would: through every
+    /// gate of the protocol core.
+    pub fn send_raw(&mut self, text: &str) -> EventResult {
+        let now = self.tick_clock();
+        let step = self.runtime.block_on(self.connection.on_text(text, now));
+        self.record(step)
+    }
+
+    /// Sends a binary frame (refused: the protocol is JSON text).
+    pub fn send_binary(&mut self, bytes: &[u8]) -> EventResult {
+        let now = self.tick_clock();
+        let step = self.runtime.block_on(self.connection.on_binary(bytes, now));
+        self.record(step)
+    }
+
+    /// Runs one tick (`handle_tick`) now.
     pub fn tick(&mut self) -> EventResult {
-        let outcome = self.runtime.block_on(self.session.handle_tick());
-        self.record(outcome.frames, outcome.close)
+        let now = self.tick_clock();
+        let step = self.runtime.block_on(self.connection.on_tick(now));
+        self.record(step)
     }
 
     /// Delivers every message already waiting on the view's subscriptions to
@@ -239,25 +317,29 @@ impl TestClient {
                 }
             }
             let Some(message) = message else { break };
-            let outcome = self.runtime.block_on(self.session.handle_info(message));
-            self.record(outcome.frames, outcome.close);
+            let now = self.tick_clock();
+            let step = self.runtime.block_on(self.connection.on_info(message, now));
+            self.record(step);
             delivered += 1;
         }
         delivered
     }
 
-    fn record(&mut self, frames: Vec<ServerMessage>, close: bool) -> EventResult {
-        self.frames.extend(frames.iter().cloned());
-        self.closed |= close;
+    fn record(&mut self, step: Step) -> EventResult {
+        self.subscriptions
+            .extend(self.connection.take_subscriptions());
+        self.frames.extend(step.frames.iter().cloned());
+        let closed = step.close.is_some();
+        self.closed |= closed;
         EventResult {
-            frames,
-            closed: close,
+            frames: step.frames,
+            closed,
         }
     }
 
     /// The view's current HTML (what the browser shows).
     pub fn html(&self) -> String {
-        self.session.html()
+        self.session().html()
     }
 
     /// The current HTML parsed with html5ever.
@@ -267,7 +349,7 @@ impl TestClient {
 
     /// The version of the current tree.
     pub fn version(&self) -> u64 {
-        self.session.version()
+        self.session().version()
     }
 
     /// Every frame sent so far, starting with `mount`.

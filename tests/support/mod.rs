@@ -368,14 +368,41 @@ pub async fn connect_with(addr: SocketAddr, headers: &[(&str, &str)]) -> Socket 
     }
 }
 
-/// Connects with `headers`; the upgrade succeeds but the server closes
-/// before saying hello. Returns the close code.
-pub async fn connect_refused(addr: SocketAddr, headers: &[(&str, &str)]) -> Option<u16> {
-    let mut socket = try_connect(addr, headers).await.expect("ws upgrade");
-    match next(&mut socket).await {
-        Incoming::Closed(code) => code,
-        other => panic!("expected a close before the connect frame, got {other:?}"),
+/// Connects with `headers`; admission refuses the handshake before the
+/// `101` (per-IP limit or cooldown: 429, server full: 503), with a
+/// `Retry-After`. Returns the HTTP status.
+pub async fn connect_refused(addr: SocketAddr, headers: &[(&str, &str)]) -> u16 {
+    match try_connect(addr, headers).await {
+        Ok(_) => panic!("the upgrade was accepted"),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert!(
+                response.headers().contains_key("retry-after"),
+                "a refused handshake says when to retry: {response:?}"
+            );
+            response.status().as_u16()
+        }
+        Err(other) => panic!("expected an HTTP refusal, got {other:?}"),
     }
+}
+
+/// Connects, retrying (bounded) while admission refuses with 429: for a
+/// slot that is about to be freed or a cooldown about to end.
+pub async fn connect_when_admitted(addr: SocketAddr, headers: &[(&str, &str)]) -> Socket {
+    for _ in 0..150 {
+        match try_connect(addr, headers).await {
+            Ok(mut socket) => match next(&mut socket).await {
+                Incoming::Frame(hello) if hello["type"] == "connect" => return socket,
+                other => panic!("expected a connect frame, got {other:?}"),
+            },
+            Err(tokio_tungstenite::tungstenite::Error::Http(response))
+                if response.status().as_u16() == 429 =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    panic!("never admitted");
 }
 
 /// Queues a frame without waiting for it to be written (errors ignored:

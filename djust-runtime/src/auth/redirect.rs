@@ -24,6 +24,15 @@ pub fn safe_next_path(next: &str) -> String {
     "/".to_owned()
 }
 
+/// `login_url?next=<path>`, with `next` made safe ([`safe_next_path`]) and
+/// percent-encoded: where an anonymous user is sent from a `login_required`
+/// page or socket.
+pub fn login_redirect_target(login_url: &str, next: &str) -> String {
+    let next = safe_next_path(next);
+    let encoded: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("{login_url}?next={encoded}")
+}
+
 /// Whether whitespace is refused: always in the raw text, but an encoded
 /// space (`%20`) is a normal thing to find in a query.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,10 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u32 = 10;
 /// Default reconnect cooldown after a rate-limit close (DESIGN §6).
 pub const DEFAULT_IP_COOLDOWN: Duration = Duration::from_secs(5);
 
+/// Default refusals before an address at its limit cools down
+/// (`DJUST_REFUSALS_BEFORE_COOLDOWN`).
+pub const DEFAULT_REFUSALS_BEFORE_COOLDOWN: u32 = 5;
+
 /// Settings of an [`IpTracker`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpTrackerConfig {
@@ -26,6 +30,11 @@ pub struct IpTrackerConfig {
     /// it open 2^64 "different" clients. Default 64; 128 counts exact
     /// addresses. IPv4-mapped IPv6 addresses always count as their IPv4.
     pub ipv6_prefix_len: u8,
+    /// Refusals for too many connections an address may collect before it
+    /// is put into cooldown: a client churning handshakes while at its
+    /// limit is made to wait instead of costing a refusal each time.
+    /// 0 never starts a cooldown for refusals.
+    pub refusals_before_cooldown: u32,
 }
 
 impl Default for IpTrackerConfig {
@@ -34,6 +43,7 @@ impl Default for IpTrackerConfig {
             max_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             cooldown: DEFAULT_IP_COOLDOWN,
             ipv6_prefix_len: 64,
+            refusals_before_cooldown: DEFAULT_REFUSALS_BEFORE_COOLDOWN,
         }
     }
 }
@@ -91,6 +101,8 @@ struct State {
 struct IpEntry {
     connections: u32,
     cooldown_until: Option<Instant>,
+    /// Refusals since the last accepted connection or cooldown.
+    refusals: u32,
 }
 
 impl IpEntry {
@@ -180,11 +192,26 @@ impl IpTracker {
             None
         };
         if let Some(refusal) = refusal {
+            let config = self.shared.config;
+            let mut cooled = false;
+            if refusal == IpRefusal::TooManyConnections && config.refusals_before_cooldown > 0 {
+                entry.refusals += 1;
+                if entry.refusals >= config.refusals_before_cooldown {
+                    entry.refusals = 0;
+                    let until = now + config.cooldown;
+                    entry.cooldown_until = Some(until);
+                    cooled = true;
+                }
+            }
             if entry.connections == 0 && !entry.cooling_at(now) {
                 state.entries.remove(&key);
             }
+            if cooled {
+                state.cooldowns.push_back((now + config.cooldown, key));
+            }
             return Err(refusal);
         }
+        entry.refusals = 0;
         entry.connections += 1;
         Ok(IpSlot {
             shared: Arc::clone(&self.shared),

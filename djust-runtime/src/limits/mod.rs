@@ -29,7 +29,7 @@ pub use handler::{
 };
 pub use ip::{
     client_ip, IpRefusal, IpSlot, IpTracker, IpTrackerConfig, DEFAULT_IP_COOLDOWN,
-    DEFAULT_MAX_CONNECTIONS_PER_IP,
+    DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REFUSALS_BEFORE_COOLDOWN,
 };
 pub use shared::SharedIpLimiter;
 pub use warnings::{RateWarnings, WarningOutcome, CLOSE_RATE_LIMITED, DEFAULT_MAX_WARNINGS};

@@ -5,12 +5,15 @@
 //!   lookup (`^[a-z][a-z0-9_]*$`, at most [`MAX_EVENT_NAME_LEN`] bytes);
 //! - [`sanitize_for_log`]: every client-derived value goes through it before
 //!   it reaches a log line;
-//! - [`SafeError`]: what the client is told when something fails.
+//! - [`SafeError`]: what the client is told when something fails;
+//! - [`LogThrottle`]: one line per kind of repeated event per interval.
 
 mod errors;
 mod log;
+mod log_throttle;
 mod names;
 
 pub use errors::SafeError;
 pub use log::{sanitize_for_log, MAX_LOG_CHARS, REDACTED, TRUNCATION_MARKER};
+pub use log_throttle::LogThrottle;
 pub use names::{is_safe_event_name, MAX_EVENT_NAME_LEN};

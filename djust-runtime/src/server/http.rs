@@ -11,7 +11,7 @@ use warp::{Filter, Rejection};
 
 use super::page::{login_form_html, LoginForm};
 use super::AppInner;
-use crate::auth::{csrf, safe_next_path, MountToken};
+use crate::auth::{csrf, login_redirect_target, safe_next_path, MountToken};
 use crate::live::{render_page, MountRefusal};
 use crate::security::sanitize_for_log;
 use crate::view::Ctx;
@@ -50,13 +50,6 @@ fn redirect(to: &str, cookie: Option<String>) -> WarpResponse {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
-}
-
-/// `login_url?next=<path>`.
-pub(crate) fn login_redirect_target(login_url: &str, next: &str) -> String {
-    let next = safe_next_path(next);
-    let encoded: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-    format!("{login_url}?next={encoded}")
 }
 
 fn with_inner(
@@ -413,11 +406,4 @@ pub(crate) async fn recover(
         status,
         inner.layout.message_page(title, message),
     ))
-}
-
-impl super::AppInner {
-    /// Used by the socket when mount needs a login: `login_url?next=...`.
-    pub(crate) fn login_target(&self, login_url: &str, next: &str) -> String {
-        login_redirect_target(login_url, next)
-    }
 }

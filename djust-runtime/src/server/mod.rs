@@ -32,6 +32,8 @@ use crate::auth::{AuthBackend, Identity, SecretKey, Signer};
 use crate::limits::{
     HandlerRateLimiter, IpTracker, IpTrackerConfig, MemoryRateLimiter, SharedIpLimiter,
 };
+use crate::live::Endpoint;
+use crate::security::LogThrottle;
 use crate::session::{
     CookieOptions, MemorySessionStore, RevocationBroadcast, Revoked, RevokedSessions, Session,
     SessionConfig, SessionCookie, SessionStore,
@@ -119,13 +121,16 @@ pub(crate) struct AppInner {
     pub(crate) config: Config,
     pub(crate) layout: page::Layout,
     pub(crate) pages: HashMap<String, ViewFactory>,
-    pub(crate) views: HashMap<&'static str, ViewFactory>,
+    /// What every socket's protocol core shares (views by name, signer,
+    /// revocations, `#[rate_limit]` store, state).
+    pub(crate) live: Arc<Endpoint>,
     pub(crate) signer: Signer,
     pub(crate) cookie: CookieOptions,
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) auth: Option<Arc<dyn AuthBackend>>,
     pub(crate) ip_tracker: IpTracker,
-    pub(crate) limiter: Arc<dyn HandlerRateLimiter>,
+    /// Repeated warnings (refused handshakes) are logged once a second.
+    pub(crate) log_throttle: LogThrottle,
     pub(crate) revoked: Arc<Revoked>,
     pub(crate) revocations: Option<Arc<dyn RevocationBroadcast>>,
     pub(crate) shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
@@ -366,12 +371,19 @@ impl App {
         let ip_tracker = IpTracker::new(IpTrackerConfig {
             max_per_ip: config.max_connections_per_ip,
             cooldown: std::time::Duration::from_secs(config.reconnect_cooldown_secs),
+            refusals_before_cooldown: config.refusals_before_cooldown,
             ..IpTrackerConfig::default()
         });
         let cookie = CookieOptions {
             secure: config.secure_cookies,
             ..CookieOptions::default()
         };
+        let revoked = Arc::new(Revoked::new(config.heartbeat_timeout_secs));
+        let live = Endpoint::new(config.clone(), signer.clone())
+            .rate_limiter(limiter)
+            .revocations(revoked.clone())
+            .state(self.state.clone());
+        let live = Arc::new(views.into_values().fold(live, Endpoint::view));
         let inner = AppInner {
             layout: page::Layout {
                 title: self.title,
@@ -379,14 +391,14 @@ impl App {
                 scripts: self.scripts,
             },
             pages,
-            views,
+            live,
             signer,
             cookie,
             sessions,
             auth: self.auth,
             ip_tracker,
-            limiter,
-            revoked: Arc::new(Revoked::new(config.heartbeat_timeout_secs)),
+            log_throttle: LogThrottle::default(),
+            revoked,
             revocations: shared.revocations,
             shared_ip_limiter: shared.ip_limiter,
             state: self.state,

@@ -1,59 +1,44 @@
-//! The WebSocket endpoint `/ws/live/`: upgrade checks, then one task per
-//! connection running the frame loop behind every defence layer.
+//! The WebSocket endpoint `/ws/live/`: the handshake checks and admission,
+//! then one task per socket driving a [`Connection`] (the protocol core,
+//! which owns every gate a frame meets). This file only moves bytes and
+//! time: it reads frames and timers, feeds them to the core with the time,
+//! sends what comes out within the send timeout, and closes and drains.
+//!
+//! Admission happens before the `101 Switching Protocols`, so a refused
+//! handshake costs one HTTP response and no socket task: Origin (403), the
+//! per-IP limit and cooldown (429), the process-wide socket cap (503, only
+//! charged once the per-IP check passed), then the per-IP limit shared
+//! across processes (429). An address refused for its limit again and
+//! again cools down; repeated refusals are logged once a second with the
+//! count of the suppressed lines.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{SelectAll, SplitSink};
+use futures_util::stream::{SelectAll, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
-use warp::http::{HeaderMap, StatusCode};
+use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::hyper::upgrade::{OnUpgrade, Upgraded};
 use warp::reply::Response as WarpResponse;
 use warp::{Filter, Rejection, Reply};
 
 use super::origin::check_origin;
 use super::AppInner;
-use crate::auth::{generate_token, safe_next_path, Identity, MountToken};
-use crate::limits::{client_ip, RateWarnings, TokenBucket, WarningOutcome};
-use crate::live::{LiveSession, MountRefusal, Outcome};
-use crate::protocol::{ClientMessage, ServerMessage};
-use crate::security::{sanitize_for_log, SafeError};
-use crate::session::Session;
-use crate::view::{Ctx, InfoStream, Params};
-
-/// Close codes.
-pub(crate) mod close {
-    /// Normal closure.
-    pub const NORMAL: u16 = 1000;
-    /// The server is shutting down.
-    pub const GOING_AWAY: u16 = 1001;
-    /// Binary or otherwise unsupported data.
-    pub const UNSUPPORTED: u16 = 1003;
-    /// Frame larger than the message size limit.
-    pub const TOO_BIG: u16 = 1009;
-    /// The server failed (a handler panicked).
-    pub const INTERNAL: u16 = 1011;
-    /// Too many connections on this server.
-    pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// Not allowed: mount token, login, permission, logout.
-    pub const FORBIDDEN: u16 = 4403;
-    /// The view named in `mount` is not served here.
-    pub const UNKNOWN_VIEW: u16 = 4404;
-    /// No frame within the heartbeat timeout.
-    pub const TIMEOUT: u16 = 4408;
-    /// Rate limited, too many connections from the IP, or cooling down.
-    pub const RATE_LIMITED: u16 = 4429;
-}
+use crate::limits::{client_ip, IpRefusal, IpSlot};
+use crate::live::{Close, Connection, Peer, Step};
+use crate::protocol::{close, ServerMessage};
+use crate::security::sanitize_for_log;
+use crate::view::InfoStream;
 
 /// Bytes read from a socket at a time. tungstenite's default is 128 KiB,
 /// zero-filled before every read and held per connection: with it an idle
@@ -62,7 +47,8 @@ pub(crate) mod close {
 const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// `GET /ws/live/` upgrade. The handshake is done here (not with
-/// `warp::ws()`) so the socket's read buffer can be sized.
+/// `warp::ws()`) so the socket's read buffer can be sized and admission
+/// can refuse before the `101`.
 pub(crate) fn route(
     inner: Arc<AppInner>,
 ) -> impl Filter<Extract = (WarpResponse,), Error = Rejection> + Clone {
@@ -72,15 +58,24 @@ pub(crate) fn route(
         .and(warp::header::headers_cloned())
         .and(warp::ext::optional::<OnUpgrade>())
         .and(warp::any().map(move || inner.clone()))
-        .map(upgrade)
+        .then(upgrade)
 }
 
 fn plain(status: StatusCode, text: &'static str) -> WarpResponse {
     let mut response = warp::reply::with_status(text, status).into_response();
     response.headers_mut().insert(
         "content-type",
-        warp::http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    response
+}
+
+/// A refused handshake: `status` with `Retry-After: retry_after` seconds.
+fn refused(status: StatusCode, text: &'static str, retry_after: u64) -> WarpResponse {
+    let mut response = plain(status, text);
+    if let Ok(value) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
+        response.headers_mut().insert("retry-after", value);
+    }
     response
 }
 
@@ -96,7 +91,89 @@ fn header_has_token(headers: &HeaderMap, name: &str, token: &str) -> bool {
         })
 }
 
-fn upgrade(
+/// A socket counted against `DJUST_MAX_LIVE_CONNECTIONS`; uncounted on drop.
+struct LiveCount(Arc<AppInner>);
+
+impl LiveCount {
+    /// Counts one more socket unless the cap is reached (then nothing is
+    /// counted, so a refusal holds no share of the cap).
+    fn try_new(inner: &Arc<AppInner>) -> Option<Self> {
+        let max = inner.config.max_live_connections;
+        inner
+            .live_connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| {
+                (live < max).then_some(live + 1)
+            })
+            .ok()
+            .map(|_| LiveCount(inner.clone()))
+    }
+}
+
+impl Drop for LiveCount {
+    fn drop(&mut self) {
+        self.0.live_connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What an admitted socket holds until it ends: its per-IP slot, its share
+/// of the process cap and, with a shared limiter, its cross-process slot.
+struct Admission {
+    _slot: IpSlot,
+    _count: LiveCount,
+    shared_slot: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// Logs a refused handshake, at most once a second per kind.
+fn log_refusal(inner: &AppInner, kind: &'static str, ip: IpAddr, detail: &str) {
+    if let Some(suppressed) = inner.log_throttle.allow(kind, std::time::Instant::now()) {
+        tracing::warn!(%ip, suppressed, detail, "WebSocket refused: {kind}");
+    }
+}
+
+/// The admission checks, in order, each before the next costs anything.
+async fn admit(inner: &Arc<AppInner>, ip: IpAddr) -> Result<Admission, WarpResponse> {
+    let cooldown = inner.config.reconnect_cooldown_secs;
+    let slot = inner.ip_tracker.try_acquire(ip).map_err(|refusal| {
+        log_refusal(inner, "per-IP limit", ip, &refusal.to_string());
+        let text = match refusal {
+            IpRefusal::TooManyConnections => "Too many connections from this address",
+            IpRefusal::CoolingDown => "Too many connections: try again later",
+        };
+        refused(StatusCode::TOO_MANY_REQUESTS, text, cooldown)
+    })?;
+    let count = LiveCount::try_new(inner).ok_or_else(|| {
+        log_refusal(inner, "server connection limit", ip, "");
+        refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Server busy: try again later",
+            cooldown,
+        )
+    })?;
+    // The same limit across processes (e.g. Redis); fails closed.
+    let shared_slot = match &inner.shared_ip_limiter {
+        Some(limiter) => Some(
+            limiter
+                .acquire(slot.ip(), inner.config.max_connections_per_ip)
+                .await
+                .map_err(|refusal| {
+                    log_refusal(inner, "shared per-IP limit", ip, &refusal.to_string());
+                    refused(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "Too many connections from this address",
+                        cooldown,
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    Ok(Admission {
+        _slot: slot,
+        _count: count,
+        shared_slot,
+    })
+}
+
+async fn upgrade(
     remote: Option<SocketAddr>,
     headers: HeaderMap,
     on_upgrade: Option<OnUpgrade>,
@@ -131,9 +208,18 @@ fn upgrade(
             .get("origin")
             .and_then(|value| value.to_str().ok())
             .unwrap_or("");
-        tracing::warn!(%ip, origin = %sanitize_for_log(origin), ?refusal, "WebSocket refused: origin");
+        log_refusal(
+            &inner,
+            "origin",
+            ip,
+            &format!("{refusal:?} {}", sanitize_for_log(origin)),
+        );
         return plain(StatusCode::FORBIDDEN, "Forbidden: cross-origin WebSocket");
     }
+    let admission = match admit(&inner, ip).await {
+        Ok(admission) => admission,
+        Err(response) => return response,
+    };
     let cookie = headers
         .get("cookie")
         .and_then(|value| value.to_str().ok())
@@ -154,7 +240,7 @@ fn upgrade(
                     Some(config),
                 )
                 .await;
-                connection(socket, ip, cookie, inner).await;
+                drive(socket, ip, cookie, admission, inner).await;
             }
             Err(error) => {
                 tracing::debug!(%ip, error = %sanitize_for_log(&error.to_string()), "WebSocket upgrade failed")
@@ -165,12 +251,9 @@ fn upgrade(
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let accept = derive_accept_key(&key);
     let response_headers = response.headers_mut();
-    response_headers.insert(
-        "connection",
-        warp::http::HeaderValue::from_static("upgrade"),
-    );
-    response_headers.insert("upgrade", warp::http::HeaderValue::from_static("websocket"));
-    if let Ok(accept) = warp::http::HeaderValue::from_str(&accept) {
+    response_headers.insert("connection", HeaderValue::from_static("upgrade"));
+    response_headers.insert("upgrade", HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
         response_headers.insert("sec-websocket-accept", accept);
     }
     response
@@ -178,18 +261,11 @@ fn upgrade(
 
 /// A server-side socket.
 type WebSocket = WebSocketStream<TokioIo<Upgraded>>;
-
 type Sink = SplitSink<WebSocket, Message>;
-type Stream = futures_util::stream::SplitStream<WebSocket>;
+type Stream = SplitStream<WebSocket>;
 
-/// Counts live sockets; decremented on drop.
-struct LiveCount(Arc<AppInner>);
-
-impl Drop for LiveCount {
-    fn drop(&mut self) {
-        self.0.live_connections.fetch_sub(1, Ordering::Relaxed);
-    }
-}
+/// How long a closing socket waits for the client's close reply.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Writes `frame`, waiting at most `timeout` for the client to take it;
 /// `false` if the socket failed or the client did not read in time.
@@ -198,15 +274,25 @@ async fn send(sink: &mut Sink, frame: &ServerMessage, timeout: Duration) -> bool
     matches!(tokio::time::timeout(timeout, write).await, Ok(Ok(())))
 }
 
-/// How long a closing socket waits for the client's close reply.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
+async fn send_close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    };
+    // Bounded: a client that does not read must not hold the task.
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        let _ = sink.send(Message::Close(Some(frame))).await;
+        let _ = sink.close().await;
+    })
+    .await;
+}
 
 /// Sends a close frame, then discards (never processes) whatever the client
 /// still sends until its close reply or [`CLOSE_GRACE`]: dropping a TCP
 /// socket with unread data makes the kernel reset the connection, and the
 /// client would lose the close code.
 async fn close_and_drain(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &'static str) {
-    close(sink, code, reason).await;
+    send_close(sink, code, reason).await;
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
         while let Some(Ok(message)) = stream.next().await {
             if message.is_close() {
@@ -230,514 +316,150 @@ async fn linger(closing: &mut tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
-    let frame = CloseFrame {
-        code: CloseCode::from(code),
-        reason: reason.into(),
-    };
-    // Bounded: a client that does not read must not hold the task.
-    let _ = tokio::time::timeout(CLOSE_GRACE, async {
-        let _ = sink.send(Message::Close(Some(frame))).await;
-        let _ = sink.close().await;
-    })
-    .await;
+/// Sleeps until `deadline` (forever for `None`).
+async fn sleep_until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(Instant::from_std(deadline)).await,
+        None => std::future::pending().await,
+    }
 }
 
-async fn connection(socket: WebSocket, ip: IpAddr, cookie: Option<String>, inner: Arc<AppInner>) {
+/// What became of the socket after a step.
+enum Next {
+    Continue,
+    /// The client is gone or does not read: end without a close handshake.
+    Broken,
+    /// Close with the handshake (the stream can still be drained).
+    Close(Close),
+    /// Close, but the stream is unusable (transport error): linger instead
+    /// of draining.
+    CloseAndLinger(Close),
+}
+
+/// Drives one admitted socket until it ends.
+async fn drive(
+    socket: WebSocket,
+    ip: IpAddr,
+    cookie: Option<String>,
+    mut admission: Admission,
+    inner: Arc<AppInner>,
+) {
     let (mut sink, mut stream) = socket.split();
-    let live = inner.live_connections.fetch_add(1, Ordering::Relaxed) + 1;
-    let _count = LiveCount(inner.clone());
-    if live > inner.config.max_live_connections {
-        tracing::warn!(%ip, "WebSocket refused: server connection limit");
-        close_and_drain(
-            &mut sink,
-            &mut stream,
-            close::TRY_AGAIN_LATER,
-            "server busy",
-        )
-        .await;
-        return;
-    }
-    let _slot = match inner.ip_tracker.try_acquire(ip) {
-        Ok(slot) => slot,
-        Err(refusal) => {
-            tracing::warn!(%ip, ?refusal, "WebSocket refused: per-IP limit");
-            close_and_drain(
-                &mut sink,
-                &mut stream,
-                close::RATE_LIMITED,
-                "too many connections",
-            )
-            .await;
-            return;
-        }
-    };
-    // Layer: the same limit across processes (e.g. Redis); fails closed.
-    let shared_slot = match &inner.shared_ip_limiter {
-        Some(limiter) => match limiter
-            .acquire(_slot.ip(), inner.config.max_connections_per_ip)
-            .await
-        {
-            Ok(slot) => Some(slot),
-            Err(refusal) => {
-                tracing::warn!(%ip, ?refusal, "WebSocket refused: shared per-IP limit");
-                close_and_drain(
-                    &mut sink,
-                    &mut stream,
-                    close::RATE_LIMITED,
-                    "too many connections",
-                )
-                .await;
-                return;
-            }
-        },
-        None => None,
-    };
     let (session, identity) = inner.resolve(cookie.as_deref()).await;
-    let connection_id = generate_token();
-    let send_timeout = Duration::from_secs(inner.config.send_timeout_secs);
-    if !send(
-        &mut sink,
-        &ServerMessage::Connect {
-            session_id: connection_id,
-        },
-        send_timeout,
-    )
-    .await
-    {
-        return;
-    }
-    let heartbeat = Duration::from_secs(inner.config.heartbeat_timeout_secs);
-    let mut conn = Connection {
-        bucket: TokenBucket::new(inner.config.rate_per_second, inner.config.rate_burst),
-        warnings: RateWarnings::new(inner.config.max_rate_warnings),
-        inner,
+    let peer = Peer {
         ip,
         session,
         identity,
-        live: None,
-        subscriptions: SelectAll::new(),
-        tick: None,
-        deadline: Instant::now() + heartbeat,
-        heartbeat,
-        sink,
-        send_timeout,
-        broken: false,
-        shared_slot,
     };
-    conn.run(stream).await;
-}
-
-/// What to do after a frame.
-enum Flow {
-    Continue,
-    Close(u16, &'static str),
-}
-
-struct Connection {
-    inner: Arc<AppInner>,
-    ip: IpAddr,
-    session: Option<Session>,
-    identity: Identity,
-    bucket: TokenBucket,
-    warnings: RateWarnings,
-    live: Option<LiveSession>,
-    subscriptions: SelectAll<InfoStream>,
-    tick: Option<Interval>,
-    deadline: Instant,
-    heartbeat: Duration,
-    sink: Sink,
-    /// Longest wait for the client to take one frame (`DJUST_SEND_TIMEOUT_SECS`).
-    send_timeout: Duration,
-    /// A write failed or timed out: the connection ends without a close
-    /// handshake (the client is gone or does not read).
-    broken: bool,
-    /// The shared (cross-process) per-IP slot; given up as soon as the
-    /// connection starts closing, so a shutdown need not wait for drains.
-    shared_slot: Option<Box<dyn std::any::Any + Send>>,
-}
-
-async fn next_tick(tick: &mut Option<Interval>) {
-    match tick {
-        Some(interval) => {
-            interval.tick().await;
-        }
-        None => std::future::pending::<()>().await,
+    let mut conn = Connection::new(
+        inner.live.clone(),
+        peer,
+        std::time::Instant::now(),
+        super::http::now_unix(),
+    );
+    let send_timeout = Duration::from_secs(inner.config.send_timeout_secs);
+    if !send(&mut sink, &conn.greeting(), send_timeout).await {
+        return;
     }
-}
-
-impl Connection {
-    fn session_id(&self) -> &str {
-        self.session
-            .as_ref()
-            .map(|s| s.id.as_str())
-            .unwrap_or_default()
-    }
-
-    async fn run(&mut self, mut stream: Stream) {
-        let mut closing = self.inner.closing.subscribe();
-        loop {
-            if *closing.borrow_and_update() {
-                self.shared_slot = None;
-                close_and_drain(
-                    &mut self.sink,
-                    &mut stream,
-                    close::GOING_AWAY,
-                    "server shutting down",
-                )
-                .await;
-                return;
-            }
-            let flow = tokio::select! {
-                frame = stream.next() => match frame {
-                    Some(Ok(message)) => {
-                        self.deadline = Instant::now() + self.heartbeat;
-                        self.on_message(message).await
-                    }
-                    Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
-                        // Above the transport backstop (4× the limit): the
-                        // rest of the frame is never read, so the stream is
-                        // unusable, but the client still learns why.
-                        tracing::warn!(ip = %self.ip, "frame above the transport limit");
-                        self.error(SafeError::MessageTooLarge, None).await;
-                        self.shared_slot = None;
-                        close(&mut self.sink, close::TOO_BIG, "message too large").await;
-                        linger(&mut closing).await;
-                        return;
-                    }
-                    Some(Err(error)) => {
-                        tracing::debug!(ip = %self.ip, error = %sanitize_for_log(&error.to_string()), "WebSocket read error");
-                        return;
-                    }
-                    None => return,
-                },
-                Some(message) = self.subscriptions.next(), if self.live.is_some() => {
-                    if self.is_revoked() {
-                        self.session_ended().await
-                    } else {
-                        match self.live.as_mut() {
-                            Some(live) => {
-                                let outcome = live.handle_info(message).await;
-                                self.deliver(outcome).await
-                            }
-                            None => Flow::Continue,
-                        }
-                    }
-                }
-                () = next_tick(&mut self.tick) => {
-                    if self.is_revoked() {
-                        self.session_ended().await
-                    } else {
-                        match self.live.as_mut() {
-                            Some(live) => {
-                                let outcome = live.handle_tick().await;
-                                self.deliver(outcome).await
-                            }
-                            None => Flow::Continue,
-                        }
-                    }
-                }
-                () = tokio::time::sleep_until(self.deadline) => Flow::Close(close::TIMEOUT, "heartbeat timeout"),
-                _ = closing.changed() => Flow::Close(close::GOING_AWAY, "server shutting down"),
-            };
-            if self.broken {
-                // No close handshake: writing is what failed.
-                return;
-            }
-            if let Flow::Close(code, reason) = flow {
-                self.shared_slot = None;
-                close_and_drain(&mut self.sink, &mut stream, code, reason).await;
-                // Nothing more is read from a closed connection.
-                return;
-            }
-        }
-    }
-
-    /// Whether this connection's session was destroyed by logout.
-    fn is_revoked(&self) -> bool {
-        self.session.is_some() && self.inner.revoked.is_revoked(self.session_id())
-    }
-
-    /// Closes a logged-out session's socket (4403). Also checked before
-    /// server-initiated updates (ticks, subscriptions), so a silent tab does
-    /// not keep receiving the user's data after logout.
-    async fn session_ended(&mut self) -> Flow {
-        tracing::info!(ip = %self.ip, "closing a socket of a logged-out session");
-        self.error(SafeError::LoginRequired, None).await;
-        Flow::Close(close::FORBIDDEN, "session ended")
-    }
-
-    /// Writes `frame` within the send timeout; a failure marks the
-    /// connection broken, which ends it after the current step.
-    async fn send(&mut self, frame: &ServerMessage) -> bool {
-        let sent = send(&mut self.sink, frame, self.send_timeout).await;
-        if !sent && !self.broken {
-            self.broken = true;
-            tracing::info!(ip = %self.ip, "client not reading (send failed or timed out); dropping the socket");
-        }
-        sent
-    }
-
-    async fn error(&mut self, error: SafeError, reference: Option<u64>) -> bool {
-        let frame = ServerMessage::Error {
-            error: error.public_message(self.inner.config.debug, None),
-            reference,
-        };
-        self.send(&frame).await
-    }
-
-    async fn deliver(&mut self, outcome: Outcome) -> Flow {
-        for frame in &outcome.frames {
-            if !self.send(frame).await {
-                return Flow::Close(close::NORMAL, "send failed");
-            }
-        }
-        if outcome.close {
-            Flow::Close(close::INTERNAL, "internal error")
+    let mut closing = inner.closing.subscribe();
+    let mut subscriptions: SelectAll<InfoStream> = SelectAll::new();
+    loop {
+        let next = if *closing.borrow_and_update() {
+            Next::Close(close_of(
+                conn.close(close::GOING_AWAY, "server shutting down"),
+            ))
         } else {
-            Flow::Continue
-        }
-    }
-
-    async fn on_message(&mut self, message: Message) -> Flow {
-        if message.is_close() {
-            return Flow::Close(close::NORMAL, "bye");
-        }
-        // Layer: per-connection token bucket, every frame counts, including
-        // transport-level pings (which the library answers by itself).
-        if !self.bucket.try_acquire() {
-            return self.rate_limited().await;
-        }
-        if message.is_ping() || message.is_pong() {
-            return Flow::Continue;
-        }
-        if message.is_binary() {
-            tracing::warn!(ip = %self.ip, "binary frame refused");
-            self.error(SafeError::UnsupportedFrame, None).await;
-            return Flow::Close(close::UNSUPPORTED, "binary frames are not accepted");
-        }
-        let Message::Text(text) = &message else {
-            return Flow::Continue;
-        };
-        // Layer: size before parsing.
-        if text.len() > self.inner.config.max_message_bytes {
-            tracing::warn!(ip = %self.ip, bytes = text.len(), "frame too large");
-            self.error(SafeError::MessageTooLarge, None).await;
-            return Flow::Close(close::TOO_BIG, "message too large");
-        }
-        // Layer: JSON depth before parsing.
-        if json_depth_exceeds(text, self.inner.config.max_json_depth) {
-            tracing::warn!(ip = %self.ip, "frame nested too deeply");
-            self.error(SafeError::MalformedMessage, None).await;
-            return Flow::Continue;
-        }
-        let parsed = match ClientMessage::from_json(text) {
-            Ok(parsed) => parsed,
-            Err(_) => {
-                tracing::info!(ip = %self.ip, "malformed frame");
-                self.error(SafeError::MalformedMessage, None).await;
-                return Flow::Continue;
-            }
-        };
-        // Layer: a logged-out session's sockets close at their next frame.
-        if self.is_revoked() {
-            return self.session_ended().await;
-        }
-        match parsed {
-            ClientMessage::Ping => {
-                self.send(&ServerMessage::Pong).await;
-                Flow::Continue
-            }
-            ClientMessage::Mount {
-                view,
-                params,
-                url,
-                mount_token,
-            } => self.mount(&view, params, url, &mount_token).await,
-            ClientMessage::Event {
-                event,
-                params,
-                reference,
-            } => match self.live.as_mut() {
-                Some(live) => {
-                    let outcome = live.handle_event(&event, &params, reference).await;
-                    self.deliver(outcome).await
-                }
-                None => {
-                    self.error(SafeError::NotMounted, reference).await;
-                    Flow::Continue
-                }
-            },
-            ClientMessage::RequestHtml => {
-                match &self.live {
-                    Some(live) => {
-                        let frame = live.html_update();
-                        self.send(&frame).await;
-                    }
-                    None => {
-                        self.error(SafeError::NotMounted, None).await;
+            let (step, stream_failed) = tokio::select! {
+                frame = stream.next() => {
+                    let now = std::time::Instant::now();
+                    match frame {
+                        Some(Ok(Message::Text(text))) => (conn.on_text(text.as_str(), now).await, false),
+                        Some(Ok(Message::Binary(bytes))) => (conn.on_binary(&bytes, now).await, false),
+                        Some(Ok(Message::Close(_))) => (conn.on_client_close(), false),
+                        Some(Ok(_)) => (conn.on_control(now), false),
+                        Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                            // Above the transport backstop (4× the limit): the
+                            // rest of the frame is never read, so the stream is
+                            // unusable, but the client still learns why.
+                            (conn.on_oversize(now), true)
+                        }
+                        Some(Err(error)) => {
+                            tracing::debug!(%ip, error = %sanitize_for_log(&error.to_string()), "WebSocket read error");
+                            return;
+                        }
+                        None => return,
                     }
                 }
-                Flow::Continue
-            }
-        }
-    }
-
-    async fn rate_limited(&mut self) -> Flow {
-        match self.warnings.record() {
-            WarningOutcome::Warn(count) => {
-                tracing::warn!(ip = %self.ip, count, "rate limit exceeded");
-                let frame = ServerMessage::RateLimitExceeded {
-                    message: "Too many messages; slow down.".to_owned(),
-                };
-                self.send(&frame).await;
-                Flow::Continue
-            }
-            WarningOutcome::Close => {
-                tracing::warn!(ip = %self.ip, "rate limit exceeded repeatedly; closing and cooling down the IP");
-                self.inner.ip_tracker.start_cooldown(self.ip);
-                if let Some(limiter) = &self.inner.shared_ip_limiter {
-                    let cooldown = Duration::from_secs(self.inner.config.reconnect_cooldown_secs);
-                    limiter.start_cooldown(self.ip, cooldown).await;
+                Some(message) = subscriptions.next(), if !subscriptions.is_empty() => {
+                    (conn.on_info(message, std::time::Instant::now()).await, false)
                 }
-                let frame = ServerMessage::RateLimitExceeded {
-                    message: "Too many messages; disconnected.".to_owned(),
-                };
-                self.send(&frame).await;
-                Flow::Close(close::RATE_LIMITED, "rate limited")
-            }
-        }
-    }
-
-    async fn mount(
-        &mut self,
-        view: &str,
-        params: Params,
-        url: Option<String>,
-        token: &str,
-    ) -> Flow {
-        if self.live.is_some() {
-            self.error(SafeError::MalformedMessage, None).await;
-            return Flow::Continue;
-        }
-        let Some(factory) = self.inner.views.get(view).copied() else {
-            tracing::warn!(ip = %self.ip, view = %sanitize_for_log(view), "mount refused: unknown view");
-            self.error(SafeError::UnknownView, None).await;
-            return Flow::Close(close::UNKNOWN_VIEW, "unknown view");
+                () = sleep_until(conn.poll_timeout()) => {
+                    (conn.on_timeout(std::time::Instant::now()).await, false)
+                }
+                _ = closing.changed() => {
+                    (conn.close(close::GOING_AWAY, "server shutting down"), false)
+                }
+            };
+            subscriptions.extend(conn.take_subscriptions());
+            deliver(&mut sink, step, stream_failed, send_timeout, &inner, ip).await
         };
-        let meta = factory.meta();
-        let decoded = MountToken::decode(
-            &self.inner.signer,
-            token,
-            super::http::now_unix(),
-            self.inner.config.mount_token_ttl_secs,
-        );
-        let valid = match &decoded {
-            Ok(token) => token.matches(meta.name, self.session_id(), self.identity.user_id()),
-            Err(_) => false,
-        };
-        if !valid {
-            tracing::warn!(ip = %self.ip, view = meta.name, reason = ?decoded.err(), "mount refused: mount token");
-            self.error(SafeError::InvalidMountToken, None).await;
-            return Flow::Close(close::FORBIDDEN, "invalid mount token");
-        }
-        let url = url
-            .map(|url| safe_next_path(&url))
-            .unwrap_or_else(|| "/".to_owned());
-        let ctx = Arc::new(
-            Ctx::new(
-                self.identity.clone(),
-                self.session.as_ref().map(|s| s.id.clone()),
-                url.clone(),
-                Some(self.ip),
-                self.inner.state.clone(),
-                self.inner.config.debug,
-            )
-            .with_csrf_token(self.session.as_ref().map(|s| s.csrf_token.clone())),
-        );
-        match LiveSession::mount(
-            factory,
-            ctx,
-            params,
-            self.inner.limiter.clone(),
-            &self.inner.config.login_url,
-        )
-        .await
-        {
-            Ok((live, frames, subscriptions)) => {
-                for frame in &frames {
-                    if !self.send(frame).await {
-                        return Flow::Close(close::NORMAL, "send failed");
-                    }
-                }
-                for subscription in subscriptions {
-                    self.subscriptions.push(subscription);
-                }
-                if let Some(ms) = meta.tick_ms {
-                    let period = Duration::from_millis(ms.max(10));
-                    let mut interval = tokio::time::interval_at(Instant::now() + period, period);
-                    interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
-                    self.tick = Some(interval);
-                }
-                self.live = Some(live);
-                Flow::Continue
+        match next {
+            Next::Continue => {}
+            Next::Broken => return,
+            Next::Close(close) => {
+                // Give the shared slot up before the drain, so a shutdown
+                // need not wait for slow clients.
+                admission.shared_slot = None;
+                close_and_drain(&mut sink, &mut stream, close.code, close.reason).await;
+                return;
             }
-            Err(MountRefusal::LoginRequired { login_url }) => {
-                let to = self.inner.login_target(&login_url, &url);
-                self.send(&ServerMessage::Navigate { to }).await;
-                Flow::Close(close::FORBIDDEN, "login required")
-            }
-            Err(MountRefusal::PermissionDenied) => {
-                self.error(SafeError::PermissionDenied, None).await;
-                Flow::Close(close::FORBIDDEN, "permission denied")
-            }
-            Err(MountRefusal::Failed(error)) => {
-                self.error(error, None).await;
-                Flow::Close(close::INTERNAL, "mount failed")
+            Next::CloseAndLinger(close) => {
+                admission.shared_slot = None;
+                send_close(&mut sink, close.code, close.reason).await;
+                linger(&mut closing).await;
+                return;
             }
         }
     }
 }
 
-/// `true` when `text` nests arrays/objects deeper than `max` (strings skipped).
-pub(crate) fn json_depth_exceeds(text: &str, max: usize) -> bool {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for byte in text.bytes() {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return true;
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    false
+fn close_of(step: Step) -> Close {
+    step.close.unwrap_or(Close {
+        code: close::GOING_AWAY,
+        reason: "server shutting down",
+        cooldown: false,
+    })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::json_depth_exceeds;
-
-    #[test]
-    fn depth_counts_structure_not_strings() {
-        assert!(!json_depth_exceeds(r#"{"a":[[1]]}"#, 3));
-        assert!(json_depth_exceeds(r#"{"a":[[[1]]]}"#, 3));
-        assert!(!json_depth_exceeds(r#"{"a":"[[[[[[[[[\"[[["}"#, 2));
-        assert!(json_depth_exceeds(&"[".repeat(10_000), 32));
+/// Sends a step's frames and carries out its close (with the address's
+/// cooldown when asked).
+async fn deliver(
+    sink: &mut Sink,
+    step: Step,
+    stream_failed: bool,
+    send_timeout: Duration,
+    inner: &AppInner,
+    ip: IpAddr,
+) -> Next {
+    for frame in &step.frames {
+        if !send(sink, frame, send_timeout).await {
+            tracing::info!(%ip, "client not reading (send failed or timed out); dropping the socket");
+            return Next::Broken;
+        }
+    }
+    let Some(close) = step.close else {
+        return Next::Continue;
+    };
+    if close.cooldown {
+        inner.ip_tracker.start_cooldown(ip);
+        if let Some(limiter) = &inner.shared_ip_limiter {
+            let cooldown = Duration::from_secs(inner.config.reconnect_cooldown_secs);
+            limiter.start_cooldown(ip, cooldown).await;
+        }
+    }
+    if stream_failed {
+        Next::CloseAndLinger(close)
+    } else {
+        Next::Close(close)
     }
 }
