@@ -53,18 +53,6 @@ impl Counter {
     }
 }
 
-fn address() -> String {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--addr" {
-            if let Some(addr) = args.next() {
-                return addr;
-            }
-        }
-    }
-    "127.0.0.1:8000".to_owned()
-}
-
 pub fn app() -> App {
     App::new()
         .title("Counter")
@@ -77,17 +65,16 @@ pub fn app() -> App {
 }
 
 #[tokio::main]
-async fn main() -> djust::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let addr = address();
-    if std::env::args().nth(1).as_deref() != Some("audit") {
-        println!("Counter on http://{addr}/");
-    }
-    app().serve(&addr).await
+async fn main() -> std::process::ExitCode {
+    djust::cli::Cli::new("counter")
+        .run(|args| async move {
+            let config = args.config()?;
+            if args.serves() {
+                println!("Counter on http://{}/", args.addr());
+            }
+            Ok(app().config(config))
+        })
+        .await
 }
 
 #[cfg(test)]

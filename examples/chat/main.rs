@@ -164,28 +164,6 @@ impl Chat {
     }
 }
 
-/// Command-line options.
-struct Args {
-    addr: String,
-    redis: Option<String>,
-}
-
-fn args() -> Args {
-    let mut parsed = Args {
-        addr: "127.0.0.1:8000".to_owned(),
-        redis: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => parsed.addr = args.next().unwrap_or(parsed.addr),
-            "--redis" => parsed.redis = args.next(),
-            _ => {}
-        }
-    }
-    parsed
-}
-
 /// The room: in this process, or shared through the Redis `config` names
 /// (`--redis` or `DJUST_REDIS_URL`).
 async fn open_room(config: &djust::Config) -> djust::Result<Arc<Room>> {
@@ -217,29 +195,24 @@ pub fn app(room: Arc<Room>) -> App {
 }
 
 #[tokio::main]
-async fn main() -> djust::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let args = args();
-    let mut config = djust::Config::from_env().map_err(Error::config)?;
-    if let Some(url) = &args.redis {
-        // Sessions, rate limits and logouts are shared too.
-        config.redis_url = Some(url.clone());
-        config.validate().map_err(Error::config)?;
-    }
-    let room = open_room(&config).await?;
-    if std::env::args().nth(1).as_deref() != Some("audit") {
-        let shared = if config.redis_url.is_some() {
-            "  (room shared through Redis)"
-        } else {
-            "  (open it in two windows)"
-        };
-        println!("Chat on http://{}/{shared}", args.addr);
-    }
-    app(room).config(config).serve(&args.addr).await
+async fn main() -> std::process::ExitCode {
+    djust::cli::Cli::new("chat")
+        .run(|args| async move {
+            // `--redis URL` (or DJUST_REDIS_URL): the room, sessions, rate
+            // limits and logouts are shared through Redis.
+            let config = args.config()?;
+            let room = open_room(&config).await?;
+            if args.serves() {
+                let shared = if config.redis_url.is_some() {
+                    "  (room shared through Redis)"
+                } else {
+                    "  (open it in two windows)"
+                };
+                println!("Chat on http://{}/{shared}", args.addr());
+            }
+            Ok(app(room).config(config))
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -36,30 +36,6 @@ use self::auth::DbAuth;
 use self::db::{Db, DEMO_USERS};
 use self::views::{ContactEditor, ContactList};
 
-struct Args {
-    addr: String,
-    db: PathBuf,
-    redis: Option<String>,
-}
-
-fn args() -> Args {
-    let mut parsed = Args {
-        addr: "127.0.0.1:8000".to_owned(),
-        db: std::env::temp_dir().join("djust-contacts.sqlite3"),
-        redis: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => parsed.addr = args.next().unwrap_or(parsed.addr),
-            "--db" => parsed.db = args.next().map(PathBuf::from).unwrap_or(parsed.db),
-            "--redis" => parsed.redis = args.next(),
-            _ => {}
-        }
-    }
-    parsed
-}
-
 /// The application, ready to serve or audit.
 pub fn app(db: Arc<Db>) -> App {
     let note = SafeHtml::from_static("<p class=\"muted\">Demo accounts: <b>viewer</b> / viewer-demo-2026 (read only), <b>admin</b> / admin-demo-2026 (everything).</p>");
@@ -78,44 +54,46 @@ pub fn app(db: Arc<Db>) -> App {
 }
 
 #[tokio::main]
-async fn main() -> djust::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+async fn main() -> std::process::ExitCode {
+    djust::cli::Cli::new("contacts")
+        .option(
+            "db",
+            "PATH",
+            "the SQLite database file (default: djust-contacts.sqlite3 in the temp directory)",
         )
-        .init();
-    let args = args();
-    let mut config = djust::Config::from_env().map_err(Error::config)?;
-    if let Some(url) = &args.redis {
-        // Sessions, logins, logouts and rate limits are shared too. Needs a
-        // shared DJUST_SECRET_KEY (checked here) and the `redis` feature
-        // (checked by the server).
-        config.redis_url = Some(url.clone());
-        config.validate().map_err(Error::config)?;
-    }
-    let db = Arc::new(
-        Db::open(&args.db)
-            .map_err(|e| Error::config(format!("cannot open {}: {e}", args.db.display())))?,
-    );
-    db.seed_contacts()
-        .map_err(|e| Error::msg(format!("seeding contacts: {e}")))?;
-    db.seed_users()
-        .map_err(|e| Error::msg(format!("seeding users: {e}")))?;
-    let app = app(db).config(config);
-    if std::env::args().nth(1).as_deref() != Some("audit") {
-        println!(
-            "Contacts demo on http://{}/  (database: {})",
-            args.addr,
-            args.db.display()
-        );
-        for (username, password, permissions) in DEMO_USERS {
-            println!(
-                "  log in as {username:<7} password {password:<17} permissions: {}",
-                permissions.join(", ")
+        .run(|args| async move {
+            // `--redis URL`: sessions, logins, logouts and rate limits are
+            // shared too. Needs a shared DJUST_SECRET_KEY (checked here) and
+            // the `redis` feature (checked by the server).
+            let config = args.config()?;
+            let path = args
+                .get("db")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| std::env::temp_dir().join("djust-contacts.sqlite3"));
+            let db = Arc::new(
+                Db::open(&path)
+                    .map_err(|e| Error::config(format!("cannot open {}: {e}", path.display())))?,
             );
-        }
-    }
-    app.serve(&args.addr).await
+            db.seed_contacts()
+                .map_err(|e| Error::msg(format!("seeding contacts: {e}")))?;
+            db.seed_users()
+                .map_err(|e| Error::msg(format!("seeding users: {e}")))?;
+            if args.serves() {
+                println!(
+                    "Contacts demo on http://{}/  (database: {})",
+                    args.addr(),
+                    path.display()
+                );
+                for (username, password, permissions) in DEMO_USERS {
+                    println!(
+                        "  log in as {username:<7} password {password:<17} permissions: {}",
+                        permissions.join(", ")
+                    );
+                }
+            }
+            Ok(app(db).config(config))
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub struct App {
     pages: Vec<(String, ViewFactory)>,
     routes: Vec<UserRoute>,
     static_dirs: Vec<(String, PathBuf)>,
-    config: Option<Config>,
+    pub(crate) config: Option<Config>,
     state: AppState,
     auth: Option<Arc<dyn AuthBackend>>,
     sessions: Option<Arc<dyn SessionStore>>,
@@ -465,19 +465,10 @@ impl App {
         })
     }
 
-    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
-    ///
-    /// Every app gets an `audit` subcommand: when the program is run as
-    /// `<program> audit [--json] [--verbose] [--strict]`, this prints the
-    /// security audit of the app's views and configuration and exits
-    /// (non-zero with `--strict` when a warning or error is found) instead
-    /// of serving.
-    pub async fn serve(self, addr: &str) -> Result<()> {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        if args.first().map(String::as_str) == Some("audit") {
-            let code = self.run_audit(&args[1..]);
-            std::process::exit(code);
-        }
+    /// Serves on `addr` until Ctrl-C or SIGTERM, then shuts down
+    /// gracefully. Reads no command line: `djust::cli::run` adds `--addr`
+    /// and the `audit` subcommand.
+    pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> Result<()> {
         let server = self.bind(addr).await?;
         tracing::info!(addr = %server.local_addr(), "djust listening");
         shutdown_signal().await;
@@ -509,17 +500,6 @@ impl App {
                 report
             }
         }
-    }
-
-    /// Runs the `audit` subcommand with `args` (after `audit`): prints the
-    /// report and returns the process exit code.
-    pub fn run_audit(&self, args: &[String]) -> i32 {
-        let (text, code) = crate::audit::run_cli_with(args, &self.audit_report());
-        use std::io::Write;
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(text.as_bytes());
-        let _ = stdout.flush();
-        code
     }
 }
 
