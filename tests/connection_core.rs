@@ -339,7 +339,141 @@ fn timeouts_run_ticks_and_close_silent_sockets_4408() {
     let silent = h.now + Duration::from_secs(5);
     let step = h.runtime.block_on(h.conn.on_timeout(silent));
     assert_eq!(step.close.map(|c| c.code), Some(close::TIMEOUT));
+    // The socket closes; the view waits for its client (reconnect grace).
+    assert!(h.conn.is_detached());
+    let grace_over = silent + Duration::from_secs(30);
+    let mut now = silent;
+    while now < grace_over {
+        // Ticks still run while detached, until the grace ends.
+        now = h.conn.poll_timeout().expect("deadline");
+        let step = h.runtime.block_on(h.conn.on_timeout(now));
+        assert!(step.frames.is_empty(), "kept for the client: {step:?}");
+        if step.close.is_some() {
+            break;
+        }
+    }
+    assert!(h.conn.is_closed());
     assert_eq!(h.conn.poll_timeout(), None);
+
+    // Without a grace window the heartbeat closes the connection itself.
+    let mut h = harness_with(Config {
+        heartbeat_timeout_secs: 5,
+        reconnect_grace_secs: 0,
+        ..Config::default()
+    });
+    h.mount();
+    let silent = h.now + Duration::from_secs(5);
+    let step = h.runtime.block_on(h.conn.on_timeout(silent));
+    assert_eq!(step.close.map(|c| c.code), Some(close::TIMEOUT));
+    assert!(h.conn.is_closed() && !h.conn.is_detached());
+}
+
+fn peer(session: Option<&str>) -> Peer {
+    Peer {
+        ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)),
+        session: session.map(|id| Session {
+            id: id.to_owned(),
+            user_id: None,
+            csrf_token: "csrf".to_owned(),
+            data: Default::default(),
+            expires_at: u64::MAX,
+        }),
+        identity: Identity::Anonymous,
+    }
+}
+
+#[test]
+fn a_detached_view_keeps_what_its_client_missed_and_resumes_for_the_same_session_only() {
+    let mut h = harness();
+    let step = h.mount();
+    let token = match &step.frames[0] {
+        ServerMessage::Mount { resume_token, .. } => resume_token.clone().expect("token"),
+        other => panic!("{other:?}"),
+    };
+    let now = h.later(Duration::from_millis(10));
+    let id = h.conn.detach(now).expect("detached");
+    assert_eq!(Some(id.as_str()), h.conn.resume_id());
+    // Two ticks while away: applied, kept.
+    for _ in 0..2 {
+        let now = h.later(Duration::from_secs(1));
+        let step = h.runtime.block_on(h.conn.on_tick(now));
+        assert!(step.frames.is_empty() && step.close.is_none());
+    }
+    // Another session's socket is refused; the view keeps waiting.
+    let now = h.later(Duration::from_millis(10));
+    assert_eq!(
+        h.conn.resume(peer(Some("session-2")), 1, now).err(),
+        Some(djust::runtime::live::ResumeRefusal::Foreign)
+    );
+    assert_eq!(
+        h.conn.resume(peer(None), 1, now).err(),
+        Some(djust::runtime::live::ResumeRefusal::Foreign)
+    );
+    assert!(h.conn.is_detached());
+    // The same session gets `resumed` and the two patches, in order.
+    let step = h.conn.resume(peer(Some(SESSION)), 1, now).expect("resumed");
+    let versions: Vec<u64> = step
+        .frames
+        .iter()
+        .map(|frame| match frame {
+            ServerMessage::Resumed {
+                version,
+                resume_token,
+            } => {
+                assert_ne!(resume_token, &token, "rotated");
+                *version
+            }
+            ServerMessage::Patch { version, .. } => *version,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(versions, [3, 2, 3]);
+    assert!(!h.conn.is_detached());
+    assert_eq!(h.conn.peer().ip, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)));
+    // Not detached any more: a second resume is refused.
+    assert_eq!(
+        h.conn.resume(peer(Some(SESSION)), 1, now).err(),
+        Some(djust::runtime::live::ResumeRefusal::NotDetached)
+    );
+}
+
+#[test]
+fn a_client_that_missed_more_than_is_kept_gets_one_html_update() {
+    let mut h = harness();
+    h.mount();
+    let now = h.later(Duration::from_millis(10));
+    h.conn.detach(now).expect("detached");
+    for _ in 0..djust::runtime::live::MAX_MISSED_FRAMES + 5 {
+        let now = h.later(Duration::from_secs(1));
+        h.runtime.block_on(h.conn.on_tick(now));
+    }
+    let now = h.later(Duration::from_millis(10));
+    let step = h.conn.resume(peer(Some(SESSION)), 1, now).expect("resumed");
+    assert_eq!(step.frames.len(), 2, "{:?}", step.frames);
+    assert!(matches!(step.frames[1], ServerMessage::HtmlUpdate { .. }));
+}
+
+#[test]
+fn resume_frames_check_the_token_before_anything_is_looked_up() {
+    let mut h = harness();
+    let forged = r#"{"type":"resume","view":"clock","token":"x.y","version":1}"#;
+    let step = h.text(forged);
+    assert_eq!(step.frames, [ServerMessage::ResumeRefused]);
+    assert!(step.resume.is_none());
+    let real = djust::runtime::live::ResumeToken::fresh("clock", UNIX_NOW).encode(&h.signer);
+    let frame = json!({"type": "resume", "view": "clock", "token": real, "version": 4}).to_string();
+    let step = h.text(&frame);
+    let request = step.resume.expect("a request for the driver");
+    assert_eq!(request.version, 4);
+    // For another view, or once mounted: refused.
+    let frame = json!({"type": "resume", "view": "other", "token": real}).to_string();
+    assert_eq!(h.text(&frame).frames, [ServerMessage::ResumeRefused]);
+    h.mount();
+    let frame = json!({"type": "resume", "view": "clock", "token": real}).to_string();
+    assert_eq!(
+        errors(&h.text(&frame)),
+        [message(SafeError::MalformedMessage)]
+    );
 }
 
 #[test]
@@ -440,11 +574,15 @@ proptest! {
                 }
             };
             if closed {
+                // The socket is closed: nothing is sent any more. Only the
+                // end of a detached view's grace window may still close it.
                 prop_assert!(step.frames.is_empty(), "frames after close: {:?}", step.frames);
-                prop_assert!(step.close.is_none());
+                if step.close.is_some() {
+                    prop_assert!(h.conn.is_closed());
+                }
             }
             closed |= step.close.is_some();
-            prop_assert_eq!(closed, h.conn.is_closed());
+            prop_assert_eq!(closed, h.conn.is_closed() || h.conn.is_detached());
             h.later(Duration::from_millis(5));
         }
     }

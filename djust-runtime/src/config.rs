@@ -18,6 +18,17 @@ use crate::limits::{
 };
 use crate::session::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_SESSIONS};
 
+/// Default reconnect grace (`DJUST_RECONNECT_GRACE_SECS`).
+pub const DEFAULT_RECONNECT_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Default detached views per session (`DJUST_MAX_DETACHED_PER_SESSION`).
+pub const DEFAULT_MAX_DETACHED_PER_SESSION: usize = 4;
+/// Default detached views per client address (`DJUST_MAX_DETACHED_PER_IP`).
+pub const DEFAULT_MAX_DETACHED_PER_IP: usize = 32;
+/// Default detached views in all (`DJUST_MAX_DETACHED_VIEWS`).
+pub const DEFAULT_MAX_DETACHED_VIEWS: usize = 10_000;
+/// Default memory of all detached views (`DJUST_MAX_DETACHED_BYTES`): 256 MiB.
+pub const DEFAULT_MAX_DETACHED_BYTES: usize = 256 * 1024 * 1024;
+
 /// Server configuration. `Config::default()` is the secure default; see
 /// [`Config::from_env`] for the variables.
 #[derive(Clone, PartialEq)]
@@ -65,6 +76,21 @@ pub struct Config {
     pub send_timeout_secs: u64,
     /// `DJUST_MOUNT_TOKEN_TTL_SECS` (3600).
     pub mount_token_ttl_secs: u64,
+    /// `DJUST_RECONNECT_GRACE_SECS` (30): a view whose socket dropped
+    /// without a close from the user is kept, detached, this long for its
+    /// client to resume it (0: never kept).
+    pub reconnect_grace_secs: u64,
+    /// `DJUST_MAX_DETACHED_PER_SESSION` (4): detached views kept per
+    /// session; the oldest is dropped first.
+    pub max_detached_per_session: usize,
+    /// `DJUST_MAX_DETACHED_PER_IP` (32): detached views kept per client
+    /// address (IPv6 by /64).
+    pub max_detached_per_ip: usize,
+    /// `DJUST_MAX_DETACHED_VIEWS` (10000): detached views kept in all.
+    pub max_detached_views: usize,
+    /// `DJUST_MAX_DETACHED_BYTES` (268435456): estimated memory of all
+    /// detached views (their last tree and the frames they missed).
+    pub max_detached_bytes: usize,
     /// `DJUST_LOGIN_URL` ("/login"): where `login_required` views send anonymous users.
     pub login_url: String,
     /// `DJUST_SECURE_COOKIES` (false): the site is served over TLS: cookies get
@@ -104,6 +130,11 @@ impl Default for Config {
             heartbeat_timeout_secs: 60,
             send_timeout_secs: 10,
             mount_token_ttl_secs: DEFAULT_MOUNT_TOKEN_TTL_SECS,
+            reconnect_grace_secs: DEFAULT_RECONNECT_GRACE.as_secs(),
+            max_detached_per_session: DEFAULT_MAX_DETACHED_PER_SESSION,
+            max_detached_per_ip: DEFAULT_MAX_DETACHED_PER_IP,
+            max_detached_views: DEFAULT_MAX_DETACHED_VIEWS,
+            max_detached_bytes: DEFAULT_MAX_DETACHED_BYTES,
             login_url: "/login".to_owned(),
             secure_cookies: false,
             max_live_connections: DEFAULT_MAX_LIVE_CONNECTIONS,
@@ -137,6 +168,11 @@ impl fmt::Debug for Config {
             .field("heartbeat_timeout_secs", &self.heartbeat_timeout_secs)
             .field("send_timeout_secs", &self.send_timeout_secs)
             .field("mount_token_ttl_secs", &self.mount_token_ttl_secs)
+            .field("reconnect_grace_secs", &self.reconnect_grace_secs)
+            .field("max_detached_per_session", &self.max_detached_per_session)
+            .field("max_detached_per_ip", &self.max_detached_per_ip)
+            .field("max_detached_views", &self.max_detached_views)
+            .field("max_detached_bytes", &self.max_detached_bytes)
             .field("login_url", &self.login_url)
             .field("secure_cookies", &self.secure_cookies)
             .field("max_live_connections", &self.max_live_connections)
@@ -245,6 +281,31 @@ impl Config {
             send_timeout_secs,
             "DJUST_SEND_TIMEOUT_SECS",
             "a client that does not read holds its socket longer"
+        );
+        higher_is_looser!(
+            reconnect_grace_secs,
+            "DJUST_RECONNECT_GRACE_SECS",
+            "views of dropped sockets are kept longer"
+        );
+        higher_is_looser!(
+            max_detached_per_session,
+            "DJUST_MAX_DETACHED_PER_SESSION",
+            "one session may keep more views of dropped sockets"
+        );
+        higher_is_looser!(
+            max_detached_per_ip,
+            "DJUST_MAX_DETACHED_PER_IP",
+            "one address may keep more views of dropped sockets"
+        );
+        higher_is_looser!(
+            max_detached_views,
+            "DJUST_MAX_DETACHED_VIEWS",
+            "more views of dropped sockets are kept"
+        );
+        higher_is_looser!(
+            max_detached_bytes,
+            "DJUST_MAX_DETACHED_BYTES",
+            "views of dropped sockets may take more memory"
         );
         higher_is_looser!(
             mount_token_ttl_secs,
@@ -443,6 +504,29 @@ impl Config {
             config.mount_token_ttl_secs =
                 parse_number("DJUST_MOUNT_TOKEN_TTL_SECS", &raw, "a number of seconds")?;
         }
+        if let Some(raw) = get("DJUST_RECONNECT_GRACE_SECS") {
+            config.reconnect_grace_secs = parse_number(
+                "DJUST_RECONNECT_GRACE_SECS",
+                &raw,
+                "a number of seconds (0 = no grace)",
+            )?;
+        }
+        if let Some(raw) = get("DJUST_MAX_DETACHED_PER_SESSION") {
+            config.max_detached_per_session =
+                parse_number("DJUST_MAX_DETACHED_PER_SESSION", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_MAX_DETACHED_PER_IP") {
+            config.max_detached_per_ip =
+                parse_number("DJUST_MAX_DETACHED_PER_IP", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_MAX_DETACHED_VIEWS") {
+            config.max_detached_views =
+                parse_number("DJUST_MAX_DETACHED_VIEWS", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_MAX_DETACHED_BYTES") {
+            config.max_detached_bytes =
+                parse_number("DJUST_MAX_DETACHED_BYTES", &raw, "a number of bytes")?;
+        }
         if let Some(raw) = get("DJUST_LOGIN_URL") {
             config.login_url = raw;
         }
@@ -513,6 +597,28 @@ impl Config {
                 "DJUST_LOGIN_URL",
                 "must be a same-origin path such as /login",
             ));
+        }
+        if self.reconnect_grace_secs > 3_600 {
+            return Err(error(
+                "DJUST_RECONNECT_GRACE_SECS",
+                "must be at most 3600 (an hour)",
+            ));
+        }
+        for (variable, value) in [
+            (
+                "DJUST_MAX_DETACHED_PER_SESSION",
+                self.max_detached_per_session,
+            ),
+            ("DJUST_MAX_DETACHED_PER_IP", self.max_detached_per_ip),
+            ("DJUST_MAX_DETACHED_VIEWS", self.max_detached_views),
+            ("DJUST_MAX_DETACHED_BYTES", self.max_detached_bytes),
+        ] {
+            if value == 0 {
+                return Err(error(
+                    variable,
+                    "must be at least 1 (set DJUST_RECONNECT_GRACE_SECS=0 to keep no detached view)",
+                ));
+            }
         }
         if self.max_live_connections == 0 {
             return Err(error("DJUST_MAX_LIVE_CONNECTIONS", "must be at least 1"));
@@ -667,6 +773,11 @@ mod hostile_env_tests {
             "DJUST_SEND_TIMEOUT_SECS",
             "DJUST_MOUNT_TOKEN_TTL_SECS",
             "DJUST_MAX_LIVE_CONNECTIONS",
+            "DJUST_RECONNECT_GRACE_SECS",
+            "DJUST_MAX_DETACHED_PER_SESSION",
+            "DJUST_MAX_DETACHED_PER_IP",
+            "DJUST_MAX_DETACHED_VIEWS",
+            "DJUST_MAX_DETACHED_BYTES",
         ];
         let hostile = [
             "abc",

@@ -123,6 +123,16 @@ pub enum ClientMessage {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<u64>,
     },
+    /// Take back the view this client had before its socket dropped.
+    Resume {
+        /// View name (`data-djust-view`).
+        view: String,
+        /// The last `resume_token` the server sent.
+        token: String,
+        /// The last version the client applied.
+        #[serde(default)]
+        version: u64,
+    },
     /// Keep-alive.
     Ping,
     /// The client lost sync and wants the full HTML.
@@ -153,6 +163,11 @@ pub enum ServerMessage {
         version: u64,
         /// Full HTML of the view's children.
         html: String,
+        /// The token to present in `resume` if the socket drops (absent
+        /// when the server keeps no view for reconnects). Each `resumed`
+        /// carries the next one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_token: Option<String>,
     },
     /// Patches bringing the DOM from `version - 1` to `version`.
     Patch {
@@ -204,6 +219,17 @@ pub enum ServerMessage {
     },
     /// Reply to `ping`.
     Pong,
+    /// `resume` succeeded: the view is the one the client had. What it
+    /// missed follows (patches in order, or one `html_update`).
+    Resumed {
+        /// The view's current version, once the frames that follow are applied.
+        version: u64,
+        /// The token for the next resume.
+        resume_token: String,
+    },
+    /// `resume` was refused (unknown, expired, used or foreign token): the
+    /// client mounts afresh on the same socket.
+    ResumeRefused,
 }
 
 /// WebSocket close codes the server uses (1000-1013 are RFC 6455's; 44xx

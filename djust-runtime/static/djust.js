@@ -5,7 +5,8 @@
  * 2. Patches (djust.applyPatches): the semantics of the Rust reference applier
  *    in djust-runtime/src/vdom/reference.rs.
  * 3. Events: delegated on each view root; debounce/throttle; dj-loading.
- * 4. Connection: a WebSocket per [data-djust-view] root, reconnect with backoff.
+ * 4. Connection: a WebSocket per [data-djust-view] root, reconnect with backoff;
+ *    after a drop the client resumes its view (resume token), else mounts anew.
  * 5. Public API (window.djust) and start-up.
  */
 (function () {
@@ -287,14 +288,24 @@ function onFrame(view, data) {
   try { f = Object(JSON.parse(data)); } catch (e) { /* not JSON */ }
   const root = view.root;
   const type = f.type;
-  if (type === 'connect') {
+  if (type === 'connect' && view.resume) {
+    send(view, { type: 'resume', view: root.dataset.djustView || '', token: view.resume, version: view.version });
+  } else if (type === 'connect' || type === 'resume_refused') {
+    view.resume = null;
     send(view, { type: 'mount', view: root.dataset.djustView || '', params: {},
       url: location.pathname + location.search, mount_token: root.dataset.djustToken || '' });
+  } else if (type === 'resumed' && typeof f.resume_token === 'string') {
+    view.resume = f.resume_token; // what was missed follows
+    view.mounted = true;
+    view.attempt = 0;
+    setStatus(view, 'connected');
+    emit(view, 'djust:reconnected', {});
   } else if (type === 'mount' || type === 'html_update') {
     safeSetInnerHTML(root, f.html);
     view.version = Number(f.version) || 0;
     view.resync = false;
     if (type === 'mount') {
+      view.resume = typeof f.resume_token === 'string' ? f.resume_token : null;
       view.mounted = true;
       view.attempt = 0;
       settleAll(view);
@@ -367,6 +378,7 @@ function disconnect() {
   views.forEach((view) => {
     const ws = view.ws;
     view.stopped = true;
+    view.resume = null;
     clearTimeout(view.timer);
     if (ws) closed(view, 1000);
     if (ws) ws.close();

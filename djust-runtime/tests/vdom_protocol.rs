@@ -108,6 +108,7 @@ fn server_connect_mount_update() {
             view: "contacts".into(),
             version: 1,
             html: "<p>x</p>".into(),
+            resume_token: None,
         },
     );
     server_round_trip(

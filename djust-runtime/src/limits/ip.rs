@@ -18,6 +18,20 @@ pub const DEFAULT_IP_COOLDOWN: Duration = Duration::from_secs(5);
 /// (`DJUST_REFUSALS_BEFORE_COOLDOWN`).
 pub const DEFAULT_REFUSALS_BEFORE_COOLDOWN: u32 = 5;
 
+/// The address a per-address limit counts: IPv4-mapped IPv6 as IPv4,
+/// other IPv6 truncated to `ipv6_prefix_len` bits (one host usually owns a
+/// whole /64).
+pub fn address_group(ip: IpAddr, ipv6_prefix_len: u8) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let prefix = u32::from(ipv6_prefix_len.min(128));
+            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+        }
+    }
+}
+
 /// Settings of an [`IpTracker`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpTrackerConfig {
@@ -266,17 +280,9 @@ impl IpTracker {
         self.lock().expire(now);
     }
 
-    /// The address a limit counts: IPv4-mapped IPv6 as IPv4, other IPv6
-    /// truncated to the configured prefix.
+    /// The address a limit counts: see [`address_group`].
     fn key(&self, ip: IpAddr) -> IpAddr {
-        match ip.to_canonical() {
-            IpAddr::V4(v4) => IpAddr::V4(v4),
-            IpAddr::V6(v6) => {
-                let prefix = u32::from(self.shared.config.ipv6_prefix_len.min(128));
-                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
-                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
-            }
-        }
+        address_group(ip, self.shared.config.ipv6_prefix_len)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

@@ -28,7 +28,7 @@ pub use handler::{
     handler_key, HandlerRateLimiter, MemoryRateLimiter, RateSubject, DEFAULT_LIMITER_CAPACITY,
 };
 pub use ip::{
-    client_ip, IpRefusal, IpSlot, IpTracker, IpTrackerConfig, DEFAULT_IP_COOLDOWN,
+    address_group, client_ip, IpRefusal, IpSlot, IpTracker, IpTrackerConfig, DEFAULT_IP_COOLDOWN,
     DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REFUSALS_BEFORE_COOLDOWN,
 };
 pub use shared::SharedIpLimiter;

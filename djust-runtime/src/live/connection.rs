@@ -33,6 +33,21 @@
 //! Once a `Step` carried a close, the connection is closed: every later
 //! input returns an empty step and nothing more is processed.
 //!
+//! # Reconnect grace
+//!
+//! When the socket drops without a close from the user (network, a
+//! half-open TCP connection, a server restart), the driver calls
+//! [`Connection::detach`]: the view stays mounted, its ticks and
+//! subscription messages still run, and the frames they make are kept
+//! (up to [`MAX_MISSED_FRAMES`] frames and [`MAX_MISSED_BYTES`] bytes; past
+//! that, the client gets one `html_update` instead) until the client comes
+//! back within `DJUST_RECONNECT_GRACE_SECS`. After every mount and resume
+//! the client holds a [`ResumeToken`] (in the `mount` and `resumed` frames): a new socket's `resume` frame with
+//! it makes a step carrying a [`ResumeRequest`], which the driver takes to
+//! the detached connection, whose [`Connection::resume`] checks that the
+//! new peer is the same session and user, rotates the token and returns
+//! `resumed` followed by what the client missed.
+//!
 //! Handlers are application code and may be `async` (a database call), so
 //! the inputs that run them are `async fn`s; the core itself never touches
 //! a socket, a timer or the clock: time comes in as `now`.
@@ -44,6 +59,7 @@ use std::time::{Duration, Instant};
 
 use super::endpoint::Endpoint;
 use super::gates::json_depth_exceeds;
+use super::resume::ResumeToken;
 use super::session::{LiveSession, MountRefusal, Outcome};
 use crate::auth::{generate_token, login_redirect_target, safe_next_path, Identity, MountToken};
 use crate::limits::{RateWarnings, TokenBucket, WarningOutcome};
@@ -74,6 +90,32 @@ pub struct Close {
     pub cooldown: bool,
 }
 
+/// A client asked to resume a detached view: the driver finds the
+/// connection detached under `id` and calls its [`Connection::resume`]
+/// (or this connection's [`Connection::resume_refused`] if there is none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeRequest {
+    /// The detached view's id (from the signature-checked token).
+    pub id: String,
+    /// The last version the client applied.
+    pub version: u64,
+}
+
+/// Why [`Connection::resume`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeRefusal {
+    /// The connection is not waiting for its client.
+    NotDetached,
+    /// The new socket belongs to another session or user.
+    Foreign,
+}
+
+/// Frames a detached view keeps for its client, at most.
+pub const MAX_MISSED_FRAMES: usize = 64;
+
+/// Bytes of frames a detached view keeps for its client, at most.
+pub const MAX_MISSED_BYTES: usize = 256 * 1024;
+
 /// What to do after one input: send `frames` in order, then close if
 /// `close` is set.
 #[derive(Debug, Default)]
@@ -82,13 +124,15 @@ pub struct Step {
     pub frames: Vec<ServerMessage>,
     /// Close the socket after sending the frames.
     pub close: Option<Close>,
+    /// The client asked to resume a detached view.
+    pub resume: Option<ResumeRequest>,
 }
 
 impl Step {
     fn frames(frames: Vec<ServerMessage>) -> Self {
         Step {
             frames,
-            close: None,
+            ..Step::default()
         }
     }
 
@@ -102,6 +146,20 @@ impl Step {
 struct Tick {
     period: Duration,
     next: Instant,
+}
+
+/// A view waiting for its client (see "Reconnect grace").
+#[derive(Debug)]
+struct Detached {
+    /// When the grace window ends.
+    until: Instant,
+    /// The version the client had been sent when the socket dropped.
+    version: u64,
+    /// Frames made since, in order (empty once `overflow`).
+    missed: Vec<ServerMessage>,
+    missed_bytes: usize,
+    /// More was missed than is kept: the client gets one `html_update`.
+    overflow: bool,
 }
 
 /// One socket's protocol state (see the [module docs](self)).
@@ -121,6 +179,9 @@ pub struct Connection {
     new_subscriptions: Vec<InfoStream>,
     mount_refusal: Option<MountRefusal>,
     closed: Option<Close>,
+    /// The id of the resume token last handed out (`None`: no grace).
+    resume_id: Option<String>,
+    detached: Option<Detached>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -153,6 +214,8 @@ impl Connection {
             new_subscriptions: Vec::new(),
             mount_refusal: None,
             closed: None,
+            resume_id: None,
+            detached: None,
         }
     }
 
@@ -191,16 +254,40 @@ impl Connection {
         std::mem::take(&mut self.new_subscriptions)
     }
 
+    /// Whether the view waits for its client (the socket dropped).
+    pub fn is_detached(&self) -> bool {
+        self.detached.is_some()
+    }
+
+    /// The id of the last resume token handed out, under which a detached
+    /// connection is found.
+    pub fn resume_id(&self) -> Option<&str> {
+        self.resume_id.as_deref()
+    }
+
+    /// What keeping this connection costs, estimated: the mounted view's
+    /// last tree and the frames kept for a detached client (the view's own
+    /// state is not measured; it is usually smaller than its rendering).
+    pub fn memory_estimate(&self) -> usize {
+        let tree = self.live.as_ref().map_or(0, LiveSession::heap_bytes);
+        let missed = self.detached.as_ref().map_or(0, |d| d.missed_bytes);
+        std::mem::size_of::<Connection>() + tree + missed
+    }
+
     /// The next instant [`Connection::on_timeout`] must be called at: the
-    /// heartbeat deadline or the next tick, whichever is first. `None` once
-    /// closed.
+    /// heartbeat deadline (the end of the grace window when detached) or
+    /// the next tick, whichever is first. `None` once closed.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.is_closed() {
             return None;
         }
-        Some(match self.tick {
-            Some(tick) => tick.next.min(self.heartbeat_deadline),
+        let deadline = match &self.detached {
+            Some(detached) => detached.until,
             None => self.heartbeat_deadline,
+        };
+        Some(match self.tick {
+            Some(tick) => tick.next.min(deadline),
+            None => deadline,
         })
     }
 
@@ -256,6 +343,11 @@ impl Connection {
                 }
                 None => Step::frame(self.error(SafeError::NotMounted, reference)),
             },
+            ClientMessage::Resume {
+                view,
+                token,
+                version,
+            } => self.resume_request(&view, &token, version, now),
             ClientMessage::RequestHtml => match &self.live {
                 Some(live) => Step::frame(live.html_update()),
                 None => Step::frame(self.error(SafeError::NotMounted, None)),
@@ -286,7 +378,7 @@ impl Connection {
     /// The transport refused a frame above its backstop (several times the
     /// message limit), at `now`: the client still learns why (error, 1009).
     pub fn on_oversize(&mut self, now: Instant) -> Step {
-        if self.is_closed() {
+        if self.is_closed() || self.is_detached() {
             return Step::default();
         }
         self.heartbeat_deadline = now + self.heartbeat;
@@ -300,6 +392,9 @@ impl Connection {
 
     /// The client sent a close frame: the connection ends normally.
     pub fn on_client_close(&mut self) -> Step {
+        if self.is_detached() {
+            return Step::default();
+        }
         self.close(close::NORMAL, "bye")
     }
 
@@ -328,8 +423,29 @@ impl Connection {
         if self.is_closed() {
             return Step::default();
         }
-        if now >= self.heartbeat_deadline {
-            return self.close(close::TIMEOUT, "heartbeat timeout");
+        match &self.detached {
+            Some(detached) if now >= detached.until => {
+                tracing::debug!(ip = %self.peer.ip, "reconnect grace over; dropping the view");
+                return self.close(close::GOING_AWAY, "reconnect grace over");
+            }
+            Some(_) => {}
+            None if now >= self.heartbeat_deadline => {
+                // A silent socket may be half-open (the network went away
+                // without a FIN): the view waits for its client like after
+                // any other drop; only the socket closes.
+                if self.detach(now).is_some() {
+                    return Step {
+                        close: Some(Close {
+                            code: close::TIMEOUT,
+                            reason: "heartbeat timeout",
+                            cooldown: false,
+                        }),
+                        ..Step::default()
+                    };
+                }
+                return self.close(close::TIMEOUT, "heartbeat timeout");
+            }
+            None => {}
         }
         match self.tick {
             Some(tick) if now >= tick.next => self.on_tick(now).await,
@@ -371,8 +487,8 @@ impl Connection {
         };
         self.closed = Some(close);
         Step {
-            frames: Vec::new(),
             close: Some(close),
+            ..Step::default()
         }
     }
 
@@ -381,7 +497,8 @@ impl Connection {
     /// The gates every frame meets first: nothing after a close; the
     /// heartbeat restarts; the token bucket. `Some` ends the frame there.
     fn admit_frame(&mut self, now: Instant) -> Option<Step> {
-        if self.is_closed() {
+        // Closed, or detached (its socket is gone): no frame is processed.
+        if self.is_closed() || self.is_detached() {
             return Some(Step::default());
         }
         self.heartbeat_deadline = now + self.heartbeat;
@@ -408,6 +525,7 @@ impl Connection {
                         message: "Too many messages; disconnected.".to_owned(),
                     }],
                     close: Some(close),
+                    ..Step::default()
                 }
             }
         })
@@ -449,11 +567,129 @@ impl Connection {
     }
 
     fn deliver(&mut self, outcome: Outcome) -> Step {
-        let mut step = Step::frames(outcome.frames);
+        let mut step = match &mut self.detached {
+            Some(detached) => {
+                keep_missed(detached, outcome.frames);
+                Step::default()
+            }
+            None => Step::frames(outcome.frames),
+        };
         if outcome.close {
             step.close = self.close(close::INTERNAL, "internal error").close;
         }
         step
+    }
+
+    /// A fresh resume token for the mounted view (rotating the id), as the
+    /// frame that hands it out; `None` when the grace is off.
+    fn issue_resume_token(&mut self, now: Instant) -> Option<String> {
+        let config = self.endpoint.config();
+        if config.reconnect_grace_secs == 0 {
+            return None;
+        }
+        let view = self.live.as_ref()?.meta().name;
+        let token = ResumeToken::fresh(view, self.unix_now(now));
+        let text = token.encode(self.endpoint.signer());
+        self.resume_id = Some(token.id);
+        Some(text)
+    }
+
+    fn resume_request(&mut self, view: &str, token: &str, version: u64, now: Instant) -> Step {
+        if self.live.is_some() {
+            return Step::frame(self.error(SafeError::MalformedMessage, None));
+        }
+        let config = self.endpoint.config();
+        // The token is re-issued at every mount and resume, and a detached
+        // view lives at most the grace window: older tokens are of no use.
+        let max_age = config
+            .heartbeat_timeout_secs
+            .saturating_add(config.reconnect_grace_secs)
+            .max(config.mount_token_ttl_secs);
+        match ResumeToken::decode(self.endpoint.signer(), token, self.unix_now(now), max_age) {
+            Ok(token) if token.view == view && self.endpoint.find_view(view).is_some() => Step {
+                resume: Some(ResumeRequest {
+                    id: token.id,
+                    version,
+                }),
+                ..Step::default()
+            },
+            refused => {
+                tracing::info!(ip = %self.peer.ip, view = %sanitize_for_log(view), reason = ?refused.err(), "resume refused: token");
+                self.resume_refused()
+            }
+        }
+    }
+
+    // ----- reconnect grace
+
+    /// The socket dropped without a close from the user, at `now`: keep the
+    /// view for the grace window. Returns the id to find it under, or
+    /// `None` when it cannot wait (not mounted, closed, no grace).
+    pub fn detach(&mut self, now: Instant) -> Option<String> {
+        let grace = self.endpoint.config().reconnect_grace_secs;
+        if self.is_closed() || grace == 0 || self.detached.is_some() {
+            return None;
+        }
+        let version = self.live.as_ref()?.version();
+        let id = self.resume_id.clone()?;
+        self.detached = Some(Detached {
+            until: now + Duration::from_secs(grace),
+            version,
+            missed: Vec::new(),
+            missed_bytes: 0,
+            overflow: false,
+        });
+        Some(id)
+    }
+
+    /// The frame telling a client its token found no view: it mounts afresh.
+    pub fn resume_refused(&mut self) -> Step {
+        Step::frame(ServerMessage::ResumeRefused)
+    }
+
+    /// Gives the detached view to `peer`'s new socket, at `now`: the same
+    /// session and user only. Rotates the resume token and returns
+    /// `resumed` followed by what the client missed since `client_version`:
+    /// the kept patches in order, or one `html_update` when it missed more
+    /// than was kept or had not applied everything sent before the drop.
+    pub fn resume(
+        &mut self,
+        peer: Peer,
+        client_version: u64,
+        now: Instant,
+    ) -> Result<Step, ResumeRefusal> {
+        if self.is_closed() || self.detached.is_none() {
+            return Err(ResumeRefusal::NotDetached);
+        }
+        let same_session = peer.session.as_ref().map(|s| s.id.as_str())
+            == self.peer.session.as_ref().map(|s| s.id.as_str());
+        if !same_session || peer.identity.user_id() != self.peer.identity.user_id() {
+            tracing::warn!(ip = %peer.ip, "resume refused: another session or user");
+            return Err(ResumeRefusal::Foreign);
+        }
+        let Some(detached) = self.detached.take() else {
+            return Err(ResumeRefusal::NotDetached);
+        };
+        self.peer.ip = peer.ip;
+        self.heartbeat_deadline = now + self.heartbeat;
+        let Some(live) = self.live.as_ref() else {
+            return Err(ResumeRefusal::NotDetached);
+        };
+        let current = live.version();
+        let missed = if client_version == current {
+            Vec::new()
+        } else if client_version == detached.version && !detached.overflow {
+            detached.missed
+        } else {
+            vec![live.html_update()]
+        };
+        let resume_token = self.issue_resume_token(now).unwrap_or_default();
+        let mut frames = vec![ServerMessage::Resumed {
+            version: current,
+            resume_token,
+        }];
+        frames.extend(missed);
+        Ok(Step::frames(frames))
     }
 
     fn unix_now(&self, now: Instant) -> u64 {
@@ -533,6 +769,11 @@ impl Connection {
                     });
                 }
                 self.live = Some(live);
+                let mut frames = frames;
+                let token = self.issue_resume_token(now);
+                if let Some(ServerMessage::Mount { resume_token, .. }) = frames.first_mut() {
+                    *resume_token = token;
+                }
                 Step::frames(frames)
             }
             Err(refusal) => {
@@ -559,5 +800,26 @@ impl Connection {
                 step
             }
         }
+    }
+}
+
+/// Keeps `frames` for a detached client, within the limits; past them,
+/// only that it missed too much.
+fn keep_missed(detached: &mut Detached, frames: Vec<ServerMessage>) {
+    if detached.overflow {
+        return;
+    }
+    for frame in frames {
+        let bytes = frame.to_json().len();
+        if detached.missed.len() >= MAX_MISSED_FRAMES
+            || detached.missed_bytes + bytes > MAX_MISSED_BYTES
+        {
+            detached.overflow = true;
+            detached.missed = Vec::new();
+            detached.missed_bytes = 0;
+            return;
+        }
+        detached.missed_bytes += bytes;
+        detached.missed.push(frame);
     }
 }

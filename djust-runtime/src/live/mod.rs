@@ -20,10 +20,15 @@ mod endpoint;
 mod frames;
 mod gates;
 mod guard;
+mod resume;
 mod session;
 
-pub use connection::{Close, Connection, Peer, Step};
+pub use connection::{
+    Close, Connection, Peer, ResumeRefusal, ResumeRequest, Step, MAX_MISSED_BYTES,
+    MAX_MISSED_FRAMES,
+};
 pub use endpoint::Endpoint;
 pub use frames::update_frames;
 pub use gates::json_depth_exceeds;
+pub use resume::ResumeToken;
 pub use session::{render_page, LiveSession, MountRefusal, Outcome};

@@ -179,6 +179,7 @@ impl LiveSession {
             view: meta.name.to_owned(),
             version: 1,
             html: to_html(&nodes),
+            resume_token: None,
         }];
         effect_frames(effects, &mut frames);
         let session = LiveSession {
@@ -200,6 +201,11 @@ impl LiveSession {
     /// The version of the last tree sent.
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// Bytes the last tree sent holds on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.nodes.heap_bytes()
     }
 
     /// The HTML of the last tree sent.

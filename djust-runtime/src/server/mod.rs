@@ -11,6 +11,7 @@
 //! allowlist; permissions; per-handler rate limits; safe errors; sanitised
 //! logs. See `docs/security.md`.
 
+mod detached;
 mod http;
 pub mod origin;
 pub mod page;
@@ -91,6 +92,12 @@ impl Server {
         self.addr
     }
 
+    /// Views whose socket dropped, waiting for their client to resume
+    /// them, and their estimated memory in bytes.
+    pub fn detached_views(&self) -> (usize, usize) {
+        self.inner.detached.usage()
+    }
+
     /// Stops accepting connections, closes live sockets (1001, so clients
     /// reconnect) and waits for open requests to finish.
     pub async fn shutdown(mut self) {
@@ -131,6 +138,8 @@ pub(crate) struct AppInner {
     pub(crate) ip_tracker: IpTracker,
     /// Repeated warnings (refused handshakes) are logged once a second.
     pub(crate) log_throttle: LogThrottle,
+    /// Views whose socket dropped, waiting for their client.
+    pub(crate) detached: detached::DetachedViews,
     pub(crate) revoked: Arc<Revoked>,
     pub(crate) revocations: Option<Arc<dyn RevocationBroadcast>>,
     pub(crate) shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
@@ -398,6 +407,7 @@ impl App {
             auth: self.auth,
             ip_tracker,
             log_throttle: LogThrottle::default(),
+            detached: detached::DetachedViews::new(&config),
             revoked,
             revocations: shared.revocations,
             shared_ip_limiter: shared.ip_limiter,

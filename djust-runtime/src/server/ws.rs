@@ -32,10 +32,11 @@ use warp::hyper::upgrade::{OnUpgrade, Upgraded};
 use warp::reply::Response as WarpResponse;
 use warp::{Filter, Rejection, Reply};
 
+use super::detached::{Control, Handover};
 use super::origin::check_origin;
 use super::AppInner;
 use crate::limits::{client_ip, IpRefusal, IpSlot};
-use crate::live::{Close, Connection, Peer, Step};
+use crate::live::{Close, Connection, Peer, ResumeRequest, Step};
 use crate::protocol::{close, ServerMessage};
 use crate::security::sanitize_for_log;
 use crate::view::InfoStream;
@@ -240,7 +241,10 @@ async fn upgrade(
                     Some(config),
                 )
                 .await;
-                drive(socket, ip, cookie, admission, inner).await;
+                let waiting = drive(socket, ip, cookie, admission, &inner).await;
+                if let Some((conn, subscriptions)) = waiting {
+                    wait_detached(conn, subscriptions, inner).await;
+                }
             }
             Err(error) => {
                 tracing::debug!(%ip, error = %sanitize_for_log(&error.to_string()), "WebSocket upgrade failed")
@@ -336,14 +340,16 @@ enum Next {
     CloseAndLinger(Close),
 }
 
-/// Drives one admitted socket until it ends.
+/// Drives one admitted socket until it ends. Returns the connection when
+/// its view must wait for its client (the socket dropped without a close
+/// from the user); the admission (the socket's slots) is released first.
 async fn drive(
     socket: WebSocket,
     ip: IpAddr,
     cookie: Option<String>,
     mut admission: Admission,
-    inner: Arc<AppInner>,
-) {
+    inner: &Arc<AppInner>,
+) -> Option<(Connection, SelectAll<InfoStream>)> {
     let (mut sink, mut stream) = socket.split();
     let (session, identity) = inner.resolve(cookie.as_deref()).await;
     let peer = Peer {
@@ -359,17 +365,22 @@ async fn drive(
     );
     let send_timeout = Duration::from_secs(inner.config.send_timeout_secs);
     if !send(&mut sink, &conn.greeting(), send_timeout).await {
-        return;
+        return None;
     }
     let mut closing = inner.closing.subscribe();
     let mut subscriptions: SelectAll<InfoStream> = SelectAll::new();
+    // The socket ended without a close from the user: the view may wait.
+    let detach = |mut conn: Connection, subscriptions| {
+        conn.detach(std::time::Instant::now())
+            .map(|_| (conn, subscriptions))
+    };
     loop {
         let next = if *closing.borrow_and_update() {
             Next::Close(close_of(
                 conn.close(close::GOING_AWAY, "server shutting down"),
             ))
         } else {
-            let (step, stream_failed) = tokio::select! {
+            let (mut step, stream_failed) = tokio::select! {
                 frame = stream.next() => {
                     let now = std::time::Instant::now();
                     match frame {
@@ -385,9 +396,13 @@ async fn drive(
                         }
                         Some(Err(error)) => {
                             tracing::debug!(%ip, error = %sanitize_for_log(&error.to_string()), "WebSocket read error");
-                            return;
+                            drop(admission);
+                            return detach(conn, subscriptions);
                         }
-                        None => return,
+                        None => {
+                            drop(admission);
+                            return detach(conn, subscriptions);
+                        }
                     }
                 }
                 Some(message) = subscriptions.next(), if !subscriptions.is_empty() => {
@@ -400,27 +415,144 @@ async fn drive(
                     (conn.close(close::GOING_AWAY, "server shutting down"), false)
                 }
             };
+            if let Some(request) = step.resume.take() {
+                if let Some((resumed, handed_over)) =
+                    take_over(inner, &mut conn, &request, &mut step).await
+                {
+                    conn = resumed;
+                    subscriptions = handed_over;
+                }
+            }
             subscriptions.extend(conn.take_subscriptions());
-            deliver(&mut sink, step, stream_failed, send_timeout, &inner, ip).await
+            deliver(&mut sink, step, stream_failed, send_timeout, inner, ip).await
         };
         match next {
             Next::Continue => {}
-            Next::Broken => return,
+            Next::Broken => {
+                drop(admission);
+                return detach(conn, subscriptions);
+            }
             Next::Close(close) => {
                 // Give the shared slot up before the drain, so a shutdown
                 // need not wait for slow clients.
                 admission.shared_slot = None;
                 close_and_drain(&mut sink, &mut stream, close.code, close.reason).await;
-                return;
+                drop(admission);
+                // A heartbeat timeout closes the socket but keeps the view.
+                return conn.is_detached().then_some((conn, subscriptions));
             }
             Next::CloseAndLinger(close) => {
                 admission.shared_slot = None;
                 send_close(&mut sink, close.code, close.reason).await;
                 linger(&mut closing).await;
-                return;
+                return None;
             }
         }
     }
+}
+
+/// How long a new socket waits for a detached view to hand itself over.
+const HANDOVER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `resume`: asks the view detached under the request's id to hand itself
+/// over to `conn`'s peer. On success returns it (the step becomes its
+/// `resumed` and missed frames); otherwise the step tells the client to
+/// mount afresh.
+async fn take_over(
+    inner: &AppInner,
+    conn: &mut Connection,
+    request: &ResumeRequest,
+    step: &mut Step,
+) -> Option<(Connection, SelectAll<InfoStream>)> {
+    let handed = match inner.detached.control(&request.id) {
+        Some(control) => {
+            let (reply, handover) = tokio::sync::oneshot::channel::<Handover>();
+            let asked = control
+                .send(Control::Resume {
+                    peer: Box::new(conn.peer().clone()),
+                    version: request.version,
+                    reply,
+                })
+                .await
+                .is_ok();
+            match tokio::time::timeout(HANDOVER_TIMEOUT, handover).await {
+                Ok(Ok(Ok(handed))) if asked => Some(handed),
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    match handed {
+        Some((resumed, resumed_step, subscriptions)) => {
+            tracing::debug!(ip = %conn.peer().ip, "view resumed");
+            *step = resumed_step;
+            Some((resumed, subscriptions))
+        }
+        None => {
+            tracing::info!(ip = %conn.peer().ip, "resume refused: no such detached view");
+            *step = conn.resume_refused();
+            None
+        }
+    }
+}
+
+/// Keeps a view whose socket dropped until its client resumes it, the
+/// grace window ends, room is needed for others, or the server stops. Its
+/// ticks and subscription messages still run; what they change is kept
+/// for the client.
+async fn wait_detached(
+    mut conn: Connection,
+    mut subscriptions: SelectAll<InfoStream>,
+    inner: Arc<AppInner>,
+) {
+    let Some(id) = conn.resume_id().map(str::to_owned) else {
+        return;
+    };
+    let (control, mut requests) = tokio::sync::mpsc::channel(4);
+    let session = conn.peer().session.as_ref().map(|s| s.id.clone());
+    inner.detached.insert(
+        id.clone(),
+        session,
+        conn.peer().ip,
+        conn.memory_estimate(),
+        control,
+    );
+    let mut closing = inner.closing.subscribe();
+    loop {
+        let step = tokio::select! {
+            request = requests.recv() => match request {
+                Some(Control::Resume { peer, version, reply }) => {
+                    match conn.resume(*peer, version, std::time::Instant::now()) {
+                        Ok(step) => {
+                            inner.detached.remove(&id);
+                            let _ = reply.send(Ok((conn, step, subscriptions)));
+                            return;
+                        }
+                        // Someone else's token: the view keeps waiting for
+                        // its own client.
+                        Err(refusal) => {
+                            let _ = reply.send(Err(refusal));
+                            continue;
+                        }
+                    }
+                }
+                Some(Control::Evict) | None => break,
+            },
+            Some(message) = subscriptions.next(), if !subscriptions.is_empty() => {
+                conn.on_info(message, std::time::Instant::now()).await
+            }
+            () = sleep_until(conn.poll_timeout()) => {
+                conn.on_timeout(std::time::Instant::now()).await
+            }
+            _ = closing.changed() => break,
+        };
+        subscriptions.extend(conn.take_subscriptions());
+        if step.close.is_some() {
+            break;
+        }
+        inner.detached.update_bytes(&id, conn.memory_estimate());
+    }
+    inner.detached.remove(&id);
 }
 
 fn close_of(step: Step) -> Close {

@@ -256,6 +256,32 @@ impl<'a> Iterator for Children<'a> {
 }
 
 impl VTree {
+    /// Bytes this tree holds on the heap (its buffers' capacities): what
+    /// keeping it costs, e.g. for a view kept while its client reconnects.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.nodes.capacity() * size_of::<Node>()
+            + self.text.capacity()
+            + self.values.capacity()
+            + self.keys.capacity()
+            + self.attrs.capacity() * size_of::<Option<Span>>()
+            + self.extras.capacity() * size_of::<Extra>()
+            + self.owned.capacity() * size_of::<OwnedHead>()
+            + self
+                .owned
+                .iter()
+                .map(|head| {
+                    head.tag.capacity()
+                        + head
+                            .attrs
+                            .iter()
+                            .map(|(name, value)| name.capacity() + value.capacity())
+                            .sum::<usize>()
+                })
+                .sum::<usize>()
+            + self.sig.capacity()
+    }
+
     /// The top-level nodes.
     pub fn roots(&self) -> Children<'_> {
         Children {
