@@ -24,12 +24,11 @@ mod e2e_support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use e2e_support::page::{click, text, type_into, wait_connected, wait_text, WAIT};
 use e2e_support::{within, Browser, COMMAND_TIMEOUT};
-use fantoccini::Locator;
 use serde_json::{json, Value};
 
 const SECRET: &str = "e2e-secret-key-with-at-least-32-bytes!!";
-const WAIT: Duration = Duration::from_secs(15);
 
 /// One browser test at a time: Chromium is heavy on a 2-core machine.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -53,69 +52,6 @@ fn contacts_app() -> djust::App {
     db.seed_contacts().expect("seed contacts");
     db.seed_users().expect("seed users");
     contacts::app(Arc::new(db))
-}
-
-async fn wait_connected(browser: &Browser) {
-    browser
-        .wait_for(
-            "the live view to connect",
-            "const root = document.querySelector('[data-djust-view]'); return root && root.dataset.djustStatus === 'connected';",
-            vec![],
-            WAIT,
-        )
-        .await;
-}
-
-async fn text(browser: &Browser, selector: &str) -> String {
-    browser
-        .execute(
-            "const el = document.querySelector(arguments[0]); return el ? el.textContent : null;",
-            vec![json!(selector)],
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-async fn wait_text(browser: &Browser, selector: &str, expected: &str) {
-    browser
-        .wait_for(
-            &format!("{selector} to read {expected:?}"),
-            "const el = document.querySelector(arguments[0]); return !!el && el.textContent.includes(arguments[1]);",
-            vec![json!(selector), json!(expected)],
-            WAIT,
-        )
-        .await;
-}
-
-async fn click(browser: &Browser, selector: &str) {
-    let element = within(
-        "find element",
-        COMMAND_TIMEOUT,
-        browser.client().find(Locator::Css(selector)),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("no {selector}: {error}"));
-    within("click", COMMAND_TIMEOUT, element.click())
-        .await
-        .unwrap_or_else(|error| panic!("click {selector}: {error}"));
-}
-
-async fn type_into(browser: &Browser, selector: &str, value: &str) {
-    let element = within(
-        "find input",
-        COMMAND_TIMEOUT,
-        browser.client().find(Locator::Css(selector)),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("no {selector}: {error}"));
-    within("clear", COMMAND_TIMEOUT, element.clear())
-        .await
-        .unwrap_or_else(|error| panic!("clear {selector}: {error}"));
-    within("type", COMMAND_TIMEOUT, element.send_keys(value))
-        .await
-        .unwrap_or_else(|error| panic!("type into {selector}: {error}"));
 }
 
 async fn login(browser: &Browser, base: &str, username: &str, password: &str) {

@@ -332,7 +332,7 @@ async fn a_process_shut_down_with_sockets_open_leaves_no_per_ip_count_behind() {
     let probe = djust::runtime::redis::RedisIpLimiter::new(Redis::open(&redis.url()).expect("url"));
     let ip = "127.0.0.1".parse().expect("ip");
     assert_eq!(probe.connections(ip).await, Some(20));
-    // Stopping the processes closes the sockets (1001) and waits for their
+    // Stopping the processes closes the sockets (1012) and waits for their
     // slots to be released in Redis before returning.
     cluster.stop().await;
     let left = probe.connections(ip).await.unwrap_or(0);

@@ -245,6 +245,9 @@ pub mod close {
     pub const TOO_BIG: u16 = 1009;
     /// The server failed (a handler panicked).
     pub const INTERNAL: u16 = 1011;
+    /// The server is restarting (a deploy): reconnect, to this process or
+    /// another, and resume.
+    pub const SERVICE_RESTART: u16 = 1012;
     /// Too many connections on this server.
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// Not allowed: mount token, login, permission, logout.

@@ -16,6 +16,9 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod page;
+pub mod proxy;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener, TcpStream};

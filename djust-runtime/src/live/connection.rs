@@ -475,7 +475,7 @@ impl Connection {
         }
     }
 
-    /// The server closes the connection (e.g. shutting down: 1001).
+    /// The server closes the connection (e.g. restarting: 1012).
     pub fn close(&mut self, code: u16, reason: &'static str) -> Step {
         if self.is_closed() {
             return Step::default();

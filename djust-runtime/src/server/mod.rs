@@ -98,7 +98,7 @@ impl Server {
         self.inner.detached.usage()
     }
 
-    /// Stops accepting connections, closes live sockets (1001, so clients
+    /// Stops accepting connections, closes live sockets (1012, so clients
     /// reconnect) and waits for open requests to finish.
     pub async fn shutdown(mut self) {
         self.inner.closing.send_replace(true);
@@ -107,7 +107,7 @@ impl Server {
         }
         let _ = (&mut self.task).await;
         // WebSockets run in their own tasks; each gives up its shared IP slot
-        // as it starts closing (1001). Wait (bounded) until those releases
+        // as it starts closing (1012). Wait (bounded) until those releases
         // reached the shared store, so a stopped process leaves no count.
         if let Some(limiter) = &self.inner.shared_ip_limiter {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, limiter.drain()).await;
@@ -145,7 +145,7 @@ pub(crate) struct AppInner {
     pub(crate) shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     pub(crate) state: AppState,
     pub(crate) live_connections: AtomicUsize,
-    /// Flips to `true` when the server shuts down: live sockets close (1001)
+    /// Flips to `true` when the server shuts down: live sockets close (1012)
     /// so clients reconnect elsewhere instead of hanging on.
     pub(crate) closing: tokio::sync::watch::Sender<bool>,
     pub(crate) login_note_html: String,

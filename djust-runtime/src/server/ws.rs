@@ -377,7 +377,7 @@ async fn drive(
     loop {
         let next = if *closing.borrow_and_update() {
             Next::Close(close_of(
-                conn.close(close::GOING_AWAY, "server shutting down"),
+                conn.close(close::SERVICE_RESTART, "server restarting"),
             ))
         } else {
             let (mut step, stream_failed) = tokio::select! {
@@ -412,7 +412,7 @@ async fn drive(
                     (conn.on_timeout(std::time::Instant::now()).await, false)
                 }
                 _ = closing.changed() => {
-                    (conn.close(close::GOING_AWAY, "server shutting down"), false)
+                    (conn.close(close::SERVICE_RESTART, "server restarting"), false)
                 }
             };
             if let Some(request) = step.resume.take() {
@@ -557,8 +557,8 @@ async fn wait_detached(
 
 fn close_of(step: Step) -> Close {
     step.close.unwrap_or(Close {
-        code: close::GOING_AWAY,
-        reason: "server shutting down",
+        code: close::SERVICE_RESTART,
+        reason: "server restarting",
         cooldown: false,
     })
 }
