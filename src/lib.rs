@@ -152,9 +152,9 @@ pub mod __private {
     pub use djust_runtime::template::safe::{render_safe, EscapeDisplay};
     pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, TreeSizeHint, VBuilder};
     pub use djust_runtime::view::{
-        params, AssignedField, AuthPosture, BoxFuture, Ctx, EventCtx, EventError, HandlerMeta,
-        HandlerOutput, LiveView, MountCtx, ParamKind, ParamMeta, Params, RateKey, RateLimitMeta,
-        ViewFactory, ViewMeta, ViewRegistration,
+        params, persist_fns, AssignedField, AuthPosture, BoxFuture, Ctx, EventCtx, EventError,
+        HandlerMeta, HandlerOutput, LiveView, MountCtx, ParamKind, ParamMeta, Params, PersistFns,
+        RateKey, RateLimitMeta, ViewFactory, ViewMeta, ViewRegistration,
     };
     pub use inventory;
     pub use tracing;

@@ -39,6 +39,7 @@ fn base(name: &'static str, auth: AuthPosture) -> ViewMeta {
         exposed: &[],
         assigned: &[],
         safe_splices: 0,
+        persist: false,
     }
 }
 
@@ -572,7 +573,7 @@ fn json_shape() {
                     "permission": "contacts.delete",
                 },
             ],
-            "config": {"tick": null, "reauth_each_event": false, "safe_splices": 0},
+            "config": {"tick": null, "reauth_each_event": false, "safe_splices": 0, "persist": false},
         })
     );
     assert_eq!(audits[1]["view"], "counter");

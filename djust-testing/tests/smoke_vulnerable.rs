@@ -209,6 +209,7 @@ static LEAKY_META: ViewMeta = ViewMeta {
     exposed: &["count"],
     assigned: &[],
     safe_splices: 0,
+    persist: false,
 };
 
 impl LiveView for Leaky {

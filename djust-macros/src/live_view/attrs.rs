@@ -18,6 +18,7 @@ const LOGIN_URL: &str = "login_url";
 const NAME: &str = "name";
 const TICK: &str = "tick";
 const REAUTH_EACH_EVENT: &str = "reauth_each_event";
+const PERSIST: &str = "persist";
 const KEYS: &[&str] = &[
     PUBLIC,
     LOGIN_REQUIRED,
@@ -26,6 +27,7 @@ const KEYS: &[&str] = &[
     NAME,
     TICK,
     REAUTH_EACH_EVENT,
+    PERSIST,
 ];
 
 /// The auth posture written in the attribute.
@@ -51,6 +53,8 @@ pub struct ViewAttrs {
     pub tick_ms: Option<(u64, Span)>,
     /// `reauth_each_event`.
     pub reauth_each_event: bool,
+    /// `persist`, with its span (where a missing serde impl is reported).
+    pub persist: Option<Span>,
 }
 
 /// `^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`
@@ -109,6 +113,7 @@ pub fn parse(args: TokenStream, cx: &Ctxt) -> ViewAttrs {
     let mut name: Option<(String, Span)> = None;
     let mut tick_ms: Option<(u64, Span)> = None;
     let mut reauth_each_event = false;
+    let mut persist: Option<Span> = None;
     let mut seen: Vec<String> = Vec::new();
 
     let parser = syn::meta::parser(|meta: ParseNestedMeta| {
@@ -128,6 +133,7 @@ pub fn parse(args: TokenStream, cx: &Ctxt) -> ViewAttrs {
             PUBLIC => public = Some(span),
             LOGIN_REQUIRED => login_required = Some(span),
             REAUTH_EACH_EVENT => reauth_each_event = true,
+            PERSIST => persist = Some(span),
             PERMISSION => {
                 let lit: LitStr = meta.value()?.parse()?;
                 let value = lit.value();
@@ -218,5 +224,6 @@ pub fn parse(args: TokenStream, cx: &Ctxt) -> ViewAttrs {
         name,
         tick_ms,
         reauth_each_event,
+        persist,
     }
 }

@@ -104,6 +104,54 @@ fn decode_param(param: &ParamDef) -> TokenStream {
     }
 }
 
+/// `persist`: the state to and from JSON, the optional `restored` hook,
+/// and a check, spanned on `persist`, that the struct has serde's traits.
+fn persist_fns(
+    span: proc_macro2::Span,
+    self_ty: &syn::Type,
+    items: &ViewItems,
+) -> (TokenStream, TokenStream) {
+    let restored = items.restored.as_ref().map(|(lifecycle, _)| {
+        let await_ = lifecycle.is_async.then(|| quote!(.await));
+        quote! {
+            let __djust_output = __djust_view.restored(__djust_ctx) #await_;
+            if let ::std::result::Result::Err(__djust_error) = ::djust::__private::HandlerOutput::into_handler_result(__djust_output) {
+                return ::std::option::Option::Some(::std::result::Result::Err(__djust_error));
+            }
+        }
+    });
+    let persisted = quote_spanned! {span=>
+        impl #self_ty {
+            #[doc(hidden)]
+            const __DJUST_PERSIST: ::djust::__private::PersistFns<Self> =
+                ::djust::__private::persist_fns::<Self>();
+        }
+    };
+    let methods = quote! {
+        fn snapshot_state(&self) -> ::std::option::Option<::djust::Result<::std::vec::Vec<u8>>> {
+            ::std::option::Option::Some((Self::__DJUST_PERSIST.snapshot)(self))
+        }
+
+        fn restore_state<'a>(
+            __djust_bytes: &'a [u8],
+            __djust_ctx: &'a mut ::djust::__private::MountCtx,
+        ) -> ::djust::__private::BoxFuture<'a, ::std::option::Option<::djust::Result<Self>>> {
+            ::std::boxed::Box::pin(async move {
+                #[allow(unused_mut)]
+                let mut __djust_view: Self = match (Self::__DJUST_PERSIST.restore)(__djust_bytes) {
+                    ::std::result::Result::Ok(__djust_view) => __djust_view,
+                    ::std::result::Result::Err(__djust_error) => {
+                        return ::std::option::Option::Some(::std::result::Result::Err(__djust_error));
+                    }
+                };
+                #restored
+                ::std::option::Option::Some(::std::result::Result::Ok(__djust_view))
+            })
+        }
+    };
+    (methods, persisted)
+}
+
 fn dispatch_arm(handler: &HandlerDef) -> TokenStream {
     let ident = &handler.ident;
     let name = ident.to_string();
@@ -212,6 +260,12 @@ pub fn expand(model: &ViewModel, items: &ViewItems) -> TokenStream {
         None => quote!(::std::option::Option::None),
     };
     let reauth = model.attrs.reauth_each_event;
+    let persist = model.attrs.persist.is_some();
+    let (persist_fns, persisted_impl) = model
+        .attrs
+        .persist
+        .map(|span| persist_fns(span, &model.self_ty, items))
+        .unzip();
     let handler_metas = items.handlers.iter().map(handler_meta);
     let exposed = model.exposure.paths.iter();
     let assigned = model
@@ -295,6 +349,7 @@ pub fn expand(model: &ViewModel, items: &ViewItems) -> TokenStream {
                     exposed: &[#(#exposed),*],
                     assigned: &[#(#assigned),*],
                     safe_splices: #safe_splices,
+                    persist: #persist,
                 };
                 &META
             }
@@ -325,7 +380,10 @@ pub fn expand(model: &ViewModel, items: &ViewItems) -> TokenStream {
             #check_permissions
             #tick_fn
             #info_fn
+            #persist_fns
         }
+
+        #persisted_impl
 
         ::djust::__private::inventory::submit! {
             ::djust::__private::ViewRegistration { factory: ::djust::__private::ViewFactory::of::<#self_ty> }

@@ -19,6 +19,7 @@ pub const RESERVED: &[&str] = &[
     "check_permissions",
     "handle_tick",
     "handle_info",
+    "restored",
     "view",
 ];
 
@@ -93,6 +94,9 @@ pub struct ViewItems {
     pub handle_tick: Option<(Lifecycle, Span)>,
     /// `handle_info`.
     pub handle_info: Option<Lifecycle>,
+    /// `restored(&mut self, ctx: &mut MountCtx)` (a `persist` view back
+    /// from its snapshot), with the name's span.
+    pub restored: Option<(Lifecycle, Span)>,
     /// `#[event_handler]` methods in source order.
     pub handlers: Vec<HandlerDef>,
 }
@@ -131,6 +135,7 @@ pub fn read(impl_block: &mut ItemImpl, cx: &Ctxt) -> ViewItems {
         check_permissions: false,
         handle_tick: None,
         handle_info: None,
+        restored: None,
         handlers: Vec::new(),
     };
     for item in &mut impl_block.items {
@@ -190,6 +195,20 @@ pub fn read(impl_block: &mut ItemImpl, cx: &Ctxt) -> ViewItems {
                     Lifecycle {
                         is_async,
                         ctx,
+                        message_ty: None,
+                    },
+                    method.sig.ident.span(),
+                ));
+            }
+            "restored" => {
+                let takes_self_mut = matches!(method.sig.receiver(), Some(receiver) if receiver.mutability.is_some());
+                if !takes_self_mut || method.sig.inputs.len() != 2 {
+                    cx.error_spanned_by(&method.sig, "`restored` takes `&mut self` and the mount context: `fn restored(&mut self, ctx: &mut MountCtx)`");
+                }
+                items.restored = Some((
+                    Lifecycle {
+                        is_async,
+                        ctx: CtxArg::None,
                         message_ty: None,
                     },
                     method.sig.ident.span(),

@@ -104,6 +104,9 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         (None, Some((_, span))) => cx.error_at(*span, "`handle_tick` is never called without an interval\n\nhelp: add `tick = <milliseconds>` to `#[live_view(...)]`"),
         _ => {}
     }
+    if let (None, Some((_, span))) = (&attrs.persist, &items.restored) {
+        cx.error_at(*span, "`restored` only runs for views that persist their state\n\nhelp: add `persist` to `#[live_view(...)]`, or remove `restored`");
+    }
 
     let handler_names: Vec<String> = items.handlers.iter().map(|h| h.ident.to_string()).collect();
     let mut exposure = Exposure::default();
@@ -128,7 +131,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         // Where state changes: mount, handlers, and server-side updates.
         let entry_point = matches!(
             method_name.as_str(),
-            "mount" | "handle_info" | "handle_tick"
+            "mount" | "handle_info" | "handle_tick" | "restored"
         ) || handler_names.contains(&method_name);
         if entry_point {
             for field in analysis::assigned_through_calls(method, &methods) {

@@ -71,6 +71,7 @@ fn view(view: &ViewAudit) -> Value {
             "tick": meta.tick_ms,
             "reauth_each_event": meta.reauth_each_event,
             "safe_splices": meta.safe_splices,
+            "persist": meta.persist,
         },
     })
 }
@@ -97,7 +98,7 @@ impl AuditReport {
     ///                            "decorators": ["@rate_limit(..)", ..],
     ///                            "rate_limit": {"rate", "burst", "key"} | null,
     ///                            "permission": ".." | null}],
-    ///              "config": {"tick", "reauth_each_event", "safe_splices"}}],
+    ///              "config": {"tick", "reauth_each_event", "safe_splices", "persist"}}],
     ///  "findings": [{"code", "severity", "view", "handler", "message"}],
     ///  "summary": {"views", "handlers", "public_views_with_handlers", "findings",
     ///              "by_severity": {"error", "warning", "info"}}}

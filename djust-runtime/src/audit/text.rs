@@ -68,6 +68,11 @@ fn config_line(meta: &ViewMeta) -> String {
     if meta.reauth_each_event {
         line.push_str(", reauth_each_event");
     }
+    if meta.persist {
+        line.push_str(
+            ", persist (its whole state is saved, sealed, when the socket drops and at shutdown)",
+        );
+    }
     if meta.safe_splices > 0 {
         let _ = write!(line, ", safe splices: {}", meta.safe_splices);
     }

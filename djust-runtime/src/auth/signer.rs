@@ -160,6 +160,15 @@ impl Signer {
         Self::from_raw(&mac.finalize().into_bytes())
     }
 
+    /// A 32-byte key derived for `purpose` (e.g. to encrypt with), never
+    /// equal to a signing key of any purpose.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(b"djust-rs/key/");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Signs `payload`.
     pub fn sign(&self, payload: &[u8]) -> String {
         let encoded = URL_SAFE_NO_PAD.encode(payload);

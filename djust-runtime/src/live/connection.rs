@@ -59,6 +59,7 @@ use std::time::{Duration, Instant};
 
 use super::endpoint::Endpoint;
 use super::gates::json_depth_exceeds;
+use super::persist::Snapshot;
 use super::resume::ResumeToken;
 use super::session::{LiveSession, MountRefusal, Outcome};
 use crate::auth::{generate_token, login_redirect_target, safe_next_path, Identity, MountToken};
@@ -642,6 +643,104 @@ impl Connection {
         Some(id)
     }
 
+    /// Whether the mounted view persists (`#[live_view(persist)]`).
+    pub fn persists(&self) -> bool {
+        self.live.as_ref().is_some_and(|live| live.meta().persist)
+    }
+
+    /// The mounted view's state to keep for a resume on any process, under
+    /// the current resume id (`None`: not mounted, not `persist`, no grace,
+    /// or the state does not serialize).
+    pub fn snapshot(&self) -> Option<(String, Snapshot)> {
+        let live = self.live.as_ref().filter(|live| live.meta().persist)?;
+        let id = self.resume_id.clone()?;
+        let state = live.snapshot_state()?;
+        let snapshot = Snapshot {
+            view: live.meta().name.to_owned(),
+            session_id: self.peer.session.as_ref().map(|s| s.id.clone()),
+            user_id: self.peer.identity.user_id().map(str::to_owned),
+            url: live.url().to_owned(),
+            version: live.version(),
+            state,
+        };
+        Some((id, snapshot))
+    }
+
+    /// Resumes a persisted view on this fresh connection, at `now`: only
+    /// for the session and the user it belongs to. The view goes through
+    /// the same login and permission checks as a mount; a state that no
+    /// longer deserializes (the view changed) is logged and the client
+    /// mounts afresh. Returns `resumed` and the whole HTML.
+    pub async fn restore(&mut self, snapshot: Snapshot, now: Instant) -> Step {
+        if self.live.is_some() || self.is_closed() {
+            return self.resume_refused();
+        }
+        let same_session =
+            snapshot.session_id.as_deref() == self.peer.session.as_ref().map(|s| s.id.as_str());
+        let same_user = snapshot.user_id.as_deref() == self.peer.identity.user_id();
+        let factory = self.endpoint.find_view(&snapshot.view);
+        let (Some(factory), true, true) = (factory, same_session, same_user) else {
+            tracing::warn!(ip = %self.peer.ip, "restore refused: another session, user or view");
+            return self.resume_refused();
+        };
+        let config = self.endpoint.config();
+        let ctx = self.view_ctx(&snapshot.url);
+        let restored = LiveSession::restore(
+            factory,
+            ctx,
+            &snapshot.state,
+            snapshot.version,
+            self.endpoint.limiter.clone(),
+            &config.login_url,
+        )
+        .await;
+        match restored {
+            Ok((live, frames, subscriptions)) => {
+                self.new_subscriptions.extend(subscriptions);
+                self.start_tick(live.meta().tick_ms, now);
+                let version = live.version();
+                self.live = Some(live);
+                let resume_token = self.issue_resume_token(now).unwrap_or_default();
+                let mut step = Step::frame(ServerMessage::Resumed {
+                    version,
+                    resume_token,
+                });
+                step.frames.extend(frames);
+                step
+            }
+            Err(MountRefusal::Failed(_)) => {
+                tracing::warn!(ip = %self.peer.ip, view = %sanitize_for_log(&snapshot.view), "restore failed (the state no longer fits the view?); the client mounts afresh");
+                self.resume_refused()
+            }
+            Err(refusal) => self.refuse_mount(refusal, &snapshot.url),
+        }
+    }
+
+    /// What a view mounted (or restored) at `url` for this peer sees.
+    fn view_ctx(&self, url: &str) -> Arc<Ctx> {
+        Arc::new(
+            Ctx::new(
+                self.peer.identity.clone(),
+                self.peer.session.as_ref().map(|s| s.id.clone()),
+                url,
+                Some(self.peer.ip),
+                self.endpoint.state.clone(),
+                self.endpoint.config().debug,
+            )
+            .with_csrf_token(self.peer.session.as_ref().map(|s| s.csrf_token.clone())),
+        )
+    }
+
+    fn start_tick(&mut self, tick_ms: Option<u64>, now: Instant) {
+        if let Some(ms) = tick_ms {
+            let period = Duration::from_millis(ms.max(10));
+            self.tick = Some(Tick {
+                period,
+                next: now + period,
+            });
+        }
+    }
+
     /// The frame telling a client its token found no view: it mounts afresh.
     pub fn resume_refused(&mut self) -> Step {
         Step::frame(ServerMessage::ResumeRefused)
@@ -739,17 +838,7 @@ impl Connection {
         let url = url
             .map(|url| safe_next_path(&url))
             .unwrap_or_else(|| "/".to_owned());
-        let ctx = Arc::new(
-            Ctx::new(
-                self.peer.identity.clone(),
-                self.peer.session.as_ref().map(|s| s.id.clone()),
-                url.clone(),
-                Some(self.peer.ip),
-                self.endpoint.state.clone(),
-                config.debug,
-            )
-            .with_csrf_token(self.peer.session.as_ref().map(|s| s.csrf_token.clone())),
-        );
+        let ctx = self.view_ctx(&url);
         let mounted = LiveSession::mount(
             factory,
             ctx,
@@ -761,13 +850,7 @@ impl Connection {
         match mounted {
             Ok((live, frames, subscriptions)) => {
                 self.new_subscriptions.extend(subscriptions);
-                if let Some(ms) = meta.tick_ms {
-                    let period = Duration::from_millis(ms.max(10));
-                    self.tick = Some(Tick {
-                        period,
-                        next: now + period,
-                    });
-                }
+                self.start_tick(meta.tick_ms, now);
                 self.live = Some(live);
                 let mut frames = frames;
                 let token = self.issue_resume_token(now);
@@ -776,30 +859,33 @@ impl Connection {
                 }
                 Step::frames(frames)
             }
-            Err(refusal) => {
-                let step = match &refusal {
-                    MountRefusal::LoginRequired { login_url } => {
-                        let to = login_redirect_target(login_url, &url);
-                        let mut step = self.close(close::FORBIDDEN, "login required");
-                        step.frames.push(ServerMessage::Navigate { to });
-                        step
-                    }
-                    MountRefusal::PermissionDenied => self.error_and_close(
-                        SafeError::PermissionDenied,
-                        close::FORBIDDEN,
-                        "permission denied",
-                    ),
-                    MountRefusal::Failed(error) => {
-                        let frame = self.error(*error, None);
-                        let mut step = self.close(close::INTERNAL, "mount failed");
-                        step.frames.push(frame);
-                        step
-                    }
-                };
-                self.mount_refusal = Some(refusal);
+            Err(refusal) => self.refuse_mount(refusal, &url),
+        }
+    }
+
+    /// The frames and close for a refused mount (or restore) at `url`.
+    fn refuse_mount(&mut self, refusal: MountRefusal, url: &str) -> Step {
+        let step = match &refusal {
+            MountRefusal::LoginRequired { login_url } => {
+                let to = login_redirect_target(login_url, url);
+                let mut step = self.close(close::FORBIDDEN, "login required");
+                step.frames.push(ServerMessage::Navigate { to });
                 step
             }
-        }
+            MountRefusal::PermissionDenied => self.error_and_close(
+                SafeError::PermissionDenied,
+                close::FORBIDDEN,
+                "permission denied",
+            ),
+            MountRefusal::Failed(error) => {
+                let frame = self.error(*error, None);
+                let mut step = self.close(close::INTERNAL, "mount failed");
+                step.frames.push(frame);
+                step
+            }
+        };
+        self.mount_refusal = Some(refusal);
+        step
     }
 }
 

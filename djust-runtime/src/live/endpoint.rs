@@ -9,6 +9,8 @@ use crate::auth::Signer;
 use crate::config::Config;
 use crate::limits::{HandlerRateLimiter, MemoryRateLimiter, DEFAULT_LIMITER_CAPACITY};
 use crate::session::Revoked;
+
+use super::persist::ViewStateStore;
 use crate::view::{AppState, ViewFactory};
 
 /// Shared by the connections of one app (hold it in an `Arc`).
@@ -19,6 +21,7 @@ pub struct Endpoint {
     pub(crate) revoked: Arc<Revoked>,
     pub(crate) limiter: Arc<dyn HandlerRateLimiter>,
     pub(crate) state: AppState,
+    pub(crate) view_states: Option<Arc<dyn ViewStateStore>>,
 }
 
 impl Endpoint {
@@ -33,6 +36,7 @@ impl Endpoint {
             signer,
             limiter: Arc::new(MemoryRateLimiter::new(DEFAULT_LIMITER_CAPACITY)),
             state: AppState::default(),
+            view_states: None,
         }
     }
 
@@ -59,6 +63,18 @@ impl Endpoint {
     pub fn state(mut self, state: AppState) -> Self {
         self.state = state;
         self
+    }
+
+    /// Keeps the sealed state of `persist` views in `store` when their
+    /// socket drops and at shutdown, for a resume on any process.
+    pub fn view_state_store(mut self, store: Arc<dyn ViewStateStore>) -> Self {
+        self.view_states = Some(store);
+        self
+    }
+
+    /// Where `persist` views wait, if anywhere.
+    pub fn view_states(&self) -> Option<&Arc<dyn ViewStateStore>> {
+        self.view_states.as_ref()
     }
 
     /// The settings.

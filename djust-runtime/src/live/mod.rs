@@ -14,12 +14,15 @@
 //! * [`LiveSession`]: one mounted view (mount, events, ticks, messages,
 //!   render, diff) behind the connection.
 //! * [`update_frames`]: the frames for a change of the tree.
+//! * [`Snapshot`], [`ViewStateStore`]: the sealed state of `persist` views,
+//!   kept for a resume on any process.
 
 mod connection;
 mod endpoint;
 mod frames;
 mod gates;
 mod guard;
+mod persist;
 mod resume;
 mod session;
 
@@ -30,5 +33,9 @@ pub use connection::{
 pub use endpoint::Endpoint;
 pub use frames::update_frames;
 pub use gates::json_depth_exceeds;
+pub use persist::{
+    open as open_snapshot, seal as seal_snapshot, MemoryViewStateStore, Snapshot, ViewStateStore,
+    MAX_SNAPSHOT_BYTES,
+};
 pub use resume::ResumeToken;
 pub use session::{render_page, LiveSession, MountRefusal, Outcome};

@@ -93,14 +93,24 @@ fn effect_frames(effects: Effects, frames: &mut Vec<ServerMessage>) {
     }
 }
 
-/// The checks and the `mount` call shared by the first page render and the
-/// socket mount: login, view permission, `mount` (panics caught),
-/// `check_permissions`. Returns the view and its mount context.
+/// How a view comes to be: mounted afresh, or restored from its
+/// persisted state.
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    Mount,
+    Restore(&'a [u8]),
+}
+
+/// The checks and the `mount` call shared by the first page render, the
+/// socket mount and a restore: login, view permission, `mount` (or the
+/// restore; panics caught), `check_permissions`. Returns the view and its
+/// mount context.
 async fn mount_checked(
     factory: ViewFactory,
     ctx: &Arc<Ctx>,
     params: Params,
     default_login_url: &str,
+    origin: Origin<'_>,
 ) -> Result<(Box<dyn DynView>, MountCtx), MountRefusal> {
     install_panic_hook();
     let meta = factory.meta();
@@ -115,7 +125,15 @@ async fn mount_checked(
         }
     }
     let mut mount_ctx = MountCtx::new(ctx.clone(), params);
-    let view = match guarded(factory.mount(&mut mount_ctx)).await {
+    let created = match origin {
+        Origin::Mount => guarded(factory.mount(&mut mount_ctx)).await,
+        Origin::Restore(bytes) => match guarded(factory.restore(bytes, &mut mount_ctx)).await {
+            Ok(Some(restored)) => Ok(restored),
+            Ok(None) => Ok(Err(crate::view::Error::msg("the view does not persist"))),
+            Err(panic) => Err(panic),
+        },
+    };
+    let view = match created {
         Ok(Ok(view)) => view,
         Ok(Err(error)) => {
             tracing::warn!(view = meta.name, error = %sanitize_for_log(&error.to_string()), "mount failed");
@@ -144,7 +162,14 @@ pub async fn render_page(
     ctx: Arc<Ctx>,
     default_login_url: &str,
 ) -> Result<String, MountRefusal> {
-    let (view, _) = mount_checked(factory, &ctx, Params::new(), default_login_url).await?;
+    let (view, _) = mount_checked(
+        factory,
+        &ctx,
+        Params::new(),
+        default_login_url,
+        Origin::Mount,
+    )
+    .await?;
     let _scope = ViewCodeScope::enter();
     std::panic::catch_unwind(AssertUnwindSafe(|| render_markup(|| view.render()))).map_err(|payload| {
         tracing::error!(view = factory.meta().name, panic = %sanitize_for_log(&panic_text(payload.as_ref())), "render panicked during page render");
@@ -166,7 +191,8 @@ impl LiveSession {
     ) -> Result<(LiveSession, Vec<ServerMessage>, Vec<InfoStream>), MountRefusal> {
         let meta = factory.meta();
         let debug = ctx.debug();
-        let (view, mount_ctx) = mount_checked(factory, &ctx, params, default_login_url).await?;
+        let (view, mount_ctx) =
+            mount_checked(factory, &ctx, params, default_login_url, Origin::Mount).await?;
         let nodes = match render_guarded(view.as_ref()) {
             Ok(nodes) => nodes,
             Err(panic) => {
@@ -191,6 +217,73 @@ impl LiveSession {
             debug,
         };
         Ok((session, frames, subscriptions))
+    }
+
+    /// Restores `factory`'s view from its persisted `state` for `ctx`, at
+    /// `version`: the same login and permission checks as a mount, the
+    /// view's `restored` hook instead of `mount`, `check_permissions`, a
+    /// render. Returns the session, its frames (one `html_update`: the
+    /// client's page is from before), and the subscriptions the hook asked
+    /// for. A state that no longer deserializes (the view changed between
+    /// versions) is a [`MountRefusal::Failed`], never a panic.
+    pub async fn restore(
+        factory: ViewFactory,
+        ctx: Arc<Ctx>,
+        state: &[u8],
+        version: u64,
+        limiter: Arc<dyn HandlerRateLimiter>,
+        default_login_url: &str,
+    ) -> Result<(LiveSession, Vec<ServerMessage>, Vec<InfoStream>), MountRefusal> {
+        let meta = factory.meta();
+        let debug = ctx.debug();
+        let (view, mount_ctx) = mount_checked(
+            factory,
+            &ctx,
+            Params::new(),
+            default_login_url,
+            Origin::Restore(state),
+        )
+        .await?;
+        let nodes = match render_guarded(view.as_ref()) {
+            Ok(nodes) => nodes,
+            Err(panic) => {
+                tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic), "render panicked at restore");
+                return Err(MountRefusal::Failed(SafeError::RenderFailed));
+            }
+        };
+        let (subscriptions, effects) = mount_ctx.into_parts();
+        let version = version.saturating_add(1);
+        let mut frames = vec![ServerMessage::HtmlUpdate {
+            html: to_html(&nodes),
+            version,
+        }];
+        effect_frames(effects, &mut frames);
+        let session = LiveSession {
+            view,
+            meta,
+            ctx: EventCtx::new(ctx, meta.name, limiter),
+            nodes,
+            version,
+            debug,
+        };
+        Ok((session, frames, subscriptions))
+    }
+
+    /// The view's state as bytes, for views that persist (`None` for the
+    /// others, or when it cannot be serialized: logged).
+    pub fn snapshot_state(&self) -> Option<Vec<u8>> {
+        match self.view.snapshot()? {
+            Ok(bytes) => Some(bytes),
+            Err(error) => {
+                tracing::error!(view = self.meta.name, error = %sanitize_for_log(&error.to_string()), "cannot serialize the view's state");
+                None
+            }
+        }
+    }
+
+    /// The URL the view was mounted for.
+    pub fn url(&self) -> &str {
+        self.ctx.ctx_arc().url()
     }
 
     /// The view's metadata.

@@ -40,6 +40,7 @@ mod rate;
 mod revoke;
 mod session;
 mod subscriber;
+mod view_state;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub use self::kv::RedisKeyValueStore;
 pub use self::rate::RedisRateLimiter;
 pub use self::revoke::RedisRevocations;
 pub use self::session::RedisSessionStore;
+pub use self::view_state::RedisViewStateStore;
 use crate::config::{Config, ConfigError};
 use crate::session::StoreError;
 

@@ -33,7 +33,7 @@ use crate::auth::{AuthBackend, Identity, SecretKey, Signer};
 use crate::limits::{
     HandlerRateLimiter, IpTracker, IpTrackerConfig, MemoryRateLimiter, SharedIpLimiter,
 };
-use crate::live::Endpoint;
+use crate::live::{Endpoint, ViewStateStore};
 use crate::security::LogThrottle;
 use crate::session::{
     CookieOptions, MemorySessionStore, RevocationBroadcast, Revoked, RevokedSessions, Session,
@@ -66,6 +66,7 @@ pub struct App {
     limiter: Option<Arc<dyn HandlerRateLimiter>>,
     revocations: Option<Arc<dyn RevocationBroadcast>>,
     shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
+    view_states: Option<Arc<dyn ViewStateStore>>,
     title: String,
     stylesheets: Vec<String>,
     scripts: Vec<String>,
@@ -109,6 +110,9 @@ impl Server {
         // WebSockets run in their own tasks; each gives up its shared IP slot
         // as it starts closing (1012). Wait (bounded) until those releases
         // reached the shared store, so a stopped process leaves no count.
+        // ...and `persist` views save their state first: wait (bounded)
+        // until those writes are done, so a deploy loses none.
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.inner.persisting.idle()).await;
         if let Some(limiter) = &self.inner.shared_ip_limiter {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, limiter.drain()).await;
         }
@@ -117,6 +121,49 @@ impl Server {
     /// Waits until the server stops.
     pub async fn wait(self) {
         let _ = self.task.await;
+    }
+}
+
+/// A count of tasks doing something shutdown must wait for, with a way to
+/// wait until there is none.
+#[derive(Debug, Default)]
+pub(crate) struct Busy {
+    count: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// One task counted in a [`Busy`]; uncounted on drop.
+pub(crate) struct BusyGuard<'a>(&'a Busy);
+
+impl Busy {
+    /// Counts one more task until the guard drops.
+    pub(crate) fn enter(&self) -> BusyGuard<'_> {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        BusyGuard(self)
+    }
+
+    /// Waits until no task is counted.
+    pub(crate) async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.count.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        if self
+            .0
+            .count
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
     }
 }
 
@@ -145,6 +192,9 @@ pub(crate) struct AppInner {
     pub(crate) shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     pub(crate) state: AppState,
     pub(crate) live_connections: AtomicUsize,
+    /// Sockets and detached views holding a `persist` view: shutdown waits
+    /// for them to save their state.
+    pub(crate) persisting: Busy,
     /// Flips to `true` when the server shuts down: live sockets close (1012)
     /// so clients reconnect elsewhere instead of hanging on.
     pub(crate) closing: tokio::sync::watch::Sender<bool>,
@@ -214,6 +264,7 @@ impl App {
             limiter: None,
             revocations: None,
             shared_ip_limiter: None,
+            view_states: None,
             title: "djust".to_owned(),
             stylesheets: Vec::new(),
             scripts: Vec::new(),
@@ -286,6 +337,15 @@ impl App {
     /// Counts per-IP connections across processes too (see [`SharedIpLimiter`]).
     pub fn shared_ip_limiter(mut self, limiter: Arc<dyn SharedIpLimiter>) -> Self {
         self.shared_ip_limiter = Some(limiter);
+        self
+    }
+
+    /// Keeps the sealed state of `#[live_view(persist)]` views here when
+    /// their socket drops and at shutdown, so a reconnect on any process
+    /// resumes them (the default with `DJUST_REDIS_URL` is Redis; without
+    /// it, none: persisted views then only resume on their own process).
+    pub fn view_state_store(mut self, store: Arc<dyn ViewStateStore>) -> Self {
+        self.view_states = Some(store);
         self
     }
 
@@ -364,6 +424,7 @@ impl App {
                 limiter: self.limiter,
                 revocations: self.revocations,
                 ip_limiter: self.shared_ip_limiter,
+                view_states: self.view_states,
             },
         )?;
         let sessions = shared.sessions.unwrap_or_else(|| {
@@ -388,10 +449,13 @@ impl App {
             ..CookieOptions::default()
         };
         let revoked = Arc::new(Revoked::new(config.heartbeat_timeout_secs));
-        let live = Endpoint::new(config.clone(), signer.clone())
+        let mut live = Endpoint::new(config.clone(), signer.clone())
             .rate_limiter(limiter)
             .revocations(revoked.clone())
             .state(self.state.clone());
+        if let Some(store) = shared.view_states {
+            live = live.view_state_store(store);
+        }
         let live = Arc::new(views.into_values().fold(live, Endpoint::view));
         let inner = AppInner {
             layout: page::Layout {
@@ -413,6 +477,7 @@ impl App {
             shared_ip_limiter: shared.ip_limiter,
             state: self.state,
             live_connections: AtomicUsize::new(0),
+            persisting: Busy::default(),
             closing: tokio::sync::watch::Sender::new(false),
             login_note_html: self.login_note_html,
             config,
@@ -519,6 +584,7 @@ struct SharedStores {
     limiter: Option<Arc<dyn HandlerRateLimiter>>,
     revocations: Option<Arc<dyn RevocationBroadcast>>,
     ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
+    view_states: Option<Arc<dyn ViewStateStore>>,
 }
 
 impl SharedStores {
@@ -549,6 +615,9 @@ impl SharedStores {
                 ip_limiter: explicit
                     .ip_limiter
                     .or_else(|| Some(Arc::new(r::RedisIpLimiter::new(redis.clone())))),
+                view_states: explicit
+                    .view_states
+                    .or_else(|| Some(Arc::new(r::RedisViewStateStore::new(redis.clone())))),
             })
         }
         #[cfg(not(feature = "redis"))]

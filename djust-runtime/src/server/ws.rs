@@ -35,6 +35,7 @@ use warp::{Filter, Rejection, Reply};
 use super::detached::{Control, Handover};
 use super::origin::check_origin;
 use super::AppInner;
+use super::BusyGuard;
 use crate::limits::{client_ip, IpRefusal, IpSlot};
 use crate::live::{Close, Connection, Peer, ResumeRequest, Step};
 use crate::protocol::{close, ServerMessage};
@@ -242,8 +243,8 @@ async fn upgrade(
                 )
                 .await;
                 let waiting = drive(socket, ip, cookie, admission, &inner).await;
-                if let Some((conn, subscriptions)) = waiting {
-                    wait_detached(conn, subscriptions, inner).await;
+                if let Some((conn, subscriptions, persisting)) = waiting {
+                    wait_detached(conn, subscriptions, &inner, persisting).await;
                 }
             }
             Err(error) => {
@@ -343,13 +344,13 @@ enum Next {
 /// Drives one admitted socket until it ends. Returns the connection when
 /// its view must wait for its client (the socket dropped without a close
 /// from the user); the admission (the socket's slots) is released first.
-async fn drive(
+async fn drive<'a>(
     socket: WebSocket,
     ip: IpAddr,
     cookie: Option<String>,
     mut admission: Admission,
-    inner: &Arc<AppInner>,
-) -> Option<(Connection, SelectAll<InfoStream>)> {
+    inner: &'a Arc<AppInner>,
+) -> Option<(Connection, SelectAll<InfoStream>, Option<BusyGuard<'a>>)> {
     let (mut sink, mut stream) = socket.split();
     let (session, identity) = inner.resolve(cookie.as_deref()).await;
     let peer = Peer {
@@ -369,13 +370,16 @@ async fn drive(
     }
     let mut closing = inner.closing.subscribe();
     let mut subscriptions: SelectAll<InfoStream> = SelectAll::new();
+    // Held while the view persists: shutdown waits for its state to be saved.
+    let mut persisting = None;
     // The socket ended without a close from the user: the view may wait.
-    let detach = |mut conn: Connection, subscriptions| {
+    let detach = |mut conn: Connection, subscriptions, persisting| {
         conn.detach(std::time::Instant::now())
-            .map(|_| (conn, subscriptions))
+            .map(|_| (conn, subscriptions, persisting))
     };
     loop {
         let next = if *closing.borrow_and_update() {
+            persist_now(inner, &conn).await;
             Next::Close(close_of(
                 conn.close(close::SERVICE_RESTART, "server restarting"),
             ))
@@ -397,11 +401,11 @@ async fn drive(
                         Some(Err(error)) => {
                             tracing::debug!(%ip, error = %sanitize_for_log(&error.to_string()), "WebSocket read error");
                             drop(admission);
-                            return detach(conn, subscriptions);
+                            return detach(conn, subscriptions, persisting);
                         }
                         None => {
                             drop(admission);
-                            return detach(conn, subscriptions);
+                            return detach(conn, subscriptions, persisting);
                         }
                     }
                 }
@@ -412,6 +416,7 @@ async fn drive(
                     (conn.on_timeout(std::time::Instant::now()).await, false)
                 }
                 _ = closing.changed() => {
+                    persist_now(inner, &conn).await;
                     (conn.close(close::SERVICE_RESTART, "server restarting"), false)
                 }
             };
@@ -424,13 +429,16 @@ async fn drive(
                 }
             }
             subscriptions.extend(conn.take_subscriptions());
+            if persisting.is_none() && conn.persists() {
+                persisting = Some(inner.persisting.enter());
+            }
             deliver(&mut sink, step, stream_failed, send_timeout, inner, ip).await
         };
         match next {
             Next::Continue => {}
             Next::Broken => {
                 drop(admission);
-                return detach(conn, subscriptions);
+                return detach(conn, subscriptions, persisting);
             }
             Next::Close(close) => {
                 // Give the shared slot up before the drain, so a shutdown
@@ -439,7 +447,9 @@ async fn drive(
                 close_and_drain(&mut sink, &mut stream, close.code, close.reason).await;
                 drop(admission);
                 // A heartbeat timeout closes the socket but keeps the view.
-                return conn.is_detached().then_some((conn, subscriptions));
+                return conn
+                    .is_detached()
+                    .then_some((conn, subscriptions, persisting));
             }
             Next::CloseAndLinger(close) => {
                 admission.shared_slot = None;
@@ -489,10 +499,85 @@ async fn take_over(
             Some((resumed, subscriptions))
         }
         None => {
-            tracing::info!(ip = %conn.peer().ip, "resume refused: no such detached view");
-            *step = conn.resume_refused();
+            // Not detached here: perhaps persisted by another process (or
+            // by this one before a restart).
+            *step = match take_persisted(inner, &request.id).await {
+                Some(snapshot) => conn.restore(snapshot, std::time::Instant::now()).await,
+                None => {
+                    tracing::info!(ip = %conn.peer().ip, "resume refused: no such detached view");
+                    conn.resume_refused()
+                }
+            };
             None
         }
+    }
+}
+
+/// Longest wait for the view-state store (a persist view's write or read).
+const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The snapshot persisted under `id`, taken from the store (single use).
+async fn take_persisted(inner: &AppInner, id: &str) -> Option<crate::live::Snapshot> {
+    let store = inner.live.view_states()?;
+    match tokio::time::timeout(STORE_TIMEOUT, store.take(id)).await {
+        Ok(Ok(Some(sealed))) => {
+            let snapshot = crate::live::open_snapshot(inner.live.signer(), id, &sealed);
+            if snapshot.is_none() {
+                tracing::warn!("a persisted view did not open (another key or tampered); dropped");
+            }
+            snapshot
+        }
+        Ok(Ok(None)) => None,
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error, "view-state store unavailable; cannot resume from it");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("view-state store timed out; cannot resume from it");
+            None
+        }
+    }
+}
+
+/// Saves a `persist` view's state for a resume on any process, for the
+/// grace window (bounded wait; failures are logged: the view then only
+/// resumes here). The state is taken before the first `.await`.
+fn persist_now(
+    inner: &AppInner,
+    conn: &Connection,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let pending = sealed_state(inner, conn);
+    let ttl = Duration::from_secs(inner.config.reconnect_grace_secs);
+    async move {
+        let Some((store, id, sealed)) = pending else {
+            return;
+        };
+        match tokio::time::timeout(STORE_TIMEOUT, store.put(&id, sealed, ttl)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(error = %error, "cannot persist a view"),
+            Err(_) => tracing::warn!("view-state store timed out; a view was not persisted"),
+        }
+    }
+}
+
+/// The store, the id and the sealed state of a `persist` view.
+fn sealed_state(
+    inner: &AppInner,
+    conn: &Connection,
+) -> Option<(Arc<dyn crate::live::ViewStateStore>, String, Vec<u8>)> {
+    let store = inner.live.view_states()?.clone();
+    let (id, snapshot) = conn.snapshot()?;
+    let Some(sealed) = crate::live::seal_snapshot(inner.live.signer(), &id, &snapshot) else {
+        tracing::warn!(view = %snapshot.view, "a view's state is too large to persist");
+        return None;
+    };
+    Some((store, id, sealed))
+}
+
+/// Forgets what was persisted under `id` (the view resumed here).
+async fn forget_persisted(inner: &AppInner, id: &str) {
+    if let Some(store) = inner.live.view_states() {
+        let _ = tokio::time::timeout(STORE_TIMEOUT, store.remove(id)).await;
     }
 }
 
@@ -503,7 +588,8 @@ async fn take_over(
 async fn wait_detached(
     mut conn: Connection,
     mut subscriptions: SelectAll<InfoStream>,
-    inner: Arc<AppInner>,
+    inner: &Arc<AppInner>,
+    _persisting: Option<BusyGuard<'_>>,
 ) {
     let Some(id) = conn.resume_id().map(str::to_owned) else {
         return;
@@ -518,6 +604,7 @@ async fn wait_detached(
         control,
     );
     let mut closing = inner.closing.subscribe();
+    persist_now(inner, &conn).await;
     loop {
         let step = tokio::select! {
             request = requests.recv() => match request {
@@ -525,6 +612,9 @@ async fn wait_detached(
                     match conn.resume(*peer, version, std::time::Instant::now()) {
                         Ok(step) => {
                             inner.detached.remove(&id);
+                            if conn.persists() {
+                                forget_persisted(inner, &id).await;
+                            }
                             let _ = reply.send(Ok((conn, step, subscriptions)));
                             return;
                         }
@@ -544,7 +634,11 @@ async fn wait_detached(
             () = sleep_until(conn.poll_timeout()) => {
                 conn.on_timeout(std::time::Instant::now()).await
             }
-            _ = closing.changed() => break,
+            _ = closing.changed() => {
+                // A deploy: the latest state, for a resume on another process.
+                persist_now(inner, &conn).await;
+                break;
+            }
         };
         subscriptions.extend(conn.take_subscriptions());
         if step.close.is_some() {

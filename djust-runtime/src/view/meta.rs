@@ -128,6 +128,9 @@ pub struct ViewMeta {
     pub assigned: &'static [AssignedField],
     /// Number of `{x|safe}` splices in the template (trust hatches).
     pub safe_splices: u32,
+    /// `persist`: the state is saved (sealed) when the socket drops and at
+    /// shutdown, so a reconnect on any process can resume it.
+    pub persist: bool,
 }
 
 impl ViewMeta {

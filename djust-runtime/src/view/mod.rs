@@ -119,6 +119,46 @@ impl<E: fmt::Display + 'static> HandlerOutput for std::result::Result<(), E> {
     }
 }
 
+/// What `#[live_view(persist)]` needs of the view's struct: serde's
+/// traits, so its state can be saved and restored.
+#[diagnostic::on_unimplemented(
+    message = "`#[live_view(persist)]` needs `{Self}` to implement `serde::Serialize` and `serde::Deserialize`",
+    note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to the view's struct; a field that must not be saved (a database handle) gets `#[serde(skip)]` and a `Default`, and `restored` can set it again"
+)]
+pub trait PersistState: serde::Serialize + serde::de::DeserializeOwned {}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> PersistState for T {}
+
+/// The state of a `persist` view to and from JSON, as function pointers
+/// the macro keeps in one constant (one place to check `PersistState`, so
+/// a struct without serde's traits gets one error, on `persist`).
+#[doc(hidden)]
+pub struct PersistFns<T> {
+    /// The state as JSON.
+    pub snapshot: fn(&T) -> Result<Vec<u8>>,
+    /// The view back from its JSON (an error when the struct changed).
+    pub restore: fn(&[u8]) -> Result<T>,
+}
+
+/// [`PersistFns`] for `T`.
+#[doc(hidden)]
+pub const fn persist_fns<T: PersistState>() -> PersistFns<T> {
+    PersistFns {
+        snapshot: snapshot_json::<T>,
+        restore: restore_json::<T>,
+    }
+}
+
+fn snapshot_json<T: PersistState>(view: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(view)
+        .map_err(|error| Error::msg(format!("cannot save the view's state: {error}")))
+}
+
+fn restore_json<T: PersistState>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|error| Error::msg(format!("the saved state no longer fits the view: {error}")))
+}
+
 /// A live view. Implemented by `#[live_view]`; not meant to be implemented by hand.
 pub trait LiveView: Send + Sized + 'static {
     /// Everything the macro knew about the view.
@@ -157,6 +197,22 @@ pub trait LiveView: Send + Sized + 'static {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
     }
+
+    /// `#[live_view(persist)]`: the view's state as bytes (serde JSON of
+    /// the struct); `None` for views that do not persist.
+    fn snapshot_state(&self) -> Option<Result<Vec<u8>>> {
+        None
+    }
+
+    /// `#[live_view(persist)]`: the view back from [`LiveView::snapshot_state`]'s
+    /// bytes, then its `restored` hook with `ctx` (subscriptions, effects);
+    /// `None` for views that do not persist.
+    fn restore_state<'a>(
+        _bytes: &'a [u8],
+        _ctx: &'a mut MountCtx,
+    ) -> BoxFuture<'a, Option<Result<Self>>> {
+        Box::pin(async { None })
+    }
 }
 
 /// A mounted view behind a trait object (what the server holds per socket).
@@ -182,6 +238,8 @@ pub trait DynView: Send {
         ctx: &'a mut EventCtx,
         message: Box<dyn Any + Send>,
     ) -> BoxFuture<'a, Result<()>>;
+    /// The state as bytes, for views that persist.
+    fn snapshot(&self) -> Option<Result<Vec<u8>>>;
 }
 
 impl<V: LiveView> DynView for V {
@@ -211,5 +269,8 @@ impl<V: LiveView> DynView for V {
         message: Box<dyn Any + Send>,
     ) -> BoxFuture<'a, Result<()>> {
         LiveView::info(self, ctx, message)
+    }
+    fn snapshot(&self) -> Option<Result<Vec<u8>>> {
+        self.snapshot_state()
     }
 }

@@ -6,11 +6,16 @@ use super::{BoxFuture, DynView, LiveView, MountCtx, Result, ViewMeta};
 /// Mounts one view type behind [`DynView`].
 type MountFn = for<'a> fn(&'a mut MountCtx) -> BoxFuture<'a, Result<Box<dyn DynView>>>;
 
+/// Restores one view type from its persisted state behind [`DynView`].
+type RestoreFn =
+    for<'a> fn(&'a [u8], &'a mut MountCtx) -> BoxFuture<'a, Option<Result<Box<dyn DynView>>>>;
+
 /// Mounts a view of one type behind [`DynView`]. Cheap to copy.
 #[derive(Clone, Copy)]
 pub struct ViewFactory {
     meta: fn() -> &'static ViewMeta,
     mount: MountFn,
+    restore: RestoreFn,
 }
 
 fn mount_boxed<V: LiveView>(ctx: &mut MountCtx) -> BoxFuture<'_, Result<Box<dyn DynView>>> {
@@ -21,12 +26,24 @@ fn mount_boxed<V: LiveView>(ctx: &mut MountCtx) -> BoxFuture<'_, Result<Box<dyn 
     })
 }
 
+fn restore_boxed<'a, V: LiveView>(
+    bytes: &'a [u8],
+    ctx: &'a mut MountCtx,
+) -> BoxFuture<'a, Option<Result<Box<dyn DynView>>>> {
+    Box::pin(async move {
+        V::restore_state(bytes, ctx)
+            .await
+            .map(|restored| restored.map(|view| Box::new(view) as Box<dyn DynView>))
+    })
+}
+
 impl ViewFactory {
     /// The factory for view type `V` (what `V::view()` returns).
     pub fn of<V: LiveView>() -> Self {
         ViewFactory {
             meta: V::meta,
             mount: mount_boxed::<V>,
+            restore: restore_boxed::<V>,
         }
     }
 
@@ -38,6 +55,16 @@ impl ViewFactory {
     /// Mounts a new instance.
     pub fn mount<'a>(&self, ctx: &'a mut MountCtx) -> BoxFuture<'a, Result<Box<dyn DynView>>> {
         (self.mount)(ctx)
+    }
+
+    /// Restores an instance from its persisted state (`None` for views
+    /// that do not persist).
+    pub fn restore<'a>(
+        &self,
+        bytes: &'a [u8],
+        ctx: &'a mut MountCtx,
+    ) -> BoxFuture<'a, Option<Result<Box<dyn DynView>>>> {
+        (self.restore)(bytes, ctx)
     }
 }
 
