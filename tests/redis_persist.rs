@@ -1,0 +1,147 @@
+//! `#[live_view(persist)]` across two servers sharing Redis: a view saved
+//! when its process shuts down (or its socket drops) resumes on the other
+//! process; Redis holds only sealed bytes, taken once. Each test starts
+//! its own `redis-server` (skipped with a reason without one, unless `CI`).
+#![cfg(feature = "redis")]
+
+mod support;
+
+use std::time::Duration;
+
+use djust::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use support::redis::RedisServer;
+use support::*;
+
+#[derive(Serialize, Deserialize)]
+struct Cart {
+    items: Vec<String>,
+}
+
+#[live_view(public, name = "cart", persist)]
+impl Cart {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Cart { items: Vec::new() })
+    }
+
+    fn render(&self) -> Html {
+        html! {
+            <ul>for (index, item) in self.items.iter().enumerate() key = index { <li>{item}</li> }</ul>
+        }
+    }
+
+    #[event_handler]
+    #[rate_limit(rate = 100, burst = 100, key = "ip")]
+    fn add(&mut self, item: String) {
+        self.items.push(item);
+    }
+}
+
+async fn server(redis: &RedisServer) -> djust::Server {
+    App::new()
+        .config(djust::Config {
+            redis_url: Some(redis.url()),
+            ..test_config()
+        })
+        .live("/", Cart::view())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+}
+
+/// The keys Redis holds under `djust:view:` and their raw values.
+async fn snapshots(redis: &RedisServer) -> Vec<Vec<u8>> {
+    let client = djust::runtime::redis::client::Client::open(redis.url()).expect("client");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let keys: Vec<String> = djust::runtime::redis::client::cmd("KEYS")
+        .arg("djust:view:*")
+        .query_async(&mut connection)
+        .await
+        .expect("keys");
+    let mut values = Vec::new();
+    for key in keys {
+        let value: Vec<u8> = djust::runtime::redis::client::cmd("GET")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await
+            .expect("get");
+        values.push(value);
+    }
+    values
+}
+
+/// Resumes on a new socket; returns it (open: dropping it would detach the
+/// view again, and save it again) and the frames up to a pong.
+async fn resume(addr: std::net::SocketAddr, token: &str) -> (Socket, Vec<Value>) {
+    let mut socket = connect(addr).await;
+    send_json(
+        &mut socket,
+        &json!({"type": "resume", "view": "cart", "token": token, "version": 1}),
+    )
+    .await;
+    let frames = until_pong(&mut socket).await;
+    (socket, frames)
+}
+
+#[tokio::test]
+async fn a_view_saved_by_one_process_resumes_on_the_other_through_redis() {
+    let Some(redis) = RedisServer::start("redis_persist") else {
+        return;
+    };
+    let a = server(&redis).await;
+    let b = server(&redis).await;
+    let (mut socket, mounted) = mount_page(a.local_addr(), "/", "cart").await;
+    let token = mounted["resume_token"].as_str().expect("token").to_owned();
+    send_event(&mut socket, "add", json!({"item": "secret-sauce"}), 1).await;
+    a.shutdown().await;
+    let (code, _) = until_close(&mut socket).await;
+    assert_eq!(code, Some(1012));
+    // Redis holds one snapshot, sealed: the state is not readable there.
+    let stored = snapshots(&redis).await;
+    assert_eq!(stored.len(), 1);
+    assert!(
+        !stored[0].windows(6).any(|window| window == b"secret"),
+        "sealed, not plain"
+    );
+    let (_resumed, frames) = resume(b.local_addr(), &token).await;
+    assert_eq!(frames[0]["type"], "resumed", "{frames:?}");
+    assert!(frames[1]["html"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("secret-sauce"));
+    assert!(snapshots(&redis).await.is_empty(), "taken once");
+    let (_again, frames) = resume(b.local_addr(), &token).await;
+    assert_eq!(frames[0]["type"], "resume_refused");
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dropped_socket_resumes_on_the_other_process_through_redis() {
+    let Some(redis) = RedisServer::start("redis_persist_drop") else {
+        return;
+    };
+    let a = server(&redis).await;
+    let b = server(&redis).await;
+    let (mut socket, mounted) = mount_page(a.local_addr(), "/", "cart").await;
+    let token = mounted["resume_token"].as_str().expect("token").to_owned();
+    send_event(&mut socket, "add", json!({"item": "kept"}), 1).await;
+    drop(socket);
+    for _ in 0..100 {
+        if !snapshots(&redis).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_resumed, frames) = resume(b.local_addr(), &token).await;
+    assert_eq!(frames[0]["type"], "resumed", "{frames:?}");
+    assert!(frames[1]["html"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("kept"));
+    a.shutdown().await;
+    b.shutdown().await;
+}
