@@ -154,7 +154,7 @@ pub mod __private {
     pub use djust_runtime::view::{
         params, persist_fns, AssignedField, AuthPosture, BoxFuture, Ctx, EventCtx, EventError,
         HandlerMeta, HandlerOutput, LiveView, MountCtx, ParamKind, ParamMeta, Params, PersistFns,
-        RateKey, RateLimitMeta, ViewFactory, ViewMeta, ViewRegistration,
+        RateKey, RateLimitMeta, UploadSlotMeta, ViewFactory, ViewMeta, ViewRegistration,
     };
     pub use inventory;
     pub use tracing;

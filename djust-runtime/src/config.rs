@@ -28,6 +28,16 @@ pub const DEFAULT_MAX_DETACHED_PER_IP: usize = 32;
 pub const DEFAULT_MAX_DETACHED_VIEWS: usize = 10_000;
 /// Default memory of all detached views (`DJUST_MAX_DETACHED_BYTES`): 256 MiB.
 pub const DEFAULT_MAX_DETACHED_BYTES: usize = 256 * 1024 * 1024;
+/// Default disk for all uploads (`DJUST_UPLOAD_QUOTA_BYTES`): 4 GiB.
+pub const DEFAULT_UPLOAD_QUOTA_BYTES: u64 = 4 << 30;
+/// Default disk for one connection's uploads (`DJUST_UPLOAD_CONNECTION_QUOTA_BYTES`): 256 MiB.
+pub const DEFAULT_UPLOAD_CONNECTION_QUOTA_BYTES: u64 = 256 << 20;
+/// Default files one connection uploads at once (`DJUST_UPLOAD_MAX_ENTRIES`).
+pub const DEFAULT_UPLOAD_MAX_ENTRIES: usize = 4;
+/// Default upload bytes per second and connection (`DJUST_UPLOAD_BYTES_PER_SECOND`): 32 MiB.
+pub const DEFAULT_UPLOAD_BYTES_PER_SECOND: u64 = 32 << 20;
+/// Default idle time before an upload is dropped (`DJUST_UPLOAD_IDLE_SECS`).
+pub const DEFAULT_UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Server configuration. `Config::default()` is the secure default; see
 /// [`Config::from_env`] for the variables.
@@ -91,6 +101,23 @@ pub struct Config {
     /// `DJUST_MAX_DETACHED_BYTES` (268435456): estimated memory of all
     /// detached views (their last tree and the frames they missed).
     pub max_detached_bytes: usize,
+    /// `DJUST_UPLOAD_DIR` (the system temp directory's `djust-uploads`):
+    /// where uploads stream to; its leftovers are removed at startup.
+    pub upload_dir: Option<std::path::PathBuf>,
+    /// `DJUST_UPLOAD_QUOTA_BYTES` (4294967296): disk all uploads in progress
+    /// or not yet consumed may take.
+    pub upload_quota_bytes: u64,
+    /// `DJUST_UPLOAD_CONNECTION_QUOTA_BYTES` (268435456): the same per connection.
+    pub upload_connection_quota_bytes: u64,
+    /// `DJUST_UPLOAD_MAX_ENTRIES` (4): files one connection may upload at
+    /// once (in progress or waiting to be consumed).
+    pub upload_max_entries: usize,
+    /// `DJUST_UPLOAD_BYTES_PER_SECOND` (33554432): upload bytes one
+    /// connection may send per second.
+    pub upload_bytes_per_second: u64,
+    /// `DJUST_UPLOAD_IDLE_SECS` (60): an upload that receives nothing this
+    /// long is dropped.
+    pub upload_idle_secs: u64,
     /// `DJUST_LOGIN_URL` ("/login"): where `login_required` views send anonymous users.
     pub login_url: String,
     /// `DJUST_SECURE_COOKIES` (false): the site is served over TLS: cookies get
@@ -135,6 +162,12 @@ impl Default for Config {
             max_detached_per_ip: DEFAULT_MAX_DETACHED_PER_IP,
             max_detached_views: DEFAULT_MAX_DETACHED_VIEWS,
             max_detached_bytes: DEFAULT_MAX_DETACHED_BYTES,
+            upload_dir: None,
+            upload_quota_bytes: DEFAULT_UPLOAD_QUOTA_BYTES,
+            upload_connection_quota_bytes: DEFAULT_UPLOAD_CONNECTION_QUOTA_BYTES,
+            upload_max_entries: DEFAULT_UPLOAD_MAX_ENTRIES,
+            upload_bytes_per_second: DEFAULT_UPLOAD_BYTES_PER_SECOND,
+            upload_idle_secs: DEFAULT_UPLOAD_IDLE.as_secs(),
             login_url: "/login".to_owned(),
             secure_cookies: false,
             max_live_connections: DEFAULT_MAX_LIVE_CONNECTIONS,
@@ -173,6 +206,15 @@ impl fmt::Debug for Config {
             .field("max_detached_per_ip", &self.max_detached_per_ip)
             .field("max_detached_views", &self.max_detached_views)
             .field("max_detached_bytes", &self.max_detached_bytes)
+            .field("upload_dir", &self.upload_dir)
+            .field("upload_quota_bytes", &self.upload_quota_bytes)
+            .field(
+                "upload_connection_quota_bytes",
+                &self.upload_connection_quota_bytes,
+            )
+            .field("upload_max_entries", &self.upload_max_entries)
+            .field("upload_bytes_per_second", &self.upload_bytes_per_second)
+            .field("upload_idle_secs", &self.upload_idle_secs)
             .field("login_url", &self.login_url)
             .field("secure_cookies", &self.secure_cookies)
             .field("max_live_connections", &self.max_live_connections)
@@ -306,6 +348,31 @@ impl Config {
             max_detached_bytes,
             "DJUST_MAX_DETACHED_BYTES",
             "views of dropped sockets may take more memory"
+        );
+        higher_is_looser!(
+            upload_quota_bytes,
+            "DJUST_UPLOAD_QUOTA_BYTES",
+            "uploads may take more disk"
+        );
+        higher_is_looser!(
+            upload_connection_quota_bytes,
+            "DJUST_UPLOAD_CONNECTION_QUOTA_BYTES",
+            "one connection's uploads may take more disk"
+        );
+        higher_is_looser!(
+            upload_max_entries,
+            "DJUST_UPLOAD_MAX_ENTRIES",
+            "one connection may upload more files at once"
+        );
+        higher_is_looser!(
+            upload_bytes_per_second,
+            "DJUST_UPLOAD_BYTES_PER_SECOND",
+            "one connection may upload faster"
+        );
+        higher_is_looser!(
+            upload_idle_secs,
+            "DJUST_UPLOAD_IDLE_SECS",
+            "a stalled upload holds its disk longer"
         );
         higher_is_looser!(
             mount_token_ttl_secs,
@@ -527,6 +594,32 @@ impl Config {
             config.max_detached_bytes =
                 parse_number("DJUST_MAX_DETACHED_BYTES", &raw, "a number of bytes")?;
         }
+        if let Some(raw) = get("DJUST_UPLOAD_DIR") {
+            config.upload_dir = Some(std::path::PathBuf::from(raw.trim()));
+        }
+        if let Some(raw) = get("DJUST_UPLOAD_QUOTA_BYTES") {
+            config.upload_quota_bytes =
+                parse_number("DJUST_UPLOAD_QUOTA_BYTES", &raw, "a number of bytes")?;
+        }
+        if let Some(raw) = get("DJUST_UPLOAD_CONNECTION_QUOTA_BYTES") {
+            config.upload_connection_quota_bytes = parse_number(
+                "DJUST_UPLOAD_CONNECTION_QUOTA_BYTES",
+                &raw,
+                "a number of bytes",
+            )?;
+        }
+        if let Some(raw) = get("DJUST_UPLOAD_MAX_ENTRIES") {
+            config.upload_max_entries =
+                parse_number("DJUST_UPLOAD_MAX_ENTRIES", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_UPLOAD_BYTES_PER_SECOND") {
+            config.upload_bytes_per_second =
+                parse_number("DJUST_UPLOAD_BYTES_PER_SECOND", &raw, "a number of bytes")?;
+        }
+        if let Some(raw) = get("DJUST_UPLOAD_IDLE_SECS") {
+            config.upload_idle_secs =
+                parse_number("DJUST_UPLOAD_IDLE_SECS", &raw, "a number of seconds")?;
+        }
         if let Some(raw) = get("DJUST_LOGIN_URL") {
             config.login_url = raw;
         }
@@ -619,6 +712,30 @@ impl Config {
                     "must be at least 1 (set DJUST_RECONNECT_GRACE_SECS=0 to keep no detached view)",
                 ));
             }
+        }
+        for (variable, value) in [
+            ("DJUST_UPLOAD_QUOTA_BYTES", self.upload_quota_bytes),
+            (
+                "DJUST_UPLOAD_CONNECTION_QUOTA_BYTES",
+                self.upload_connection_quota_bytes,
+            ),
+            ("DJUST_UPLOAD_MAX_ENTRIES", self.upload_max_entries as u64),
+            (
+                "DJUST_UPLOAD_BYTES_PER_SECOND",
+                self.upload_bytes_per_second,
+            ),
+            ("DJUST_UPLOAD_IDLE_SECS", self.upload_idle_secs),
+        ] {
+            if value == 0 {
+                return Err(error(variable, "must be at least 1"));
+            }
+        }
+        if self
+            .upload_dir
+            .as_deref()
+            .is_some_and(|dir| dir.as_os_str().is_empty() || dir.to_string_lossy().contains('\0'))
+        {
+            return Err(error("DJUST_UPLOAD_DIR", "must be a directory path"));
         }
         if self.max_live_connections == 0 {
             return Err(error("DJUST_MAX_LIVE_CONNECTIONS", "must be at least 1"));
@@ -778,6 +895,11 @@ mod hostile_env_tests {
             "DJUST_MAX_DETACHED_PER_IP",
             "DJUST_MAX_DETACHED_VIEWS",
             "DJUST_MAX_DETACHED_BYTES",
+            "DJUST_UPLOAD_QUOTA_BYTES",
+            "DJUST_UPLOAD_CONNECTION_QUOTA_BYTES",
+            "DJUST_UPLOAD_MAX_ENTRIES",
+            "DJUST_UPLOAD_BYTES_PER_SECOND",
+            "DJUST_UPLOAD_IDLE_SECS",
         ];
         let hostile = [
             "abc",

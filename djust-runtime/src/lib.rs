@@ -18,5 +18,6 @@ pub mod security;
 pub mod server;
 pub mod session;
 pub mod template;
+pub mod upload;
 pub mod vdom;
 pub mod view;

@@ -133,6 +133,28 @@ pub enum ClientMessage {
         #[serde(default)]
         version: u64,
     },
+    /// Announces a file for an upload slot, before any byte of it.
+    Upload {
+        /// The slot (`dj-upload="photo"`).
+        slot: String,
+        /// The client's reference for the entry (`[A-Za-z0-9_-]{1,32}`),
+        /// at the start of each of its binary chunks.
+        #[serde(rename = "ref")]
+        reference: String,
+        /// The file's name.
+        name: String,
+        /// Its size in bytes.
+        size: u64,
+        /// The browser's MIME type.
+        #[serde(default)]
+        mime: String,
+    },
+    /// Cancels an upload (its bytes are deleted).
+    UploadCancel {
+        /// The entry.
+        #[serde(rename = "ref")]
+        reference: String,
+    },
     /// Keep-alive.
     Ping,
     /// The client lost sync and wants the full HTML.
@@ -230,6 +252,36 @@ pub enum ServerMessage {
     /// `resume` was refused (unknown, expired, used or foreign token): the
     /// client mounts afresh on the same socket.
     ResumeRefused,
+    /// An upload's bytes up to `offset` are stored: send the next chunk
+    /// (after `wait_ms`, to stay within the byte rate).
+    UploadAck {
+        /// The entry.
+        #[serde(rename = "ref")]
+        reference: String,
+        /// Bytes received so far.
+        offset: u64,
+        /// Milliseconds to wait before the next chunk.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        wait_ms: u64,
+    },
+    /// An upload arrived whole and passed every check.
+    UploadDone {
+        /// The entry.
+        #[serde(rename = "ref")]
+        reference: String,
+    },
+    /// An upload was refused or aborted; its bytes are deleted.
+    UploadError {
+        /// The entry, when the frame named one.
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        /// Why (safe to show).
+        error: String,
+    },
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// WebSocket close codes the server uses (1000-1013 are RFC 6455's; 44xx

@@ -40,6 +40,7 @@ fn base(name: &'static str, auth: AuthPosture) -> ViewMeta {
         assigned: &[],
         safe_splices: 0,
         persist: false,
+        uploads: &[],
     }
 }
 

@@ -22,8 +22,8 @@ const LAYERS: &[&[&str]] = &[
     &["template"],
     // keys, tokens, users
     &["auth"],
-    // sessions, their stores and revocations
-    &["session"],
+    // sessions, their stores and revocations; uploads being received
+    &["session", "upload"],
     // settings (defaults come from the modules that enforce them), views
     &["config", "view"],
     // one socket's protocol, without I/O

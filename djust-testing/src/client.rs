@@ -23,6 +23,7 @@ use djust_runtime::live::{Connection, Endpoint, LiveSession, MountRefusal, Peer,
 use djust_runtime::protocol::{Patch, ServerMessage};
 use djust_runtime::security::SafeError;
 use djust_runtime::session::Session;
+use djust_runtime::upload::{UploadDir, MAX_CHUNK_BYTES};
 use djust_runtime::view::{AppState, InfoStream, LiveView, Params, ViewFactory, ViewMeta};
 use futures_util::{FutureExt, StreamExt};
 use serde_json::{json, Value};
@@ -101,11 +102,18 @@ impl TestClientBuilder {
             .map_err(|_| MountRefusal::Failed(SafeError::Internal))?;
         let signer = Signer::from_key(&SecretKey::generate());
         let meta = self.factory.meta();
-        let endpoint = Arc::new(
-            Endpoint::new(self.config, signer.clone())
-                .view(self.factory)
-                .state(self.state),
-        );
+        let mut endpoint = Endpoint::new(self.config, signer.clone())
+            .view(self.factory)
+            .state(self.state);
+        // A private upload directory for a view that takes uploads.
+        let upload_root = (!meta.uploads.is_empty())
+            .then(|| std::env::temp_dir().join(format!("djust-testclient-{}", generate_token())));
+        if let Some(root) = &upload_root {
+            let dir = UploadDir::open(root, u64::MAX / 2)
+                .map_err(|_| MountRefusal::Failed(SafeError::Internal))?;
+            endpoint = endpoint.upload_dir(dir);
+        }
+        let endpoint = Arc::new(endpoint);
         let unix_now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|elapsed| elapsed.as_secs())
@@ -139,6 +147,7 @@ impl TestClientBuilder {
             subscriptions: Vec::new(),
             next_ref: 1,
             closed: false,
+            upload_root,
         };
         let mount = json!({
             "type": "mount",
@@ -205,6 +214,16 @@ pub struct TestClient {
     subscriptions: Vec<InfoStream>,
     next_ref: u64,
     closed: bool,
+    /// The private upload directory, removed on drop.
+    upload_root: Option<std::path::PathBuf>,
+}
+
+impl Drop for TestClient {
+    fn drop(&mut self) {
+        if let Some(root) = &self.upload_root {
+            let _ = std::fs::remove_dir_all(root);
+        }
+    }
 }
 
 impl TestClient {
@@ -295,6 +314,53 @@ impl TestClient {
         let now = self.tick_clock();
         let step = self.runtime.block_on(self.connection.on_binary(bytes, now));
         self.record(step)
+    }
+
+    /// Uploads `bytes` as file `name` of type `mime` into `slot`, as the
+    /// browser client does: an `upload` announcement, then binary chunks of
+    /// at most 64 KiB, each sent after the previous one's `upload_ack`.
+    /// Stops at the first refusal. Returns every frame of the exchange (the
+    /// last is `upload_done` or `upload_error`).
+    pub fn upload(&mut self, slot: &str, name: &str, mime: &str, bytes: &[u8]) -> EventResult {
+        let reference = format!("u{}", self.next_ref);
+        self.next_ref += 1;
+        let announce = json!({
+            "type": "upload",
+            "slot": slot,
+            "ref": reference,
+            "name": name,
+            "size": bytes.len(),
+            "mime": mime,
+        });
+        let mut all = self.send_raw(&announce.to_string());
+        let acked = |result: &EventResult| {
+            result
+                .frames
+                .iter()
+                .any(|frame| matches!(frame, ServerMessage::UploadAck { .. }))
+        };
+        if !acked(&all) {
+            return all;
+        }
+        for chunk in bytes.chunks(MAX_CHUNK_BYTES - 1 - reference.len()) {
+            let mut frame = Vec::with_capacity(1 + reference.len() + chunk.len());
+            frame.push(reference.len() as u8);
+            frame.extend_from_slice(reference.as_bytes());
+            frame.extend_from_slice(chunk);
+            let wait = all.frames.iter().rev().find_map(|frame| match frame {
+                ServerMessage::UploadAck { wait_ms, .. } => Some(*wait_ms),
+                _ => None,
+            });
+            self.advance(Duration::from_millis(wait.unwrap_or(0)));
+            let result = self.send_binary(&frame);
+            let ok = acked(&result);
+            all.frames.extend(result.frames);
+            all.closed |= result.closed;
+            if !ok {
+                break;
+            }
+        }
+        all
     }
 
     /// Runs one tick (`handle_tick`) now.

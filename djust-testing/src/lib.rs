@@ -6,6 +6,7 @@ pub mod client;
 pub mod payloads;
 pub mod smoke;
 pub mod snapshot;
+mod upload_corpus;
 
 pub use client::{EventResult, TestClient, TestClientBuilder};
 pub use djust_runtime::auth::User;

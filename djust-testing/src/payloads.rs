@@ -472,6 +472,8 @@ pub fn nested_objects(depth: usize) -> Value {
     value
 }
 
+pub use crate::upload_corpus::{upload_corpus, UploadPayload};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -210,6 +210,7 @@ static LEAKY_META: ViewMeta = ViewMeta {
     assigned: &[],
     safe_splices: 0,
     persist: false,
+    uploads: &[],
 };
 
 impl LiveView for Leaky {

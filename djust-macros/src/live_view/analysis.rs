@@ -17,7 +17,7 @@ use syn::{Expr, ImplItemFn, Member, Pat, Token};
 
 use super::attrs::did_you_mean;
 use crate::ctxt::Ctxt;
-use crate::html::ast::{AttrValue, Condition, Else, IfNode, Node};
+use crate::html::ast::{AttrValue, Condition, Element, Else, IfNode, Node};
 use crate::html::check::{event_attr_base, is_valid_event_name};
 use crate::html::parse::parse_template;
 
@@ -151,6 +151,79 @@ fn check_if_events(if_node: &IfNode, handlers: &[String], view: &str, cx: &Ctxt)
         Some(Else::Block(nodes)) => check_event_names(nodes, handlers, view, cx),
         None => {}
     }
+}
+
+/// Calls `visit` on every element of `nodes`, in every branch and loop.
+fn each_element<'a>(nodes: &'a [Node], visit: &mut dyn FnMut(&'a Element)) {
+    for node in nodes {
+        match node {
+            Node::Element(element) => {
+                visit(element);
+                each_element(&element.children, visit);
+            }
+            Node::If(if_node) => {
+                let mut branch = Some(if_node);
+                while let Some(current) = branch {
+                    each_element(&current.then_branch, visit);
+                    branch = match &current.else_branch {
+                        Some(Else::If(nested)) => Some(nested),
+                        Some(Else::Block(nodes)) => {
+                            each_element(nodes, visit);
+                            None
+                        }
+                        None => None,
+                    };
+                }
+            }
+            Node::For(for_node) => each_element(&for_node.body, visit),
+            Node::Match(match_node) => {
+                for arm in &match_node.arms {
+                    each_element(&arm.body, visit);
+                }
+            }
+            Node::Text(_) | Node::Splice(_) => {}
+        }
+    }
+}
+
+/// `dj-upload="slot"` must be a literal naming a declared `upload(..)`
+/// slot, on an `<input type="file">`.
+pub fn check_upload_slots(nodes: &[Node], slots: &[String], view: &str, cx: &Ctxt) {
+    each_element(nodes, &mut |element| {
+        for attr in &element.attrs {
+            if !attr.name.value.eq_ignore_ascii_case("dj-upload") {
+                continue;
+            }
+            let AttrValue::Literal(lit) = &attr.value else {
+                cx.error_spanned_by(
+                    &attr.name.tokens,
+                    "`dj-upload` names its slot with a string literal, e.g. `dj-upload=\"photo\"`",
+                );
+                continue;
+            };
+            let is_file_input = element.name.value.eq_ignore_ascii_case("input")
+                && element.attrs.iter().any(|other| {
+                    other.name.value.eq_ignore_ascii_case("type")
+                        && matches!(&other.value, AttrValue::Literal(kind) if kind.value().eq_ignore_ascii_case("file"))
+                });
+            if !is_file_input {
+                cx.error_spanned_by(lit, "`dj-upload` goes on an `<input type=\"file\">`");
+            }
+            let name = lit.value();
+            if slots.contains(&name) {
+                continue;
+            }
+            let hint = match did_you_mean(&name, slots.iter().map(String::as_str)) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None if slots.is_empty() => format!("`{view}` declares no upload slot: add `upload({name}, accept = \"..\", max_size = \"..\")` to `#[live_view(...)]`"),
+                None => format!("the upload slots of `{view}` are: {}", slots.join(", ")),
+            };
+            cx.error_spanned_by(
+                lit,
+                format!("`dj-upload=\"{name}\"` names no upload slot of `{view}`\n\nhelp: {hint}"),
+            );
+        }
+    });
 }
 
 /// What a template reads.

@@ -19,6 +19,7 @@ const NAME: &str = "name";
 const TICK: &str = "tick";
 const REAUTH_EACH_EVENT: &str = "reauth_each_event";
 const PERSIST: &str = "persist";
+const UPLOAD: &str = "upload";
 const KEYS: &[&str] = &[
     PUBLIC,
     LOGIN_REQUIRED,
@@ -28,6 +29,7 @@ const KEYS: &[&str] = &[
     TICK,
     REAUTH_EACH_EVENT,
     PERSIST,
+    UPLOAD,
 ];
 
 /// The auth posture written in the attribute.
@@ -55,6 +57,8 @@ pub struct ViewAttrs {
     pub reauth_each_event: bool,
     /// `persist`, with its span (where a missing serde impl is reported).
     pub persist: Option<Span>,
+    /// `upload(..)` slots, in order.
+    pub uploads: Vec<super::upload::UploadSlot>,
 }
 
 /// `^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`
@@ -114,6 +118,7 @@ pub fn parse(args: TokenStream, cx: &Ctxt) -> ViewAttrs {
     let mut tick_ms: Option<(u64, Span)> = None;
     let mut reauth_each_event = false;
     let mut persist: Option<Span> = None;
+    let mut uploads: Vec<super::upload::UploadSlot> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
 
     let parser = syn::meta::parser(|meta: ParseNestedMeta| {
@@ -124,7 +129,7 @@ pub fn parse(args: TokenStream, cx: &Ctxt) -> ViewAttrs {
             );
             return Ok(());
         };
-        if seen.contains(&ident) {
+        if seen.contains(&ident) && ident != UPLOAD {
             cx.error_spanned_by(&meta.path, format!("`{ident}` specified more than once"));
         }
         seen.push(ident.clone());
@@ -134,6 +139,17 @@ pub fn parse(args: TokenStream, cx: &Ctxt) -> ViewAttrs {
             LOGIN_REQUIRED => login_required = Some(span),
             REAUTH_EACH_EVENT => reauth_each_event = true,
             PERSIST => persist = Some(span),
+            UPLOAD => {
+                if let Some(slot) = super::upload::parse(&meta, cx)? {
+                    if uploads.iter().any(|other| other.name == slot.name) {
+                        cx.error_at(
+                            slot.span,
+                            format!("upload slot `{}` is declared twice", slot.name),
+                        );
+                    }
+                    uploads.push(slot);
+                }
+            }
             PERMISSION => {
                 let lit: LitStr = meta.value()?.parse()?;
                 let value = lit.value();
@@ -225,5 +241,6 @@ pub fn parse(args: TokenStream, cx: &Ctxt) -> ViewAttrs {
         tick_ms,
         reauth_each_event,
         persist,
+        uploads,
     }
 }

@@ -152,6 +152,26 @@ fn persist_fns(
     (methods, persisted)
 }
 
+/// One `upload(..)` slot's `UploadSlotMeta`.
+fn upload_meta(slot: &super::upload::UploadSlot) -> TokenStream {
+    let name = &slot.name;
+    let accept = &slot.accept;
+    let max_size = slot.max_size;
+    let max_entries = slot.max_entries;
+    let permission = option_str(slot.permission.as_deref());
+    let active_content = slot.active_content;
+    quote! {
+        ::djust::__private::UploadSlotMeta {
+            name: #name,
+            accept: &[#(#accept),*],
+            max_size: #max_size,
+            max_entries: #max_entries,
+            permission: #permission,
+            active_content: #active_content,
+        }
+    }
+}
+
 fn dispatch_arm(handler: &HandlerDef) -> TokenStream {
     let ident = &handler.ident;
     let name = ident.to_string();
@@ -261,6 +281,7 @@ pub fn expand(model: &ViewModel, items: &ViewItems) -> TokenStream {
     };
     let reauth = model.attrs.reauth_each_event;
     let persist = model.attrs.persist.is_some();
+    let upload_metas = model.attrs.uploads.iter().map(upload_meta);
     let (persist_fns, persisted_impl) = model
         .attrs
         .persist
@@ -350,6 +371,7 @@ pub fn expand(model: &ViewModel, items: &ViewItems) -> TokenStream {
                     assigned: &[#(#assigned),*],
                     safe_splices: #safe_splices,
                     persist: #persist,
+                    uploads: &[#(#upload_metas),*],
                 };
                 &META
             }

@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod attrs;
 pub mod codegen;
 pub mod items;
+mod upload;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, ToTokens};
@@ -109,6 +110,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     }
 
     let handler_names: Vec<String> = items.handlers.iter().map(|h| h.ident.to_string()).collect();
+    let slot_names: Vec<String> = attrs.uploads.iter().map(|slot| slot.name.clone()).collect();
     let mut exposure = Exposure::default();
     let mut assigned = Vec::new();
     let methods: Vec<&syn::ImplItemFn> = impl_block
@@ -124,6 +126,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         let method_name = method.sig.ident.to_string();
         for template in analysis::templates_in(method) {
             analysis::check_event_names(&template, &handler_names, &type_name, &cx);
+            analysis::check_upload_slots(&template, &slot_names, &type_name, &cx);
             if method_name == "render" {
                 analysis::exposure(&template, &Default::default(), &mut exposure);
             }

@@ -87,6 +87,19 @@ impl TokenBucket {
         }
     }
 
+    /// Takes `tokens` at `now` if that many are available (all or none):
+    /// e.g. one token per byte of an upload chunk.
+    pub fn try_take_at(&mut self, tokens: u32, now: Instant) -> bool {
+        self.refill(now);
+        let wanted = f64::from(tokens);
+        if self.tokens + EPSILON >= wanted {
+            self.tokens = (self.tokens - wanted).max(0.0);
+            true
+        } else {
+            false
+        }
+    }
+
     /// Whole tokens available at `now` (refills first).
     pub fn available_at(&mut self, now: Instant) -> u32 {
         self.refill(now);

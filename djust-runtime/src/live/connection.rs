@@ -67,6 +67,7 @@ use crate::limits::{RateWarnings, TokenBucket, WarningOutcome};
 use crate::protocol::{close, ClientMessage, ServerMessage};
 use crate::security::{sanitize_for_log, SafeError};
 use crate::session::Session;
+use crate::upload::{Announcement, Uploads};
 use crate::view::{Ctx, InfoStream, Params};
 
 /// Who is on the other end of a connection.
@@ -183,6 +184,8 @@ pub struct Connection {
     /// The id of the resume token last handed out (`None`: no grace).
     resume_id: Option<String>,
     detached: Option<Detached>,
+    /// Uploads in progress or waiting for a handler (created at the first).
+    uploads: Option<Uploads>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -217,6 +220,7 @@ impl Connection {
             closed: None,
             resume_id: None,
             detached: None,
+            uploads: None,
         }
     }
 
@@ -339,11 +343,35 @@ impl Connection {
                 reference,
             } => match self.live.as_mut() {
                 Some(live) => {
+                    // Finished uploads are the handler's to consume.
+                    if let Some(uploads) = self.uploads.as_mut() {
+                        live.lend_uploads(uploads.lend_completed());
+                    }
                     let outcome = live.handle_event(&event, &params, reference).await;
+                    let left = live.reclaim_uploads();
+                    if let Some(uploads) = self.uploads.as_mut() {
+                        uploads.give_back(left);
+                    }
                     self.deliver(outcome)
                 }
                 None => Step::frame(self.error(SafeError::NotMounted, reference)),
             },
+            ClientMessage::Upload {
+                slot,
+                reference,
+                name,
+                size,
+                mime,
+            } => {
+                self.announce_upload(&slot, &reference, &name, size, &mime, now)
+                    .await
+            }
+            ClientMessage::UploadCancel { reference } => {
+                if let Some(uploads) = self.uploads.as_mut() {
+                    uploads.cancel(&reference);
+                }
+                Step::default()
+            }
             ClientMessage::Resume {
                 view,
                 token,
@@ -356,11 +384,19 @@ impl Connection {
         }
     }
 
-    /// A binary frame arrived at `now`: not part of the protocol; an error
-    /// and close 1003.
+    /// A binary frame arrived at `now`: an upload chunk, for a mounted view
+    /// that declares upload slots; otherwise not part of the protocol (an
+    /// error and close 1003).
     pub async fn on_binary(&mut self, bytes: &[u8], now: Instant) -> Step {
         if let Some(step) = self.admit_frame(now) {
             return step;
+        }
+        let takes_uploads = self
+            .live
+            .as_ref()
+            .is_some_and(|live| !live.meta().uploads.is_empty());
+        if takes_uploads {
+            return self.upload_chunk(bytes, now).await;
         }
         tracing::warn!(ip = %self.peer.ip, bytes = bytes.len(), "binary frame refused");
         self.error_and_close(
@@ -731,6 +767,82 @@ impl Connection {
         )
     }
 
+    // ----- uploads
+
+    /// `upload`: the announcement's checks (see `crate::upload`), then an
+    /// ack at offset 0 or the refusal.
+    async fn announce_upload(
+        &mut self,
+        slot: &str,
+        reference: &str,
+        name: &str,
+        size: u64,
+        mime: &str,
+        now: Instant,
+    ) -> Step {
+        let Some(live) = self.live.as_ref() else {
+            return Step::frame(self.error(SafeError::NotMounted, None));
+        };
+        let declared = live.meta().upload_slot(slot);
+        let allowed = declared
+            .and_then(|slot| slot.permission)
+            .is_none_or(|permission| self.peer.identity.has_perm(permission));
+        let Some(dir) = self.endpoint.upload_dir.clone() else {
+            return upload_error(Some(reference), &crate::upload::UploadError::UnknownSlot);
+        };
+        let limits = self.endpoint.upload_limits();
+        let uploads = self
+            .uploads
+            .get_or_insert_with(|| Uploads::new(dir, limits, now));
+        let announced = Announcement {
+            slot: declared,
+            allowed,
+            reference,
+            name,
+            size,
+            mime,
+            subdir: None,
+        };
+        match uploads.announce(announced, now).await {
+            Ok(()) => Step::frame(ServerMessage::UploadAck {
+                reference: reference.to_owned(),
+                offset: 0,
+                wait_ms: 0,
+            }),
+            Err(error) => {
+                tracing::info!(ip = %self.peer.ip, slot = %sanitize_for_log(slot), %error, "upload refused");
+                upload_error(Some(reference), &error)
+            }
+        }
+    }
+
+    /// One chunk: acknowledged with the offset reached (and `upload_done`
+    /// at the end), or the entry is aborted with the reason.
+    async fn upload_chunk(&mut self, bytes: &[u8], now: Instant) -> Step {
+        let Some(uploads) = self.uploads.as_mut() else {
+            return upload_error(None, &crate::upload::UploadError::UnknownReference);
+        };
+        match uploads.chunk(bytes, now).await {
+            Ok(ack) => {
+                let mut step = Step::frame(ServerMessage::UploadAck {
+                    reference: ack.reference.clone(),
+                    offset: ack.offset,
+                    wait_ms: ack.wait_ms,
+                });
+                if ack.done {
+                    step.frames.push(ServerMessage::UploadDone {
+                        reference: ack.reference,
+                    });
+                }
+                step
+            }
+            Err((reference, error)) => {
+                tracing::info!(ip = %self.peer.ip, %error, "upload aborted");
+                upload_error(reference.as_deref(), &error)
+            }
+        }
+    }
+
     fn start_tick(&mut self, tick_ms: Option<u64>, now: Instant) {
         if let Some(ms) = tick_ms {
             let period = Duration::from_millis(ms.max(10));
@@ -908,4 +1020,12 @@ fn keep_missed(detached: &mut Detached, frames: Vec<ServerMessage>) {
         detached.missed_bytes += bytes;
         detached.missed.push(frame);
     }
+}
+
+/// The frame for a refused or aborted upload.
+fn upload_error(reference: Option<&str>, error: &crate::upload::UploadError) -> Step {
+    Step::frame(ServerMessage::UploadError {
+        reference: reference.map(str::to_owned),
+        error: error.to_string(),
+    })
 }

@@ -11,6 +11,7 @@ use crate::limits::{HandlerRateLimiter, MemoryRateLimiter, DEFAULT_LIMITER_CAPAC
 use crate::session::Revoked;
 
 use super::persist::ViewStateStore;
+use crate::upload::{UploadDir, UploadLimits};
 use crate::view::{AppState, ViewFactory};
 
 /// Shared by the connections of one app (hold it in an `Arc`).
@@ -22,6 +23,7 @@ pub struct Endpoint {
     pub(crate) limiter: Arc<dyn HandlerRateLimiter>,
     pub(crate) state: AppState,
     pub(crate) view_states: Option<Arc<dyn ViewStateStore>>,
+    pub(crate) upload_dir: Option<UploadDir>,
 }
 
 impl Endpoint {
@@ -37,6 +39,7 @@ impl Endpoint {
             limiter: Arc::new(MemoryRateLimiter::new(DEFAULT_LIMITER_CAPACITY)),
             state: AppState::default(),
             view_states: None,
+            upload_dir: None,
         }
     }
 
@@ -70,6 +73,23 @@ impl Endpoint {
     pub fn view_state_store(mut self, store: Arc<dyn ViewStateStore>) -> Self {
         self.view_states = Some(store);
         self
+    }
+
+    /// Streams uploads into `dir` (needed when a view declares upload slots).
+    pub fn upload_dir(mut self, dir: UploadDir) -> Self {
+        self.upload_dir = Some(dir);
+        self
+    }
+
+    /// The bounds on one connection's uploads, from the settings.
+    pub fn upload_limits(&self) -> UploadLimits {
+        let config = &self.config;
+        UploadLimits {
+            max_entries: config.upload_max_entries,
+            bytes_per_second: config.upload_bytes_per_second,
+            quota: config.upload_connection_quota_bytes,
+            idle: std::time::Duration::from_secs(config.upload_idle_secs),
+        }
     }
 
     /// Where `persist` views wait, if anywhere.

@@ -281,6 +281,16 @@ impl LiveSession {
         }
     }
 
+    /// Lends finished uploads to the handlers (see `EventCtx::consume_uploads`).
+    pub fn lend_uploads(&mut self, uploads: Vec<crate::upload::CompletedUpload>) {
+        self.ctx.lend_uploads(uploads);
+    }
+
+    /// Takes back the uploads no handler consumed.
+    pub fn reclaim_uploads(&mut self) -> Vec<crate::upload::CompletedUpload> {
+        self.ctx.reclaim_uploads()
+    }
+
     /// The URL the view was mounted for.
     pub fn url(&self) -> &str {
         self.ctx.ctx_arc().url()

@@ -12,8 +12,10 @@ mod errors;
 mod log;
 mod log_throttle;
 mod names;
+mod unicode;
 
 pub use errors::SafeError;
 pub use log::{sanitize_for_log, MAX_LOG_CHARS, REDACTED, TRUNCATION_MARKER};
 pub use log_throttle::LogThrottle;
 pub use names::{is_safe_event_name, MAX_EVENT_NAME_LEN};
+pub use unicode::is_format_char;

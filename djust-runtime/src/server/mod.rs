@@ -456,6 +456,21 @@ impl App {
         if let Some(store) = shared.view_states {
             live = live.view_state_store(store);
         }
+        if views.values().any(|view| !view.meta().uploads.is_empty()) {
+            let dir = config
+                .upload_dir
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("djust-uploads"));
+            let uploads = crate::upload::UploadDir::open(&dir, config.upload_quota_bytes).map_err(
+                |error| {
+                    Error::config(format!(
+                        "DJUST_UPLOAD_DIR: cannot use {}: {error}",
+                        dir.display()
+                    ))
+                },
+            )?;
+            live = live.upload_dir(uploads);
+        }
         let live = Arc::new(views.into_values().fold(live, Endpoint::view));
         let inner = AppInner {
             layout: page::Layout {

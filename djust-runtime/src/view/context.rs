@@ -22,6 +22,7 @@ use super::params::Params;
 use super::EventError;
 use crate::auth::{safe_next_path, Identity, User};
 use crate::limits::{handler_key, HandlerRateLimiter, RateSubject};
+use crate::upload::{CompletedUpload, UploadedFile};
 
 /// Shared application state, by type (like axum's `Extension`).
 #[derive(Clone, Default)]
@@ -273,6 +274,8 @@ pub struct EventCtx {
     view: &'static str,
     limiter: Arc<dyn HandlerRateLimiter>,
     effects: Effects,
+    /// Finished uploads, lent by the connection while a handler runs.
+    uploads: Vec<CompletedUpload>,
 }
 
 impl EventCtx {
@@ -283,7 +286,50 @@ impl EventCtx {
             view,
             limiter,
             effects: Effects::default(),
+            uploads: Vec::new(),
         }
+    }
+
+    /// The finished uploads of `slot`, waiting to be consumed (the client's
+    /// name is metadata: escape it wherever it is shown, as `html!` does).
+    pub fn uploads(&self, slot: &str) -> Vec<&UploadedFile> {
+        self.uploads
+            .iter()
+            .filter(|upload| upload.file.slot == slot)
+            .map(|upload| &upload.file)
+            .collect()
+    }
+
+    /// Consumes the finished uploads of `slot`: `store` gets each file's
+    /// description and the temp file holding its bytes, and must copy or
+    /// move it (e.g. `std::fs::rename` into the app's storage, under a name
+    /// the app chooses). Afterwards the temp files are deleted, whether
+    /// `store` succeeded or not. Returns what `store` returned, in order; the
+    /// first error stops and is returned (the remaining uploads are
+    /// dropped too: a refused form starts over).
+    pub fn consume_uploads<T>(
+        &mut self,
+        slot: &str,
+        mut store: impl FnMut(&UploadedFile, &std::path::Path) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let (mine, others): (Vec<CompletedUpload>, Vec<CompletedUpload>) =
+            std::mem::take(&mut self.uploads)
+                .into_iter()
+                .partition(|upload| upload.file.slot == slot);
+        self.uploads = others;
+        mine.iter()
+            .map(|upload| store(&upload.file, upload.path()))
+            .collect()
+    }
+
+    /// Lends finished uploads for the next handler (the connection does).
+    pub fn lend_uploads(&mut self, uploads: Vec<CompletedUpload>) {
+        self.uploads = uploads;
+    }
+
+    /// Takes back the uploads no handler consumed.
+    pub fn reclaim_uploads(&mut self) -> Vec<CompletedUpload> {
+        std::mem::take(&mut self.uploads)
     }
 
     /// Sends an event to the client's `window.djust.on(name, ...)` hooks.

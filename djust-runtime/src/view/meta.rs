@@ -3,6 +3,8 @@
 //! template exposes. The server enforces from it; the audit and the smoke
 //! tests read it.
 
+pub use crate::upload::UploadSlotMeta;
+
 /// Whether a view needs a logged-in user. Every view states one explicitly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthPosture {
@@ -131,9 +133,16 @@ pub struct ViewMeta {
     /// `persist`: the state is saved (sealed) when the socket drops and at
     /// shutdown, so a reconnect on any process can resume it.
     pub persist: bool,
+    /// `upload(..)` slots: the only uploads the view takes.
+    pub uploads: &'static [UploadSlotMeta],
 }
 
 impl ViewMeta {
+    /// The upload slot named `name`, if the view declares it.
+    pub fn upload_slot(&self, name: &str) -> Option<&'static UploadSlotMeta> {
+        self.uploads.iter().find(|slot| slot.name == name)
+    }
+
     /// The handler named `name`, if it is an `#[event_handler]`.
     pub fn handler(&self, name: &str) -> Option<&'static HandlerMeta> {
         self.handlers.iter().find(|handler| handler.name == name)

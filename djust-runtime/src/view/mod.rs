@@ -21,7 +21,8 @@ use std::pin::Pin;
 pub use context::{AppState, Ctx, Effects, EventCtx, InfoStream, MountCtx};
 pub use error::{Error, ErrorKind, Result};
 pub use meta::{
-    AssignedField, AuthPosture, HandlerMeta, ParamKind, ParamMeta, RateKey, RateLimitMeta, ViewMeta,
+    AssignedField, AuthPosture, HandlerMeta, ParamKind, ParamMeta, RateKey, RateLimitMeta,
+    UploadSlotMeta, ViewMeta,
 };
 pub use params::{ParamError, Params};
 pub use registry::{find_view, registered_views, ViewFactory, ViewRegistration};
