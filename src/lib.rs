@@ -125,6 +125,7 @@ pub use djust_macros::permission_required;
 
 pub use djust_runtime as runtime;
 pub use djust_runtime::cli;
+pub use djust_runtime::server::files::StoredFile;
 pub use djust_runtime::server::{App, Config, Server};
 pub use djust_runtime::template::{AttrValue, Html, Render, SafeHtml, UrlValue};
 pub use djust_runtime::view::{

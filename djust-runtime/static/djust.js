@@ -7,7 +7,9 @@
  * 3. Events: delegated on each view root; debounce/throttle; dj-loading.
  * 4. Connection: a WebSocket per [data-djust-view] root, reconnect with backoff;
  *    after a drop the client resumes its view (resume token), else mounts anew.
- * 5. Public API (window.djust) and start-up.
+ * 5. Uploads: dj-upload inputs stream files as acknowledged binary chunks,
+ *    with progress, preview, cancel and errors shown without custom JS.
+ * 6. Public API (window.djust) and start-up.
  */
 (function () {
 'use strict';
@@ -330,6 +332,8 @@ function onFrame(view, data) {
       try { fn(f.payload); } catch (e) { _log(root, 'handler failed'); }
     }
     emit(view, 'djust:' + f.event, f.payload);
+  } else if (/^upload_(ack|done|error)$/.test(type)) {
+    uploadFrame(view, f);
   } else if (type !== 'pong') {
     _log(root, 'frame ignored');
   }
@@ -350,6 +354,9 @@ function closed(view, code) {
   view.ws = null;
   view.mounted = false;
   settleAll(view);
+  for (const entry of Array.from(view.uploads.values())) { // the server dropped it
+    uploadFrame(view, { type: 'upload_error', ref: entry.ref, error: 'The connection was lost: choose the file again.' });
+  }
   setStatus(view, 'disconnected');
   if (view.navigated || view.stopped) return; // navigation wins
   emit(view, 'djust:disconnected', { code });
@@ -358,15 +365,126 @@ function closed(view, code) {
   if (!view.stopped) view.timer = setTimeout(() => open(view), delay * (0.5 + Math.random() / 2));
 }
 
-/* ---- 5. Public API and start-up ---- */
+/* ---- 5. Uploads ---- */
+
+const CHUNK = 64 * 1024; // a binary frame: reference length, reference, data
+let uploadCount = 0;
+
+/** Elements of the view marking slot `slot` with attribute `attr`. */
+function slotEls(view, attr, slot) {
+  return Array.from(view.root.querySelectorAll('[' + attr + ']'))
+    .filter((el) => el.getAttribute(attr) === slot);
+}
+
+function showUpload(view, entry) {
+  const pct = entry.size ? Math.floor(100 * entry.offset / entry.size) : 0;
+  for (const el of slotEls(view, 'dj-upload-progress', entry.slot)) {
+    if (el.localName === 'progress') { el.max = 100; el.value = pct; }
+    el.setAttribute('data-progress', String(pct));
+  }
+  entry.input.setAttribute('data-progress', String(pct));
+  entry.input.classList.toggle('dj-uploading', entry.state === 'sending');
+  entry.input.classList.toggle('dj-upload-done', entry.state === 'done');
+  entry.input.classList.toggle('dj-upload-error', entry.state === 'error');
+}
+
+function uploadError(view, slot, message) {
+  for (const el of slotEls(view, 'dj-upload-error', slot)) el.textContent = message;
+}
+
+function startUploads(view, input) {
+  const slot = input.getAttribute('dj-upload');
+  cancelUploads(view, slot, false);
+  uploadError(view, slot, '');
+  for (const el of slotEls(view, 'dj-upload-preview', slot)) el.removeAttribute('src');
+  Array.from(input.files || []).forEach((file, i) => {
+    const entry = { ref: 'u' + (++uploadCount), slot, file, input, size: file.size, offset: 0, state: 'sending' };
+    view.uploads.set(entry.ref, entry);
+    if (i === 0 && /^image\/(png|jpeg|gif|webp|avif|bmp)$/.test(file.type)) {
+      for (const el of slotEls(view, 'dj-upload-preview', slot)) el.src = URL.createObjectURL(file);
+    }
+    showUpload(view, entry);
+    send(view, { type: 'upload', slot, ref: entry.ref, name: file.name, size: file.size, mime: file.type });
+  });
+}
+
+function cancelUploads(view, slot, clearInput) {
+  for (const entry of Array.from(view.uploads.values())) {
+    if (entry.slot !== slot) continue;
+    send(view, { type: 'upload_cancel', ref: entry.ref });
+    view.uploads.delete(entry.ref);
+    entry.offset = 0;
+    entry.state = 'cancelled';
+    showUpload(view, entry);
+    if (clearInput) entry.input.value = '';
+  }
+  if (clearInput) {
+    for (const el of slotEls(view, 'dj-upload-preview', slot)) el.removeAttribute('src');
+  }
+}
+
+async function sendChunk(view, entry) {
+  const data = new Uint8Array(await entry.file.slice(entry.offset, entry.offset + CHUNK - 1 - entry.ref.length).arrayBuffer());
+  if (view.uploads.get(entry.ref) !== entry) return; // cancelled meanwhile
+  const frame = new Uint8Array(1 + entry.ref.length + data.length);
+  frame[0] = entry.ref.length;
+  for (let i = 0; i < entry.ref.length; i++) frame[1 + i] = entry.ref.charCodeAt(i);
+  frame.set(data, 1 + entry.ref.length);
+  if (view.ws && view.ws.readyState === 1) view.ws.send(frame);
+}
+
+function uploadFrame(view, f) {
+  const entry = view.uploads.get(String(f.ref));
+  if (f.type === 'upload_error') {
+    const message = String(f.error);
+    if (entry) {
+      entry.state = 'error';
+      view.uploads.delete(entry.ref);
+      showUpload(view, entry);
+      uploadError(view, entry.slot, message);
+    }
+    return emit(view, 'djust:upload-error', { slot: entry && entry.slot, error: message });
+  }
+  if (!entry) return;
+  if (f.type === 'upload_done') {
+    entry.state = 'done';
+    entry.offset = entry.size;
+    view.uploads.delete(entry.ref);
+    showUpload(view, entry);
+    return emit(view, 'djust:upload-done', { slot: entry.slot, name: entry.file.name });
+  }
+  entry.offset = Number(f.offset) || 0;
+  showUpload(view, entry);
+  if (entry.offset < entry.size) {
+    setTimeout(() => sendChunk(view, entry), Math.min(60000, Number(f.wait_ms) || 0));
+  }
+}
+
+function bindUploads(view) {
+  view.root.addEventListener('change', (e) => {
+    const t = e.target;
+    if (t instanceof HTMLInputElement && t.type === 'file' && t.hasAttribute('dj-upload') &&
+        t.closest('[data-djust-view]') === view.root) startUploads(view, t);
+  });
+  view.root.addEventListener('click', (e) => {
+    const el = e.target instanceof Element && e.target.closest('[dj-upload-cancel]');
+    if (el && view.root.contains(el)) {
+      e.preventDefault();
+      cancelUploads(view, el.getAttribute('dj-upload-cancel'), true);
+    }
+  });
+}
+
+/* ---- 6. Public API and start-up ---- */
 
 function connect() {
   document.querySelectorAll('[data-djust-view]').forEach((root) => {
     let view = views.find((v) => v.root === root);
     if (!view) {
-      view = { root, version: 0, pending: new Map(), attempt: 0 };
+      view = { root, version: 0, pending: new Map(), attempt: 0, uploads: new Map() };
       views.push(view);
       bind(view);
+      bindUploads(view);
     }
     view.stopped = view.navigated = false;
     clearTimeout(view.timer);

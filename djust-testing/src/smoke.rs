@@ -12,6 +12,7 @@
 //! | [`check_xss`]             | no XSS / template-injection / unicode payload in any string-ish parameter yields an element, attribute, script, `on*` handler or non-allowlisted URL the benign baseline lacks (HTML parsed with html5ever) |
 //! | [`check_type_confusion`]  | every wrong-type value gets a clean error or a coercion; no panic; no echo of the value; an event answered with an error leaves the HTML byte-for-byte unchanged |
 //! | [`check_no_crash`]        | every string payload, wrong-type value and malformed raw frame: no panic, no closed connection (but the size limit's close of a frame above it); refused frames change nothing |
+//! | [`check_uploads`]         | every declared upload slot against the hostile-file corpus: hostile files refused with a reason, real files taken exactly when the slot accepts them, the connection never closed |
 //! | [`check_allowlist`]       | lifecycle names, private names and near-misses of handler names are refused as unknown events and change nothing |
 //!
 //! Every client is mounted as a user holding every permission the view's
@@ -23,6 +24,7 @@
 mod dom;
 mod harness;
 mod inputs;
+mod uploads;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -41,6 +43,7 @@ use inputs::{
     benign_params, hostile_names, is_stringish, params_with, raw_frames, type_confusion_values,
     wrap_for, xss_payloads, Rng, BENIGN_STRINGS,
 };
+pub use uploads::check_uploads;
 
 /// Per-view options of the smoke checks.
 #[derive(Debug, Clone, Default)]
@@ -559,6 +562,7 @@ macro_rules! smoke_tests {
                     $crate::smoke_tests!(@test $view renders check_renders);
                     $crate::smoke_tests!(@test $view xss check_xss);
                     $crate::smoke_tests!(@test $view type_confusion check_type_confusion);
+                    $crate::smoke_tests!(@test $view uploads check_uploads);
                     $crate::smoke_tests!(@test $view no_crash check_no_crash);
                     $crate::smoke_tests!(@test $view allowlist check_allowlist);
                 }

@@ -17,6 +17,8 @@ pub struct Contact {
     pub phone: String,
     pub website: String,
     pub notes: String,
+    /// A photo was uploaded (served at `/photos/{id}`).
+    pub has_photo: bool,
 }
 
 /// The editable fields of a contact.
@@ -81,6 +83,11 @@ CREATE TABLE IF NOT EXISTS contacts (
     phone TEXT NOT NULL DEFAULT '',
     website TEXT NOT NULL DEFAULT '',
     notes TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS photos (
+    contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+    mime TEXT NOT NULL,
+    bytes BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -368,7 +375,7 @@ impl Db {
             |row| row.get(0),
         )?;
         let sql = format!(
-            "SELECT id, name, email, phone, website, notes FROM contacts WHERE name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' ORDER BY {} LIMIT ?2 OFFSET ?3",
+            "SELECT id, name, email, phone, website, notes, {HAS_PHOTO} FROM contacts WHERE name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' ORDER BY {} LIMIT ?2 OFFSET ?3",
             sort.order_by()
         );
         let offset = page.saturating_sub(1).saturating_mul(per_page);
@@ -381,9 +388,30 @@ impl Db {
     pub fn get(&self, id: i64) -> rusqlite::Result<Option<Contact>> {
         self.conn()
             .query_row(
-                "SELECT id, name, email, phone, website, notes FROM contacts WHERE id = ?1",
+                &format!("SELECT id, name, email, phone, website, notes, {HAS_PHOTO} FROM contacts WHERE id = ?1"),
                 params![id],
                 row_to_contact,
+            )
+            .optional()
+    }
+
+    /// Stores (or replaces) the photo of contact `id`: bytes whose type an
+    /// upload slot already proved.
+    pub fn set_photo(&self, id: i64, mime: &str, bytes: &[u8]) -> rusqlite::Result<()> {
+        self.conn().execute(
+            "INSERT INTO photos (contact_id, mime, bytes) VALUES (?1, ?2, ?3) ON CONFLICT(contact_id) DO UPDATE SET mime = excluded.mime, bytes = excluded.bytes",
+            params![id, mime, bytes],
+        )?;
+        Ok(())
+    }
+
+    /// The photo of contact `id`: its MIME type and bytes.
+    pub fn photo(&self, id: i64) -> rusqlite::Result<Option<(String, Vec<u8>)>> {
+        self.conn()
+            .query_row(
+                "SELECT mime, bytes FROM photos WHERE contact_id = ?1",
+                params![id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
     }
@@ -413,12 +441,11 @@ impl Db {
         Ok(changed == 1)
     }
 
-    /// Deletes a contact; `false` if it did not exist.
+    /// Deletes a contact (and its photo); `false` if it did not exist.
     pub fn delete(&self, id: i64) -> rusqlite::Result<bool> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM contacts WHERE id = ?1", params![id])?
-            == 1)
+        let conn = self.conn();
+        conn.execute("DELETE FROM photos WHERE contact_id = ?1", params![id])?;
+        Ok(conn.execute("DELETE FROM contacts WHERE id = ?1", params![id])? == 1)
     }
 
     /// The user named `username` and their password hash.
@@ -455,8 +482,12 @@ fn row_to_contact(row: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
         phone: row.get(3)?,
         website: row.get(4)?,
         notes: row.get(5)?,
+        has_photo: row.get(6)?,
     })
 }
+
+/// The column that says whether a contact has a photo.
+const HAS_PHOTO: &str = "EXISTS(SELECT 1 FROM photos WHERE photos.contact_id = contacts.id)";
 
 fn row_to_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let id: i64 = row.get(0)?;

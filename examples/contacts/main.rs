@@ -47,6 +47,18 @@ pub fn app(db: Arc<Db>) -> App {
             concat!(env!("CARGO_MANIFEST_DIR"), "/examples/static"),
         )
         .state(db.clone())
+        .stored_files("photos", Some("contacts.view"), {
+            let db = db.clone();
+            move |id| {
+                let id = id.parse::<i64>().ok()?;
+                let (mime, bytes) = db.photo(id).ok()??;
+                Some(djust::StoredFile {
+                    bytes,
+                    mime,
+                    name: format!("contact-{id}"),
+                })
+            }
+        })
         .auth(DbAuth { db })
         .login_note(note)
         .live("/", ContactList::view())

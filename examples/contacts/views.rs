@@ -124,7 +124,12 @@ impl ContactList {
                 <tbody id="rows">
                     for c in &self.rows key = c.id {
                         <tr data-id={c.id}>
-                            <td class="name">{c.name}</td>
+                            <td class="name">
+                                if c.has_photo {
+                                    <img class="thumb" src={format!("/photos/{}", c.id)} alt="" width="28" height="28">
+                                }
+                                {c.name}
+                            </td>
                             <td class="email">{c.email}</td>
                             <td class="phone">{c.phone}</td>
                             <td class="website">
@@ -267,10 +272,11 @@ pub fn validate(input: &ContactInput) -> BTreeMap<&'static str, String> {
     errors
 }
 
-/// `/contacts/edit` (`?id=N` edits, no id adds).
+/// `/contacts/edit` (`?id=N` edits, no id adds), with an optional photo.
 pub struct ContactEditor {
     id: Option<i64>,
     form: ContactInput,
+    has_photo: bool,
     errors: BTreeMap<&'static str, String>,
     _db: Arc<Db>,
 }
@@ -285,7 +291,14 @@ impl ContactEditor {
     login_required,
     permission = "contacts.change",
     login_url = "/login",
-    name = "contact_editor"
+    name = "contact_editor",
+    upload(
+        photo,
+        accept = "image/png image/jpeg image/gif image/webp",
+        max_size = "2MB",
+        max_entries = 1,
+        permission = "contacts.change"
+    )
 )]
 impl ContactEditor {
     async fn mount(ctx: &mut MountCtx) -> Result<Self> {
@@ -294,22 +307,24 @@ impl ContactEditor {
             Some(raw) => Some(raw.parse::<i64>().map_err(|_| Error::not_found())?),
             None => None,
         };
-        let form = match id {
+        let (form, has_photo) = match id {
             Some(id) => {
                 let contact = db.get(id).map_err(db_error)?.ok_or_else(Error::not_found)?;
-                ContactInput {
+                let form = ContactInput {
                     name: contact.name,
                     email: contact.email,
                     phone: contact.phone,
                     website: contact.website,
                     notes: contact.notes,
-                }
+                };
+                (form, contact.has_photo)
             }
-            None => ContactInput::default(),
+            None => (ContactInput::default(), false),
         };
         Ok(ContactEditor {
             id,
             form,
+            has_photo,
             errors: BTreeMap::new(),
             _db: db,
         })
@@ -329,6 +344,17 @@ impl ContactEditor {
                 if let Some(error) = self.error("website") { <p class="error" id="error-website">{error}</p> }
                 <label>"Notes" <textarea name="notes" id="notes" rows="4">{self.form.notes}</textarea></label>
                 if let Some(error) = self.error("notes") { <p class="error" id="error-notes">{error}</p> }
+                <fieldset class="photo">
+                    <legend>"Photo (PNG, JPEG, GIF or WebP, at most 2 MB)"</legend>
+                    if let (Some(id), true) = (self.id, self.has_photo) {
+                        <img id="current-photo" class="photo" src={format!("/photos/{id}")} alt="Current photo" width="96" height="96">
+                    }
+                    <img id="photo-preview" class="photo" dj-upload-preview="photo" alt="" width="96" height="96">
+                    <input type="file" id="photo" name="photo" accept="image/png,image/jpeg,image/gif,image/webp" dj-upload="photo">
+                    <progress id="photo-progress" dj-upload-progress="photo" max="100" value="0"></progress>
+                    <button type="button" id="photo-cancel" dj-upload-cancel="photo">"Remove"</button>
+                    <p class="error" id="error-photo" dj-upload-error="photo" role="alert"></p>
+                </fieldset>
                 <div class="toolbar">
                     <button type="submit" id="save">"Save"</button>
                     <a href="/">"Cancel"</a>
@@ -360,16 +386,21 @@ impl ContactEditor {
         if !self.errors.is_empty() {
             return Ok(());
         }
-        match self.id {
+        let id = match self.id {
             Some(id) => {
                 if !self._db.update(id, &self.form).map_err(db_error)? {
                     return Err(Error::not_found());
                 }
+                id
             }
-            None => {
-                self._db.insert(&self.form).map_err(db_error)?;
-            }
-        }
+            None => self._db.insert(&self.form).map_err(db_error)?,
+        };
+        // The photo, if one was uploaded: its type is what its bytes proved.
+        let db = &self._db;
+        ctx.consume_uploads("photo", |file, path| {
+            let bytes = std::fs::read(path).map_err(|e| Error::msg(e.to_string()))?;
+            db.set_photo(id, file.mime, &bytes).map_err(db_error)
+        })?;
         ctx.navigate("/?saved=1")
     }
 }

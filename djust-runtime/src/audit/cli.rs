@@ -11,7 +11,7 @@ pub const USAGE: &str = "\
 usage: audit [--json] [--verbose] [--strict]
 
 Lists every live view: auth, exposed state, handlers and their decorators,
-then security findings (codes DJ001..DJ008).
+then security findings (codes DJ001..DJ009).
 
   --json      machine-readable output (for CI)
   --verbose   show the sub-paths the template reads below each field

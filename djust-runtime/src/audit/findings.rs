@@ -81,6 +81,8 @@ pub const DJ006: &str = "DJ006";
 pub const DJ007: &str = "DJ007";
 /// Code: the configuration is invalid (the server would refuse to start).
 pub const DJ008: &str = "DJ008";
+/// Code: a public view takes uploads and none of its handlers is rate-limited.
+pub const DJ009: &str = "DJ009";
 
 /// The finding for a configuration the server would refuse at startup.
 pub fn invalid_config(error: &crate::config::ConfigError) -> Finding {
@@ -101,6 +103,7 @@ pub(crate) fn view_findings(meta: &'static ViewMeta) -> Vec<Finding> {
     dj003_safe_splices(meta, &mut out);
     dj004_inconsistent_permissions(meta, &mut out);
     dj007_no_authorization(meta, &mut out);
+    dj009_public_uploads_without_rate_limit(meta, &mut out);
     out
 }
 
@@ -179,6 +182,33 @@ fn dj001_unlimited_public_handlers(meta: &'static ViewMeta, out: &mut Vec<Findin
             ),
         });
     }
+}
+
+fn dj009_public_uploads_without_rate_limit(meta: &'static ViewMeta, out: &mut Vec<Finding>) {
+    if !is_public(meta) || meta.uploads.is_empty() {
+        return;
+    }
+    if meta
+        .handlers
+        .iter()
+        .any(|handler| handler.rate_limit.is_some())
+    {
+        return;
+    }
+    let slots: Vec<&str> = meta.uploads.iter().map(|slot| slot.name).collect();
+    out.push(Finding {
+        code: DJ009,
+        severity: Severity::Warning,
+        view: Some(meta.name),
+        handler: None,
+        message: format!(
+            "public view `{}` takes uploads ({}) and none of its handlers has a #[rate_limit]: \
+             anonymous clients can keep filling the upload quota; rate-limit the handler that \
+             consumes them (key = \"ip\") or require login",
+            meta.name,
+            list(&slots)
+        ),
+    });
 }
 
 fn dj002_sensitive_paths(meta: &'static ViewMeta, out: &mut Vec<Finding>) {

@@ -73,6 +73,14 @@ fn view(view: &ViewAudit) -> Value {
             "safe_splices": meta.safe_splices,
             "persist": meta.persist,
         },
+        "uploads": meta.uploads.iter().map(|slot| json!({
+            "slot": slot.name,
+            "accept": slot.accept,
+            "max_size": slot.max_size,
+            "max_entries": slot.max_entries,
+            "permission": slot.permission,
+            "active_content": slot.active_content,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -98,7 +106,8 @@ impl AuditReport {
     ///                            "decorators": ["@rate_limit(..)", ..],
     ///                            "rate_limit": {"rate", "burst", "key"} | null,
     ///                            "permission": ".." | null}],
-    ///              "config": {"tick", "reauth_each_event", "safe_splices", "persist"}}],
+    ///              "config": {"tick", "reauth_each_event", "safe_splices", "persist"},
+    ///              "uploads": [{"slot", "accept", "max_size", "max_entries", "permission", "active_content"}]}],
     ///  "findings": [{"code", "severity", "view", "handler", "message"}],
     ///  "summary": {"views", "handlers", "public_views_with_handlers", "findings",
     ///              "by_severity": {"error", "warning", "info"}}}

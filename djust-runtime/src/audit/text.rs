@@ -117,6 +117,25 @@ fn view_block(out: &mut String, view: &ViewAudit, verbose: bool) {
             let _ = writeln!(out, "{}", line.trim_end());
         }
     }
+    if !meta.uploads.is_empty() {
+        let _ = writeln!(out, "    Uploads:");
+        for slot in meta.uploads {
+            let mut line = format!(
+                "      * {} accept: {}; max {} each, {} at once",
+                slot.name,
+                slot.accept.join(" "),
+                crate::upload::human_size(slot.max_size),
+                slot.max_entries
+            );
+            if let Some(permission) = slot.permission {
+                let _ = write!(line, "; permission: {permission}");
+            }
+            if slot.active_content {
+                line.push_str("; ACTIVE CONTENT allowed");
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
     let _ = writeln!(out, "    {:<12}{}", "Config:", config_line(meta));
 }
 

@@ -12,6 +12,7 @@
 //! logs. See `docs/security.md`.
 
 mod detached;
+pub mod files;
 mod http;
 pub mod origin;
 pub mod page;
@@ -44,8 +45,21 @@ use crate::view::{AppState, Error, Result, ViewFactory};
 /// A route added with [`App::route`].
 type UserRoute = BoxedFilter<(warp::reply::Response,)>;
 
+/// A stored-file route added with [`App::stored_files`].
+struct FileRoute {
+    prefix: String,
+    login_required: bool,
+    permission: Option<&'static str>,
+    loader: files::FileLoader,
+}
+
 /// What [`App::into_inner`] hands to the filter builder.
-type Parts = (Arc<AppInner>, Vec<UserRoute>, Vec<(String, PathBuf)>);
+type Parts = (
+    Arc<AppInner>,
+    Vec<UserRoute>,
+    Vec<(String, PathBuf)>,
+    Vec<FileRoute>,
+);
 
 /// Builds and serves an application.
 ///
@@ -59,6 +73,7 @@ pub struct App {
     pages: Vec<(String, ViewFactory)>,
     routes: Vec<UserRoute>,
     static_dirs: Vec<(String, PathBuf)>,
+    file_routes: Vec<FileRoute>,
     pub(crate) config: Option<Config>,
     state: AppState,
     auth: Option<Arc<dyn AuthBackend>>,
@@ -257,6 +272,7 @@ impl App {
             pages: Vec::new(),
             routes: Vec::new(),
             static_dirs: Vec::new(),
+            file_routes: Vec::new(),
             config: None,
             state: AppState::default(),
             auth: None,
@@ -295,6 +311,26 @@ impl App {
     pub fn static_dir(mut self, prefix: &str, dir: impl Into<PathBuf>) -> Self {
         self.static_dirs
             .push((prefix.trim_matches('/').to_owned(), dir.into()));
+        self
+    }
+
+    /// Serves files the app stored (e.g. uploads it consumed) at
+    /// `GET /<prefix>/<id>`, loaded by `loader` (`None` answers 404), only
+    /// to logged-in users holding `permission` (`None`: to every logged-in
+    /// user), with headers that keep a stored file from acting as a page:
+    /// see [`files`].
+    pub fn stored_files(
+        mut self,
+        prefix: &str,
+        permission: Option<&'static str>,
+        loader: impl Fn(&str) -> Option<files::StoredFile> + Send + Sync + 'static,
+    ) -> Self {
+        self.file_routes.push(FileRoute {
+            prefix: prefix.trim_matches('/').to_owned(),
+            login_required: true,
+            permission,
+            loader: Arc::new(loader),
+        });
         self
     }
 
@@ -497,7 +533,12 @@ impl App {
             login_note_html: self.login_note_html,
             config,
         };
-        Ok((Arc::new(inner), self.routes, self.static_dirs))
+        Ok((
+            Arc::new(inner),
+            self.routes,
+            self.static_dirs,
+            self.file_routes,
+        ))
     }
 
     /// All routes as one warp filter.
@@ -505,6 +546,7 @@ impl App {
         inner: Arc<AppInner>,
         routes: Vec<UserRoute>,
         static_dirs: Vec<(String, PathBuf)>,
+        file_routes: Vec<FileRoute>,
     ) -> BoxedFilter<(warp::reply::Response,)> {
         let mut filter = http::djust_js()
             .or(ws::route(inner.clone()))
@@ -518,6 +560,16 @@ impl App {
                 .map(|file: warp::fs::File| file.into_response());
             filter = filter.or(files).unify().boxed();
         }
+        for route in file_routes {
+            let files = files::route(
+                inner.clone(),
+                route.prefix,
+                route.login_required,
+                route.permission,
+                route.loader,
+            );
+            filter = filter.or(files).unify().boxed();
+        }
         for route in routes {
             filter = filter
                 .or(http::csrf_guard(inner.clone()).and(route))
@@ -525,24 +577,34 @@ impl App {
                 .boxed();
         }
         let recover_inner = inner.clone();
+        let security = page::security_headers();
         filter
             .recover(move |rejection| http::recover(recover_inner.clone(), rejection))
             .unify()
-            .with(warp::reply::with::headers(page::security_headers()))
-            .map(Reply::into_response)
+            .map(move |reply: warp::reply::Response| {
+                // Every response gets the security headers it did not set
+                // itself (a stored file sets a stricter policy).
+                let mut response = reply.into_response();
+                for (name, value) in &security {
+                    if !response.headers().contains_key(name) {
+                        response.headers_mut().insert(name.clone(), value.clone());
+                    }
+                }
+                response
+            })
             .boxed()
     }
 
     /// Binds `addr` and serves in the background; for tests and embedding.
     pub async fn bind(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Server> {
-        let (inner, routes, static_dirs) = self.into_inner()?;
+        let (inner, routes, static_dirs, file_routes) = self.into_inner()?;
         if let Some(broadcast) = &inner.revocations {
             broadcast.listen(RevokedSessions::new(&inner.revoked));
         }
         let listener = listen(addr).await?;
         let local = listener.local_addr()?;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let filter = Self::filter(inner.clone(), routes, static_dirs);
+        let filter = Self::filter(inner.clone(), routes, static_dirs, file_routes);
         let server = warp::serve(filter).incoming(listener).graceful(async {
             let _ = stopped.await;
         });

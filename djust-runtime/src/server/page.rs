@@ -7,8 +7,10 @@ use crate::template::escape::escape_into;
 
 /// The Content-Security-Policy: scripts only from this origin (so no inline
 /// script and no eval), no plugins, no framing, forms and sockets to self.
+/// Images may also be `blob:` URLs: the client previews a chosen upload
+/// without sending it anywhere.
 /// Inline `style` attributes stay allowed: `html!` filters dynamic styles.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Headers added to every response.
 pub fn security_headers() -> HeaderMap {

@@ -61,6 +61,7 @@ pub(crate) fn all_permissions(meta: &ViewMeta) -> Vec<&'static str> {
                 .iter()
                 .filter_map(|handler| handler.permission),
         )
+        .chain(meta.uploads.iter().filter_map(|slot| slot.permission))
         .collect();
     permissions.sort_unstable();
     permissions.dedup();
@@ -168,6 +169,11 @@ impl<'a> Harness<'a> {
             Some(fixture) => fixture(builder).mount(),
             None => builder.mount(),
         }
+    }
+
+    /// Counts one more event or upload sent.
+    pub(crate) fn count_event(&mut self) {
+        self.events += 1;
     }
 
     /// Records a finding.
