@@ -21,11 +21,13 @@ mod contacts;
 mod counter;
 mod e2e_support;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use e2e_support::page::{click, text, type_into, wait_connected, wait_text, WAIT};
 use e2e_support::{within, Browser, COMMAND_TIMEOUT};
+use fantoccini::Locator;
 use serde_json::{json, Value};
 
 const SECRET: &str = "e2e-secret-key-with-at-least-32-bytes!!";
@@ -413,5 +415,176 @@ async fn chat_between_two_browsers() {
     bob.close().await;
     wait_text(&ann, "#online", "1 online").await;
     ann.close().await;
+    server.shutdown().await;
+}
+
+// ----- photo uploads (contacts)
+
+fn corpus_file(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("djust-testing/payloads/uploads")
+        .join(file)
+}
+
+/// Files made for this test, removed at its end.
+struct Files(PathBuf);
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn choose(browser: &Browser, path: &std::path::Path) {
+    let input = within(
+        "find the file input",
+        COMMAND_TIMEOUT,
+        browser.client().find(Locator::Css("#photo")),
+    )
+    .await
+    .expect("file input");
+    within(
+        "choose a file",
+        COMMAND_TIMEOUT,
+        input.send_keys(path.to_str().expect("utf-8 path")),
+    )
+    .await
+    .expect("send the file path");
+}
+
+#[tokio::test]
+async fn contact_photos_upload_with_progress_cancel_and_clear_refusals() {
+    let _serial = SERIAL.lock().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let scratch = std::env::temp_dir().join(format!(
+        "djust-e2e-uploads-{}",
+        djust::runtime::auth::generate_token()
+    ));
+    std::fs::create_dir_all(&scratch).expect("scratch dir");
+    let _files = Files(scratch.clone());
+    // A real PNG with 1.5 MB after its end (browsers ignore it): slow
+    // enough at the configured rate to watch its progress.
+    let big = scratch.join("big.png");
+    let mut bytes = std::fs::read(corpus_file("valid.png")).expect("png");
+    bytes.extend(std::iter::repeat_n(0u8, 1_500_000));
+    std::fs::write(&big, bytes).expect("big png");
+    let oversize = scratch.join("huge.png");
+    let mut bytes = std::fs::read(corpus_file("valid.png")).expect("png");
+    bytes.extend(std::iter::repeat_n(0u8, 3 * 1024 * 1024));
+    std::fs::write(&oversize, bytes).expect("huge png");
+    let disguised = scratch.join("avatar.png");
+    std::fs::copy(corpus_file("svg_as_png.png"), &disguised).expect("svg");
+
+    let db = contacts::db::Db::in_memory().expect("db");
+    db.seed_contacts().expect("seed contacts");
+    db.seed_users().expect("seed users");
+    let server = contacts::app(Arc::new(db))
+        .config(djust::Config {
+            secret_key: Some(SECRET.to_owned()),
+            upload_bytes_per_second: 256 * 1024,
+            upload_dir: Some(scratch.join("uploads")),
+            ..djust::Config::default()
+        })
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}/", server.local_addr());
+    login(&browser, &base, "admin", "admin-demo-2026").await;
+    browser.goto(&format!("{base}contacts/edit?id=1")).await;
+    wait_connected(&browser).await;
+
+    // A disguised SVG, a PDF, a 3 MB image: refused, each with its reason.
+    choose(&browser, &disguised).await;
+    wait_text(&browser, "#error-photo", "not the type its name says").await;
+    choose(&browser, &corpus_file("valid.pdf")).await;
+    wait_text(&browser, "#error-photo", "not accepted").await;
+    choose(&browser, &oversize).await;
+    wait_text(&browser, "#error-photo", "at most 2 MB").await;
+
+    // A slow upload shows its progress, then is cancelled.
+    choose(&browser, &big).await;
+    browser
+        .wait_for(
+            "progress between 0 and 100",
+            "const p = document.querySelector('#photo-progress'); return p.value > 0 && p.value < 100;",
+            vec![],
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        browser
+            .execute(
+                "return document.querySelector('#error-photo').textContent;",
+                vec![]
+            )
+            .await,
+        json!(""),
+        "a new choice clears the last error"
+    );
+    assert_eq!(
+        browser
+            .execute(
+                "return !!document.querySelector('#photo-preview').getAttribute('src');",
+                vec![]
+            )
+            .await,
+        json!(true),
+        "a preview of the chosen image"
+    );
+    click(&browser, "#photo-cancel").await;
+    browser
+        .wait_for(
+            "the upload to be cancelled",
+            "return !document.querySelector('#photo-preview').getAttribute('src') && document.querySelector('#photo').value === '';",
+            vec![],
+            WAIT,
+        )
+        .await;
+
+    // A real photo: uploaded, saved, shown in the list.
+    choose(&browser, &corpus_file("valid.png")).await;
+    browser
+        .wait_for(
+            "the upload to finish",
+            "return document.querySelector('#photo').classList.contains('dj-upload-done') && document.querySelector('#photo-progress').value === 100;",
+            vec![],
+            WAIT,
+        )
+        .await;
+    click(&browser, "#save").await;
+    browser
+        .wait_for(
+            "the list with the photo",
+            "return location.pathname === '/' && !!document.querySelector('#rows tr[data-id=\"1\"] img.thumb');",
+            vec![],
+            WAIT,
+        )
+        .await;
+    let served = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/photos/1').then((r) => done([r.status, r.headers.get('content-type'), r.headers.get('x-content-type-options'), r.headers.get('content-security-policy')]));",
+            vec![],
+        )
+        .await;
+    assert_eq!(served[0], json!(200), "{served}");
+    assert_eq!(served[1], json!("image/png"), "{served}");
+    assert_eq!(served[2], json!("nosniff"), "{served}");
+    assert!(
+        served[3]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("sandbox"),
+        "{served}"
+    );
+    // Nothing left in the upload directory.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let left: Vec<_> = std::fs::read_dir(scratch.join("uploads"))
+        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    browser.close().await;
     server.shutdown().await;
 }
