@@ -74,7 +74,9 @@ async fn serve_djust() {
 }
 
 async fn serve_echo() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     println!("{}", listener.local_addr().expect("addr"));
     while let Ok((stream, _)) = listener.accept().await {
         tokio::spawn(async move {
@@ -105,7 +107,12 @@ fn usage(pid: u32) -> (u64, f64) {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |index: usize| fields.get(index).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 (1-based) of stat, 12 and 13
     // here, in clock ticks (USER_HZ, 100 on Linux).
     let clock_ticks = 100.0;
@@ -218,17 +225,21 @@ async fn djust_run(server: &Spawned, mb: usize) -> Run {
         .and_then(|rest| rest.split('"').next())
         .expect("mount token")
         .to_owned();
-    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        format!("ws://{addr}/ws/live/"),
-    )
-    .expect("request");
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://{addr}/ws/live/"
+        ))
+        .expect("request");
     request
         .headers_mut()
         .insert("origin", format!("http://{addr}").parse().expect("origin"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("connect");
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
     socket
         .send(Message::text(
-            serde_json::json!({"type": "mount", "view": "sink", "url": "/", "mount_token": token}).to_string(),
+            serde_json::json!({"type": "mount", "view": "sink", "url": "/", "mount_token": token})
+                .to_string(),
         ))
         .await
         .expect("mount");
@@ -278,7 +289,8 @@ async fn djust_run(server: &Spawned, mb: usize) -> Run {
         // Consume (delete) it so runs do not add up on disk.
         socket
             .send(Message::text(
-                serde_json::json!({"type": "event", "event": "drop_all", "params": {}, "ref": 1}).to_string(),
+                serde_json::json!({"type": "event", "event": "drop_all", "params": {}, "ref": 1})
+                    .to_string(),
             ))
             .await
             .expect("event");
@@ -291,7 +303,9 @@ async fn reqwest_free_get(addr: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream
-        .write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .await
         .expect("request");
     let mut body = String::new();
@@ -326,8 +340,14 @@ async fn main() {
         Some(other) => panic!("unknown server {other}"),
         None => {}
     }
-    let mb: usize = value("--mb").and_then(|v| v.parse().ok()).unwrap_or(100).clamp(1, 1024);
-    let runs: usize = value("--runs").and_then(|v| v.parse().ok()).unwrap_or(3).clamp(1, 10);
+    let mb: usize = value("--mb")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+        .clamp(1, 1024);
+    let runs: usize = value("--runs")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .clamp(1, 10);
     println!("upload of {mb} MB over loopback, {runs} run(s) each, alternating");
     let echo = spawn("echo").await;
     let djust_server = spawn("djust").await;
