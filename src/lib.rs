@@ -125,18 +125,20 @@ pub use djust_macros::permission_required;
 
 pub use djust_runtime as runtime;
 pub use djust_runtime::cli;
+pub use djust_runtime::live::LiveGroup;
 pub use djust_runtime::server::files::StoredFile;
 pub use djust_runtime::server::{App, Config, Server};
 pub use djust_runtime::template::{AttrValue, Html, Render, SafeHtml, UrlValue};
 pub use djust_runtime::view::{
-    Ctx, DynView, Error, ErrorKind, EventCtx, LiveView, MountCtx, Result, ViewFactory, ViewMeta,
+    Ctx, DynView, Error, ErrorKind, EventCtx, FlashKind, LiveView, MountCtx, Result, ViewFactory,
+    ViewMeta,
 };
 
 /// The names most views need: `use djust::prelude::*;`.
 pub mod prelude {
     pub use crate::{
         event_handler, format_html, html, live_view, permission_required, rate_limit, App, Ctx,
-        Error, EventCtx, Html, LiveView, MountCtx, Render, Result, SafeHtml,
+        Error, EventCtx, FlashKind, Html, LiveGroup, LiveView, MountCtx, Render, Result, SafeHtml,
     };
 }
 

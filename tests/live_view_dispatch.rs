@@ -107,7 +107,7 @@ impl Lab {
 
     #[event_handler]
     fn go(&mut self, ctx: &mut EventCtx, to: String) -> Result<()> {
-        ctx.navigate(&to)
+        ctx.redirect(&to)
     }
 
     #[event_handler]

@@ -567,15 +567,16 @@ async fn an_anonymous_mount_of_a_login_required_view_navigates_to_login_then_clo
     );
     assert_eq!(code, Some(4403));
 
-    // A hostile url in the mount frame does not make the navigation leave the site.
+    // A hostile url in the mount frame does not make the navigation leave
+    // the site: it is no route of the view, so the mount is refused.
     let mut socket = connect(addr).await;
     send_mount(&mut socket, "private", &token, "//evil.com").await;
     let (code, frames) = until_close(&mut socket).await;
     assert_eq!(
         frames,
-        [json!({ "type": "navigate", "to": "/login?next=%2F" })]
+        [json!({ "type": "error", "error": "No live view is served at this path" })]
     );
-    assert_eq!(code, Some(4403));
+    assert_eq!(code, Some(4404));
     app.server.shutdown().await;
 }
 

@@ -14,7 +14,8 @@ use crate::auth::DEFAULT_MOUNT_TOKEN_TTL_SECS;
 use crate::limits::{
     DEFAULT_BURST, DEFAULT_IP_COOLDOWN, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_JSON_DEPTH,
     DEFAULT_MAX_LIVE_CONNECTIONS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WARNINGS,
-    DEFAULT_RATE_PER_SECOND, DEFAULT_REFUSALS_BEFORE_COOLDOWN,
+    DEFAULT_NAVIGATIONS_PER_SECOND, DEFAULT_NAVIGATION_BURST, DEFAULT_RATE_PER_SECOND,
+    DEFAULT_REFUSALS_BEFORE_COOLDOWN,
 };
 use crate::session::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_SESSIONS};
 
@@ -59,6 +60,13 @@ pub struct Config {
     pub rate_burst: u32,
     /// `DJUST_MAX_RATE_WARNINGS` (3): warnings before close 4429 and IP cooldown.
     pub max_rate_warnings: u32,
+    /// `DJUST_NAVIGATIONS_PER_SECOND` (4): live patches and navigations one
+    /// connection may ask for per second (each runs `handle_params`, a
+    /// navigation mounts a view); past it, the same warnings and close as
+    /// for frames.
+    pub navigations_per_second: f64,
+    /// `DJUST_NAVIGATION_BURST` (8): the navigation bucket's size.
+    pub navigation_burst: u32,
     /// `DJUST_MAX_CONNECTIONS_PER_IP` (10).
     pub max_connections_per_ip: u32,
     /// `DJUST_RECONNECT_COOLDOWN_SECS` (5): refusal period after a rate-limit close.
@@ -146,6 +154,8 @@ impl Default for Config {
             rate_per_second: DEFAULT_RATE_PER_SECOND,
             rate_burst: DEFAULT_BURST,
             max_rate_warnings: DEFAULT_MAX_WARNINGS,
+            navigations_per_second: DEFAULT_NAVIGATIONS_PER_SECOND,
+            navigation_burst: DEFAULT_NAVIGATION_BURST,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             reconnect_cooldown_secs: DEFAULT_IP_COOLDOWN.as_secs(),
             refusals_before_cooldown: DEFAULT_REFUSALS_BEFORE_COOLDOWN,
@@ -190,6 +200,8 @@ impl fmt::Debug for Config {
             .field("rate_per_second", &self.rate_per_second)
             .field("rate_burst", &self.rate_burst)
             .field("max_rate_warnings", &self.max_rate_warnings)
+            .field("navigations_per_second", &self.navigations_per_second)
+            .field("navigation_burst", &self.navigation_burst)
             .field("max_connections_per_ip", &self.max_connections_per_ip)
             .field("reconnect_cooldown_secs", &self.reconnect_cooldown_secs)
             .field("refusals_before_cooldown", &self.refusals_before_cooldown)
@@ -283,6 +295,16 @@ impl Config {
             max_rate_warnings,
             "DJUST_MAX_RATE_WARNINGS",
             "a flooding connection is closed later"
+        );
+        higher_is_looser!(
+            navigations_per_second,
+            "DJUST_NAVIGATIONS_PER_SECOND",
+            "one connection may mount views faster"
+        );
+        higher_is_looser!(
+            navigation_burst,
+            "DJUST_NAVIGATION_BURST",
+            "one connection may mount more views in a burst"
         );
         higher_is_looser!(
             max_message_bytes,
@@ -516,6 +538,14 @@ impl Config {
         if let Some(raw) = get("DJUST_RATE_BURST") {
             config.rate_burst = parse_number("DJUST_RATE_BURST", &raw, "a positive integer")?;
         }
+        if let Some(raw) = get("DJUST_NAVIGATIONS_PER_SECOND") {
+            config.navigations_per_second =
+                parse_number("DJUST_NAVIGATIONS_PER_SECOND", &raw, "a positive number")?;
+        }
+        if let Some(raw) = get("DJUST_NAVIGATION_BURST") {
+            config.navigation_burst =
+                parse_number("DJUST_NAVIGATION_BURST", &raw, "a positive integer")?;
+        }
         if let Some(raw) = get("DJUST_MAX_RATE_WARNINGS") {
             config.max_rate_warnings =
                 parse_number("DJUST_MAX_RATE_WARNINGS", &raw, "a positive integer")?;
@@ -656,6 +686,15 @@ impl Config {
         }
         if self.rate_burst == 0 {
             return Err(error("DJUST_RATE_BURST", "must be at least 1"));
+        }
+        if !(self.navigations_per_second.is_finite() && self.navigations_per_second > 0.0) {
+            return Err(error(
+                "DJUST_NAVIGATIONS_PER_SECOND",
+                "must be a positive number",
+            ));
+        }
+        if self.navigation_burst == 0 {
+            return Err(error("DJUST_NAVIGATION_BURST", "must be at least 1"));
         }
         if self.max_rate_warnings == 0 {
             return Err(error("DJUST_MAX_RATE_WARNINGS", "must be at least 1"));
@@ -879,6 +918,7 @@ mod hostile_env_tests {
             "DJUST_MAX_MESSAGE_BYTES",
             "DJUST_MAX_JSON_DEPTH",
             "DJUST_RATE_BURST",
+            "DJUST_NAVIGATION_BURST",
             "DJUST_MAX_RATE_WARNINGS",
             "DJUST_MAX_CONNECTIONS_PER_IP",
             "DJUST_RECONNECT_COOLDOWN_SECS",
@@ -938,6 +978,7 @@ mod hostile_env_tests {
     fn limits_that_must_be_positive_refuse_zero_and_floats_refuse_nan() {
         for name in [
             "DJUST_RATE_BURST",
+            "DJUST_NAVIGATION_BURST",
             "DJUST_MAX_RATE_WARNINGS",
             "DJUST_MAX_CONNECTIONS_PER_IP",
             "DJUST_MAX_SESSIONS",
@@ -949,8 +990,10 @@ mod hostile_env_tests {
             assert_eq!(with(name, "0").expect_err(name).variable, name);
         }
         for value in ["NaN", "inf", "-inf", "-1", "0", "abc", "1e400"] {
-            let error = with("DJUST_RATE_PER_SECOND", value).expect_err(value);
-            assert_eq!(error.variable, "DJUST_RATE_PER_SECOND");
+            for name in ["DJUST_RATE_PER_SECOND", "DJUST_NAVIGATIONS_PER_SECOND"] {
+                let error = with(name, value).expect_err(value);
+                assert_eq!(error.variable, name);
+            }
         }
         assert_eq!(
             with("DJUST_RATE_PER_SECOND", "2.5")

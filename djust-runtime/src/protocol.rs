@@ -95,6 +95,28 @@ pub enum Patch {
     },
 }
 
+/// How a navigation is recorded in the browser's history.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryKind {
+    /// A new entry (Back returns to the page before).
+    #[default]
+    Push,
+    /// The current entry is replaced.
+    Replace,
+    /// The browser already moved (Back or Forward): nothing to record.
+    Pop,
+}
+
+/// A flash message as sent to the browser (see `view::flash`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct FlashFrame {
+    /// `info`, `success`, `warning` or `error`.
+    pub kind: String,
+    /// Plain text.
+    pub message: String,
+}
+
 /// A frame from the browser.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -154,6 +176,24 @@ pub enum ClientMessage {
         /// The entry.
         #[serde(rename = "ref")]
         reference: String,
+    },
+    /// The URL changed within the mounted view (a `dj-patch` link, or
+    /// Back/Forward between two URLs of the view): its `handle_params` runs.
+    LivePatch {
+        /// The new same-origin URL (path and query).
+        url: String,
+        /// How the client records it (`pop`: the browser already did).
+        #[serde(default)]
+        kind: HistoryKind,
+    },
+    /// Go to another live view of the same live session over this socket
+    /// (a `dj-navigate` link, or Back/Forward to a page of another view).
+    LiveNavigate {
+        /// The same-origin URL of the target view.
+        url: String,
+        /// How the client records it (`pop`: the browser already did).
+        #[serde(default)]
+        kind: HistoryKind,
     },
     /// Keep-alive.
     Ping,
@@ -227,10 +267,56 @@ pub enum ServerMessage {
         /// Message to show.
         message: String,
     },
-    /// Go to another URL (e.g. the login page).
+    /// Load another page (a full page load: the login page, a route of
+    /// another live session, `redirect`).
     Navigate {
         /// Target URL.
         to: String,
+        /// Replace the current history entry instead of adding one.
+        #[serde(default, skip_serializing_if = "is_false")]
+        replace: bool,
+    },
+    /// The view's URL changed without a remount (after `handle_params`):
+    /// record it in the history (never sent for `pop`).
+    LivePatch {
+        /// The new URL.
+        to: String,
+        /// `push` or `replace`.
+        kind: HistoryKind,
+    },
+    /// Another view of the live session was mounted on this socket: it
+    /// replaces the page's view.
+    LiveNavigate {
+        /// The URL now shown.
+        to: String,
+        /// How to record it in the history.
+        kind: HistoryKind,
+        /// The new view's name.
+        view: String,
+        /// The page title.
+        title: String,
+        /// Full HTML of the new view.
+        html: String,
+        /// Version of the rendered tree.
+        version: u64,
+        /// A mount token for the new view (for a later fresh mount).
+        mount_token: String,
+        /// The token for the next resume, as in `mount`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_token: Option<String>,
+        /// Flash messages for the new page (the old ones are cleared).
+        #[serde(default)]
+        flash: Vec<FlashFrame>,
+    },
+    /// The page title changed.
+    Title {
+        /// The new title (the app's name already appended).
+        title: String,
+    },
+    /// Flash messages to show now.
+    Flash {
+        /// The messages, oldest first.
+        flash: Vec<FlashFrame>,
     },
     /// An event pushed from the server to client hooks.
     PushEvent {
@@ -278,6 +364,10 @@ pub enum ServerMessage {
         /// Why (safe to show).
         error: String,
     },
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 fn is_zero(value: &u64) -> bool {

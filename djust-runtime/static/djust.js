@@ -9,7 +9,10 @@
  *    after a drop the client resumes its view (resume token), else mounts anew.
  * 5. Uploads: dj-upload inputs stream files as acknowledged binary chunks,
  *    with progress, preview, cancel and errors shown without custom JS.
- * 6. Public API (window.djust) and start-up.
+ * 6. Navigation: dj-patch / dj-navigate links and Back/Forward move over the
+ *    socket (history, title, focus, scroll, an aria-live announcement);
+ *    flash messages; dj-guard forms ask before typed input is thrown away.
+ * 7. Public API (window.djust) and start-up.
  */
 (function () {
 'use strict';
@@ -324,9 +327,19 @@ function onFrame(view, data) {
     if (type === 'error') emit(view, 'djust:error', { error: String(f.error) });
   } else if (type === 'rate_limit_exceeded') {
     emit(view, 'djust:rate-limited', { message: String(f.message) });
-  } else if (type === 'navigate' && /* same-origin path */ /^\/(?![\/\\])[^\x00-\x1f\x7f]*$/.test(f.to)) {
+  } else if (type === 'navigate' && samePath(f.to)) {
     view.navigated = true;
-    location.assign(f.to);
+    leaving = true; // the server sends us away: no unsaved-changes prompt
+    if (f.replace) location.replace(f.to); else location.assign(f.to);
+  } else if (type === 'live_patch' && samePath(f.to)) {
+    record(view, f.to, f.kind);
+    markCurrentLinks();
+  } else if (type === 'live_navigate' && samePath(f.to)) {
+    navigated(view, f);
+  } else if (type === 'title' && typeof f.title === 'string') {
+    document.title = f.title;
+  } else if (type === 'flash' && Array.isArray(f.flash)) {
+    showFlash(f.flash, false);
   } else if (type === 'push_event' && typeof f.event === 'string') {
     for (const fn of Array.from(handlers.get(f.event) || [])) {
       try { fn(f.payload); } catch (e) { _log(root, 'handler failed'); }
@@ -475,9 +488,199 @@ function bindUploads(view) {
   });
 }
 
-/* ---- 6. Public API and start-up ---- */
+/* ---- 6. Navigation, flash and guarded forms ---- */
+
+/** A same-origin path (no scheme, no `//host`, no control characters). */
+const samePath = (to) => typeof to === 'string' && /^\/(?![\/\\])[^\x00-\x1f\x7f]*$/.test(to);
+const FLASH_KINDS = /^(info|success|warning|error)$/;
+let leaving = false; // a navigation the page asked for: no guard prompt
+let popScroll = null; // scroll position to restore after a Back/Forward
+const here = () => ({ url: location.pathname + location.search, state: history.state });
+let shown = null; // the URL and history state on screen (restored when leaving is declined)
+
+/** The live view links and history go through (the page's mounted view). */
+const liveView = () => views.find((v) => v.mounted && !v.stopped);
+
+/** Saves the scroll position in the current history entry. */
+function saveScroll() {
+  const state = Object.assign({}, history.state || {}, { djust: true, scroll: window.scrollY });
+  history.replaceState(state, '', location.href);
+}
+
+/** Records `to` in the history (`push` or `replace`; `pop`: already there). */
+function record(view, to, kind) {
+  const state = { djust: true, view: view.root.dataset.djustView || '', scroll: 0 };
+  if (kind === 'push') { saveScroll(); history.pushState(state, '', to); }
+  else if (kind === 'replace') history.replaceState(state, '', to);
+  shown = here();
+}
+
+/** `aria-current="page"` on live links outside the views (a layout's menu). */
+function markCurrentLinks() {
+  document.querySelectorAll('a[dj-navigate], a[dj-patch]').forEach((a) => {
+    if (a.closest('[data-djust-view]')) return; // the server renders those
+    let path = null;
+    try { path = new URL(a.href, location.href).pathname; } catch (e) { /* bad href */ }
+    if (path === location.pathname) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  });
+}
+
+/** The visually hidden live region that announces a new page. */
+function announce(text) {
+  let region = document.querySelector('[data-djust-announce]');
+  if (!region) {
+    region = document.createElement('div');
+    region.setAttribute('data-djust-announce', '');
+    region.setAttribute('aria-live', 'assertive');
+    region.setAttribute('aria-atomic', 'true');
+    Object.assign(region.style, { position: 'absolute', width: '1px', height: '1px', overflow: 'hidden',
+      clip: 'rect(0 0 0 0)', clipPath: 'inset(50%)', whiteSpace: 'nowrap', margin: '-1px', padding: '0', border: '0' });
+    document.body.appendChild(region);
+  }
+  region.textContent = '';
+  setTimeout(() => { region.textContent = text; }, 50); // a change screen readers notice
+}
+
+/** Another view of the live session replaced this one. */
+function navigated(view, f) {
+  const root = view.root;
+  root.dataset.djustView = String(f.view);
+  root.dataset.djustToken = String(f.mount_token || '');
+  record(view, f.to, f.kind); // before the new content moves the scroll position
+  safeSetInnerHTML(root, f.html);
+  view.version = Number(f.version) || 0;
+  view.resync = false;
+  view.resume = typeof f.resume_token === 'string' ? f.resume_token : null;
+  settleAll(view);
+  view.uploads.clear();
+  if (typeof f.title === 'string') document.title = f.title;
+  showFlash(Array.isArray(f.flash) ? f.flash : [], true);
+  markCurrentLinks();
+  // Where a reader and a mouse user expect to be: the top of the new page
+  // (or where they were, for Back/Forward), focus on its heading.
+  if (f.kind === 'pop' && popScroll !== null) window.scrollTo(0, popScroll);
+  else window.scrollTo(0, 0);
+  popScroll = null;
+  const target = root.querySelector('[autofocus]') || root.querySelector('h1') || root;
+  if (!target.hasAttribute('tabindex') && !target.matches('[autofocus]')) target.setAttribute('tabindex', '-1');
+  target.focus({ preventScroll: true });
+  announce(document.title);
+  emit(view, 'djust:navigated', { url: f.to, view: f.view });
+}
+
+/** The page's flash area (added before the first view when the layout has none). */
+function flashArea() {
+  let area = document.querySelector('[data-djust-flash]');
+  if (!area) {
+    area = document.createElement('div');
+    area.className = 'djust-flash';
+    area.setAttribute('data-djust-flash', '');
+    area.setAttribute('role', 'status');
+    area.setAttribute('aria-live', 'polite');
+    const first = document.querySelector('[data-djust-view]');
+    if (first) first.parentNode.insertBefore(area, first);
+    else document.body.appendChild(area);
+  }
+  return area;
+}
+
+/** Shows flash messages as text (never markup); `replace` clears the old ones. */
+function showFlash(list, replace) {
+  const area = flashArea();
+  if (replace) area.replaceChildren();
+  list.forEach((item) => {
+    const kind = FLASH_KINDS.test(item && item.kind) ? item.kind : 'info';
+    const box = document.createElement('div');
+    box.className = 'flash flash-' + kind;
+    box.setAttribute('data-kind', kind);
+    if (kind === 'error') box.setAttribute('role', 'alert');
+    const text = document.createElement('span');
+    text.className = 'flash-message';
+    text.textContent = String(item && item.message);
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'flash-close';
+    close.setAttribute('dj-flash-dismiss', '');
+    close.setAttribute('aria-label', 'Dismiss');
+    close.textContent = '\u00d7';
+    box.append(text, close);
+    area.appendChild(box);
+  });
+}
+
+const dirty = new Set(); // guarded forms with typed input not yet submitted
+
+/** Whether the user agrees to leave typed input behind (asks at most once). */
+function mayLeave() {
+  for (const form of Array.from(dirty)) if (!form.isConnected) dirty.delete(form);
+  if (!dirty.size) return true;
+  const form = dirty.values().next().value;
+  const ok = window.confirm(form.getAttribute('dj-guard') || 'You have unsaved changes. Leave this page?');
+  if (ok) dirty.clear();
+  return ok;
+}
+
+function bindNavigation() {
+  document.addEventListener('click', (e) => {
+    const t = e.target instanceof Element ? e.target : null;
+    if (t && t.closest('[dj-flash-dismiss]')) {
+      const box = t.closest('[dj-flash-dismiss]').closest('.flash');
+      if (box) box.remove();
+      return;
+    }
+    const a = t && t.closest('a[dj-patch], a[dj-navigate]');
+    if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey ||
+        (a.target && a.target !== '_self') || a.hasAttribute('download')) return;
+    let url = null;
+    try { url = new URL(a.getAttribute('href') || '', location.href); } catch (err) { return; }
+    const view = liveView();
+    if (url.origin !== location.origin || !view) return; // the browser loads it
+    e.preventDefault();
+    if (!mayLeave()) return;
+    const to = url.pathname + url.search;
+    send(view, { type: a.hasAttribute('dj-patch') ? 'live_patch' : 'live_navigate', url: to,
+      kind: a.hasAttribute('dj-replace') ? 'replace' : 'push' });
+  });
+  window.addEventListener('popstate', (e) => {
+    const state = e.state || {};
+    const view = liveView();
+    if (!view || !state.djust) return view ? location.reload() : undefined;
+    if (!mayLeave()) { if (shown) history.pushState(shown.state, '', shown.url); return; }
+    shown = here();
+    popScroll = Number(state.scroll) || 0;
+    const same = state.view === (view.root.dataset.djustView || '');
+    send(view, { type: same ? 'live_patch' : 'live_navigate', url: location.pathname + location.search, kind: 'pop' });
+    if (same) { window.scrollTo(0, popScroll); popScroll = null; }
+  });
+  document.addEventListener('input', (e) => {
+    const form = e.target instanceof Element && e.target.closest('form[dj-guard]');
+    if (form) dirty.add(form);
+  });
+  document.addEventListener('submit', (e) => {
+    if (e.target instanceof Element && e.target.matches('form[dj-guard]')) dirty.delete(e.target);
+  }, true);
+  window.addEventListener('beforeunload', (e) => {
+    for (const form of Array.from(dirty)) if (!form.isConnected) dirty.delete(form);
+    if (dirty.size && !leaving) { e.preventDefault(); e.returnValue = ''; }
+  });
+  history.scrollRestoration = 'manual';
+}
+
+/* ---- 7. Public API and start-up ---- */
+
+let navigationBound = false;
 
 function connect() {
+  if (!navigationBound) {
+    navigationBound = true;
+    bindNavigation();
+    const first = document.querySelector('[data-djust-view]');
+    history.replaceState(Object.assign({}, history.state || {}, { djust: true,
+      view: first ? first.dataset.djustView || '' : '', scroll: window.scrollY }), '', location.href);
+    shown = here();
+    markCurrentLinks();
+  }
   document.querySelectorAll('[data-djust-view]').forEach((root) => {
     let view = views.find((v) => v.root === root);
     if (!view) {

@@ -41,6 +41,8 @@ fn base(name: &'static str, auth: AuthPosture) -> ViewMeta {
         safe_splices: 0,
         persist: false,
         uploads: &[],
+        url_params: None,
+        title: None,
     }
 }
 
@@ -575,6 +577,8 @@ fn json_shape() {
                 },
             ],
             "config": {"tick": null, "reauth_each_event": false, "safe_splices": 0, "persist": false},
+            "uploads": [],
+            "url_params": null,
         })
     );
     assert_eq!(audits[1]["view"], "counter");

@@ -174,6 +174,14 @@ fn server_noop_error_limits_navigation() {
         r#"{"type":"navigate","to":"/login"}"#,
         ServerMessage::Navigate {
             to: "/login".into(),
+            replace: false,
+        },
+    );
+    server_round_trip(
+        r#"{"type":"navigate","to":"/a","replace":true}"#,
+        ServerMessage::Navigate {
+            to: "/a".into(),
+            replace: true,
         },
     );
     server_round_trip(

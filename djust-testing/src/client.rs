@@ -19,8 +19,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use djust_runtime::auth::{generate_token, Identity, MountToken, SecretKey, Signer, User};
 use djust_runtime::config::Config;
-use djust_runtime::live::{Connection, Endpoint, LiveSession, MountRefusal, Peer, Step};
-use djust_runtime::protocol::{Patch, ServerMessage};
+use djust_runtime::live::{
+    Connection, Endpoint, LiveGroup, LiveSession, MountRefusal, Peer, Router, Step,
+};
+use djust_runtime::protocol::{FlashFrame, Patch, ServerMessage};
 use djust_runtime::security::SafeError;
 use djust_runtime::session::Session;
 use djust_runtime::upload::{UploadDir, MAX_CHUNK_BYTES};
@@ -39,9 +41,32 @@ pub struct TestClientBuilder {
     session_id: Option<String>,
     ip: IpAddr,
     frame_spacing: Duration,
+    routes: Vec<(String, ViewFactory)>,
+    groups: Vec<LiveGroup>,
 }
 
 impl TestClientBuilder {
+    /// Serves the mounted view at route `pattern` (`/contacts/{id}`), in
+    /// the default live session: its path parameters reach
+    /// `handle_params` (mount at a matching [`url`](Self::url)).
+    pub fn route(mut self, pattern: &str) -> Self {
+        self.routes.push((pattern.to_owned(), self.factory));
+        self
+    }
+
+    /// Serves another view at `pattern` in the default live session, for
+    /// live navigation tests.
+    pub fn live(mut self, pattern: &str, view: ViewFactory) -> Self {
+        self.routes.push((pattern.to_owned(), view));
+        self
+    }
+
+    /// Serves a live session (its routes added with [`LiveGroup::live`]).
+    pub fn live_session(mut self, group: LiveGroup) -> Self {
+        self.groups.push(group);
+        self
+    }
+
     /// Mounts as this user (anonymous by default).
     pub fn user(mut self, user: User) -> Self {
         self.identity = Identity::User(user);
@@ -102,8 +127,20 @@ impl TestClientBuilder {
             .map_err(|_| MountRefusal::Failed(SafeError::Internal))?;
         let signer = Signer::from_key(&SecretKey::generate());
         let meta = self.factory.meta();
+        let mut router = Router::new();
+        for (pattern, view) in &self.routes {
+            router
+                .add(pattern, *view, 0)
+                .map_err(|_| MountRefusal::Failed(SafeError::Internal))?;
+        }
+        for group in self.groups {
+            router
+                .add_group(group)
+                .map_err(|_| MountRefusal::Failed(SafeError::Internal))?;
+        }
         let mut endpoint = Endpoint::new(self.config, signer.clone())
             .view(self.factory)
+            .router(router)
             .state(self.state);
         // A private upload directory for a view that takes uploads.
         let upload_root = (!meta.uploads.is_empty())
@@ -244,6 +281,8 @@ impl TestClient {
             session_id: Some("test-session".to_owned()),
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             frame_spacing: Duration::from_millis(10),
+            routes: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -363,6 +402,69 @@ impl TestClient {
         all
     }
 
+    /// Follows a `dj-patch` link to `url`: a `live_patch` frame (the view's
+    /// `handle_params` runs with the new URL).
+    pub fn patch(&mut self, url: &str) -> EventResult {
+        let frame = json!({ "type": "live_patch", "url": url, "kind": "push" });
+        self.send_raw(&frame.to_string())
+    }
+
+    /// Follows a `dj-navigate` link to `url`: a `live_navigate` frame
+    /// (another view of the live session is mounted on this connection).
+    pub fn navigate(&mut self, url: &str) -> EventResult {
+        let frame = json!({ "type": "live_navigate", "url": url, "kind": "push" });
+        self.send_raw(&frame.to_string())
+    }
+
+    /// The browser's Back or Forward to `url`, which showed view `view`:
+    /// a `live_patch` (same view) or `live_navigate` frame of kind `pop`.
+    pub fn pop_to(&mut self, url: &str, view: &str) -> EventResult {
+        let kind = if view == self.meta().name {
+            "live_patch"
+        } else {
+            "live_navigate"
+        };
+        let frame = json!({ "type": kind, "url": url, "kind": "pop" });
+        self.send_raw(&frame.to_string())
+    }
+
+    /// The URL the mounted view is at.
+    pub fn url(&self) -> &str {
+        self.session().url()
+    }
+
+    /// The page title's view part.
+    pub fn title(&self) -> &str {
+        self.session().title()
+    }
+
+    /// Every flash message shown so far (`flash` frames and those arriving
+    /// with a live navigation), oldest first.
+    pub fn flashes(&self) -> Vec<FlashFrame> {
+        self.frames
+            .iter()
+            .flat_map(|frame| match frame {
+                ServerMessage::Flash { flash } | ServerMessage::LiveNavigate { flash, .. } => {
+                    flash.clone()
+                }
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Every URL the history recorded by a live patch or navigation.
+    pub fn live_urls(&self) -> Vec<String> {
+        self.frames
+            .iter()
+            .filter_map(|frame| match frame {
+                ServerMessage::LivePatch { to, .. } | ServerMessage::LiveNavigate { to, .. } => {
+                    Some(to.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Runs one tick (`handle_tick`) now.
     pub fn tick(&mut self) -> EventResult {
         let now = self.tick_clock();
@@ -392,6 +494,9 @@ impl TestClient {
     }
 
     fn record(&mut self, step: Step) -> EventResult {
+        if step.unsubscribe_all {
+            self.subscriptions.clear();
+        }
         self.subscriptions
             .extend(self.connection.take_subscriptions());
         self.frames.extend(step.frames.iter().cloned());
@@ -436,12 +541,13 @@ impl TestClient {
             .collect()
     }
 
-    /// Every `navigate` target so far.
+    /// Every full page load asked for so far (`navigate` frames: a
+    /// `redirect`, the login page, another live session).
     pub fn navigations(&self) -> Vec<String> {
         self.frames
             .iter()
             .filter_map(|frame| match frame {
-                ServerMessage::Navigate { to } => Some(to.clone()),
+                ServerMessage::Navigate { to, .. } => Some(to.clone()),
                 _ => None,
             })
             .collect()

@@ -211,6 +211,8 @@ static LEAKY_META: ViewMeta = ViewMeta {
     safe_splices: 0,
     persist: false,
     uploads: &[],
+    url_params: None,
+    title: None,
 };
 
 impl LiveView for Leaky {

@@ -401,6 +401,6 @@ impl ContactEditor {
             let bytes = std::fs::read(path).map_err(|e| Error::msg(e.to_string()))?;
             db.set_photo(id, file.mime, &bytes).map_err(db_error)
         })?;
-        ctx.navigate("/?saved=1")
+        ctx.redirect("/?saved=1")
     }
 }

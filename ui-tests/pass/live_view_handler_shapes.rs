@@ -59,7 +59,7 @@ impl Shapes {
 
     #[event_handler]
     async fn with_mut_ctx(&mut self, ctx: &mut EventCtx, to: String) -> Result<()> {
-        ctx.navigate(&to)
+        ctx.redirect(&to)
     }
 
     #[event_handler]

@@ -158,3 +158,36 @@ pub fn is_url_attr(name: &str) -> bool {
             | "srcset"
     )
 }
+
+/// Calls `visit` on every element of `nodes`, in every branch and loop.
+pub fn each_element<'a>(nodes: &'a [Node], visit: &mut dyn FnMut(&'a Element)) {
+    for node in nodes {
+        match node {
+            Node::Element(element) => {
+                visit(element);
+                each_element(&element.children, visit);
+            }
+            Node::If(if_node) => {
+                let mut branch = Some(if_node);
+                while let Some(current) = branch {
+                    each_element(&current.then_branch, visit);
+                    branch = match &current.else_branch {
+                        Some(Else::If(nested)) => Some(nested),
+                        Some(Else::Block(nodes)) => {
+                            each_element(nodes, visit);
+                            None
+                        }
+                        None => None,
+                    };
+                }
+            }
+            Node::For(for_node) => each_element(&for_node.body, visit),
+            Node::Match(match_node) => {
+                for arm in &match_node.arms {
+                    each_element(&arm.body, visit);
+                }
+            }
+            Node::Text(_) | Node::Splice(_) => {}
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //!
 //! [`parse`] builds the [`ast`], [`check`] enforces the security rules,
 //! [`nesting`] refuses markup the browser's parser would restructure,
+//! [`links`] checks live links (`dj-patch`, `dj-navigate`),
 //! [`codegen`] writes the server-side rendering code and [`codegen_vdom`]
 //! the VDOM-building code; the expansion picks one at run time
 //! (`djust_runtime::template::mode`). Errors from parsing and
@@ -14,6 +15,7 @@ pub mod check;
 pub mod codegen;
 pub mod codegen_vdom;
 pub mod escape;
+pub mod links;
 pub mod nesting;
 pub mod parse;
 
@@ -34,6 +36,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
     };
     check::check(&nodes, &cx);
     nesting::check(&nodes, &cx);
+    links::check(&nodes, &cx);
     match cx.check() {
         Ok(()) => {
             let markup = codegen::expand(&nodes);

@@ -17,7 +17,7 @@ use syn::{Expr, ImplItemFn, Member, Pat, Token};
 
 use super::attrs::did_you_mean;
 use crate::ctxt::Ctxt;
-use crate::html::ast::{AttrValue, Condition, Element, Else, IfNode, Node};
+use crate::html::ast::{each_element, AttrValue, Condition, Else, IfNode, Node};
 use crate::html::check::{event_attr_base, is_valid_event_name};
 use crate::html::parse::parse_template;
 
@@ -150,39 +150,6 @@ fn check_if_events(if_node: &IfNode, handlers: &[String], view: &str, cx: &Ctxt)
         Some(Else::If(nested)) => check_if_events(nested, handlers, view, cx),
         Some(Else::Block(nodes)) => check_event_names(nodes, handlers, view, cx),
         None => {}
-    }
-}
-
-/// Calls `visit` on every element of `nodes`, in every branch and loop.
-fn each_element<'a>(nodes: &'a [Node], visit: &mut dyn FnMut(&'a Element)) {
-    for node in nodes {
-        match node {
-            Node::Element(element) => {
-                visit(element);
-                each_element(&element.children, visit);
-            }
-            Node::If(if_node) => {
-                let mut branch = Some(if_node);
-                while let Some(current) = branch {
-                    each_element(&current.then_branch, visit);
-                    branch = match &current.else_branch {
-                        Some(Else::If(nested)) => Some(nested),
-                        Some(Else::Block(nodes)) => {
-                            each_element(nodes, visit);
-                            None
-                        }
-                        None => None,
-                    };
-                }
-            }
-            Node::For(for_node) => each_element(&for_node.body, visit),
-            Node::Match(match_node) => {
-                for arm in &match_node.arms {
-                    each_element(&arm.body, visit);
-                }
-            }
-            Node::Text(_) | Node::Splice(_) => {}
-        }
     }
 }
 

@@ -20,6 +20,7 @@ const TICK: &str = "tick";
 const REAUTH_EACH_EVENT: &str = "reauth_each_event";
 const PERSIST: &str = "persist";
 const UPLOAD: &str = "upload";
+const TITLE: &str = "title";
 const KEYS: &[&str] = &[
     PUBLIC,
     LOGIN_REQUIRED,
@@ -30,6 +31,7 @@ const KEYS: &[&str] = &[
     REAUTH_EACH_EVENT,
     PERSIST,
     UPLOAD,
+    TITLE,
 ];
 
 /// The auth posture written in the attribute.
@@ -59,6 +61,8 @@ pub struct ViewAttrs {
     pub persist: Option<Span>,
     /// `upload(..)` slots, in order.
     pub uploads: Vec<super::upload::UploadSlot>,
+    /// `title = "Contacts"`: the page title.
+    pub title: Option<String>,
 }
 
 /// `^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`
@@ -119,6 +123,7 @@ pub fn parse(args: TokenStream, cx: &Ctxt) -> ViewAttrs {
     let mut reauth_each_event = false;
     let mut persist: Option<Span> = None;
     let mut uploads: Vec<super::upload::UploadSlot> = Vec::new();
+    let mut title: Option<String> = None;
     let mut seen: Vec<String> = Vec::new();
 
     let parser = syn::meta::parser(|meta: ParseNestedMeta| {
@@ -179,6 +184,17 @@ pub fn parse(args: TokenStream, cx: &Ctxt) -> ViewAttrs {
                     );
                 }
                 name = Some((value, lit.span()));
+            }
+            TITLE => {
+                let lit: LitStr = meta.value()?.parse()?;
+                let value = lit.value();
+                if value.trim().is_empty()
+                    || value.chars().count() > 200
+                    || value.chars().any(char::is_control)
+                {
+                    cx.error_spanned_by(&lit, "`title` is the page title: 1 to 200 characters of plain text, e.g. `title = \"Contacts\"`");
+                }
+                title = Some(value);
             }
             TICK => {
                 let lit: LitInt = meta.value()?.parse()?;
@@ -242,5 +258,6 @@ pub fn parse(args: TokenStream, cx: &Ctxt) -> ViewAttrs {
         reauth_each_event,
         persist,
         uploads,
+        title,
     }
 }

@@ -7,7 +7,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{GenericArgument, PathArguments, Type};
 
-use super::items::{CtxArg, HandlerDef, Lifecycle, ParamDef, ViewItems};
+use super::items::{CtxArg, HandlerDef, Lifecycle, ParamDef, ParamsHook, ViewItems};
 use super::ViewModel;
 
 /// Types `FromParam` decodes with form coercion.
@@ -213,15 +213,46 @@ fn dispatch_arm(handler: &HandlerDef) -> TokenStream {
     }
 }
 
+/// One parameter's `ParamMeta`.
+fn param_meta(param: &ParamDef) -> TokenStream {
+    let pname = param.ident.to_string().trim_start_matches("r#").to_owned();
+    let ty = type_text(&param.ty);
+    let (kind, optional) = param_kind(&param.ty);
+    let has_default = param.default.is_some();
+    quote!(::djust::__private::ParamMeta { name: #pname, ty: #ty, kind: #kind, optional: #optional, has_default: #has_default })
+}
+
+/// `handle_params_view`: decodes the URL's parameters like a handler's,
+/// then calls `handle_params`.
+fn params_fn(hook: &ParamsHook) -> TokenStream {
+    let decodes = hook.params.iter().map(decode_param);
+    let args = hook.params.iter().map(|param| &param.ident);
+    let ctx_arg = match hook.ctx {
+        CtxArg::None => quote!(),
+        CtxArg::Shared => quote!(&*__djust_ctx,),
+        CtxArg::Mut => quote!(&mut *__djust_ctx,),
+    };
+    let await_ = hook.is_async.then(|| quote!(.await));
+    let convert = quote_spanned!(hook.output_span=> ::djust::__private::HandlerOutput::into_handler_result(__djust_output));
+    quote! {
+        #[allow(unused_variables)]
+        fn handle_params_view<'a>(
+            &'a mut self,
+            __djust_ctx: &'a mut ::djust::__private::EventCtx,
+            __djust_params: &'a ::djust::__private::Params,
+        ) -> ::djust::__private::BoxFuture<'a, ::std::result::Result<(), ::djust::__private::EventError>> {
+            ::std::boxed::Box::pin(async move {
+                #(#decodes)*
+                let __djust_output = Self::handle_params(self, #ctx_arg #(#args),*) #await_;
+                #convert.map_err(::djust::__private::EventError::Handler)
+            })
+        }
+    }
+}
+
 fn handler_meta(handler: &HandlerDef) -> TokenStream {
     let name = handler.ident.to_string();
-    let params = handler.params.iter().map(|param| {
-        let pname = param.ident.to_string().trim_start_matches("r#").to_owned();
-        let ty = type_text(&param.ty);
-        let (kind, optional) = param_kind(&param.ty);
-        let has_default = param.default.is_some();
-        quote!(::djust::__private::ParamMeta { name: #pname, ty: #ty, kind: #kind, optional: #optional, has_default: #has_default })
-    });
+    let params = handler.params.iter().map(param_meta);
     let rate_limit = match &handler.rate_limit {
         Some(limit) => {
             let rate = limit.rate;
@@ -295,6 +326,15 @@ pub fn expand(model: &ViewModel, items: &ViewItems) -> TokenStream {
         .map(|(field, by)| quote!(::djust::__private::AssignedField { field: #field, by: #by }));
     let safe_splices = model.exposure.safe_splices;
     let arms = items.handlers.iter().map(dispatch_arm);
+    let url_params = match &items.handle_params {
+        Some(hook) => {
+            let metas = hook.params.iter().map(param_meta);
+            quote!(::std::option::Option::Some(&[#(#metas),*]))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let params_fn = items.handle_params.as_ref().map(params_fn);
+    let title = option_str(model.attrs.title.as_deref());
 
     let mount = match &items.mount {
         Some(lifecycle) if lifecycle.is_async => {
@@ -372,6 +412,8 @@ pub fn expand(model: &ViewModel, items: &ViewItems) -> TokenStream {
                     safe_splices: #safe_splices,
                     persist: #persist,
                     uploads: &[#(#upload_metas),*],
+                    url_params: #url_params,
+                    title: #title,
                 };
                 &META
             }
@@ -399,6 +441,7 @@ pub fn expand(model: &ViewModel, items: &ViewItems) -> TokenStream {
                 })
             }
 
+            #params_fn
             #check_permissions
             #tick_fn
             #info_fn

@@ -19,6 +19,7 @@ pub const RESERVED: &[&str] = &[
     "check_permissions",
     "handle_tick",
     "handle_info",
+    "handle_params",
     "restored",
     "view",
 ];
@@ -82,6 +83,18 @@ pub struct Lifecycle {
     pub message_ty: Option<Type>,
 }
 
+/// `handle_params`: its shape and typed URL parameters.
+pub struct ParamsHook {
+    /// `async fn`.
+    pub is_async: bool,
+    /// Context argument.
+    pub ctx: CtxArg,
+    /// Typed parameters, read from the URL's path and query.
+    pub params: Vec<ParamDef>,
+    /// Where type errors about the return value point.
+    pub output_span: Span,
+}
+
 /// Everything the macro reads from the `impl` block.
 pub struct ViewItems {
     /// `mount`.
@@ -97,6 +110,8 @@ pub struct ViewItems {
     /// `restored(&mut self, ctx: &mut MountCtx)` (a `persist` view back
     /// from its snapshot), with the name's span.
     pub restored: Option<(Lifecycle, Span)>,
+    /// `handle_params`.
+    pub handle_params: Option<ParamsHook>,
     /// `#[event_handler]` methods in source order.
     pub handlers: Vec<HandlerDef>,
 }
@@ -136,6 +151,7 @@ pub fn read(impl_block: &mut ItemImpl, cx: &Ctxt) -> ViewItems {
         handle_tick: None,
         handle_info: None,
         restored: None,
+        handle_params: None,
         handlers: Vec::new(),
     };
     for item in &mut impl_block.items {
@@ -213,6 +229,27 @@ pub fn read(impl_block: &mut ItemImpl, cx: &Ctxt) -> ViewItems {
                     },
                     method.sig.ident.span(),
                 ));
+            }
+            "handle_params" => {
+                if !matches!(method.sig.receiver(), Some(receiver) if receiver.mutability.is_some())
+                {
+                    cx.error_spanned_by(&method.sig.ident, "`handle_params` must take `&mut self`: `fn handle_params(&mut self, ctx: &mut EventCtx, page: Option<u32>)`");
+                }
+                if !method.sig.generics.params.is_empty() {
+                    cx.error_spanned_by(&method.sig.generics, "`handle_params` cannot be generic: parameters are decoded into concrete types");
+                }
+                if let Some((ctx, params)) = read_params(method, "handle_params", cx) {
+                    let output_span = match &method.sig.output {
+                        ReturnType::Type(_, ty) => ty.span(),
+                        ReturnType::Default => method.sig.ident.span(),
+                    };
+                    items.handle_params = Some(ParamsHook {
+                        is_async,
+                        ctx,
+                        params,
+                        output_span,
+                    });
+                }
             }
             "handle_info" => {
                 let (ctx, extra) = lifecycle_args(method, cx);
@@ -323,6 +360,38 @@ fn read_handler(method: &mut ImplItemFn, cx: &Ctxt) -> Option<HandlerDef> {
         }
     }
 
+    let (ctx, params) = match read_params(method, "handler", cx) {
+        Some(read) => read,
+        None => {
+            valid = false;
+            (CtxArg::None, Vec::new())
+        }
+    };
+    let output_span = match &method.sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => ident.span(),
+    };
+    valid.then_some(HandlerDef {
+        ident,
+        is_async: method.sig.asyncness.is_some(),
+        ctx,
+        params,
+        rate_limit,
+        permission,
+        output_span,
+    })
+}
+
+/// The context argument and the typed parameters of a handler or of
+/// `handle_params` (`what`), removing their `#[default]`s; `None` when one
+/// is malformed (reported).
+fn read_params(method: &mut ImplItemFn, what: &str, cx: &Ctxt) -> Option<(CtxArg, Vec<ParamDef>)> {
+    let mut valid = true;
+    let source = if what == "handler" {
+        "the event's params"
+    } else {
+        "the URL's path and query"
+    };
     let mut ctx = CtxArg::None;
     let mut params = Vec::new();
     for (position, input) in method.sig.inputs.iter_mut().enumerate().skip(1) {
@@ -340,14 +409,14 @@ fn read_handler(method: &mut ImplItemFn, cx: &Ctxt) -> Option<HandlerDef> {
             continue;
         }
         let Pat::Ident(pat) = &*arg.pat else {
-            cx.error_spanned_by(&arg.pat, "handler parameters must be plain names (`id: i64`): the name is the key read from the event's params");
+            cx.error_spanned_by(&arg.pat, format!("{what} parameters must be plain names (`id: i64`): the name is the key read from {source}"));
             valid = false;
             continue;
         };
         let param_name = pat.ident.to_string();
         let key = param_name.trim_start_matches("r#");
         if !is_snake_name(key) {
-            cx.error_spanned_by(&pat.ident, format!("parameter name `{key}` must match `^[a-z][a-z0-9_]*$` (it is read from the event's params)"));
+            cx.error_spanned_by(&pat.ident, format!("parameter name `{key}` must match `^[a-z][a-z0-9_]*$` (it is read from {source})"));
             valid = false;
         }
         if let Type::Reference(reference) = &*arg.ty {
@@ -356,7 +425,17 @@ fn read_handler(method: &mut ImplItemFn, cx: &Ctxt) -> Option<HandlerDef> {
             } else {
                 "an owned type"
             };
-            cx.error_spanned_by(&arg.ty, format!("handler parameters are decoded from the event's JSON and must be owned: use {hint}"));
+            cx.error_spanned_by(
+                &arg.ty,
+                format!(
+                    "{what} parameters are decoded from {} and must be owned: use {hint}",
+                    if what == "handler" {
+                        "the event's JSON"
+                    } else {
+                        source
+                    }
+                ),
+            );
             valid = false;
             continue;
         }
@@ -366,19 +445,7 @@ fn read_handler(method: &mut ImplItemFn, cx: &Ctxt) -> Option<HandlerDef> {
             default,
         });
     }
-    let output_span = match &method.sig.output {
-        ReturnType::Type(_, ty) => ty.span(),
-        ReturnType::Default => ident.span(),
-    };
-    valid.then_some(HandlerDef {
-        ident,
-        is_async: method.sig.asyncness.is_some(),
-        ctx,
-        params,
-        rate_limit,
-        permission,
-        output_span,
-    })
+    valid.then_some((ctx, params))
 }
 
 /// Removes `#[default(expr)]` (or `#[default = expr]`) from a parameter.

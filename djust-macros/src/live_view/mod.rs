@@ -134,7 +134,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         // Where state changes: mount, handlers, and server-side updates.
         let entry_point = matches!(
             method_name.as_str(),
-            "mount" | "handle_info" | "handle_tick" | "restored"
+            "mount" | "handle_info" | "handle_tick" | "handle_params" | "restored"
         ) || handler_names.contains(&method_name);
         if entry_point {
             for field in analysis::assigned_through_calls(method, &methods) {

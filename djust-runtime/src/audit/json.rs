@@ -81,6 +81,7 @@ fn view(view: &ViewAudit) -> Value {
             "permission": slot.permission,
             "active_content": slot.active_content,
         })).collect::<Vec<_>>(),
+        "url_params": meta.url_params.map(|params| params.iter().map(param).collect::<Vec<_>>()),
     })
 }
 
@@ -107,7 +108,8 @@ impl AuditReport {
     ///                            "rate_limit": {"rate", "burst", "key"} | null,
     ///                            "permission": ".." | null}],
     ///              "config": {"tick", "reauth_each_event", "safe_splices", "persist"},
-    ///              "uploads": [{"slot", "accept", "max_size", "max_entries", "permission", "active_content"}]}],
+    ///              "uploads": [{"slot", "accept", "max_size", "max_entries", "permission", "active_content"}],
+    ///              "url_params": [{"name", "type", "kind", "optional", "default"}] | null}],
     ///  "findings": [{"code", "severity", "view", "handler", "message"}],
     ///  "summary": {"views", "handlers", "public_views_with_handlers", "findings",
     ///              "by_severity": {"error", "warning", "info"}}}

@@ -35,15 +35,19 @@ pub(crate) fn decorators(handler: &HandlerMeta) -> Vec<String> {
 
 /// `search(q: String)`, `add(by: i64 = ..)` (a `#[default]` shows as `= ..`).
 pub(crate) fn signature(handler: &HandlerMeta) -> String {
-    let params: Vec<String> = handler
-        .params
+    format!("{}({})", handler.name, param_list(handler.params))
+}
+
+/// `name: Type, page: u32 = ..`
+fn param_list(params: &[crate::view::ParamMeta]) -> String {
+    params
         .iter()
         .map(|param| {
             let default = if param.has_default { " = .." } else { "" };
             format!("{}: {}{default}", param.name, param.ty)
         })
-        .collect();
-    format!("{}({})", handler.name, params.join(", "))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn auth_line(meta: &ViewMeta) -> String {
@@ -116,6 +120,9 @@ fn view_block(out: &mut String, view: &ViewAudit, verbose: bool) {
             );
             let _ = writeln!(out, "{}", line.trim_end());
         }
+    }
+    if let Some(params) = meta.url_params {
+        let _ = writeln!(out, "    URL params: handle_params({})", param_list(params));
     }
     if !meta.uploads.is_empty() {
         let _ = writeln!(out, "    Uploads:");

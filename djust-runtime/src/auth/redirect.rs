@@ -82,3 +82,16 @@ fn hex_value(byte: u8) -> Option<u8> {
         _ => None,
     }
 }
+
+/// Longest path or query accepted for live routing, in bytes.
+pub const MAX_URL_BYTES: usize = 4096;
+
+/// `url` without its fragment when it is a same-origin path (the check of
+/// `safe_next_path`), within [`MAX_URL_BYTES`]; `None` otherwise.
+pub fn same_origin_url(url: &str) -> Option<String> {
+    if url.len() > MAX_URL_BYTES {
+        return None;
+    }
+    let url = url.split('#').next().unwrap_or_default();
+    (safe_next_path(url) == url).then(|| url.to_owned())
+}

@@ -10,6 +10,13 @@ pub const DEFAULT_RATE_PER_SECOND: f64 = 100.0;
 /// `DJUST_RATE_BURST`).
 pub const DEFAULT_BURST: u32 = 20;
 
+/// Default sustained rate of live navigations per connection (each one
+/// mounts a view: `DJUST_NAVIGATIONS_PER_SECOND`).
+pub const DEFAULT_NAVIGATIONS_PER_SECOND: f64 = 4.0;
+
+/// Default burst of live navigations per connection (`DJUST_NAVIGATION_BURST`).
+pub const DEFAULT_NAVIGATION_BURST: u32 = 8;
+
 /// Tolerance for floating-point refill so that, e.g., 10 ms at 100/s really
 /// yields a whole token.
 const EPSILON: f64 = 1e-9;

@@ -22,7 +22,10 @@ mod ip;
 mod shared;
 mod warnings;
 
-pub use bucket::{RateLimit, TokenBucket, DEFAULT_BURST, DEFAULT_RATE_PER_SECOND};
+pub use bucket::{
+    RateLimit, TokenBucket, DEFAULT_BURST, DEFAULT_NAVIGATIONS_PER_SECOND,
+    DEFAULT_NAVIGATION_BURST, DEFAULT_RATE_PER_SECOND,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use handler::{
     handler_key, HandlerRateLimiter, MemoryRateLimiter, RateSubject, DEFAULT_LIMITER_CAPACITY,

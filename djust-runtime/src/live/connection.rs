@@ -58,17 +58,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::endpoint::Endpoint;
+use super::flash::flash_link;
 use super::gates::json_depth_exceeds;
 use super::persist::Snapshot;
 use super::resume::ResumeToken;
-use super::session::{LiveSession, MountRefusal, Outcome};
-use crate::auth::{generate_token, login_redirect_target, safe_next_path, Identity, MountToken};
+use super::router::{same_origin_url, url_params, RouteError};
+use super::session::{LiveSession, MountRefusal, MountRequest, Mounted, Outcome};
+use crate::auth::{generate_token, login_redirect_target, Identity, MountToken};
 use crate::limits::{RateWarnings, TokenBucket, WarningOutcome};
-use crate::protocol::{close, ClientMessage, ServerMessage};
+use crate::protocol::{close, ClientMessage, HistoryKind, ServerMessage};
 use crate::security::{sanitize_for_log, SafeError};
 use crate::session::Session;
 use crate::upload::{Announcement, Uploads};
-use crate::view::{Ctx, InfoStream, Params};
+use crate::view::flash::{flash_frames, push_flash};
+use crate::view::{Ctx, Flash, InfoStream, Navigation, Params, ViewFactory};
 
 /// Who is on the other end of a connection.
 #[derive(Debug, Clone)]
@@ -118,6 +121,10 @@ pub const MAX_MISSED_FRAMES: usize = 64;
 /// Bytes of frames a detached view keeps for its client, at most.
 pub const MAX_MISSED_BYTES: usize = 256 * 1024;
 
+/// Navigations one input may chain (a `handle_params` that patches again,
+/// a mount that navigates on): past this, the client gets an error.
+pub const MAX_NAVIGATION_HOPS: usize = 4;
+
 /// What to do after one input: send `frames` in order, then close if
 /// `close` is set.
 #[derive(Debug, Default)]
@@ -128,6 +135,18 @@ pub struct Step {
     pub close: Option<Close>,
     /// The client asked to resume a detached view.
     pub resume: Option<ResumeRequest>,
+    /// The view was replaced (live navigation): drop the subscriptions
+    /// taken so far before taking the new ones.
+    pub unsubscribe_all: bool,
+}
+
+/// A URL resolved for this connection: the view serving it, its live
+/// session, and the parameters for `handle_params`.
+struct Target {
+    factory: ViewFactory,
+    group: Option<usize>,
+    url: String,
+    params: Params,
 }
 
 impl Step {
@@ -170,6 +189,8 @@ pub struct Connection {
     peer: Peer,
     id: String,
     bucket: TokenBucket,
+    /// Live patches and navigations asked for by the client.
+    nav_bucket: TokenBucket,
     warnings: RateWarnings,
     heartbeat: Duration,
     heartbeat_deadline: Instant,
@@ -177,6 +198,9 @@ pub struct Connection {
     /// (which carry Unix times) are checked against the driver's clock.
     opened: (Instant, u64),
     live: Option<LiveSession>,
+    /// The live session (router group) of the mounted view's route;
+    /// `None` for a view served without a route.
+    group: Option<usize>,
     tick: Option<Tick>,
     new_subscriptions: Vec<InfoStream>,
     mount_refusal: Option<MountRefusal>,
@@ -206,6 +230,11 @@ impl Connection {
         let heartbeat = Duration::from_secs(config.heartbeat_timeout_secs);
         Connection {
             bucket: TokenBucket::new_at(config.rate_per_second, config.rate_burst, now),
+            nav_bucket: TokenBucket::new_at(
+                config.navigations_per_second,
+                config.navigation_burst,
+                now,
+            ),
             warnings: RateWarnings::new(config.max_rate_warnings),
             heartbeat,
             heartbeat_deadline: now + heartbeat,
@@ -214,6 +243,7 @@ impl Connection {
             peer,
             id: generate_token(),
             live: None,
+            group: None,
             tick: None,
             new_subscriptions: Vec::new(),
             mount_refusal: None,
@@ -352,7 +382,7 @@ impl Connection {
                     if let Some(uploads) = self.uploads.as_mut() {
                         uploads.give_back(left);
                     }
-                    self.deliver(outcome)
+                    self.deliver(outcome, now).await
                 }
                 None => Step::frame(self.error(SafeError::NotMounted, reference)),
             },
@@ -377,6 +407,28 @@ impl Connection {
                 token,
                 version,
             } => self.resume_request(&view, &token, version, now),
+            ClientMessage::LivePatch { url, kind } | ClientMessage::LiveNavigate { url, kind }
+                if self.live.is_none() =>
+            {
+                let _ = (url, kind);
+                Step::frame(self.error(SafeError::NotMounted, None))
+            }
+            ClientMessage::LivePatch { url, kind } => {
+                if let Some(step) = self.admit_navigation(now) {
+                    return step;
+                }
+                let navigation = Navigation::Patch { url, history: kind };
+                self.deliver_navigation(Some(navigation), Vec::new(), Step::default(), now)
+                    .await
+            }
+            ClientMessage::LiveNavigate { url, kind } => {
+                if let Some(step) = self.admit_navigation(now) {
+                    return step;
+                }
+                let navigation = Navigation::Navigate { url, history: kind };
+                self.deliver_navigation(Some(navigation), Vec::new(), Step::default(), now)
+                    .await
+            }
             ClientMessage::RequestHtml => match &self.live {
                 Some(live) => Step::frame(live.html_update()),
                 None => Step::frame(self.error(SafeError::NotMounted, None)),
@@ -438,7 +490,7 @@ impl Connection {
     // ----- inputs from the server side
 
     /// A subscription of the mounted view delivered `message` at `now`.
-    pub async fn on_info(&mut self, message: Box<dyn Any + Send>, _now: Instant) -> Step {
+    pub async fn on_info(&mut self, message: Box<dyn Any + Send>, now: Instant) -> Step {
         if self.is_closed() {
             return Step::default();
         }
@@ -448,7 +500,7 @@ impl Connection {
         match self.live.as_mut() {
             Some(live) => {
                 let outcome = live.handle_info(message).await;
-                self.deliver(outcome)
+                self.deliver(outcome, now).await
             }
             None => Step::default(),
         }
@@ -506,7 +558,7 @@ impl Connection {
         match self.live.as_mut() {
             Some(live) => {
                 let outcome = live.handle_tick().await;
-                self.deliver(outcome)
+                self.deliver(outcome, now).await
             }
             None => Step::default(),
         }
@@ -542,7 +594,23 @@ impl Connection {
         if self.bucket.try_acquire_at(now) {
             return None;
         }
-        Some(match self.warnings.record() {
+        Some(self.rate_refusal())
+    }
+
+    /// The navigation bucket: live patches and navigations the client asks
+    /// for cost a mount or a `handle_params` each. `Some` refuses it, with
+    /// the same warnings (and close) as the frame bucket.
+    fn admit_navigation(&mut self, now: Instant) -> Option<Step> {
+        if self.nav_bucket.try_acquire_at(now) {
+            return None;
+        }
+        tracing::warn!(ip = %self.peer.ip, "navigation rate exceeded");
+        Some(self.rate_refusal())
+    }
+
+    /// A warning, or after too many a close 4429 with a cooldown.
+    fn rate_refusal(&mut self) -> Step {
+        match self.warnings.record() {
             WarningOutcome::Warn(count) => {
                 tracing::warn!(ip = %self.peer.ip, count, "rate limit exceeded");
                 Step::frame(ServerMessage::RateLimitExceeded {
@@ -565,7 +633,7 @@ impl Connection {
                     ..Step::default()
                 }
             }
-        })
+        }
     }
 
     fn error(&self, error: SafeError, reference: Option<u64>) -> ServerMessage {
@@ -603,18 +671,276 @@ impl Connection {
         self.error_and_close(SafeError::LoginRequired, close::FORBIDDEN, "session ended")
     }
 
-    fn deliver(&mut self, outcome: Outcome) -> Step {
-        let mut step = match &mut self.detached {
-            Some(detached) => {
-                keep_missed(detached, outcome.frames);
-                Step::default()
-            }
-            None => Step::frames(outcome.frames),
-        };
-        if outcome.close {
+    /// The step for a callback's outcome: its frames, then the navigation
+    /// it asked for (see [`Connection::deliver_navigation`]); a detached
+    /// view keeps the frames for its client.
+    async fn deliver(&mut self, outcome: Outcome, now: Instant) -> Step {
+        let Outcome {
+            frames,
+            close: broken,
+            navigation,
+            flash,
+        } = outcome;
+        let mut step = Step::frames(frames);
+        if broken {
             step.close = self.close(close::INTERNAL, "internal error").close;
+            return self.keep_if_detached(step);
+        }
+        self.deliver_navigation(navigation, flash, step, now).await
+    }
+
+    /// Follows `navigation` (and what each hop asks for next, up to
+    /// [`MAX_NAVIGATION_HOPS`]) after the frames of `step`, then shows the
+    /// flash messages no new page took.
+    async fn deliver_navigation(
+        &mut self,
+        mut navigation: Option<Navigation>,
+        mut flash: Vec<Flash>,
+        mut step: Step,
+        now: Instant,
+    ) -> Step {
+        let mut hops = 0;
+        while let Some(target) = navigation.take() {
+            if step.close.is_some() {
+                break;
+            }
+            hops += 1;
+            if hops > MAX_NAVIGATION_HOPS {
+                tracing::warn!(ip = %self.peer.ip, "navigation kept redirecting; stopped");
+                step.frames
+                    .push(self.error(SafeError::TooManyRedirects, None));
+                break;
+            }
+            navigation = match target {
+                Navigation::Redirect { url } => {
+                    self.full_load(&mut step, &url, false, &mut flash, now);
+                    None
+                }
+                Navigation::Patch { url, history } => {
+                    self.patch_to(&url, history, &mut step, &mut flash).await
+                }
+                Navigation::Navigate { url, history } => {
+                    self.navigate_to(&url, history, &mut step, &mut flash, now)
+                        .await
+                }
+            };
+        }
+        if !flash.is_empty() {
+            step.frames.push(ServerMessage::Flash {
+                flash: flash_frames(&flash),
+            });
+        }
+        self.keep_if_detached(step)
+    }
+
+    /// The step as sent: page titles get the site's name; a detached
+    /// view's frames wait for its client (the close stays).
+    fn keep_if_detached(&mut self, mut step: Step) -> Step {
+        for frame in &mut step.frames {
+            if let ServerMessage::Title { title } = frame {
+                *title = self.endpoint.page_title(title);
+            }
+        }
+        if let Some(detached) = &mut self.detached {
+            keep_missed(detached, std::mem::take(&mut step.frames));
         }
         step
+    }
+
+    /// Resolves `url` to the view serving it. A view served without a
+    /// route (an `Endpoint` without a router, as in tests) keeps any URL
+    /// of its own path.
+    fn resolve(&self, url: &str) -> Result<Target, SafeError> {
+        let url = same_origin_url(url).ok_or(SafeError::OffOriginNavigation)?;
+        match self.endpoint.routes().resolve(&url) {
+            Ok(resolved) => Ok(Target {
+                factory: resolved.route.view,
+                group: Some(resolved.route.group),
+                url: resolved.url,
+                params: resolved.params,
+            }),
+            Err(RouteError::OffOrigin) => Err(SafeError::OffOriginNavigation),
+            Err(RouteError::NotFound) => {
+                let live = self.live.as_ref().ok_or(SafeError::NoLiveRoute)?;
+                let name = live.meta().name;
+                let path = |url: &str| url.split('?').next().unwrap_or_default().to_owned();
+                let unrouted = !self.endpoint.routes().serves(name);
+                match self.endpoint.find_view(name) {
+                    Some(factory) if unrouted && path(&url) == path(live.url()) => Ok(Target {
+                        factory,
+                        group: None,
+                        params: url_params(&url, Vec::new()),
+                        url,
+                    }),
+                    _ => Err(SafeError::NoLiveRoute),
+                }
+            }
+        }
+    }
+
+    /// A full page load of `url` (a redirect, another live session, the
+    /// login page): the `navigate` frame, through the flash link when
+    /// messages must survive it.
+    fn full_load(
+        &mut self,
+        step: &mut Step,
+        url: &str,
+        replace: bool,
+        flash: &mut Vec<Flash>,
+        now: Instant,
+    ) {
+        let session = self.peer.session.as_ref().map(|s| s.id.as_str());
+        let to = flash_link(
+            self.endpoint.signer(),
+            url,
+            flash,
+            session,
+            self.unix_now(now),
+        );
+        flash.clear();
+        step.frames.push(ServerMessage::Navigate { to, replace });
+    }
+
+    /// A patch to `url`: the same view's `handle_params` with the new URL,
+    /// the re-render, and (unless the browser already moved) the history
+    /// entry. Returns what `handle_params` asked for next.
+    async fn patch_to(
+        &mut self,
+        url: &str,
+        history: HistoryKind,
+        step: &mut Step,
+        flash: &mut Vec<Flash>,
+    ) -> Option<Navigation> {
+        let target = match self.resolve(url) {
+            Ok(target) => target,
+            Err(error) => {
+                tracing::info!(ip = %self.peer.ip, url = %sanitize_for_log(url), %error, "patch refused");
+                step.frames.push(self.error(error, None));
+                return None;
+            }
+        };
+        let ctx = self.view_ctx(&target.url);
+        let live = self.live.as_mut()?;
+        if target.factory.meta().name != live.meta().name {
+            tracing::info!(ip = %self.peer.ip, url = %sanitize_for_log(url), "patch refused: another view");
+            step.frames
+                .push(self.error(SafeError::PatchToOtherView, None));
+            return None;
+        }
+        let (outcome, applied) = live.patch(ctx, &target.params).await;
+        step.frames.extend(outcome.frames);
+        if outcome.close {
+            step.close = self.close(close::INTERNAL, "internal error").close;
+            return None;
+        }
+        if applied && history != HistoryKind::Pop {
+            step.frames.push(ServerMessage::LivePatch {
+                to: target.url,
+                kind: history,
+            });
+        }
+        for message in outcome.flash {
+            push_flash(flash, message);
+        }
+        outcome.navigation
+    }
+
+    /// A navigation to `url`: another view of the same live session is
+    /// mounted on this socket after every check a fresh page runs; a route
+    /// of another live session (or any navigation while detached) is a
+    /// full page load. A refused target leaves the current view in place.
+    async fn navigate_to(
+        &mut self,
+        url: &str,
+        history: HistoryKind,
+        step: &mut Step,
+        flash: &mut Vec<Flash>,
+        now: Instant,
+    ) -> Option<Navigation> {
+        let target = match self.resolve(url) {
+            Ok(target) => target,
+            Err(error) => {
+                tracing::info!(ip = %self.peer.ip, url = %sanitize_for_log(url), %error, "navigation refused");
+                step.frames.push(self.error(error, None));
+                return None;
+            }
+        };
+        let same_group = target.group.is_some() && target.group == self.group;
+        if !same_group || self.is_detached() {
+            self.full_load(step, &target.url, history != HistoryKind::Push, flash, now);
+            return None;
+        }
+        let config = self.endpoint.config();
+        let group = target
+            .group
+            .and_then(|index| self.endpoint.routes().groups().get(index));
+        let request = MountRequest {
+            factory: target.factory,
+            ctx: self.view_ctx(&target.url),
+            params: Params::new(),
+            url_params: target.params,
+            group,
+            default_login_url: &config.login_url,
+        };
+        match LiveSession::mount(request, self.endpoint.limiter.clone()).await {
+            Ok(mounted) => {
+                let Mounted {
+                    session,
+                    frames,
+                    subscriptions,
+                    navigation,
+                    flash: mount_flash,
+                } = mounted;
+                // The old view goes: its subscriptions, tick and uploads.
+                step.unsubscribe_all = true;
+                self.new_subscriptions = subscriptions;
+                self.tick = None;
+                self.uploads = None;
+                self.start_tick(session.meta().tick_ms, now);
+                let meta = session.meta();
+                let title = self.endpoint.page_title(session.title());
+                self.live = Some(session);
+                self.group = target.group;
+                let resume_token = self.issue_resume_token(now);
+                let mount_token = MountToken::new(
+                    meta.name,
+                    self.session_id().to_owned(),
+                    self.peer.identity.user_id().map(str::to_owned),
+                    self.unix_now(now),
+                )
+                .encode(self.endpoint.signer());
+                for message in mount_flash {
+                    push_flash(flash, message);
+                }
+                let mut frames = frames.into_iter();
+                if let Some(ServerMessage::Mount { html, version, .. }) = frames.next() {
+                    step.frames.push(ServerMessage::LiveNavigate {
+                        to: target.url,
+                        kind: history,
+                        view: meta.name.to_owned(),
+                        title,
+                        html,
+                        version,
+                        mount_token,
+                        resume_token,
+                        flash: flash_frames(flash),
+                    });
+                    flash.clear();
+                }
+                step.frames.extend(frames);
+                navigation
+            }
+            Err(MountRefusal::LoginRequired { login_url }) => {
+                let to = login_redirect_target(&login_url, &target.url);
+                self.full_load(step, &to, false, flash, now);
+                None
+            }
+            Err(refusal) => {
+                tracing::info!(ip = %self.peer.ip, url = %sanitize_for_log(url), ?refusal, "navigation refused by the target view");
+                step.frames.push(self.error(refusal_error(&refusal), None));
+                None
+            }
+        }
     }
 
     /// A fresh resume token for the mounted view (rotating the id), as the
@@ -720,29 +1046,38 @@ impl Connection {
             return self.resume_refused();
         };
         let config = self.endpoint.config();
-        let ctx = self.view_ctx(&snapshot.url);
-        let restored = LiveSession::restore(
+        let (group_index, _) = self.route_of(factory, &snapshot.url);
+        let group = group_index.and_then(|index| self.endpoint.routes().groups().get(index));
+        let request = MountRequest {
             factory,
-            ctx,
+            ctx: self.view_ctx(&snapshot.url),
+            params: Params::new(),
+            url_params: Params::new(),
+            group,
+            default_login_url: &config.login_url,
+        };
+        let restored = LiveSession::restore(
+            request,
             &snapshot.state,
             snapshot.version,
             self.endpoint.limiter.clone(),
-            &config.login_url,
         )
         .await;
         match restored {
-            Ok((live, frames, subscriptions)) => {
-                self.new_subscriptions.extend(subscriptions);
-                self.start_tick(live.meta().tick_ms, now);
-                let version = live.version();
-                self.live = Some(live);
+            Ok(mounted) => {
+                self.new_subscriptions.extend(mounted.subscriptions);
+                self.start_tick(mounted.session.meta().tick_ms, now);
+                let version = mounted.session.version();
+                self.live = Some(mounted.session);
+                self.group = group_index;
                 let resume_token = self.issue_resume_token(now).unwrap_or_default();
                 let mut step = Step::frame(ServerMessage::Resumed {
                     version,
                     resume_token,
                 });
-                step.frames.extend(frames);
-                step
+                step.frames.extend(mounted.frames);
+                self.deliver_navigation(mounted.navigation, mounted.flash, step, now)
+                    .await
             }
             Err(MountRefusal::Failed(_)) => {
                 tracing::warn!(ip = %self.peer.ip, view = %sanitize_for_log(&snapshot.view), "restore failed (the state no longer fits the view?); the client mounts afresh");
@@ -948,30 +1283,66 @@ impl Connection {
             );
         }
         let url = url
-            .map(|url| safe_next_path(&url))
+            .and_then(|url| same_origin_url(&url))
             .unwrap_or_else(|| "/".to_owned());
-        let ctx = self.view_ctx(&url);
-        let mounted = LiveSession::mount(
+        let (group_index, url_params) = match self.route_of(factory, &url) {
+            (group, Some(params)) => (group, params),
+            (_, None) => {
+                tracing::warn!(ip = %self.peer.ip, view = meta.name, url = %sanitize_for_log(&url), "mount refused: the URL is not a route of the view");
+                return self.error_and_close(
+                    SafeError::NoLiveRoute,
+                    close::UNKNOWN_VIEW,
+                    "no such route",
+                );
+            }
+        };
+        let group = group_index.and_then(|index| self.endpoint.routes().groups().get(index));
+        let request = MountRequest {
             factory,
-            ctx,
+            ctx: self.view_ctx(&url),
             params,
-            self.endpoint.limiter.clone(),
-            &config.login_url,
-        )
-        .await;
-        match mounted {
-            Ok((live, frames, subscriptions)) => {
-                self.new_subscriptions.extend(subscriptions);
+            url_params,
+            group,
+            default_login_url: &config.login_url,
+        };
+        match LiveSession::mount(request, self.endpoint.limiter.clone()).await {
+            Ok(mounted) => {
+                self.new_subscriptions.extend(mounted.subscriptions);
                 self.start_tick(meta.tick_ms, now);
-                self.live = Some(live);
-                let mut frames = frames;
+                self.live = Some(mounted.session);
+                self.group = group_index;
+                let mut frames = mounted.frames;
                 let token = self.issue_resume_token(now);
                 if let Some(ServerMessage::Mount { resume_token, .. }) = frames.first_mut() {
                     *resume_token = token;
                 }
-                Step::frames(frames)
+                self.deliver_navigation(
+                    mounted.navigation,
+                    mounted.flash,
+                    Step::frames(frames),
+                    now,
+                )
+                .await
             }
             Err(refusal) => self.refuse_mount(refusal, &url),
+        }
+    }
+
+    /// The live session of the route of `factory`'s view matching `url`,
+    /// and the URL's parameters; `(None, None)` when the view has routes
+    /// and none matches. A view served without a route takes any URL:
+    /// only its query's parameters.
+    fn route_of(&self, factory: ViewFactory, url: &str) -> (Option<usize>, Option<Params>) {
+        let name = factory.meta().name;
+        let routes = self.endpoint.routes();
+        if !routes.serves(name) {
+            return (None, Some(url_params(url, Vec::new())));
+        }
+        match routes.resolve(url) {
+            Ok(resolved) if resolved.route.view.meta().name == name => {
+                (Some(resolved.route.group), Some(resolved.params))
+            }
+            _ => (None, None),
         }
     }
 
@@ -981,7 +1352,8 @@ impl Connection {
             MountRefusal::LoginRequired { login_url } => {
                 let to = login_redirect_target(login_url, url);
                 let mut step = self.close(close::FORBIDDEN, "login required");
-                step.frames.push(ServerMessage::Navigate { to });
+                step.frames
+                    .push(ServerMessage::Navigate { to, replace: false });
                 step
             }
             MountRefusal::PermissionDenied => self.error_and_close(
@@ -989,6 +1361,12 @@ impl Connection {
                 close::FORBIDDEN,
                 "permission denied",
             ),
+            MountRefusal::BadRequest(_) | MountRefusal::NotFound => {
+                let frame = self.error(refusal_error(&refusal), None);
+                let mut step = self.close(close::NORMAL, "bad request");
+                step.frames.push(frame);
+                step
+            }
             MountRefusal::Failed(error) => {
                 let frame = self.error(*error, None);
                 let mut step = self.close(close::INTERNAL, "mount failed");
@@ -998,6 +1376,16 @@ impl Connection {
         };
         self.mount_refusal = Some(refusal);
         step
+    }
+}
+
+/// The error a client is told for a refused mount or navigation.
+fn refusal_error(refusal: &MountRefusal) -> SafeError {
+    match refusal {
+        MountRefusal::LoginRequired { .. } => SafeError::LoginRequired,
+        MountRefusal::PermissionDenied => SafeError::PermissionDenied,
+        MountRefusal::BadRequest(error) | MountRefusal::Failed(error) => *error,
+        MountRefusal::NotFound => SafeError::NotFound,
     }
 }
 

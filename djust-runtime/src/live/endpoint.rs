@@ -11,6 +11,7 @@ use crate::limits::{HandlerRateLimiter, MemoryRateLimiter, DEFAULT_LIMITER_CAPAC
 use crate::session::Revoked;
 
 use super::persist::ViewStateStore;
+use super::router::Router;
 use crate::upload::{UploadDir, UploadLimits};
 use crate::view::{AppState, ViewFactory};
 
@@ -24,6 +25,18 @@ pub struct Endpoint {
     pub(crate) state: AppState,
     pub(crate) view_states: Option<Arc<dyn ViewStateStore>>,
     pub(crate) upload_dir: Option<UploadDir>,
+    pub(crate) router: Router,
+    pub(crate) site_title: String,
+}
+
+/// The `<title>` of a page: the view's title, then the site's name (when
+/// there is one and it differs).
+pub fn page_title(view_title: &str, site_title: &str) -> String {
+    if site_title.is_empty() || site_title == view_title {
+        view_title.to_owned()
+    } else {
+        format!("{view_title} · {site_title}")
+    }
 }
 
 impl Endpoint {
@@ -40,7 +53,34 @@ impl Endpoint {
             state: AppState::default(),
             view_states: None,
             upload_dir: None,
+            router: Router::new(),
+            site_title: String::new(),
         }
+    }
+
+    /// Uses `router` for live navigation (and registers its views).
+    pub fn router(mut self, router: Router) -> Self {
+        for route in router.routes() {
+            self.views.insert(route.view.meta().name, route.view);
+        }
+        self.router = router;
+        self
+    }
+
+    /// The site's name, appended to page titles.
+    pub fn site_title(mut self, title: impl Into<String>) -> Self {
+        self.site_title = title.into();
+        self
+    }
+
+    /// The live routes.
+    pub fn routes(&self) -> &Router {
+        &self.router
+    }
+
+    /// The full page title for a view's title.
+    pub fn page_title(&self, view_title: &str) -> String {
+        page_title(view_title, &self.site_title)
     }
 
     /// Serves `view` under its wire name (`ViewMeta::name`). A second view

@@ -16,26 +16,37 @@
 //! * [`update_frames`]: the frames for a change of the tree.
 //! * [`Snapshot`], [`ViewStateStore`]: the sealed state of `persist` views,
 //!   kept for a resume on any process.
+//! * [`Router`], [`LiveGroup`]: which view serves which path, and the live
+//!   sessions that live navigation stays within.
+//! * [`flash`]: flash messages carried across a full page load.
 
 mod connection;
 mod endpoint;
+pub mod flash;
 mod frames;
 mod gates;
 mod guard;
 mod persist;
 mod resume;
+mod router;
 mod session;
 
 pub use connection::{
     Close, Connection, Peer, ResumeRefusal, ResumeRequest, Step, MAX_MISSED_BYTES,
     MAX_MISSED_FRAMES,
 };
-pub use endpoint::Endpoint;
+pub use endpoint::{page_title, Endpoint};
 pub use frames::update_frames;
 pub use gates::json_depth_exceeds;
+pub(crate) use guard::{panic_text, ViewCodeScope};
 pub use persist::{
     open as open_snapshot, seal as seal_snapshot, MemoryViewStateStore, Snapshot, ViewStateStore,
     MAX_SNAPSHOT_BYTES,
 };
 pub use resume::ResumeToken;
-pub use session::{render_page, LiveSession, MountRefusal, Outcome};
+pub use router::{
+    LiveGroup, LiveRoute, OnMount, Resolved, RouteError, RoutePattern, Router, MAX_URL_BYTES,
+};
+pub use session::{
+    render_page, LiveSession, MountRefusal, MountRequest, Mounted, Outcome, RenderedPage,
+};

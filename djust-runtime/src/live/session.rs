@@ -12,14 +12,15 @@ use std::sync::Arc;
 
 use super::frames::update_frames;
 use super::guard::{guarded, install_panic_hook, panic_text, ViewCodeScope};
+use super::router::LiveGroup;
 use crate::limits::HandlerRateLimiter;
 use crate::protocol::ServerMessage;
 use crate::security::{is_safe_event_name, sanitize_for_log, SafeError};
 use crate::template::mode::{render_markup, render_nodes};
 use crate::vdom::{to_html, VTree};
 use crate::view::{
-    Ctx, DynView, Effects, EventCtx, EventError, InfoStream, MountCtx, Params, ViewFactory,
-    ViewMeta,
+    Ctx, DynView, Effects, ErrorKind, EventCtx, EventError, Flash, InfoStream, MountCtx,
+    Navigation, Params, ViewFactory, ViewMeta,
 };
 
 /// Why a view could not be mounted for this connection.
@@ -32,8 +33,91 @@ pub enum MountRefusal {
     },
     /// The user lacks the view's permission or `check_permissions` refused.
     PermissionDenied,
+    /// The URL's parameters did not decode for `handle_params`, or `mount`
+    /// or `handle_params` answered `Error::bad_request` (HTTP 400).
+    BadRequest(SafeError),
+    /// `mount` or `handle_params` answered `Error::not_found` (HTTP 404).
+    NotFound,
     /// `mount` returned an error or panicked, or the first render failed.
     Failed(SafeError),
+}
+
+impl MountRefusal {
+    /// The refusal for an error returned by `mount` or `handle_params`.
+    fn from_error(view: &str, error: &crate::view::Error) -> Self {
+        match error.kind() {
+            ErrorKind::Forbidden => MountRefusal::PermissionDenied,
+            ErrorKind::NotFound => MountRefusal::NotFound,
+            ErrorKind::BadRequest => MountRefusal::BadRequest(SafeError::BadRequest),
+            _ => {
+                tracing::warn!(view, error = %sanitize_for_log(&error.to_string()), "mount failed");
+                MountRefusal::Failed(SafeError::Internal)
+            }
+        }
+    }
+
+    /// The refusal for a failed `handle_params`.
+    fn from_params_error(view: &str, error: &EventError) -> Self {
+        match error {
+            EventError::Handler(error) => MountRefusal::from_error(view, error),
+            EventError::InvalidParam(_) => MountRefusal::BadRequest(error.to_safe()),
+            EventError::LoginRequired | EventError::PermissionDenied => {
+                MountRefusal::PermissionDenied
+            }
+            EventError::UnknownEvent | EventError::RateLimited => {
+                MountRefusal::Failed(SafeError::Internal)
+            }
+        }
+    }
+}
+
+/// What a mount needs besides the view: who (`ctx`, whose URL is the
+/// page's), the mount frame's params, the URL's parameters for
+/// `handle_params`, the live session the route belongs to, and where
+/// anonymous users log in.
+pub struct MountRequest<'a> {
+    /// The view to mount.
+    pub factory: ViewFactory,
+    /// The connection's context, with the URL mounted.
+    pub ctx: Arc<Ctx>,
+    /// The `params` of the mount frame (untrusted).
+    pub params: Params,
+    /// The URL's path and query parameters (`Router::resolve`).
+    pub url_params: Params,
+    /// The route's live session, if it has one besides the default.
+    pub group: Option<&'a LiveGroup>,
+    /// The app's login URL (a view's own `login_url` wins).
+    pub default_login_url: &'a str,
+}
+
+/// A view mounted (or restored): the session, its first frames, the
+/// subscriptions it asked for, and where `mount`/`handle_params` asked to
+/// go and what to flash (for the connection to act on).
+pub struct Mounted {
+    /// The session.
+    pub session: LiveSession,
+    /// `mount` (or `html_update` for a restore), then pushed events.
+    pub frames: Vec<ServerMessage>,
+    /// Subscriptions `mount` asked for.
+    pub subscriptions: Vec<InfoStream>,
+    /// A navigation `mount` or `handle_params` asked for.
+    pub navigation: Option<Navigation>,
+    /// Flash messages put during the mount.
+    pub flash: Vec<Flash>,
+}
+
+/// A page rendered once for its first paint (see [`render_page`]).
+#[derive(Debug)]
+pub struct RenderedPage {
+    /// The view's markup.
+    pub html: String,
+    /// The page title (the view's part).
+    pub title: String,
+    /// A navigation `mount` or `handle_params` asked for: the page answers
+    /// with a redirect there instead.
+    pub navigation: Option<Navigation>,
+    /// Flash messages put during the mount.
+    pub flash: Vec<Flash>,
 }
 
 /// What the driver must do after handling something.
@@ -44,13 +128,17 @@ pub struct Outcome {
     /// The view's state can no longer be trusted (a handler panicked): send
     /// the frames, then close the connection.
     pub close: bool,
+    /// Where the view asked to go (the connection resolves it).
+    pub navigation: Option<Navigation>,
+    /// Flash messages to show (with the navigation, if any).
+    pub flash: Vec<Flash>,
 }
 
 impl Outcome {
     fn frames(frames: Vec<ServerMessage>) -> Self {
         Outcome {
             frames,
-            close: false,
+            ..Outcome::default()
         }
     }
 }
@@ -63,6 +151,8 @@ pub struct LiveSession {
     nodes: VTree,
     version: u64,
     debug: bool,
+    /// The page title's view part (`title = ".."`, or `set_title`).
+    title: String,
 }
 
 /// Renders the view into a VDOM, turning a panic into `Err(message)`.
@@ -84,13 +174,16 @@ fn error_frame(
     }
 }
 
-fn effect_frames(effects: Effects, frames: &mut Vec<ServerMessage>) {
+/// Pushed events become frames; the title, navigation and flash are
+/// returned for the caller to act on.
+fn effect_frames(
+    effects: Effects,
+    frames: &mut Vec<ServerMessage>,
+) -> (Option<String>, Option<Navigation>, Vec<Flash>) {
     for (event, payload) in effects.pushed {
         frames.push(ServerMessage::PushEvent { event, payload });
     }
-    if let Some(to) = effects.navigate {
-        frames.push(ServerMessage::Navigate { to });
-    }
+    (effects.title, effects.navigation, effects.flash)
 }
 
 /// How a view comes to be: mounted afresh, or restored from its
@@ -109,22 +202,39 @@ async fn mount_checked(
     factory: ViewFactory,
     ctx: &Arc<Ctx>,
     params: Params,
+    group: Option<&LiveGroup>,
     default_login_url: &str,
     origin: Origin<'_>,
 ) -> Result<(Box<dyn DynView>, MountCtx), MountRefusal> {
     install_panic_hook();
     let meta = factory.meta();
-    if meta.login_required() && !ctx.is_authenticated() {
+    let group_login = group.is_some_and(LiveGroup::needs_login);
+    if (meta.login_required() || group_login) && !ctx.is_authenticated() {
         return Err(MountRefusal::LoginRequired {
             login_url: meta.login_url.unwrap_or(default_login_url).to_owned(),
         });
     }
-    if let Some(permission) = meta.permission {
+    let group_permission = group.and_then(LiveGroup::required_permission);
+    for permission in [meta.permission, group_permission].into_iter().flatten() {
         if !ctx.has_perm(permission) {
             return Err(MountRefusal::PermissionDenied);
         }
     }
     let mut mount_ctx = MountCtx::new(ctx.clone(), params);
+    // The live session's hooks, before the view's own mount.
+    for hook in group.map(LiveGroup::hooks).unwrap_or_default() {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| hook(&mut mount_ctx))) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::info!(view = meta.name, reason = %sanitize_for_log(&error.to_string()), "a live session's on_mount hook refused the mount");
+                return Err(MountRefusal::from_error(meta.name, &error));
+            }
+            Err(payload) => {
+                tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic_text(payload.as_ref())), "on_mount hook panicked");
+                return Err(MountRefusal::Failed(SafeError::Internal));
+            }
+        }
+    }
     let created = match origin {
         Origin::Mount => guarded(factory.mount(&mut mount_ctx)).await,
         Origin::Restore(bytes) => match guarded(factory.restore(bytes, &mut mount_ctx)).await {
@@ -135,13 +245,7 @@ async fn mount_checked(
     };
     let view = match created {
         Ok(Ok(view)) => view,
-        Ok(Err(error)) => {
-            tracing::warn!(view = meta.name, error = %sanitize_for_log(&error.to_string()), "mount failed");
-            if error.kind() == crate::view::ErrorKind::Forbidden {
-                return Err(MountRefusal::PermissionDenied);
-            }
-            return Err(MountRefusal::Failed(SafeError::Internal));
-        }
+        Ok(Err(error)) => return Err(MountRefusal::from_error(meta.name, &error)),
         Err(panic) => {
             tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic), "mount panicked");
             return Err(MountRefusal::Failed(SafeError::Internal));
@@ -154,45 +258,105 @@ async fn mount_checked(
     Ok((view, mount_ctx))
 }
 
+/// Runs `handle_params` on a freshly mounted view with `ctx`'s effects.
+async fn run_handle_params(
+    view: &mut Box<dyn DynView>,
+    ctx: &mut EventCtx,
+    url_params: &Params,
+) -> Result<(), MountRefusal> {
+    let name = view.meta().name;
+    match guarded(view.handle_params(ctx, url_params)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => {
+            tracing::info!(view = name, error = %sanitize_for_log(&error.to_string()), "handle_params refused the URL");
+            Err(MountRefusal::from_params_error(name, &error))
+        }
+        Err(panic) => {
+            tracing::error!(view = name, panic = %sanitize_for_log(&panic), "handle_params panicked");
+            Err(MountRefusal::Failed(SafeError::Internal))
+        }
+    }
+}
+
 /// Renders a view once for the first page load (server-side rendering, no
-/// state kept): the same checks as [`LiveSession::mount`], then `render`
-/// into markup. Subscriptions and effects are dropped.
+/// state kept): the same checks as [`LiveSession::mount`], `mount`,
+/// `handle_params`, then `render` into markup. Subscriptions and pushed
+/// events are dropped; the title, a navigation and flash messages are
+/// returned.
 pub async fn render_page(
-    factory: ViewFactory,
-    ctx: Arc<Ctx>,
-    default_login_url: &str,
-) -> Result<String, MountRefusal> {
-    let (view, _) = mount_checked(
+    request: MountRequest<'_>,
+    limiter: Arc<dyn HandlerRateLimiter>,
+) -> Result<RenderedPage, MountRefusal> {
+    let factory = request.factory;
+    let meta = factory.meta();
+    let (mut view, mount_ctx) = mount_checked(
         factory,
-        &ctx,
-        Params::new(),
-        default_login_url,
+        &request.ctx,
+        request.params,
+        request.group,
+        request.default_login_url,
         Origin::Mount,
     )
     .await?;
+    let (_, mut effects) = mount_ctx.into_parts();
+    let mut ctx = EventCtx::new(request.ctx.clone(), meta.name, limiter);
+    run_handle_params(&mut view, &mut ctx, &request.url_params).await?;
+    merge_effects(&mut effects, ctx.take_effects());
     let _scope = ViewCodeScope::enter();
-    std::panic::catch_unwind(AssertUnwindSafe(|| render_markup(|| view.render()))).map_err(|payload| {
-        tracing::error!(view = factory.meta().name, panic = %sanitize_for_log(&panic_text(payload.as_ref())), "render panicked during page render");
+    let html = std::panic::catch_unwind(AssertUnwindSafe(|| render_markup(|| view.render()))).map_err(|payload| {
+        tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic_text(payload.as_ref())), "render panicked during page render");
         MountRefusal::Failed(SafeError::RenderFailed)
+    })?;
+    Ok(RenderedPage {
+        html,
+        title: effects
+            .title
+            .unwrap_or_else(|| meta.page_title().to_owned()),
+        navigation: effects.navigation,
+        flash: effects.flash,
     })
 }
 
+/// `later`'s effects after `earlier`'s: events appended, the last title and
+/// navigation win, flash messages added.
+fn merge_effects(earlier: &mut Effects, later: Effects) {
+    earlier.pushed.extend(later.pushed);
+    if later.title.is_some() {
+        earlier.title = later.title;
+    }
+    if later.navigation.is_some() {
+        earlier.navigation = later.navigation;
+    }
+    for flash in later.flash {
+        crate::view::flash::push_flash(&mut earlier.flash, flash);
+    }
+}
+
 impl LiveSession {
-    /// Mounts `factory` for `ctx`: login and permission checks, `mount`,
-    /// `check_permissions`, first render. Returns the session, its first
-    /// frames (`mount`, then pushed events / navigation) and the
-    /// subscriptions `mount` asked for.
+    /// Mounts `request.factory`: login and permission checks (the view's
+    /// and its live session's), the session's hooks, `mount`,
+    /// `check_permissions`, `handle_params` with the URL's parameters, the
+    /// first render. The first frame is `mount`.
     pub async fn mount(
-        factory: ViewFactory,
-        ctx: Arc<Ctx>,
-        params: Params,
+        request: MountRequest<'_>,
         limiter: Arc<dyn HandlerRateLimiter>,
-        default_login_url: &str,
-    ) -> Result<(LiveSession, Vec<ServerMessage>, Vec<InfoStream>), MountRefusal> {
+    ) -> Result<Mounted, MountRefusal> {
+        let factory = request.factory;
         let meta = factory.meta();
-        let debug = ctx.debug();
-        let (view, mount_ctx) =
-            mount_checked(factory, &ctx, params, default_login_url, Origin::Mount).await?;
+        let debug = request.ctx.debug();
+        let (mut view, mount_ctx) = mount_checked(
+            factory,
+            &request.ctx,
+            request.params,
+            request.group,
+            request.default_login_url,
+            Origin::Mount,
+        )
+        .await?;
+        let (subscriptions, mut effects) = mount_ctx.into_parts();
+        let mut ctx = EventCtx::new(request.ctx, meta.name, limiter);
+        run_handle_params(&mut view, &mut ctx, &request.url_params).await?;
+        merge_effects(&mut effects, ctx.take_effects());
         let nodes = match render_guarded(view.as_ref()) {
             Ok(nodes) => nodes,
             Err(panic) => {
@@ -200,47 +364,52 @@ impl LiveSession {
                 return Err(MountRefusal::Failed(SafeError::RenderFailed));
             }
         };
-        let (subscriptions, effects) = mount_ctx.into_parts();
         let mut frames = vec![ServerMessage::Mount {
             view: meta.name.to_owned(),
             version: 1,
             html: to_html(&nodes),
             resume_token: None,
         }];
-        effect_frames(effects, &mut frames);
+        let (title, navigation, flash) = effect_frames(effects, &mut frames);
         let session = LiveSession {
             view,
             meta,
-            ctx: EventCtx::new(ctx, meta.name, limiter),
+            ctx,
             nodes,
             version: 1,
             debug,
+            title: title.unwrap_or_else(|| meta.page_title().to_owned()),
         };
-        Ok((session, frames, subscriptions))
+        Ok(Mounted {
+            session,
+            frames,
+            subscriptions,
+            navigation,
+            flash,
+        })
     }
 
     /// Restores `factory`'s view from its persisted `state` for `ctx`, at
     /// `version`: the same login and permission checks as a mount, the
     /// view's `restored` hook instead of `mount`, `check_permissions`, a
-    /// render. Returns the session, its frames (one `html_update`: the
-    /// client's page is from before), and the subscriptions the hook asked
-    /// for. A state that no longer deserializes (the view changed between
-    /// versions) is a [`MountRefusal::Failed`], never a panic.
+    /// render. Its frames are one `html_update` (the client's page is from
+    /// before). A state that no longer deserializes (the view changed
+    /// between versions) is a [`MountRefusal::Failed`], never a panic.
     pub async fn restore(
-        factory: ViewFactory,
-        ctx: Arc<Ctx>,
+        request: MountRequest<'_>,
         state: &[u8],
         version: u64,
         limiter: Arc<dyn HandlerRateLimiter>,
-        default_login_url: &str,
-    ) -> Result<(LiveSession, Vec<ServerMessage>, Vec<InfoStream>), MountRefusal> {
+    ) -> Result<Mounted, MountRefusal> {
+        let factory = request.factory;
         let meta = factory.meta();
-        let debug = ctx.debug();
+        let debug = request.ctx.debug();
         let (view, mount_ctx) = mount_checked(
             factory,
-            &ctx,
+            &request.ctx,
             Params::new(),
-            default_login_url,
+            request.group,
+            request.default_login_url,
             Origin::Restore(state),
         )
         .await?;
@@ -257,16 +426,111 @@ impl LiveSession {
             html: to_html(&nodes),
             version,
         }];
-        effect_frames(effects, &mut frames);
+        let (title, navigation, flash) = effect_frames(effects, &mut frames);
         let session = LiveSession {
             view,
             meta,
-            ctx: EventCtx::new(ctx, meta.name, limiter),
+            ctx: EventCtx::new(request.ctx, meta.name, limiter),
             nodes,
             version,
             debug,
+            title: title.unwrap_or_else(|| meta.page_title().to_owned()),
         };
-        Ok((session, frames, subscriptions))
+        Ok(Mounted {
+            session,
+            frames,
+            subscriptions,
+            navigation,
+            flash,
+        })
+    }
+
+    /// The page title's view part.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// The URL changed within the view (`live_patch`): `ctx` carries the
+    /// new URL, `url_params` its parameters. Runs `handle_params` and
+    /// re-renders. A refusal (bad parameters, an error) leaves the view and
+    /// its URL as they were; the flag says whether the new URL applies.
+    pub async fn patch(&mut self, ctx: Arc<Ctx>, url_params: &Params) -> (Outcome, bool) {
+        let name = self.meta.name;
+        let previous = self.ctx.ctx_arc().clone();
+        self.ctx.set_ctx(ctx);
+        let result = guarded(self.view.handle_params(&mut self.ctx, url_params)).await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::info!(view = name, error = %sanitize_for_log(&error.to_string()), "handle_params refused the URL");
+                let ran = matches!(error, EventError::Handler(_));
+                let safe = match MountRefusal::from_params_error(name, &error) {
+                    MountRefusal::BadRequest(safe) => safe,
+                    MountRefusal::NotFound => SafeError::NotFound,
+                    MountRefusal::PermissionDenied | MountRefusal::LoginRequired { .. } => {
+                        SafeError::PermissionDenied
+                    }
+                    MountRefusal::Failed(_) => SafeError::HandlerFailed,
+                };
+                if !ran {
+                    let _ = self.ctx.take_effects();
+                    self.ctx.set_ctx(previous);
+                    let frame = error_frame(&safe, self.debug, None, None);
+                    return (Outcome::frames(vec![frame]), false);
+                }
+                // It ran and may have changed state: keep the client in sync.
+                let detail = sanitize_for_log(&error.to_string());
+                let mut outcome =
+                    Outcome::frames(vec![error_frame(&safe, self.debug, Some(&detail), None)]);
+                self.ctx.set_ctx(previous);
+                let _ = self.ctx.take_effects();
+                outcome.frames.extend(self.rerender(None));
+                return (outcome, false);
+            }
+            Err(panic) => {
+                tracing::error!(view = name, panic = %sanitize_for_log(&panic), "handle_params panicked; closing the connection");
+                let _ = self.ctx.take_effects();
+                let outcome = Outcome {
+                    frames: vec![error_frame(
+                        &SafeError::HandlerFailed,
+                        self.debug,
+                        None,
+                        None,
+                    )],
+                    close: true,
+                    ..Outcome::default()
+                };
+                return (outcome, false);
+            }
+        }
+        let mut frames: Vec<ServerMessage> = self
+            .rerender(None)
+            .into_iter()
+            .filter(|frame| !matches!(frame, ServerMessage::Noop { .. }))
+            .collect();
+        let effects = self.ctx.take_effects();
+        (self.finish(effects, &mut frames), true)
+    }
+
+    /// Turns a callback's effects into the outcome: pushed events and a
+    /// changed title become frames after `frames`; navigation and flash
+    /// go to the connection.
+    fn finish(&mut self, effects: Effects, frames: &mut Vec<ServerMessage>) -> Outcome {
+        let (title, navigation, flash) = effect_frames(effects, frames);
+        if let Some(title) = title {
+            if title != self.title {
+                self.title = title;
+                frames.push(ServerMessage::Title {
+                    title: self.title.clone(),
+                });
+            }
+        }
+        Outcome {
+            frames: std::mem::take(frames),
+            close: false,
+            navigation,
+            flash,
+        }
     }
 
     /// The view's state as bytes, for views that persist (`None` for the
@@ -371,6 +635,7 @@ impl LiveSession {
                         reference,
                     )],
                     close: true,
+                    ..Outcome::default()
                 };
             }
             Ok(Err(error)) => {
@@ -391,8 +656,8 @@ impl LiveSession {
             }
             Ok(Ok(())) => frames.extend(self.rerender(reference)),
         }
-        effect_frames(self.ctx.take_effects(), &mut frames);
-        Outcome::frames(frames)
+        let effects = self.ctx.take_effects();
+        self.finish(effects, &mut frames)
     }
 
     /// Handles a tick (`#[live_view(tick = ms)]`).
@@ -420,6 +685,7 @@ impl LiveSession {
                 return Outcome {
                     frames: vec![error_frame(&SafeError::Internal, self.debug, None, None)],
                     close: true,
+                    ..Outcome::default()
                 };
             }
             Ok(Err(error)) => {
@@ -432,8 +698,8 @@ impl LiveSession {
                 .into_iter()
                 .filter(|frame| !matches!(frame, ServerMessage::Noop { .. })),
         );
-        effect_frames(self.ctx.take_effects(), &mut frames);
-        Outcome::frames(frames)
+        let effects = self.ctx.take_effects();
+        self.finish(effects, &mut frames)
     }
 
     /// Renders, diffs against the last tree and returns the frame(s).

@@ -43,6 +43,19 @@ pub enum SafeError {
     HandlerFailed,
     /// Rendering the view failed.
     RenderFailed,
+    /// The request was invalid (`Error::bad_request` from `mount` or
+    /// `handle_params`).
+    BadRequest,
+    /// What the page names does not exist (`Error::not_found`).
+    NotFound,
+    /// A navigation named something other than a same-origin path.
+    OffOriginNavigation,
+    /// A navigation named a path no live view is served at.
+    NoLiveRoute,
+    /// A patch named a URL of another view (a navigation changes views).
+    PatchToOtherView,
+    /// Navigation kept redirecting (more than a few hops in a row).
+    TooManyRedirects,
     /// Any other server-side failure.
     Internal,
 }
@@ -64,6 +77,12 @@ impl SafeError {
             Self::PermissionDenied => "permission_denied",
             Self::HandlerFailed => "handler_failed",
             Self::RenderFailed => "render_failed",
+            Self::BadRequest => "bad_request",
+            Self::NotFound => "not_found",
+            Self::OffOriginNavigation => "off_origin_navigation",
+            Self::NoLiveRoute => "no_live_route",
+            Self::PatchToOtherView => "patch_to_other_view",
+            Self::TooManyRedirects => "too_many_redirects",
             Self::Internal => "internal",
         }
     }
@@ -84,6 +103,12 @@ impl SafeError {
             Self::PermissionDenied => "Permission denied",
             Self::HandlerFailed => "An error occurred while processing the event",
             Self::RenderFailed => "An error occurred while rendering the view",
+            Self::BadRequest => "Bad request",
+            Self::NotFound => "Not found",
+            Self::OffOriginNavigation => "Navigation only goes to same-origin paths",
+            Self::NoLiveRoute => "No live view is served at this path",
+            Self::PatchToOtherView => "A patch stays on the same view; navigate to change views",
+            Self::TooManyRedirects => "Too many redirects",
             Self::Internal => "Internal error",
         }
     }

@@ -9,48 +9,22 @@ use warp::path::FullPath;
 use warp::reply::Response as WarpResponse;
 use warp::{Filter, Rejection};
 
-use super::page::{login_form_html, LoginForm};
+use super::flash::clear_flash_cookie;
+use super::page::{login_form_html, LivePage, LoginForm};
+use super::reply::{html_response, now_unix, redirect};
 use super::AppInner;
 use crate::auth::{csrf, login_redirect_target, safe_next_path, MountToken};
-use crate::live::{render_page, MountRefusal};
+use crate::live::flash::{flash_link, open_flash_cookie, FLASH_COOKIE};
+use crate::live::{render_page, MountRefusal, MountRequest};
 use crate::security::sanitize_for_log;
-use crate::view::Ctx;
+use crate::view::flash::push_flash;
+use crate::view::{Ctx, Params};
 
 /// The embedded client (no build step).
 pub const DJUST_JS: &str = include_str!("../../static/djust.js");
 
 /// Largest accepted form body (login, logout).
 const MAX_FORM_BYTES: u64 = 16 * 1024;
-
-fn html_response(status: StatusCode, body: String) -> WarpResponse {
-    let mut response = Response::new(body.into());
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    response
-}
-
-fn redirect(to: &str, cookie: Option<String>) -> WarpResponse {
-    let mut response = Response::new(warp::hyper::body::Bytes::new().into());
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    let location = header::HeaderValue::from_str(&safe_next_path(to))
-        .unwrap_or(header::HeaderValue::from_static("/"));
-    response.headers_mut().insert(header::LOCATION, location);
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    if let Some(value) = cookie.and_then(|cookie| header::HeaderValue::from_str(&cookie).ok()) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
-}
 
 fn with_inner(
     inner: Arc<AppInner>,
@@ -92,15 +66,17 @@ async fn live_page(
     cookie: Option<String>,
     inner: Arc<AppInner>,
 ) -> Result<WarpResponse, Rejection> {
-    let Some(factory) = inner.pages.get(path.as_str()).copied() else {
-        return Err(warp::reject::not_found());
-    };
-    let meta = factory.meta();
     let url = if query.is_empty() {
         path.as_str().to_owned()
     } else {
         format!("{}?{}", path.as_str(), query)
     };
+    let routes = inner.live.routes();
+    let Ok(resolved) = routes.resolve(&url) else {
+        return Err(warp::reject::not_found());
+    };
+    let factory = resolved.route.view;
+    let meta = factory.meta();
     let (session, identity) = inner.resolve(cookie.as_deref()).await;
     let session_id = session.as_ref().map(|s| s.id.clone());
     let user_id = identity.user_id().map(str::to_owned);
@@ -115,8 +91,40 @@ async fn live_page(
         )
         .with_csrf_token(session.as_ref().map(|s| s.csrf_token.clone())),
     );
-    match render_page(factory, ctx, &inner.config.login_url).await {
-        Ok(view_html) => {
+    // Flash messages carried across the last full page load.
+    let carried = cookie
+        .as_deref()
+        .and_then(|header| crate::session::cookie_value(header, FLASH_COOKIE))
+        .map(|value| open_flash_cookie(&inner.signer, value, now_unix()));
+    let request = MountRequest {
+        factory,
+        ctx: ctx.clone(),
+        params: Params::new(),
+        url_params: resolved.params,
+        group: Some(routes.group_of(resolved.route)),
+        default_login_url: &inner.config.login_url,
+    };
+    let refusal = match render_page(request, inner.live.limiter.clone()).await {
+        Ok(page) => {
+            let mut flash = carried.clone().unwrap_or_default();
+            for message in page.flash {
+                push_flash(&mut flash, message);
+            }
+            // `mount` or `handle_params` asked to go elsewhere: a redirect.
+            if let Some(navigation) = page.navigation {
+                let to = flash_link(
+                    &inner.signer,
+                    navigation.url(),
+                    &flash,
+                    session_id.as_deref(),
+                    now_unix(),
+                );
+                let clear = carried
+                    .is_some()
+                    .then(|| clear_flash_cookie(&inner))
+                    .flatten();
+                return Ok(redirect(&to, clear));
+            }
             let token = MountToken::new(
                 meta.name,
                 session_id.unwrap_or_default(),
@@ -124,37 +132,64 @@ async fn live_page(
                 now_unix(),
             )
             .encode(&inner.signer);
-            let title = meta.type_name;
-            Ok(html_response(
-                StatusCode::OK,
-                inner.layout.live_page(title, meta.name, &token, &view_html),
-            ))
+            let live_page = LivePage {
+                view_title: &page.title,
+                view: meta.name,
+                token: &token,
+                view_html: &page.html,
+                flash: &flash,
+                ctx: &ctx,
+            };
+            match inner.layout.live_page(live_page) {
+                Ok(body) => {
+                    let mut response = html_response(StatusCode::OK, body);
+                    let clear = carried
+                        .is_some()
+                        .then(|| clear_flash_cookie(&inner))
+                        .flatten();
+                    if let Some(value) = clear.and_then(|c| header::HeaderValue::from_str(&c).ok())
+                    {
+                        response.headers_mut().append(header::SET_COOKIE, value);
+                    }
+                    return Ok(response);
+                }
+                Err(panic) => {
+                    tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic), "the root layout panicked");
+                    MountRefusal::Failed(crate::security::SafeError::RenderFailed)
+                }
+            }
         }
-        Err(MountRefusal::LoginRequired { login_url }) => {
-            Ok(redirect(&login_redirect_target(&login_url, &url), None))
-        }
-        Err(MountRefusal::PermissionDenied) => Ok(html_response(
-            StatusCode::FORBIDDEN,
-            inner.layout.message_page(
-                "Permission denied",
-                "You do not have permission to view this page.",
-            ),
-        )),
-        Err(MountRefusal::Failed(_)) => Ok(html_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            inner.layout.message_page(
-                "Something went wrong",
-                "The page could not be rendered. Please try again.",
-            ),
-        )),
-    }
+        Err(refusal) => refusal,
+    };
+    Ok(refused_page(&inner, refusal, &url))
 }
 
-pub(crate) fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+/// The answer to a page whose view refused to mount.
+fn refused_page(inner: &AppInner, refusal: MountRefusal, url: &str) -> WarpResponse {
+    let (status, title, message) = match refusal {
+        MountRefusal::LoginRequired { login_url } => {
+            return redirect(&login_redirect_target(&login_url, url), None);
+        }
+        MountRefusal::PermissionDenied => (
+            StatusCode::FORBIDDEN,
+            "Permission denied",
+            "You do not have permission to view this page.".to_owned(),
+        ),
+        MountRefusal::BadRequest(error) => {
+            (StatusCode::BAD_REQUEST, "Bad request", format!("{error}."))
+        }
+        MountRefusal::NotFound => (
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is nothing at this address.".to_owned(),
+        ),
+        MountRefusal::Failed(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "The page could not be rendered. Please try again.".to_owned(),
+        ),
+    };
+    html_response(status, inner.layout.message_page(title, &message))
 }
 
 /// Refused by the CSRF guard.

@@ -13,9 +13,12 @@
 
 mod detached;
 pub mod files;
+mod flash;
 mod http;
+pub mod layout;
 pub mod origin;
 pub mod page;
+mod reply;
 mod ws;
 
 use std::collections::HashMap;
@@ -28,13 +31,14 @@ use warp::filters::BoxedFilter;
 use warp::{Filter, Reply};
 
 pub use crate::config::{Config, ConfigError};
+pub use layout::{LayoutCtx, LayoutFn};
 pub use page::{csrf_field, LoginForm, CONTENT_SECURITY_POLICY};
 
 use crate::auth::{AuthBackend, Identity, SecretKey, Signer};
 use crate::limits::{
     HandlerRateLimiter, IpTracker, IpTrackerConfig, MemoryRateLimiter, SharedIpLimiter,
 };
-use crate::live::{Endpoint, ViewStateStore};
+use crate::live::{Endpoint, LiveGroup, Router, ViewStateStore};
 use crate::security::LogThrottle;
 use crate::session::{
     CookieOptions, MemorySessionStore, RevocationBroadcast, Revoked, RevokedSessions, Session,
@@ -71,6 +75,8 @@ type Parts = (
 /// ```
 pub struct App {
     pages: Vec<(String, ViewFactory)>,
+    groups: Vec<LiveGroup>,
+    root_layout: Option<LayoutFn>,
     routes: Vec<UserRoute>,
     static_dirs: Vec<(String, PathBuf)>,
     file_routes: Vec<FileRoute>,
@@ -189,7 +195,6 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 pub(crate) struct AppInner {
     pub(crate) config: Config,
     pub(crate) layout: page::Layout,
-    pub(crate) pages: HashMap<String, ViewFactory>,
     /// What every socket's protocol core shares (views by name, signer,
     /// revocations, `#[rate_limit]` store, state).
     pub(crate) live: Arc<Endpoint>,
@@ -270,6 +275,8 @@ impl App {
     pub fn new() -> Self {
         App {
             pages: Vec::new(),
+            groups: Vec::new(),
+            root_layout: None,
             routes: Vec::new(),
             static_dirs: Vec::new(),
             file_routes: Vec::new(),
@@ -288,9 +295,35 @@ impl App {
         }
     }
 
-    /// Serves the live view `view` (from `MyView::view()`) at `path`.
+    /// Serves the live view `view` (from `MyView::view()`) at `path`: a
+    /// path whose segments are literal or named parameters
+    /// (`/contacts/{id}`), handed to the view's `handle_params`. Views
+    /// added here form the default live session: live navigation moves
+    /// between them over one socket.
     pub fn live(mut self, path: &str, view: ViewFactory) -> Self {
         self.pages.push((path.to_owned(), view));
+        self
+    }
+
+    /// Serves a live session: views that share an auth posture and mount
+    /// hooks (Phoenix's `live_session`), added with [`LiveGroup::live`].
+    /// Live navigation stays on the socket between the views of one live
+    /// session; going to another one is a full page load, so its checks
+    /// run as for a fresh page.
+    pub fn live_session(mut self, group: LiveGroup) -> Self {
+        self.groups.push(group);
+        self
+    }
+
+    /// The root layout around every live view (see [`LayoutCtx`]):
+    /// written with `html!`, rendered on the first paint, kept in place
+    /// during live navigation. Without one, pages hold the flash area and
+    /// the view.
+    pub fn layout(
+        mut self,
+        layout: impl Fn(&LayoutCtx<'_>) -> crate::template::Html + Send + Sync + 'static,
+    ) -> Self {
+        self.root_layout = Some(Arc::new(layout));
         self
     }
 
@@ -429,27 +462,17 @@ impl App {
         if config.debug {
             tracing::warn!("DJUST_DEBUG is on: error messages sent to clients include details. Never enable it in production.");
         }
-        let mut pages = HashMap::new();
-        let mut views = HashMap::new();
-        for (path, factory) in self.pages {
-            if !path.starts_with('/') {
-                return Err(Error::config(format!(
-                    "live view path `{path}` must start with `/`"
-                )));
-            }
-            let meta = factory.meta();
-            if let Some(existing) = views.insert(meta.name, factory) {
+        let router = build_router(self.pages, self.groups)?;
+        let mut views: HashMap<&'static str, ViewFactory> = HashMap::new();
+        for route in router.routes() {
+            let meta = route.view.meta();
+            if let Some(existing) = views.insert(meta.name, route.view) {
                 if existing.meta().type_name != meta.type_name {
                     return Err(Error::config(format!(
                         "two live views are named `{}`",
                         meta.name
                     )));
                 }
-            }
-            if pages.insert(path.clone(), factory).is_some() {
-                return Err(Error::config(format!(
-                    "two live views are served at `{path}`"
-                )));
             }
         }
         let signer = Signer::from_key(&key);
@@ -507,14 +530,14 @@ impl App {
             )?;
             live = live.upload_dir(uploads);
         }
-        let live = Arc::new(views.into_values().fold(live, Endpoint::view));
+        let live = Arc::new(live.router(router).site_title(self.title.clone()));
         let inner = AppInner {
             layout: page::Layout {
                 title: self.title,
                 stylesheets: self.stylesheets,
                 scripts: self.scripts,
+                root: self.root_layout,
             },
-            pages,
             live,
             signer,
             cookie,
@@ -553,6 +576,7 @@ impl App {
             .unify()
             .boxed();
         filter = filter.or(http::live_pages(inner.clone())).unify().boxed();
+        filter = filter.or(flash::route(inner.clone())).unify().boxed();
         filter = filter.or(http::auth_routes(inner.clone())).unify().boxed();
         for (prefix, dir) in static_dirs {
             let files = warp::path(prefix)
@@ -640,6 +664,7 @@ impl App {
         let mut views: Vec<&'static crate::view::ViewMeta> = self
             .pages
             .iter()
+            .chain(self.groups.iter().flat_map(LiveGroup::pending_routes))
             .map(|(_, factory)| factory.meta())
             .collect();
         views.sort_by_key(|meta| meta.name);
@@ -653,6 +678,20 @@ impl App {
             }
         }
     }
+}
+
+/// The live routes: `App::live`'s in the default live session, then each
+/// live session's. Bad patterns, two routes matching the same paths and
+/// unnamed or twice-named live sessions are startup errors.
+fn build_router(pages: Vec<(String, ViewFactory)>, groups: Vec<LiveGroup>) -> Result<Router> {
+    let mut router = Router::new();
+    for (path, factory) in pages {
+        router.add(&path, factory, 0)?;
+    }
+    for group in groups {
+        router.add_group(group)?;
+    }
+    Ok(router)
 }
 
 /// The stores that must be shared when several processes serve one site.

@@ -3,7 +3,11 @@
 
 use warp::http::header::{HeaderMap, HeaderName, HeaderValue};
 
+use super::layout::{flash_area, live_root, LayoutCtx, LayoutFn};
+use crate::live::page_title;
 use crate::template::escape::escape_into;
+use crate::template::mode::render_markup;
+use crate::view::{Ctx, Flash};
 
 /// The Content-Security-Policy: scripts only from this origin (so no inline
 /// script and no eval), no plugins, no framing, forms and sockets to self.
@@ -32,7 +36,7 @@ pub fn security_headers() -> HeaderMap {
 }
 
 /// Page chrome shared by every page.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Layout {
     /// The `<title>` suffix (the app's name).
     pub title: String,
@@ -40,18 +44,49 @@ pub struct Layout {
     pub stylesheets: Vec<String>,
     /// Extra script URLs (same-origin paths), loaded after the client with `defer`.
     pub scripts: Vec<String>,
+    /// The root layout around live views (`App::layout`).
+    pub root: Option<LayoutFn>,
+}
+
+impl std::fmt::Debug for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layout")
+            .field("title", &self.title)
+            .field("stylesheets", &self.stylesheets)
+            .field("scripts", &self.scripts)
+            .field("root", &self.root.is_some())
+            .finish()
+    }
+}
+
+/// One live view's first paint, for [`Layout::live_page`].
+pub struct LivePage<'a> {
+    /// The view's part of the title.
+    pub view_title: &'a str,
+    /// The view's wire name.
+    pub view: &'a str,
+    /// The signed mount token.
+    pub token: &'a str,
+    /// The view's first render.
+    pub view_html: &'a str,
+    /// Flash messages to show.
+    pub flash: &'a [Flash],
+    /// The request's context (for the root layout).
+    pub ctx: &'a Ctx,
 }
 
 impl Layout {
-    /// A complete page around `body_html` (already-escaped markup).
+    /// A complete page around `body_html` (already-escaped markup), titled
+    /// `title` then the app's name.
     pub fn page(&self, title: &str, body_html: &str) -> String {
+        self.document(&page_title(title, &self.title), body_html)
+    }
+
+    /// The document around `body_html`, with the full `title`.
+    fn document(&self, title: &str, body_html: &str) -> String {
         let mut out = String::with_capacity(body_html.len() + 512);
         out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
         escape_into(title, &mut out);
-        if !self.title.is_empty() && self.title != title {
-            out.push_str(" · ");
-            escape_into(&self.title, &mut out);
-        }
         out.push_str("</title>");
         for href in &self.stylesheets {
             out.push_str("<link rel=\"stylesheet\" href=\"");
@@ -70,18 +105,33 @@ impl Layout {
         out
     }
 
-    /// The page for a live view: its first render inside the root element
-    /// that carries the view name and the signed mount token.
-    pub fn live_page(&self, title: &str, view: &str, token: &str, view_html: &str) -> String {
-        let mut body = String::with_capacity(view_html.len() + token.len() + 96);
-        body.push_str("<div data-djust-view=\"");
-        escape_into(view, &mut body);
-        body.push_str("\" data-djust-token=\"");
-        escape_into(token, &mut body);
-        body.push_str("\">");
-        body.push_str(view_html);
-        body.push_str("</div>");
-        self.page(title, &body)
+    /// The page for a live view: the root layout (or, without one, the
+    /// flash area) around the view's root element, which carries the view
+    /// name and the signed mount token. `Err` when the layout panicked.
+    pub fn live_page(&self, page: LivePage<'_>) -> Result<String, String> {
+        let content = live_root(page.view, page.token, page.view_html);
+        let title = page_title(page.view_title, &self.title);
+        let body = match &self.root {
+            Some(layout) => {
+                let ctx = LayoutCtx {
+                    title: &title,
+                    content: &content,
+                    flash: page.flash,
+                    ctx: page.ctx,
+                };
+                let _scope = crate::live::ViewCodeScope::enter();
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    render_markup(|| layout(&ctx))
+                }))
+                .map_err(|payload| crate::live::panic_text(payload.as_ref()))?
+            }
+            None => {
+                let mut body = flash_area(page.flash);
+                body.push_str(&content);
+                body
+            }
+        };
+        Ok(self.document(&title, &body))
     }
 
     /// A plain message page (errors: 403, 404, 500).

@@ -362,7 +362,7 @@ async fn drive<'a>(
         inner.live.clone(),
         peer,
         std::time::Instant::now(),
-        super::http::now_unix(),
+        super::reply::now_unix(),
     );
     let send_timeout = Duration::from_secs(inner.config.send_timeout_secs);
     if !send(&mut sink, &conn.greeting(), send_timeout).await {

@@ -17,10 +17,13 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use super::error::{Error, Result};
+use super::flash::{push_flash, Flash, FlashKind};
 use super::meta::RateKey;
 use super::params::Params;
 use super::EventError;
-use crate::auth::{safe_next_path, Identity, User};
+use crate::auth::{same_origin_url, Identity, User};
+pub use crate::protocol::HistoryKind;
+
 use crate::limits::{handler_key, HandlerRateLimiter, RateSubject};
 use crate::upload::{CompletedUpload, UploadedFile};
 
@@ -157,13 +160,67 @@ impl Ctx {
     }
 }
 
+/// Where a view asked to go (the last request of a callback wins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Navigation {
+    /// The same view at a new URL: its `handle_params` runs, nothing is
+    /// remounted (`push_patch`, `replace_patch`).
+    Patch {
+        /// The same-origin URL (path and query).
+        url: String,
+        /// How the browser's history records it.
+        history: HistoryKind,
+    },
+    /// Another live view of the same live session, mounted over the same
+    /// socket after its auth checks (`push_navigate`, `replace_navigate`);
+    /// a route of another live session is a full page load.
+    Navigate {
+        /// The same-origin path.
+        url: String,
+        /// How the browser's history records it.
+        history: HistoryKind,
+    },
+    /// A full page load of a same-origin path (`redirect`).
+    Redirect {
+        /// The same-origin path.
+        url: String,
+    },
+}
+
+impl Navigation {
+    /// The target URL.
+    pub fn url(&self) -> &str {
+        match self {
+            Navigation::Patch { url, .. }
+            | Navigation::Navigate { url, .. }
+            | Navigation::Redirect { url } => url,
+        }
+    }
+}
+
+/// Longest page title kept, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+
 /// Side effects a view asked for, sent after the current render.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Effects {
     /// `push_event` calls: event name and JSON payload.
     pub pushed: Vec<(String, Value)>,
-    /// The last `navigate` target.
-    pub navigate: Option<String>,
+    /// The last navigation asked for.
+    pub navigation: Option<Navigation>,
+    /// Flash messages to show once.
+    pub flash: Vec<Flash>,
+    /// A new page title.
+    pub title: Option<String>,
+}
+
+/// The URL when it is a same-origin path, else the error `what` explains.
+fn checked_url(url: &str, what: &str) -> Result<String> {
+    same_origin_url(url).ok_or_else(|| {
+        Error::bad_request(format!(
+            "{what}() takes a same-origin path such as \"/contacts?page=2\""
+        ))
+    })
 }
 
 impl Effects {
@@ -178,21 +235,104 @@ impl Effects {
         Ok(())
     }
 
-    fn navigate(&mut self, path: &str) -> Result<()> {
-        // Same-origin paths only: `safe_next_path` returns "/" for anything else.
-        if safe_next_path(path) != path {
-            return Err(Error::bad_request(
-                "navigate() takes a same-origin path such as \"/contacts\"",
-            ));
-        }
-        self.navigate = Some(path.to_owned());
+    fn redirect(&mut self, path: &str) -> Result<()> {
+        let url = checked_url(path, "redirect")?;
+        self.navigation = Some(Navigation::Redirect { url });
         Ok(())
+    }
+
+    fn patch(&mut self, url: &str, history: HistoryKind, what: &str) -> Result<()> {
+        let url = checked_url(url, what)?;
+        self.navigation = Some(Navigation::Patch { url, history });
+        Ok(())
+    }
+
+    fn navigate(&mut self, url: &str, history: HistoryKind, what: &str) -> Result<()> {
+        let url = checked_url(url, what)?;
+        self.navigation = Some(Navigation::Navigate { url, history });
+        Ok(())
+    }
+
+    fn put_flash(&mut self, kind: FlashKind, message: &str) {
+        push_flash(&mut self.flash, Flash::new(kind, message));
+    }
+
+    fn set_title(&mut self, title: &str) {
+        let title = title
+            .chars()
+            .filter(|c| !c.is_control() && !crate::security::is_format_char(*c))
+            .take(MAX_TITLE_CHARS)
+            .collect();
+        self.title = Some(title);
     }
 
     /// `true` when nothing was asked for.
     pub fn is_empty(&self) -> bool {
-        self.pushed.is_empty() && self.navigate.is_none()
+        self.pushed.is_empty()
+            && self.navigation.is_none()
+            && self.flash.is_empty()
+            && self.title.is_none()
     }
+}
+
+/// The navigation methods of [`MountCtx`] and [`EventCtx`], written once.
+macro_rules! navigation_methods {
+    () => {
+        /// Sends an event to the client's `window.djust.on(name, ...)` hooks.
+        /// Treat the payload like an API response: send only what the client needs.
+        pub fn push_event(&mut self, name: &str, payload: impl Serialize) -> Result<()> {
+            self.effects.push_event(name, payload)
+        }
+
+        /// Changes the URL to `url` (same view, a new path or query)
+        /// without remounting: the view's `handle_params` runs with it and
+        /// the browser's history gets a new entry, so Back returns here.
+        pub fn push_patch(&mut self, url: &str) -> Result<()> {
+            self.effects.patch(url, HistoryKind::Push, "push_patch")
+        }
+
+        /// Like [`push_patch`](Self::push_patch), replacing the current
+        /// history entry instead of adding one.
+        pub fn replace_patch(&mut self, url: &str) -> Result<()> {
+            self.effects
+                .patch(url, HistoryKind::Replace, "replace_patch")
+        }
+
+        /// Goes to the live view at `path` without a page load when it is
+        /// in the same live session (its auth checks, `mount` and
+        /// `handle_params` run as for a fresh page); otherwise loads the
+        /// page. Adds a history entry.
+        pub fn push_navigate(&mut self, path: &str) -> Result<()> {
+            self.effects
+                .navigate(path, HistoryKind::Push, "push_navigate")
+        }
+
+        /// Like [`push_navigate`](Self::push_navigate), replacing the
+        /// current history entry.
+        pub fn replace_navigate(&mut self, path: &str) -> Result<()> {
+            self.effects
+                .navigate(path, HistoryKind::Replace, "replace_navigate")
+        }
+
+        /// Loads the same-origin page at `path` (a full page load: for
+        /// routes that are not live views, such as `/logout`).
+        pub fn redirect(&mut self, path: &str) -> Result<()> {
+            self.effects.redirect(path)
+        }
+
+        /// Shows `message` once in the page's flash area, now or, with a
+        /// navigation or redirect asked for in the same callback, on the
+        /// next page. Plain text: it is escaped like any text.
+        pub fn put_flash(&mut self, kind: FlashKind, message: &str) {
+            self.effects.put_flash(kind, message)
+        }
+
+        /// Sets the page's `<title>` (the app's name is appended); the
+        /// browser's title follows live.
+        pub fn set_title(&mut self, title: &str) {
+            self.effects.set_title(title)
+        }
+    };
 }
 
 /// A stream of messages for `handle_info`, type-erased.
@@ -245,15 +385,7 @@ impl MountCtx {
         self.subscriptions.push(Box::pin(stream));
     }
 
-    /// Sends an event to the client's `window.djust.on(name, ...)` hooks.
-    pub fn push_event(&mut self, name: &str, payload: impl Serialize) -> Result<()> {
-        self.effects.push_event(name, payload)
-    }
-
-    /// Sends the client to another same-origin path after mounting.
-    pub fn navigate(&mut self, path: &str) -> Result<()> {
-        self.effects.navigate(path)
-    }
+    navigation_methods!();
 
     /// The subscriptions and effects gathered during mount.
     pub fn into_parts(self) -> (Vec<InfoStream>, Effects) {
@@ -332,16 +464,7 @@ impl EventCtx {
         std::mem::take(&mut self.uploads)
     }
 
-    /// Sends an event to the client's `window.djust.on(name, ...)` hooks.
-    /// Treat the payload like an API response: send only what the client needs.
-    pub fn push_event(&mut self, name: &str, payload: impl Serialize) -> Result<()> {
-        self.effects.push_event(name, payload)
-    }
-
-    /// Sends the client to another same-origin path (`/contacts/3`).
-    pub fn navigate(&mut self, path: &str) -> Result<()> {
-        self.effects.navigate(path)
-    }
+    navigation_methods!();
 
     /// Takes the effects asked for since the last call.
     pub fn take_effects(&mut self) -> Effects {

@@ -135,6 +135,11 @@ pub struct ViewMeta {
     pub persist: bool,
     /// `upload(..)` slots: the only uploads the view takes.
     pub uploads: &'static [UploadSlotMeta],
+    /// `handle_params`'s typed parameters (read from the URL's path and
+    /// query); `None` when the view has no `handle_params`.
+    pub url_params: Option<&'static [ParamMeta]>,
+    /// `title = "..."`: the page title (else the type name).
+    pub title: Option<&'static str>,
 }
 
 impl ViewMeta {
@@ -146,6 +151,11 @@ impl ViewMeta {
     /// The handler named `name`, if it is an `#[event_handler]`.
     pub fn handler(&self, name: &str) -> Option<&'static HandlerMeta> {
         self.handlers.iter().find(|handler| handler.name == name)
+    }
+
+    /// The page title: `title = "..."` or the type name.
+    pub fn page_title(&self) -> &'static str {
+        self.title.unwrap_or(self.type_name)
     }
 
     /// `true` when mounting needs a logged-in user.

@@ -9,6 +9,7 @@
 
 pub mod context;
 pub mod error;
+pub mod flash;
 pub mod meta;
 pub mod params;
 pub mod registry;
@@ -18,13 +19,16 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use context::{AppState, Ctx, Effects, EventCtx, InfoStream, MountCtx};
+pub use context::{
+    AppState, Ctx, Effects, EventCtx, HistoryKind, InfoStream, MountCtx, Navigation,
+};
 pub use error::{Error, ErrorKind, Result};
+pub use flash::{Flash, FlashKind};
 pub use meta::{
     AssignedField, AuthPosture, HandlerMeta, ParamKind, ParamMeta, RateKey, RateLimitMeta,
     UploadSlotMeta, ViewMeta,
 };
-pub use params::{ParamError, Params};
+pub use params::{url_params, ParamError, Params};
 pub use registry::{find_view, registered_views, ViewFactory, ViewRegistration};
 
 use crate::security::SafeError;
@@ -180,6 +184,16 @@ pub trait LiveView: Send + Sized + 'static {
         params: &'a Params,
     ) -> BoxFuture<'a, std::result::Result<(), EventError>>;
 
+    /// Calls the view's `handle_params` with the URL's parameters (the
+    /// path's, then the query's), decoded like handler parameters.
+    fn handle_params_view<'a>(
+        &'a mut self,
+        _ctx: &'a mut EventCtx,
+        _params: &'a Params,
+    ) -> BoxFuture<'a, std::result::Result<(), EventError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Calls the view's `check_permissions` (object-level authorisation).
     fn check_view_permissions(&self, _ctx: &Ctx) -> Result<()> {
         Ok(())
@@ -229,6 +243,12 @@ pub trait DynView: Send {
         event: &'a str,
         params: &'a Params,
     ) -> BoxFuture<'a, std::result::Result<(), EventError>>;
+    /// `handle_params` with the URL's parameters.
+    fn handle_params<'a>(
+        &'a mut self,
+        ctx: &'a mut EventCtx,
+        params: &'a Params,
+    ) -> BoxFuture<'a, std::result::Result<(), EventError>>;
     /// Object-level permission check.
     fn check_permissions(&self, ctx: &Ctx) -> Result<()>;
     /// Periodic tick.
@@ -257,6 +277,13 @@ impl<V: LiveView> DynView for V {
         params: &'a Params,
     ) -> BoxFuture<'a, std::result::Result<(), EventError>> {
         self.dispatch_event(ctx, event, params)
+    }
+    fn handle_params<'a>(
+        &'a mut self,
+        ctx: &'a mut EventCtx,
+        params: &'a Params,
+    ) -> BoxFuture<'a, std::result::Result<(), EventError>> {
+        self.handle_params_view(ctx, params)
     }
     fn check_permissions(&self, ctx: &Ctx) -> Result<()> {
         self.check_view_permissions(ctx)

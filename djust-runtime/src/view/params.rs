@@ -292,6 +292,32 @@ pub fn decode_serde_or<T: DeserializeOwned>(
     }
 }
 
+/// The parameters `handle_params` decodes for `url`: each query key once
+/// (a string; a key given several times: a list of strings), then the
+/// path's parameters, which win over a query key of the same name.
+pub fn url_params(url: &str, path_params: Vec<(String, String)>) -> Params {
+    let mut params = Params::new();
+    if let Some((_, query)) = url.split_once('?') {
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let value = Value::String(value.into_owned());
+            match params.get_mut(key.as_ref()) {
+                Some(Value::Array(values)) => values.push(value),
+                Some(first) => {
+                    let first = first.take();
+                    params.insert(key.into_owned(), Value::Array(vec![first, value]));
+                }
+                None => {
+                    params.insert(key.into_owned(), value);
+                }
+            }
+        }
+    }
+    for (name, value) in path_params {
+        params.insert(name, Value::String(value));
+    }
+    params
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
