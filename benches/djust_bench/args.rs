@@ -276,3 +276,176 @@ pub fn check_redis_url(url: &str) -> BenchResult<()> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(words: &[&str]) -> BenchResult<Args> {
+        let raw: Vec<String> = words.iter().map(|word| (*word).to_owned()).collect();
+        parse_args(&raw)
+    }
+
+    fn error(words: &[&str]) -> String {
+        match parse(words) {
+            Ok(args) => panic!("{words:?} parsed as {args:?}"),
+            Err(message) => message,
+        }
+    }
+
+    #[test]
+    fn no_options_give_the_documented_defaults() {
+        let args = parse(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.scenario, Scenario::Counter);
+        assert_eq!(args.protocol, Protocol::DjustRs);
+        assert_eq!((args.sessions, args.active), (100, 100));
+        assert_eq!(
+            (args.rate, args.duration, args.warmup, args.settle),
+            (0.0, 10.0, 1.0, 2.0)
+        );
+        assert_eq!((args.connect_concurrency, args.room_size), (32, 10));
+        assert!(args.url.is_none() && !args.spawn && args.json.is_none());
+    }
+
+    #[test]
+    fn every_scenario_is_reachable_by_its_name() {
+        for scenario in Scenario::ALL {
+            let args = parse(&["--scenario", scenario.name()]).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(args.scenario, scenario);
+        }
+        for protocol in [Protocol::DjustRs, Protocol::DjustPy] {
+            let args = parse(&[
+                "--protocol",
+                protocol.name(),
+                "--url",
+                "http://127.0.0.1:8000/",
+            ])
+            .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(args.protocol, protocol);
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_refused_and_quoted() {
+        for name in [
+            "Counter",
+            "",
+            "counter; rm -rf /",
+            "<script>",
+            "çhat",
+            "counter\u{0}",
+        ] {
+            let message = error(&["--scenario", name]);
+            assert!(message.contains(&format!("`{name}`")), "{message}");
+        }
+        assert!(error(&["--protocol", "djust-go"]).contains("unknown protocol"));
+        assert!(error(&["--sessions=5"]).contains("unknown option `--sessions=5`"));
+        assert!(error(&["serve"]).contains("unknown option `serve`"));
+    }
+
+    #[test]
+    fn numbers_out_of_range_or_malformed_are_refused() {
+        for (flag, value) in [
+            ("--sessions", "0"),
+            ("--sessions", "20001"),
+            ("--sessions", "-1"),
+            ("--sessions", "99999999999999999999999"),
+            ("--sessions", "１０"),
+            ("--duration", "0"),
+            ("--duration", "601"),
+            ("--duration", "NaN"),
+            ("--duration", "inf"),
+            ("--rate", "-1"),
+            ("--rate", "NaN"),
+            ("--rate", "1e309"),
+            ("--warmup", "61"),
+            ("--settle", "-0.5"),
+            ("--server-pid", "4294967296"),
+            ("--room-size", "0"),
+        ] {
+            error(&[flag, value]);
+        }
+        assert!(error(&["--sessions"]).contains("--sessions needs a value"));
+        assert!(error(&["--sessions", "ten"]).contains("`ten` is not a valid number"));
+    }
+
+    #[test]
+    fn active_and_concurrency_are_clamped() {
+        let args = parse(&["--sessions", "5", "--active", "50"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.active, 5);
+        let args = parse(&["--sessions", "500"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.active, 100);
+        let args = parse(&["--connect-concurrency", "0"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.connect_concurrency, 1);
+        let args = parse(&["--connect-concurrency", "1000000"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.connect_concurrency, 1024);
+    }
+
+    #[test]
+    fn chat_rooms_are_bounded() {
+        let args = parse(&[
+            "--scenario",
+            "chat",
+            "--sessions",
+            "25",
+            "--room-size",
+            "10",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.rooms(), 3);
+        // 20,000 sessions in rooms of 1 would be 20,000 pub/sub rooms.
+        let message = error(&[
+            "--scenario",
+            "chat",
+            "--sessions",
+            "20000",
+            "--room-size",
+            "1",
+        ]);
+        assert!(message.contains("at most 2000 rooms"), "{message}");
+        // Other scenarios have one room whatever the size.
+        let args =
+            parse(&["--sessions", "20000", "--room-size", "1"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.rooms(), 1);
+    }
+
+    #[test]
+    fn exclusive_and_dependent_options_are_checked() {
+        let message = error(&["--spawn", "--url", "http://127.0.0.1:8000/"]);
+        assert!(message.contains("exclusive"), "{message}");
+        let message = error(&["--protocol", "djust-py"]);
+        assert!(message.contains("needs --url"), "{message}");
+    }
+
+    #[cfg(not(feature = "redis"))]
+    #[test]
+    fn redis_needs_the_feature() {
+        assert_eq!(
+            error(&["--redis", "redis://127.0.0.1:6379"]),
+            NO_REDIS_FEATURE
+        );
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_must_be_on_loopback() {
+        for url in [
+            "redis://127.0.0.1:6379",
+            "redis://localhost:6379/0",
+            "redis://user:secret@127.0.0.1:6379/2",
+        ] {
+            parse(&["--redis", url]).unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        for url in [
+            "redis://10.0.0.1:6379",
+            "redis://127.0.0.1@10.0.0.1:6379",
+            "rediss://127.0.0.1:6379",
+            "http://127.0.0.1:6379",
+            "redis://",
+            "redis://exämple.com",
+            "127.0.0.1:6379",
+        ] {
+            error(&["--redis", url]);
+        }
+    }
+}

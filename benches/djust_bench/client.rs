@@ -273,3 +273,80 @@ pub async fn close_session(mut session: Mounted) {
     })
     .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_urls_parse_with_their_path() {
+        let target =
+            parse_url("http://127.0.0.1:8000/table?x=<b>&y=é").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            target.addr,
+            "127.0.0.1:8000".parse().unwrap_or_else(|e| panic!("{e}"))
+        );
+        assert_eq!(target.path, "/table?x=<b>&y=é");
+        let target = parse_url("http://127.0.0.1:8000").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(target.path, "/");
+        let target = parse_url("http://[::1]:8000/").unwrap_or_else(|e| panic!("{e}"));
+        assert!(target.addr.ip().is_loopback());
+    }
+
+    #[test]
+    fn other_urls_are_refused() {
+        for url in [
+            "https://127.0.0.1:8000/",
+            "ws://127.0.0.1:8000/",
+            "http://10.0.0.1:8000/",
+            "http://0.0.0.0:8000/",
+            "http://localhost:8000/",
+            "http://127.0.0.1/",
+            "http://127.0.0.1:99999/",
+            "http://user@127.0.0.1:8000/",
+            "http://１２７.0.0.1:8000/",
+            "HTTP://127.0.0.1:8000/",
+            "",
+        ] {
+            assert!(parse_url(url).is_err(), "{url} was accepted");
+        }
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined() {
+        assert_eq!(
+            dechunk("5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n"),
+            "hello world"
+        );
+        assert_eq!(dechunk("5\r\nnaïv\r\n2\r\ne!\r\n0\r\n\r\n"), "naïve!");
+        assert_eq!(dechunk(""), "");
+    }
+
+    #[test]
+    fn malformed_chunks_stop_without_panicking() {
+        // Not hex, a size beyond the body, a size that overflows usize, a
+        // size that ends inside a character, no size line at all.
+        assert_eq!(dechunk("zz\r\nhello\r\n0\r\n\r\n"), "");
+        assert_eq!(dechunk("5\r\nhello\r\nff\r\nshort\r\n"), "hello");
+        assert_eq!(dechunk("ffffffffffffffffffff\r\nx\r\n"), "");
+        assert_eq!(dechunk("2\r\néa\r\n0\r\n\r\n"), "é");
+        assert_eq!(dechunk("1\r\né\r\n0\r\n\r\n"), "");
+        assert_eq!(dechunk("hello"), "");
+    }
+
+    #[test]
+    fn attributes_are_found_by_whole_name_and_unescaped() {
+        let html = r#"<div xdata-djust-view="wrong" data-djust-view="a&amp;b &quot;c&quot;" data-djust-token="t">"#;
+        assert_eq!(
+            attribute(html, "data-djust-view").as_deref(),
+            Some(r#"a&b "c""#)
+        );
+        assert_eq!(attribute(html, "data-djust-token").as_deref(), Some("t"));
+        assert_eq!(attribute(html, "dj-view"), None);
+        assert_eq!(attribute(r#"<div dj-view="unterminated"#, "dj-view"), None);
+        assert_eq!(
+            attribute(r#"<div dj-view="">"#, "dj-view").as_deref(),
+            Some("")
+        );
+    }
+}

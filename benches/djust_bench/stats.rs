@@ -205,3 +205,76 @@ pub fn per_event(counts: &Counts, events: u64) -> Value {
 pub fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chat stats whose measured window is the next minute; session 0
+    /// sends to two other views.
+    fn chat_stats() -> (Stats, Instant) {
+        let epoch = Instant::now();
+        let stats = Stats::new(epoch, epoch + Duration::from_secs(60), epoch, Some(vec![2]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        (stats, epoch)
+    }
+
+    #[test]
+    fn deliveries_from_other_sessions_are_counted() {
+        let (stats, epoch) = chat_stats();
+        let frame = format!("{MARK}0:10] hi {MARK}3:20] there {MARK}1:30] mine");
+        stats.observe(&frame, 1, epoch + Duration::from_millis(1));
+        assert_eq!(stats.deliveries.load(Ordering::Relaxed), 2);
+        let stats_without_chat =
+            Stats::new(epoch, epoch, epoch, None).unwrap_or_else(|e| panic!("{e}"));
+        stats_without_chat.observe(&frame, 1, epoch);
+        assert_eq!(stats_without_chat.deliveries.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn hostile_marks_are_skipped_without_panicking() {
+        let (stats, epoch) = chat_stats();
+        for frame in [
+            MARK.to_owned(),
+            format!("{MARK}abc:10]"),
+            format!("{MARK}1:-5]"),
+            format!("{MARK}1:10"),
+            format!("{MARK}1"),
+            format!("{MARK}{}:{}]", usize::MAX, u64::MAX),
+            format!("{MARK}2:{}]", u64::MAX),
+            format!("{MARK}2:99999999999999999999999]"),
+            format!("{MARK}{MARK}{MARK}"),
+            format!("{MARK}2:１０]"),
+        ] {
+            stats.observe(&frame, 1, epoch);
+        }
+        assert_eq!(stats.deliveries.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn only_events_sent_in_the_window_are_recorded() {
+        let (stats, epoch) = chat_stats();
+        let later = epoch + Duration::from_millis(2);
+        stats.record(0, epoch + Duration::from_millis(1), later, 100, "patch");
+        stats.record(0, epoch + Duration::from_secs(61), later, 100, "patch");
+        assert_eq!(stats.events.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.reply_bytes.load(Ordering::Relaxed), 100);
+        assert_eq!(stats.expected_deliveries.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn per_event_rates_are_rounded_and_null_without_events() {
+        let counts: Counts = [("evalsha".to_owned(), 3), ("publish".to_owned(), 1)].into();
+        assert_eq!(per_event_total(&counts, 3), json!(1.333));
+        assert_eq!(
+            per_event(&counts, 3),
+            json!({"evalsha": 1.0, "publish": 0.333})
+        );
+        assert_eq!(per_event_total(&counts, 0), Value::Null);
+        assert_eq!(per_event(&counts, 0), Value::Null);
+        assert_eq!(
+            percentiles_us(&new_histogram().unwrap_or_else(|e| panic!("{e}"))),
+            Value::Null
+        );
+    }
+}
