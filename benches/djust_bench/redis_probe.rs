@@ -22,10 +22,17 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use djust::runtime::redis::client;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
 
-use super::{BenchResult, Counts};
+use crate::client::Mounted;
+use crate::load::{await_reply, EventSource};
+use crate::stats::{per_event, per_event_total, Counts, Stats};
+use crate::BenchResult;
 
+/// Events of the `MONITOR` pass that counts Redis round trips.
+pub const ACCOUNTING_EVENTS: u64 = 200;
 /// Commands this probe issues itself (never counted).
 const OWN_COMMANDS: &[&str] = &["info", "client|list", "monitor"];
 
@@ -222,6 +229,52 @@ pub fn classify(lines: &[String], subscribers: &HashSet<String>) -> Origins {
     origins
 }
 
+/// `--redis`: the `MONITOR` pass. One session sends `ACCOUNTING_EVENTS`
+/// events one at a time while every Redis command is recorded with its
+/// origin; returns the round trips per event (see the module doc).
+pub async fn account_round_trips(
+    probe: &mut Probe,
+    session: &mut Mounted,
+    source: &EventSource,
+    stats: &Stats,
+) -> BenchResult<Value> {
+    let subscribers = probe.subscriber_addrs().await?;
+    let monitor = probe.monitor().await?;
+    let mut answered = 0u64;
+    let mut outcome = Ok(());
+    for n in 0..ACCOUNTING_EVENTS {
+        // Far above the measured phase's references on this socket.
+        let reference = 1_000_000_000 + n;
+        if let Err(e) = session
+            .sink
+            .send(Message::text(source.frame(0, reference)))
+            .await
+        {
+            outcome = Err(format!("MONITOR pass: send event: {e}"));
+            break;
+        }
+        match await_reply(&mut session.stream, reference, stats, 0).await {
+            Ok(_) => answered += 1,
+            Err(e) => {
+                outcome = Err(format!("MONITOR pass: {e}"));
+                break;
+            }
+        }
+    }
+    // Let anything the events set off after their replies reach Redis.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let lines = monitor.stop();
+    outcome?;
+    let origins = classify(&lines, &subscribers);
+    Ok(json!({
+        "events": answered,
+        "round_trips_per_event": per_event_total(&origins.round_trips, answered),
+        "round_trips_by_name": per_event(&origins.round_trips, answered),
+        "in_script_by_name": per_event(&origins.in_script, answered),
+        "background_by_name": per_event(&origins.background, answered),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,7 +318,7 @@ mod tests {
         assert_eq!(origins.background.get("ping"), Some(&2));
         assert_eq!(origins.background.get("subscribe"), Some(&1));
         assert_eq!(
-            super::super::per_event_total(&origins.round_trips, 2),
+            per_event_total(&origins.round_trips, 2),
             serde_json::json!(1.0)
         );
     }
