@@ -1,11 +1,12 @@
 //! [`Endpoint`]: what every [`Connection`](super::Connection) of one app
 //! shares: the settings, the views by wire name, the mount-token signer,
-//! the logged-out sessions, the `#[rate_limit]` store and the app state.
+//! the logged-out sessions, the `#[rate_limit]` store, the app state and
+//! the auth backend (to reload users for `reauth_each_event` views).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::auth::Signer;
+use crate::auth::{AuthBackend, Signer};
 use crate::config::Config;
 use crate::limits::{HandlerRateLimiter, MemoryRateLimiter, DEFAULT_LIMITER_CAPACITY};
 use crate::session::Revoked;
@@ -19,6 +20,7 @@ pub struct Endpoint {
     pub(crate) revoked: Arc<Revoked>,
     pub(crate) limiter: Arc<dyn HandlerRateLimiter>,
     pub(crate) state: AppState,
+    pub(crate) auth: Option<Arc<dyn AuthBackend>>,
 }
 
 impl Endpoint {
@@ -33,6 +35,7 @@ impl Endpoint {
             signer,
             limiter: Arc::new(MemoryRateLimiter::new(DEFAULT_LIMITER_CAPACITY)),
             state: AppState::default(),
+            auth: None,
         }
     }
 
@@ -58,6 +61,14 @@ impl Endpoint {
     /// Hands `state` to views (`ctx.state::<T>()`).
     pub fn state(mut self, state: AppState) -> Self {
         self.state = state;
+        self
+    }
+
+    /// Reloads users from `backend` before each event of a
+    /// `reauth_each_event` view, so a permission removed or an account
+    /// deactivated while the socket is open counts from the next event.
+    pub fn auth_backend(mut self, backend: Arc<dyn AuthBackend>) -> Self {
+        self.auth = Some(backend);
         self
     }
 

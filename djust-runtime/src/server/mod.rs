@@ -379,10 +379,13 @@ impl App {
             ..CookieOptions::default()
         };
         let revoked = Arc::new(Revoked::new(config.heartbeat_timeout_secs));
-        let live = Endpoint::new(config.clone(), signer.clone())
+        let mut live = Endpoint::new(config.clone(), signer.clone())
             .rate_limiter(limiter)
             .revocations(revoked.clone())
             .state(self.state.clone());
+        if let Some(auth) = &self.auth {
+            live = live.auth_backend(auth.clone());
+        }
         let live = Arc::new(views.into_values().fold(live, Endpoint::view));
         let inner = AppInner {
             layout: page::Layout {
