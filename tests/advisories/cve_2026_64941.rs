@@ -242,8 +242,8 @@ async fn the_sockets_navigate_to_login_drops_a_url_with_breaks() {
     // An anonymous GET of the page is redirected and carries no token, so
     // sign a valid anonymous one: the refusal below is about the login.
     let token = MountToken::new("adv64941_account", "", None, now_unix()).encode(&signer());
-    let mut urls = attacks();
-    urls.truncate(60);
+    // One attack in three: every shape, and every break in several shapes.
+    let mut urls: Vec<String> = attacks().into_iter().step_by(3).collect();
     urls.extend(CONTROLS.iter().map(|control| (*control).to_owned()));
     for url in &urls {
         let mut socket = connect(addr).await;
