@@ -103,7 +103,8 @@ pub use djust_macros::format_html;
 /// Options: exactly one of `public` / `login_required` (a `permission =
 /// "app.codename"` implies `login_required`), `login_url = "/login"`,
 /// `name = "wire_name"`, `tick = <ms>` (calls `handle_tick`),
-/// `reauth_each_event` (runs `check_permissions` before every event).
+/// `reauth_each_event` (reloads the user and runs the mount's checks,
+/// `check_permissions` included, before every event).
 ///
 /// Items: `mount(ctx: &mut MountCtx) -> Result<Self>` (sync or async) and
 /// `render(&self) -> Html` are required; `check_permissions(&self, &Ctx)`,

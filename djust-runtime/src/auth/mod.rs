@@ -26,7 +26,9 @@ pub use password::{
     hash_password, hash_password_with, verify_password, verify_password_or_dummy, PasswordError,
     PasswordParams, MAX_PASSWORD_BYTES,
 };
-pub use redirect::{login_redirect_target, safe_next_path, same_origin_url, MAX_URL_BYTES};
+pub use redirect::{
+    login_redirect_target, routable_url, safe_next_path, same_origin_url, MAX_URL_BYTES,
+};
 pub use signer::{KeyError, SecretKey, Signer, TokenError, MAX_TOKEN_LEN, MIN_KEY_LEN};
 pub use token::{constant_time_eq, generate_token};
 pub use user::{is_valid_permission, AuthBackend, Identity, MemoryAuthBackend, User};

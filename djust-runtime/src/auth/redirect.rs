@@ -86,12 +86,32 @@ fn hex_value(byte: u8) -> Option<u8> {
 /// Longest path or query accepted for live routing, in bytes.
 pub const MAX_URL_BYTES: usize = 4096;
 
-/// `url` without its fragment when it is a same-origin path (the check of
-/// `safe_next_path`), within [`MAX_URL_BYTES`]; `None` otherwise.
+/// `url` (fragment included) when it is a same-origin path (the check of
+/// `safe_next_path`, which also judges the fragment), within
+/// [`MAX_URL_BYTES`]; `None` otherwise.
 pub fn same_origin_url(url: &str) -> Option<String> {
     if url.len() > MAX_URL_BYTES {
         return None;
     }
-    let url = url.split('#').next().unwrap_or_default();
     (safe_next_path(url) == url).then(|| url.to_owned())
+}
+
+/// `url` (without its fragment) when it can be routed: its path passes
+/// [`same_origin_url`] and no part of it holds a raw control, whitespace
+/// or backslash character. Percent-escapes in the query are data (`?q=%09` searches for
+/// a tab), so they are not judged as a redirect target would be; a URL that
+/// is later used as a redirect target still goes through `safe_next_path`.
+pub fn routable_url(url: &str) -> Option<String> {
+    if url.len() > MAX_URL_BYTES {
+        return None;
+    }
+    if url
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return None;
+    }
+    let url = url.split('#').next().unwrap_or_default();
+    let path = url.split_once('?').map_or(url, |(path, _)| path);
+    (same_origin_url(path).as_deref() == Some(path)).then(|| url.to_owned())
 }

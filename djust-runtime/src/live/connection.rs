@@ -28,7 +28,9 @@
 //! limit (close 1009), the JSON depth limit, the protocol parse, revocation
 //! (a logged-out session closes with 4403), then the frame itself: `mount`
 //! checks the signed mount token before the view is looked up, mounted and
-//! rendered; `event` goes to the mounted view's allowlist.
+//! rendered; `event` goes to the mounted view's allowlist (for a
+//! `reauth_each_event` view, an accepted event first reloads the user from
+//! the endpoint's auth backend, and the mount's checks run again).
 //!
 //! Once a `Step` carried a close, the connection is closed: every later
 //! input returns an empty step and nothing more is processed.
@@ -62,7 +64,7 @@ use super::flash::flash_link;
 use super::gates::json_depth_exceeds;
 use super::persist::Snapshot;
 use super::resume::ResumeToken;
-use super::router::{same_origin_url, url_params, RouteError};
+use super::router::{routable_url, same_origin_url, url_params, RouteError};
 use super::session::{LiveSession, MountRefusal, MountRequest, Mounted, Outcome};
 use crate::auth::{generate_token, login_redirect_target, Identity, MountToken};
 use crate::limits::{RateWarnings, TokenBucket, WarningOutcome};
@@ -371,21 +373,7 @@ impl Connection {
                 event,
                 params,
                 reference,
-            } => match self.live.as_mut() {
-                Some(live) => {
-                    // Finished uploads are the handler's to consume.
-                    if let Some(uploads) = self.uploads.as_mut() {
-                        live.lend_uploads(uploads.lend_completed());
-                    }
-                    let outcome = live.handle_event(&event, &params, reference).await;
-                    let left = live.reclaim_uploads();
-                    if let Some(uploads) = self.uploads.as_mut() {
-                        uploads.give_back(left);
-                    }
-                    self.deliver(outcome, now).await
-                }
-                None => Step::frame(self.error(SafeError::NotMounted, reference)),
-            },
+            } => self.event(&event, &params, reference, now).await,
             ClientMessage::Upload {
                 slot,
                 reference,
@@ -1243,6 +1231,67 @@ impl Connection {
         opened_unix.saturating_add(now.saturating_duration_since(opened_at).as_secs())
     }
 
+    /// An `event` frame for the mounted view. For a `reauth_each_event`
+    /// view, an event the allowlist accepts first reloads the user.
+    async fn event(
+        &mut self,
+        event: &str,
+        params: &Params,
+        reference: Option<u64>,
+        now: Instant,
+    ) -> Step {
+        let Some(live) = &self.live else {
+            return Step::frame(self.error(SafeError::NotMounted, reference));
+        };
+        if live.meta().reauth_each_event && live.accepts_event(event) {
+            self.reload_identity().await;
+        }
+        let Some(live) = self.live.as_mut() else {
+            return Step::frame(self.error(SafeError::NotMounted, reference));
+        };
+        // Finished uploads are the handler's to consume.
+        if let Some(uploads) = self.uploads.as_mut() {
+            live.lend_uploads(uploads.lend_completed());
+        }
+        let outcome = live.handle_event(event, params, reference).await;
+        let left = live.reclaim_uploads();
+        if let Some(uploads) = self.uploads.as_mut() {
+            uploads.give_back(left);
+        }
+        self.deliver(outcome, now).await
+    }
+
+    /// The user as the auth backend knows them now: a permission removed
+    /// or an account deactivated while the socket is open counts from the
+    /// next event (`reauth_each_event`). Reloaded by the session's user id,
+    /// so a user who is inactive for one event can be active again for the
+    /// next; without a backend the identity stays as resolved at connect.
+    async fn reload_identity(&mut self) {
+        let Some(backend) = self.endpoint.auth.clone() else {
+            return;
+        };
+        let user_id = self
+            .peer
+            .session
+            .as_ref()
+            .and_then(|session| session.user_id.clone())
+            .or_else(|| self.peer.identity.user_id().map(str::to_owned));
+        let Some(user_id) = user_id else {
+            return;
+        };
+        let identity = match backend.load_user(&user_id).await {
+            Some(user) if user.is_active => Identity::User(user),
+            _ => Identity::Anonymous,
+        };
+        if identity != self.peer.identity {
+            tracing::info!(ip = %self.peer.ip, "the user changed in the auth backend since the socket opened");
+            if let Some(live) = &mut self.live {
+                live.set_identity(identity.clone());
+            }
+            self.peer.identity = identity;
+        }
+    }
+
     async fn mount(
         &mut self,
         view: &str,
@@ -1283,7 +1332,7 @@ impl Connection {
             );
         }
         let url = url
-            .and_then(|url| same_origin_url(&url))
+            .and_then(|url| routable_url(&url))
             .unwrap_or_else(|| "/".to_owned());
         let (group_index, url_params) = match self.route_of(factory, &url) {
             (group, Some(params)) => (group, params),

@@ -1,11 +1,12 @@
 //! [`Endpoint`]: what every [`Connection`](super::Connection) of one app
 //! shares: the settings, the views by wire name, the mount-token signer,
-//! the logged-out sessions, the `#[rate_limit]` store and the app state.
+//! the logged-out sessions, the `#[rate_limit]` store, the app state and
+//! the auth backend (to reload users for `reauth_each_event` views).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::auth::Signer;
+use crate::auth::{AuthBackend, Signer};
 use crate::config::Config;
 use crate::limits::{HandlerRateLimiter, MemoryRateLimiter, DEFAULT_LIMITER_CAPACITY};
 use crate::session::Revoked;
@@ -27,6 +28,7 @@ pub struct Endpoint {
     pub(crate) upload_dir: Option<UploadDir>,
     pub(crate) router: Router,
     pub(crate) site_title: String,
+    pub(crate) auth: Option<Arc<dyn AuthBackend>>,
 }
 
 /// The `<title>` of a page: the view's title, then the site's name (when
@@ -55,6 +57,7 @@ impl Endpoint {
             upload_dir: None,
             router: Router::new(),
             site_title: String::new(),
+            auth: None,
         }
     }
 
@@ -135,6 +138,14 @@ impl Endpoint {
     /// Where `persist` views wait, if anywhere.
     pub fn view_states(&self) -> Option<&Arc<dyn ViewStateStore>> {
         self.view_states.as_ref()
+    }
+
+    /// Reloads users from `backend` before each event of a
+    /// `reauth_each_event` view, so a permission removed or an account
+    /// deactivated while the socket is open counts from the next event.
+    pub fn auth_backend(mut self, backend: Arc<dyn AuthBackend>) -> Self {
+        self.auth = Some(backend);
+        self
     }
 
     /// The settings.

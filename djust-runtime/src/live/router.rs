@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use percent_encoding::percent_decode_str;
 
-pub use crate::auth::{same_origin_url, MAX_URL_BYTES};
+pub use crate::auth::{routable_url, same_origin_url, MAX_URL_BYTES};
 pub use crate::view::url_params;
 use crate::view::{Error, MountCtx, Params, Result, ViewFactory};
 
@@ -396,7 +396,7 @@ impl Router {
     /// Resolves `url` (a same-origin path with an optional query and
     /// fragment) to its route and the parameters for `handle_params`.
     pub fn resolve(&self, url: &str) -> std::result::Result<Resolved<'_>, RouteError> {
-        let url = same_origin_url(url).ok_or(RouteError::OffOrigin)?;
+        let url = routable_url(url).ok_or(RouteError::OffOrigin)?;
         let path = url.split_once('?').map_or(url.as_str(), |(path, _)| path);
         self.routes
             .iter()
@@ -467,7 +467,30 @@ mod tests {
         ] {
             assert_eq!(same_origin_url(bad), None, "{bad:?}");
         }
-        assert_eq!(same_origin_url("/a?b=1#top").as_deref(), Some("/a?b=1"));
+        assert_eq!(same_origin_url("/a?b=1#top").as_deref(), Some("/a?b=1#top"));
+        assert_eq!(same_origin_url("/a#\t//evil.example"), None);
+    }
+
+    #[test]
+    fn routable_urls_judge_the_path_strictly_and_the_query_as_data() {
+        assert_eq!(
+            routable_url("/account?%09//evil.example#x").as_deref(),
+            Some("/account?%09//evil.example")
+        );
+        for bad in [
+            "/\t/evil.example",
+            "//evil.example",
+            "/%2F%2Fevil.example",
+            "/a?b=\t",
+            "/a?b=c d",
+            "/a?b=\\",
+        ] {
+            assert_eq!(routable_url(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            routable_url(&format!("/a?q={}", "a".repeat(MAX_URL_BYTES))),
+            None
+        );
         assert_eq!(
             same_origin_url(&format!("/{}", "a".repeat(MAX_URL_BYTES))),
             None

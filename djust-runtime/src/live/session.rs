@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::frames::update_frames;
 use super::guard::{guarded, install_panic_hook, panic_text, ViewCodeScope};
 use super::router::LiveGroup;
+use crate::auth::Identity;
 use crate::limits::HandlerRateLimiter;
 use crate::protocol::ServerMessage;
 use crate::security::{is_safe_event_name, sanitize_for_log, SafeError};
@@ -585,6 +586,46 @@ impl LiveSession {
         self.ctx.set_ctx(ctx);
     }
 
+    /// Serves `identity` from now on (the user as reloaded for
+    /// `reauth_each_event`); the rest of the context is kept.
+    pub fn set_identity(&mut self, identity: Identity) {
+        let ctx = Ctx::clone(self.ctx.ctx_arc()).with_identity(identity);
+        self.ctx.set_ctx(Arc::new(ctx));
+    }
+
+    /// Whether `event` names one of the view's `#[event_handler]`s (and
+    /// passes the name check): the events the allowlist lets through.
+    pub fn accepts_event(&self, event: &str) -> bool {
+        is_safe_event_name(event) && self.meta.handler(event).is_some()
+    }
+
+    /// `reauth_each_event`: the mount's checks again, for the identity
+    /// the connection holds now: login, the view's `permission`, then
+    /// `check_permissions`.
+    fn reauthorize(&self, event: &str) -> Result<(), SafeError> {
+        let ctx = self.ctx.ctx_arc();
+        let name = self.meta.name;
+        if self.meta.login_required() && !ctx.is_authenticated() {
+            tracing::info!(view = name, event, "reauth refused event: not logged in");
+            return Err(SafeError::LoginRequired);
+        }
+        if let Some(permission) = self.meta.permission {
+            if !ctx.has_perm(permission) {
+                tracing::info!(
+                    view = name,
+                    event,
+                    permission,
+                    "reauth refused event: permission"
+                );
+                return Err(SafeError::PermissionDenied);
+            }
+        }
+        self.view.check_permissions(ctx).map_err(|error| {
+            tracing::info!(view = name, event, reason = %sanitize_for_log(&error.to_string()), "check_permissions refused event");
+            SafeError::PermissionDenied
+        })
+    }
+
     /// `request_html`: the full HTML at the current version.
     pub fn html_update(&self) -> ServerMessage {
         ServerMessage::HtmlUpdate {
@@ -601,7 +642,7 @@ impl LiveSession {
         reference: Option<u64>,
     ) -> Outcome {
         let name = self.meta.name;
-        if !is_safe_event_name(event) || self.meta.handler(event).is_none() {
+        if !self.accepts_event(event) {
             tracing::warn!(view = name, event = %sanitize_for_log(event), "refused event: not an #[event_handler]");
             return Outcome::frames(vec![error_frame(
                 &SafeError::UnknownEvent,
@@ -611,14 +652,8 @@ impl LiveSession {
             )]);
         }
         if self.meta.reauth_each_event {
-            if let Err(error) = self.view.check_permissions(self.ctx.ctx_arc()) {
-                tracing::info!(view = name, event, reason = %sanitize_for_log(&error.to_string()), "check_permissions refused event");
-                return Outcome::frames(vec![error_frame(
-                    &SafeError::PermissionDenied,
-                    self.debug,
-                    None,
-                    reference,
-                )]);
+            if let Err(refusal) = self.reauthorize(event) {
+                return Outcome::frames(vec![error_frame(&refusal, self.debug, None, reference)]);
             }
         }
         let result = guarded(self.view.dispatch(&mut self.ctx, event, params)).await;

@@ -512,6 +512,9 @@ impl App {
             .rate_limiter(limiter)
             .revocations(revoked.clone())
             .state(self.state.clone());
+        if let Some(auth) = &self.auth {
+            live = live.auth_backend(auth.clone());
+        }
         if let Some(store) = shared.view_states {
             live = live.view_state_store(store);
         }

@@ -94,6 +94,13 @@ impl Ctx {
         self
     }
 
+    /// The same context for another identity: the user as reloaded from
+    /// the auth backend before an event of a `reauth_each_event` view.
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
+    }
+
     /// The session's CSRF token: put it in forms that POST to the app, e.g.
     /// with `djust::runtime::server::csrf_field`. `None` without a session.
     pub fn csrf_token(&self) -> Option<&str> {

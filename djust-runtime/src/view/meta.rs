@@ -120,7 +120,8 @@ pub struct ViewMeta {
     pub login_url: Option<&'static str>,
     /// `tick = <ms>`: `handle_tick` interval.
     pub tick_ms: Option<u64>,
-    /// `reauth_each_event`: run `check_permissions` before every event.
+    /// `reauth_each_event`: before every event, reload the user and run the
+    /// mount's checks again (login, `permission`, `check_permissions`).
     pub reauth_each_event: bool,
     /// The `#[event_handler]` methods: the complete allowlist.
     pub handlers: &'static [HandlerMeta],
