@@ -156,3 +156,31 @@ proptest! {
         check_update(&before, &after);
     }
 }
+
+/// Raw-text elements (the shared table of `djust-rules`): their literal text
+/// is written unescaped by both backends, also when the element has a
+/// dynamic attribute (so the VDOM builds it as a template), and a browser
+/// reads it back as the same single text node.
+#[test]
+fn raw_text_elements_serialise_alike_in_both_backends() {
+    let class = "fallback";
+    let render = || {
+        html! {
+            <noscript class={class}>"<p>Turn on JavaScript & reload</p>"</noscript>
+            <noscript>"<b>static</b>"</noscript>
+            <xmp title={class}>"a < b && c"</xmp>
+            <textarea name={class}>{"<b>x</b> &"}</textarea>
+            <p>"<escaped> & text"</p>
+        }
+    };
+    let markup = render_markup(render);
+    assert_eq!(
+        markup,
+        "<noscript class=\"fallback\"><p>Turn on JavaScript & reload</p></noscript>\
+         <noscript><b>static</b></noscript>\
+         <xmp title=\"fallback\">a < b && c</xmp>\
+         <textarea name=\"fallback\">&lt;b&gt;x&lt;/b&gt; &amp;</textarea>\
+         <p>&lt;escaped&gt; &amp; text</p>"
+    );
+    check_equivalent(render);
+}

@@ -122,39 +122,10 @@ pub struct Arm {
     pub body: Vec<Node>,
 }
 
-/// Elements that never have children or a closing tag.
-pub fn is_void(tag: &str) -> bool {
-    matches!(
-        tag.to_ascii_lowercase().as_str(),
-        "area"
-            | "base"
-            | "br"
-            | "col"
-            | "embed"
-            | "hr"
-            | "img"
-            | "input"
-            | "link"
-            | "meta"
-            | "source"
-            | "track"
-            | "wbr"
-    )
-}
+/// Elements that never have children or a closing tag (the shared table
+/// of `djust-rules`, which the runtime's serialiser uses too).
+pub use djust_rules::elements::is_void_element as is_void;
 
-/// Attributes whose value is a URL and goes through the scheme filter.
-pub fn is_url_attr(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "href"
-            | "src"
-            | "action"
-            | "formaction"
-            | "poster"
-            | "cite"
-            | "data"
-            | "background"
-            | "xlink:href"
-            | "srcset"
-    )
-}
+/// Attributes whose value is a URL and goes through the scheme filter (the
+/// shared table of `djust-rules`).
+pub use djust_rules::attributes::is_url_attribute as is_url_attr;

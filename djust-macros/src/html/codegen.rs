@@ -15,7 +15,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::ast::{is_url_attr, is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
-pub use super::escape::escape_into;
+pub use djust_rules::escape::escape_into;
 
 /// Bytes reserved per dynamic splice when sizing the output buffer.
 const BYTES_PER_SPLICE: usize = 16;
@@ -165,10 +165,11 @@ fn element_to_code(element: &Element, b: &mut Builder) {
     if is_void(tag) {
         return;
     }
-    let raw_text = tag.eq_ignore_ascii_case("script") || tag.eq_ignore_ascii_case("style");
+    let raw_text = djust_rules::elements::is_raw_text_element(tag);
     for child in &element.children {
         match child {
-            // Checked to hold no `</`; CSS and JS must not be entity-escaped.
+            // Raw text (checked to hold no end tag): the browser decodes no
+            // entity there, so it is written as is.
             Node::Text(lit) if raw_text => b.push_static(&lit.value()),
             _ => node_to_code(child, b),
         }

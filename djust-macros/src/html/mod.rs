@@ -13,7 +13,6 @@ pub mod ast;
 pub mod check;
 pub mod codegen;
 pub mod codegen_vdom;
-pub mod escape;
 pub mod nesting;
 pub mod parse;
 
