@@ -142,13 +142,14 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use djust_runtime::template::escape::escape_into;
-    pub use djust_runtime::template::filters::{filter_srcset, filter_url};
+    pub use djust_runtime::template::filters::{filter_srcset, filter_url, filter_url_list};
     pub use djust_runtime::template::html::SizeHint;
     pub use djust_runtime::template::mode::vdom_mode;
     pub use djust_runtime::template::render::{
-        attr_plain, key_string, srcset_attr, style_attr, url_attr, AttrValue, Render, UrlValue,
+        attr_plain, key_string, srcset_attr, style_attr, url_attr, url_list_attr, AttrValue,
+        Render, UrlValue,
     };
-    pub use djust_runtime::template::safe::{render_safe, EscapeDisplay};
+    pub use djust_runtime::template::safe::{markup_attr, render_safe, EscapeDisplay, MarkupValue};
     pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, TreeSizeHint, VBuilder};
     pub use djust_runtime::view::{
         params, AssignedField, AuthPosture, BoxFuture, Ctx, EventCtx, EventError, HandlerMeta,

@@ -21,7 +21,7 @@ pub mod elements;
 pub mod escape;
 pub mod events;
 
-pub use attributes::is_url_attribute;
+pub use attributes::{attribute_sink, is_url_attribute, AttrSink, Directive, Sibling};
 pub use elements::{is_raw_text_element, is_void_element};
 pub use escape::{escape, escape_into, needs_no_escaping};
 pub use events::{check_event_name, is_safe_event_name, EventNameProblem, MAX_EVENT_NAME_LEN};

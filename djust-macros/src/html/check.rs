@@ -3,14 +3,20 @@
 //! Every rule pushes a spanned error with a hint to the [`Ctxt`] and the walk
 //! goes on, so a template shows all its problems at once:
 //! `on*` attributes, dynamic content or attributes in `<script>`/`<style>`,
-//! malformed or non-literal `dj-*` event names, duplicate attributes,
-//! literal `javascript:`-style URLs, and reads of `_private` fields.
+//! markup or values in other raw-text elements, malformed or non-literal
+//! `dj-*` event names, duplicate attributes, dynamic values of attributes
+//! only a literal may set (the sink table's [`AttrSink::LiteralOnly`]:
+//! `<base href>`, `<meta http-equiv>`, SVG animations of `href`), literal
+//! `javascript:`-style URLs in every URL sink, and reads of `_private` fields.
 
+use djust_rules::attributes::{
+    animation_values, refresh_url, url_list, AttrSink, Directive, Sibling,
+};
 use djust_rules::events::EventNameProblem;
 use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 
-use super::ast::{is_url_attr, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
+use super::ast::{Attr, AttrValue, Condition, Element, Else, IfNode, Node};
 use crate::ctxt::Ctxt;
 
 /// Client events that name a handler: their value is an event name.
@@ -113,7 +119,7 @@ fn check_element(element: &Element, cx: &Ctxt) {
             );
         }
         seen.push(lower);
-        check_attr(attr, cx);
+        check_attr(element, attr, cx);
         if code {
             if let AttrValue::Dynamic(expr) = &attr.value {
                 cx.error_spanned_by(
@@ -221,7 +227,7 @@ fn for_each_element_in_if<'a>(if_node: &'a IfNode, f: &mut dyn FnMut(&'a Element
     }
 }
 
-fn check_attr(attr: &Attr, cx: &Ctxt) {
+fn check_attr(element: &Element, attr: &Attr, cx: &Ctxt) {
     let name = &attr.name.value;
     let lower = name.to_ascii_lowercase();
     if let Some(event) = lower.strip_prefix("on") {
@@ -255,17 +261,61 @@ fn check_attr(attr: &Attr, cx: &Ctxt) {
             ),
         }
     }
+    let sink = element.sink(attr);
     match &attr.value {
-        AttrValue::Literal(lit) if is_url_attr(name) => {
-            if let Some(scheme) = dangerous_literal_scheme(&lit.value()) {
+        AttrValue::Literal(lit) => {
+            let value = lit.value();
+            let found = literal_urls(element, sink, &value)
+                .into_iter()
+                .find_map(dangerous_literal_scheme);
+            if let Some(scheme) = found {
                 cx.error_spanned_by(
                     lit,
                     format!("`{scheme}:` URLs are not allowed in `{name}`: they run code or embed content in the page\n\nhelp: link to a path or an http(s) URL, and use `dj-click` for behaviour"),
                 );
             }
         }
-        AttrValue::Dynamic(expr) => check_expr(expr, cx),
-        _ => {}
+        AttrValue::Dynamic(expr) => {
+            if let AttrSink::LiteralOnly(directive) = sink {
+                let tag = &element.name.value;
+                cx.error_spanned_by(
+                    expr,
+                    format!(
+                        "`{name}` on `<{tag}>` only takes a literal: {}\n\nhelp: {}",
+                        directive.reason(),
+                        directive.help()
+                    ),
+                );
+            }
+            check_expr(expr, cx);
+        }
+        AttrValue::Bare => {}
+    }
+}
+
+/// The URLs a literal `value` of an attribute with `sink` sends the browser
+/// to, for the dangerous-scheme check.
+fn literal_urls<'a>(element: &Element, sink: AttrSink, value: &'a str) -> Vec<&'a str> {
+    match sink {
+        AttrSink::Url | AttrSink::LiteralOnly(Directive::BaseUrl) => vec![value],
+        AttrSink::Srcset => value
+            .split(',')
+            .filter_map(|candidate| candidate.split_whitespace().next())
+            .collect(),
+        AttrSink::UrlList => url_list(value).collect(),
+        AttrSink::LiteralOnly(Directive::AnimatedUrl) => animation_values(value).collect(),
+        AttrSink::LiteralOnly(Directive::MetaPragma) => {
+            let refresh = matches!(element.sibling("http-equiv"), Sibling::Literal(equiv) if equiv.trim().eq_ignore_ascii_case("refresh"));
+            match refresh_url(value) {
+                Some(url) if refresh => vec![url],
+                _ => Vec::new(),
+            }
+        }
+        AttrSink::LiteralOnly(Directive::AnimationTarget)
+        | AttrSink::Text
+        | AttrSink::Style
+        | AttrSink::Markup
+        | AttrSink::Script => Vec::new(),
     }
 }
 

@@ -14,7 +14,9 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::ast::{is_url_attr, is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
+use djust_rules::attributes::AttrSink;
+
+use super::ast::{is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
 pub use djust_rules::escape::escape_into;
 
 /// Bytes reserved per dynamic splice when sizing the output buffer.
@@ -159,7 +161,7 @@ fn element_to_code(element: &Element, b: &mut Builder) {
     b.push_static("<");
     b.push_static(tag);
     for attr in &element.attrs {
-        attr_to_code(attr, b);
+        attr_to_code(element, attr, b);
     }
     b.push_static(">");
     if is_void(tag) {
@@ -179,7 +181,7 @@ fn element_to_code(element: &Element, b: &mut Builder) {
     b.push_static(">");
 }
 
-fn attr_to_code(attr: &Attr, b: &mut Builder) {
+fn attr_to_code(element: &Element, attr: &Attr, b: &mut Builder) {
     let name = &attr.name.value;
     let out = b.out;
     match &attr.value {
@@ -196,35 +198,34 @@ fn attr_to_code(attr: &Attr, b: &mut Builder) {
         }
         AttrValue::Dynamic(expr) => {
             let open = format!(" {name}=\"");
-            let lower = name.to_ascii_lowercase();
             // Spanned on the expression so type errors point at it.
             let span = expr.span();
-            let code = if lower == "srcset" {
+            // A filtered text value: written escaped when present.
+            let filtered = |value: TokenStream| {
                 quote_spanned! {span=>
-                    if let ::std::option::Option::Some(__djust_url) = ::djust::__private::UrlValue::url_text(&(#expr)) {
+                    if let ::std::option::Option::Some(__djust_text) = #value {
                         #out.push_str(#open);
-                        ::djust::__private::escape_into(&::djust::__private::filter_srcset(__djust_url), &mut #out);
+                        ::djust::__private::escape_into(&__djust_text, &mut #out);
                         #out.push('"');
                     }
                 }
-            } else if is_url_attr(&lower) {
-                quote_spanned! {span=>
-                    if let ::std::option::Option::Some(__djust_url) = ::djust::__private::UrlValue::url_text(&(#expr)) {
-                        #out.push_str(#open);
-                        ::djust::__private::escape_into(&::djust::__private::filter_url(__djust_url), &mut #out);
-                        #out.push('"');
-                    }
+            };
+            let url = |filter: TokenStream| {
+                filtered(quote_spanned! {span=>
+                    ::djust::__private::UrlValue::url_text(&(#expr)).map(#filter)
+                })
+            };
+            let code = match element.sink(attr) {
+                AttrSink::Url => url(quote!(::djust::__private::filter_url)),
+                AttrSink::Srcset => url(quote!(::djust::__private::filter_srcset)),
+                AttrSink::UrlList => url(quote!(::djust::__private::filter_url_list)),
+                AttrSink::Style => {
+                    filtered(quote_spanned!(span=> ::djust::__private::style_attr(&(#expr))))
                 }
-            } else if lower == "style" {
-                quote_spanned! {span=>
-                    if let ::std::option::Option::Some(__djust_style) = ::djust::__private::style_attr(&(#expr)) {
-                        #out.push_str(#open);
-                        ::djust::__private::escape_into(&__djust_style, &mut #out);
-                        #out.push('"');
-                    }
-                }
-            } else {
-                quote_spanned! {span=>
+                AttrSink::Markup => filtered(
+                    quote_spanned!(span=> ::djust::__private::MarkupValue::markup_text(&(#expr))),
+                ),
+                AttrSink::Text => quote_spanned! {span=>
                     {
                         let __djust_value = &(#expr);
                         if ::djust::__private::AttrValue::is_present(__djust_value) {
@@ -233,7 +234,9 @@ fn attr_to_code(attr: &Attr, b: &mut Builder) {
                             #out.push('"');
                         }
                     }
-                }
+                },
+                // Refused by `check`: no code is generated after an error.
+                AttrSink::Script | AttrSink::LiteralOnly(_) => return,
             };
             b.push_stmt(code);
         }

@@ -8,6 +8,7 @@
 //! | element content `{x}` | [`Render`] | `& < > " '` escaped; [`Html`](super::Html) and [`SafeHtml`](super::SafeHtml) written as markup |
 //! | attribute value `name={x}` | [`AttrValue`] | always escaped, even for `Html`/`SafeHtml` (markup never splices into an attribute) |
 //! | URL attribute `href={x}` | [`UrlValue`] | scheme allowlist, then escaped; only string types are accepted |
+//! | markup attribute `srcdoc={x}` | [`MarkupValue`](super::safe::MarkupValue) | only [`SafeHtml`](super::SafeHtml), escaped into the attribute (the browser unescapes and parses it) |
 //!
 //! Integers are formatted with `itoa`, floats with `ryu`; neither can contain
 //! a character that needs escaping, so they skip the escaper.
@@ -116,6 +117,14 @@ pub fn srcset_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
     value
         .url_text()
         .map(|srcset| super::filters::filter_srcset(srcset).into_owned())
+}
+
+/// The filtered value of a dynamic `ping` attribute for the VDOM.
+#[doc(hidden)]
+pub fn url_list_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
+    value
+        .url_text()
+        .map(|list| super::filters::filter_url_list(list).into_owned())
 }
 
 /// The key of a keyed loop item, as text.

@@ -86,6 +86,55 @@ impl Render for SafeHtml {
     }
 }
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::SafeHtml {}
+    impl<T: Sealed + ?Sized> Sealed for &T {}
+    impl<T: Sealed> Sealed for Option<T> {}
+}
+
+/// A value for an attribute the browser parses as a whole HTML document:
+/// `srcdoc={value}`. Only trusted markup qualifies, so the trait is sealed:
+/// it is implemented for [`SafeHtml`], `Option<SafeHtml>` (omitted when
+/// `None`) and references to them.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the value of `srcdoc`: the browser parses it as an HTML document",
+    note = "`srcdoc` takes trusted markup: a `SafeHtml` (or `Option<SafeHtml>`)",
+    note = "for untrusted HTML use `SafeHtml::sanitize(&text)`; to build markup with values use `format_html!` or `html!`"
+)]
+pub trait MarkupValue: sealed::Sealed {
+    /// The markup, or `None` to omit the attribute.
+    fn markup_text(&self) -> Option<&str>;
+}
+
+impl MarkupValue for SafeHtml {
+    #[inline]
+    fn markup_text(&self) -> Option<&str> {
+        Some(&self.0)
+    }
+}
+
+impl<T: MarkupValue + ?Sized> MarkupValue for &T {
+    #[inline]
+    fn markup_text(&self) -> Option<&str> {
+        (**self).markup_text()
+    }
+}
+
+impl<T: MarkupValue> MarkupValue for Option<T> {
+    #[inline]
+    fn markup_text(&self) -> Option<&str> {
+        self.as_ref().and_then(MarkupValue::markup_text)
+    }
+}
+
+/// The value of a dynamic `srcdoc` attribute for the VDOM (raw markup; the
+/// serialiser escapes it into the attribute).
+#[doc(hidden)]
+pub fn markup_attr<T: MarkupValue + ?Sized>(value: &T) -> Option<String> {
+    value.markup_text().map(str::to_owned)
+}
+
 /// Where `{value|safe}` writes: the SSR buffer or a VDOM builder.
 #[doc(hidden)]
 pub trait MarkupSink {
