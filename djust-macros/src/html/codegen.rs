@@ -3,12 +3,11 @@
 //!
 //! Static markup (tags, literal attributes, text) is escaped at compile time
 //! and merged into as few `push_str` calls as possible (maud's `Builder::cut`);
-//! each splice calls the trait for its context ([`Render`], `AttrValue`,
-//! `UrlValue`), so the escaping is chosen by position at compile time and by
-//! type at run time. Internal identifiers use `Span::mixed_site()` so they
+//! each splice calls the `djust::__private` entry point for its context
+//! (text, attribute, URL, `srcset`, `ping`, `style`, `srcdoc`), so the
+//! escaping is chosen by position at compile time and by type at run time;
+//! values write only text, which the entry points escape. Internal identifiers use `Span::mixed_site()` so they
 //! cannot clash with the user's variables.
-//!
-//! [`Render`]: ../../../djust_runtime/template/render/trait.Render.html
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -80,7 +79,7 @@ pub fn expand(nodes: &[Node]) -> TokenStream {
         let mut #out = ::std::string::String::with_capacity(#hint.get());
         #body
         #hint.record(#out.len());
-        ::djust::Html::__from_generated_markup(#out)
+        ::djust::__private::html_from_markup(#out)
     }}
 }
 
@@ -105,7 +104,9 @@ fn node_to_code(node: &Node, b: &mut Builder) {
                     quote_spanned!(span=> ::djust::__private::render_safe(&(#expr), &mut #out);),
                 );
             } else {
-                b.push_stmt(quote_spanned!(span=> ::djust::__private::Render::render_text(&(#expr), &mut #out);));
+                b.push_stmt(
+                    quote_spanned!(span=> ::djust::__private::render_text(&(#expr), &mut #out);),
+                );
             }
         }
         Node::Element(element) => element_to_code(element, b),
@@ -205,7 +206,7 @@ fn attr_to_code(element: &Element, attr: &Attr, b: &mut Builder) {
                 quote_spanned! {span=>
                     if let ::std::option::Option::Some(__djust_text) = #value {
                         #out.push_str(#open);
-                        ::djust::__private::escape_into(&__djust_text, &mut #out);
+                        ::djust::__private::escape_text_into(&__djust_text, &mut #out);
                         #out.push('"');
                     }
                 }
@@ -228,9 +229,9 @@ fn attr_to_code(element: &Element, attr: &Attr, b: &mut Builder) {
                 AttrSink::Text => quote_spanned! {span=>
                     {
                         let __djust_value = &(#expr);
-                        if ::djust::__private::AttrValue::is_present(__djust_value) {
+                        if ::djust::__private::attr_is_present(__djust_value) {
                             #out.push_str(#open);
-                            ::djust::__private::AttrValue::write_attr_escaped(__djust_value, &mut #out);
+                            ::djust::__private::write_attr_escaped(__djust_value, &mut #out);
                             #out.push('"');
                         }
                     }

@@ -49,7 +49,7 @@ pub fn expand(nodes: &[Node]) -> TokenStream {
             ::djust::__private::TreeSizeHint::new(#estimate);
         let mut #b = ::djust::__private::VBuilder::with_hint(&__DJUST_TREE_HINT);
         #body
-        ::djust::Html::__from_generated_nodes(#b.finish())
+        ::djust::__private::html_from_nodes(#b.finish())
     }}
 }
 
@@ -83,7 +83,7 @@ fn node_to_code(node: &Node, gen: &Gen) -> TokenStream {
             if splice.safe {
                 quote_spanned!(span=> ::djust::__private::render_safe(&(#expr), &mut #b);)
             } else {
-                quote_spanned!(span=> ::djust::__private::Render::render_vdom(&(#expr), &mut #b);)
+                quote_spanned!(span=> ::djust::__private::render_vdom(&(#expr), &mut #b);)
             }
         }
         Node::Element(element) => element_to_code(element, gen),

@@ -158,7 +158,8 @@ fn check_if_events(if_node: &IfNode, handlers: &[String], view: &str, cx: &Ctxt)
 pub struct Exposure {
     /// Paths like `query`, `contacts[].name`, `title()`.
     pub paths: BTreeSet<String>,
-    /// `{x|safe}` splices.
+    /// Trusted values (`{x|safe}` splices, `srcdoc={x}`) in every
+    /// template of the `impl` block (set by the caller).
     pub safe_splices: u32,
 }
 
@@ -273,12 +274,7 @@ pub fn exposure(nodes: &[Node], env: &Env, out: &mut Exposure) {
     for node in nodes {
         match node {
             Node::Text(_) => {}
-            Node::Splice(splice) => {
-                reads(&splice.expr, env, out);
-                if splice.safe {
-                    out.safe_splices += 1;
-                }
-            }
+            Node::Splice(splice) => reads(&splice.expr, env, out),
             Node::Element(element) => {
                 for attr in &element.attrs {
                     if let AttrValue::Dynamic(expr) = &attr.value {

@@ -107,6 +107,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
 
     let handler_names: Vec<String> = items.handlers.iter().map(|h| h.ident.to_string()).collect();
     let mut exposure = Exposure::default();
+    let mut trusted_values = 0u32;
     let mut assigned = Vec::new();
     let methods: Vec<&syn::ImplItemFn> = impl_block
         .items
@@ -124,6 +125,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             if method_name == "render" {
                 analysis::exposure(&template, &Default::default(), &mut exposure);
             }
+            // Trusted markup anywhere in the impl (helpers too) counts.
+            trusted_values = trusted_values.saturating_add(crate::html::trusted::count(&template));
         }
         // Where state changes: mount, handlers, and server-side updates.
         let entry_point = matches!(
@@ -141,6 +144,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         Some((name, _)) => name.clone(),
         None => snake_case(&type_name),
     };
+    exposure.safe_splices = trusted_values;
     let login_required = attrs.posture == Posture::LoginRequired;
     let model = ViewModel {
         self_ty: (*impl_block.self_ty).clone(),

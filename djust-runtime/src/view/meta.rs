@@ -126,7 +126,9 @@ pub struct ViewMeta {
     pub exposed: &'static [&'static str],
     /// Fields assigned by `mount` and the handlers.
     pub assigned: &'static [AssignedField],
-    /// Number of `{x|safe}` splices in the template (trust hatches).
+    /// Number of trusted values (`{x|safe}` splices and `srcdoc={x}`
+    /// attributes: `SafeHtml` trust hatches) in the templates of the
+    /// view's `impl` block.
     pub safe_splices: u32,
 }
 
