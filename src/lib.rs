@@ -166,7 +166,9 @@ pub mod runtime {
 }
 
 pub use djust_runtime::server::{App, Config, Server};
-pub use djust_runtime::template::{AttrValue, Html, Render, SafeHtml, TextWriter, UrlValue};
+pub use djust_runtime::template::{
+    AttrValue, Html, Private, Render, SafeHtml, TextWriter, UrlValue,
+};
 pub use djust_runtime::view::{
     Ctx, DynView, Error, ErrorKind, EventCtx, LiveView, MountCtx, Result, ViewFactory, ViewMeta,
 };
@@ -175,7 +177,7 @@ pub use djust_runtime::view::{
 pub mod prelude {
     pub use crate::{
         event_handler, format_html, html, live_view, permission_required, rate_limit, App, Ctx,
-        Error, EventCtx, Html, LiveView, MountCtx, Render, Result, SafeHtml, TextWriter,
+        Error, EventCtx, Html, LiveView, MountCtx, Private, Render, Result, SafeHtml, TextWriter,
     };
 }
 

@@ -31,7 +31,7 @@ mod contacts {
     pub struct Contacts {
         query: String,
         contacts: Vec<Contact>,
-        _owner_notes: String,
+        _owner_notes: Private<String>,
     }
 
     fn load(query: &str) -> Vec<Contact> {
@@ -55,7 +55,7 @@ mod contacts {
             Ok(Contacts {
                 query: String::new(),
                 contacts: load(""),
-                _owner_notes: "internal".to_owned(),
+                _owner_notes: Private::new("internal".to_owned()),
             })
         }
 

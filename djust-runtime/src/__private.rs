@@ -18,7 +18,14 @@ use crate::template::safe::{self, MarkupSink, MarkupValue};
 use crate::template::{Html, SafeHtml};
 use crate::vdom::{VBuilder, VTree};
 
+pub use crate::template::private::PrivateField;
 pub use crate::template::trusted::{TrustedKind, TrustedSite};
+
+/// `#[live_view]`'s check that a `_` field it sees used is a `Private<_>`.
+#[inline]
+pub fn assert_private<T: PrivateField + ?Sized>(field: &T) {
+    crate::template::private::assert_private(field);
+}
 
 /// The markup an `html!` expansion wrote (every value in it escaped).
 #[inline]

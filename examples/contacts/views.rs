@@ -30,7 +30,7 @@ pub struct ContactList {
     can_delete: bool,
     username: String,
     csrf: String,
-    _db: Arc<Db>,
+    _db: Private<Arc<Db>>,
 }
 
 impl ContactList {
@@ -60,6 +60,7 @@ impl ContactList {
     fn reload(&mut self) -> Result<()> {
         let (rows, total) = self
             ._db
+            .expose()
             .search(&self.query, self.sort, self.page, PER_PAGE)
             .map_err(db_error)?;
         self.rows = rows;
@@ -87,7 +88,7 @@ impl ContactList {
             can_delete: user.has_perm("contacts.delete"),
             username: user.username.clone(),
             csrf: ctx.csrf_token().unwrap_or_default().to_owned(),
-            _db: db,
+            _db: Private::new(db),
         };
         view.reload()?;
         Ok(view)
@@ -203,7 +204,7 @@ impl ContactList {
             return Err(Error::bad_request("confirm the deletion first"));
         }
         self.confirm = None;
-        if self._db.delete(id).map_err(db_error)? {
+        if self._db.expose().delete(id).map_err(db_error)? {
             self.notice = Some("Contact deleted.".to_owned());
         }
         self.reload()
@@ -272,7 +273,7 @@ pub struct ContactEditor {
     id: Option<i64>,
     form: ContactInput,
     errors: BTreeMap<&'static str, String>,
-    _db: Arc<Db>,
+    _db: Private<Arc<Db>>,
 }
 
 impl ContactEditor {
@@ -311,7 +312,7 @@ impl ContactEditor {
             id,
             form,
             errors: BTreeMap::new(),
-            _db: db,
+            _db: Private::new(db),
         })
     }
 
@@ -362,12 +363,12 @@ impl ContactEditor {
         }
         match self.id {
             Some(id) => {
-                if !self._db.update(id, &self.form).map_err(db_error)? {
+                if !self._db.expose().update(id, &self.form).map_err(db_error)? {
                     return Err(Error::not_found());
                 }
             }
             None => {
-                self._db.insert(&self.form).map_err(db_error)?;
+                self._db.expose().insert(&self.form).map_err(db_error)?;
             }
         }
         ctx.navigate("/?saved=1")

@@ -3,7 +3,8 @@
 //! [`attrs`] validates the attribute's options, [`items`] reads the methods
 //! (lifecycle and `#[event_handler]`s) and strips djust attributes,
 //! [`analysis`] checks the templates' event names against the handlers and
-//! records what the template exposes and what methods assign, and
+//! records what the template exposes and what methods assign, [`private`]
+//! finds the `_` fields the block uses (each must be a `Private<_>`), and
 //! [`codegen`] writes the `LiveView` impl. All errors go to one [`Ctxt`];
 //! on error the user's `impl` block is still emitted (stripped of djust
 //! attributes) so its own code keeps type-checking.
@@ -12,6 +13,7 @@ pub mod analysis;
 pub mod attrs;
 pub mod codegen;
 pub mod items;
+pub mod private;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, ToTokens};
@@ -140,6 +142,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     }
 
+    let private_fields = private::used_private_fields(&impl_block, &type_name);
+
     let name = match &attrs.name {
         Some((name, _)) => name.clone(),
         None => snake_case(&type_name),
@@ -159,7 +163,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     match cx.check() {
         Ok(()) => {
             let generated = codegen::expand(&model, &items);
-            quote!(#impl_block #generated)
+            let private_checks = private::checks(&private_fields);
+            let self_ty = &model.self_ty;
+            quote! {
+                #impl_block
+                #generated
+                impl #self_ty { #private_checks }
+            }
         }
         Err(error) => {
             let error = error.to_compile_error();

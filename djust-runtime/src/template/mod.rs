@@ -12,12 +12,14 @@ pub mod escape;
 pub mod filters;
 pub mod html;
 pub mod mode;
+pub mod private;
 pub mod render;
 pub mod safe;
 pub mod trusted;
 mod writer;
 
 pub use html::Html;
+pub use private::Private;
 pub use render::{AttrValue, Render, TextWriter, UrlValue};
 pub use safe::{MarkupValue, SafeHtml};
 pub use trusted::{trusted_sites, TrustedKind, TrustedSite};
