@@ -27,7 +27,37 @@
 //! * [`html!`]: templates with context-aware escaping decided at compile time.
 //!   See `docs/templates.md` in the repository for the full syntax and the
 //!   list of compile errors.
-//! * [`SafeHtml`]: the only markup written raw; no `From<String>`.
+//! * [`SafeHtml`]: the only markup written raw, and only where a template
+//!   says so (`{x|safe}`, `srcdoc={x}`); no `From<String>`.
+//! * [`Render`]: your own types render by writing text to a [`TextWriter`],
+//!   which escapes it; markup only comes from `html!`:
+//!
+//! ```
+//! use djust::prelude::*;
+//!
+//! struct Money { cents: i64 }
+//!
+//! impl Render for Money {
+//!     fn render(&self, out: &mut TextWriter<'_>) {
+//!         out.push_str("<$>");
+//!         out.push_display(&format_args!("{}.{:02}", self.cents / 100, self.cents % 100));
+//!     }
+//! }
+//!
+//! struct Badge(&'static str);
+//!
+//! impl Render for Badge {
+//!     fn render(&self, out: &mut TextWriter<'_>) {
+//!         html! { <span class="badge">{self.0}</span> }.render(out);
+//!     }
+//! }
+//!
+//! let page = html! { <p>{Money { cents: 1999 }} {Badge("<new>")}</p> };
+//! assert_eq!(
+//!     page.into_string(),
+//!     "<p>&lt;$&gt;19.99<span class=\"badge\">&lt;new&gt;</span></p>"
+//! );
+//! ```
 //! * [`format_html!`]: `format!` for markup, escaping every argument.
 #![forbid(unsafe_code)]
 
@@ -124,12 +154,26 @@ pub use djust_macros::rate_limit;
 /// `#[permission_required("app.codename")]` on an `#[event_handler]`.
 pub use djust_macros::permission_required;
 
-pub use djust_runtime as runtime;
+/// The runtime's modules, for what the prelude does not cover (the audit,
+/// configuration, the test hooks, the VDOM). Everything but the hidden
+/// entry points of generated code, which only [`__private`] re-exports.
+pub mod runtime {
+    pub use djust_runtime::{
+        audit, auth, config, limits, live, protocol, security, server, session, template, upload,
+        vdom, view,
+    };
+
+    #[cfg(feature = "redis")]
+    pub use djust_runtime::redis;
+}
+
 pub use djust_runtime::cli;
 pub use djust_runtime::live::LiveGroup;
 pub use djust_runtime::server::files::StoredFile;
 pub use djust_runtime::server::{App, Config, Server};
-pub use djust_runtime::template::{AttrValue, Html, Render, SafeHtml, UrlValue};
+pub use djust_runtime::template::{
+    AttrValue, Html, Private, Render, SafeHtml, TextWriter, UrlValue,
+};
 pub use djust_runtime::view::{
     Ctx, DynView, Error, ErrorKind, EventCtx, FlashKind, LiveView, MountCtx, Result, ViewFactory,
     ViewMeta,
@@ -139,21 +183,23 @@ pub use djust_runtime::view::{
 pub mod prelude {
     pub use crate::{
         event_handler, format_html, html, live_view, permission_required, rate_limit, App, Ctx,
-        Error, EventCtx, FlashKind, Html, LiveGroup, LiveView, MountCtx, Render, Result, SafeHtml,
+        Error, EventCtx, FlashKind, Html, LiveGroup, LiveView, MountCtx, Private, Render, Result,
+        SafeHtml, TextWriter,
     };
 }
 
-/// Items used by macro-generated code. Not public API: no stability guarantees.
+/// Items used by macro-generated code. Not public API: no stability
+/// guarantees. The entry points that turn strings into `Html`/`SafeHtml`
+/// without escaping live here and nowhere else; calling them by hand opts
+/// out of every check the macros make.
 #[doc(hidden)]
 pub mod __private {
-    pub use djust_runtime::template::escape::escape_into;
-    pub use djust_runtime::template::filters::{filter_srcset, filter_url};
+    pub use djust_runtime::__private::*;
+    pub use djust_runtime::template::filters::{filter_srcset, filter_url, filter_url_list};
     pub use djust_runtime::template::html::SizeHint;
     pub use djust_runtime::template::mode::vdom_mode;
-    pub use djust_runtime::template::render::{
-        attr_plain, key_string, srcset_attr, style_attr, url_attr, AttrValue, Render, UrlValue,
-    };
-    pub use djust_runtime::template::safe::{render_safe, EscapeDisplay};
+    pub use djust_runtime::template::render::UrlValue;
+    pub use djust_runtime::template::safe::MarkupValue;
     pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, TreeSizeHint, VBuilder};
     pub use djust_runtime::view::{
         params, persist_fns, AssignedField, AuthPosture, BoxFuture, Ctx, EventCtx, EventError,

@@ -92,7 +92,7 @@ fn components_and_safe_markup() {
     }
     let trusted = SafeHtml::from_static("<em>ok</em>");
     let cleaned = SafeHtml::sanitize("<em onclick=\"x()\">hi</em><script>bad()</script>");
-    let html = html! { <div>{badge("<new>")} {trusted|safe} {cleaned}</div> };
+    let html = html! { <div>{badge("<new>")} {trusted|safe} {cleaned|safe}</div> };
     assert_eq!(
         html.into_string(),
         "<div><span class=\"badge\">&lt;new&gt;</span><em>ok</em><em>hi</em></div>"
@@ -125,8 +125,98 @@ fn display_and_into_string_agree() {
 
 #[test]
 fn compile_time_and_run_time_escapers_agree() {
-    // The macro escapes literals with its own copy of the escaper.
+    // The macro escapes literals at compile time with the escaper of
+    // `djust-rules`, the same function the runtime uses.
     let runtime = djust::runtime::template::escape::escape("<&>\"' é ✓ \u{0}\u{202e}");
     let compiled = html! { "<&>\"' é ✓ \u{0}\u{202e}" };
     assert_eq!(compiled.into_string(), runtime);
+}
+
+/// A user type renders by writing text to a `TextWriter`: whatever it
+/// writes is escaped in content and in attributes, in both backends, and
+/// an `Html` it writes is a component in content but text in an attribute.
+#[test]
+fn user_render_implementations_only_write_text() {
+    use djust::runtime::template::mode::{render_markup, render_nodes};
+    use djust::runtime::vdom::to_html;
+
+    struct Tag(&'static str);
+    impl Render for Tag {
+        fn render(&self, out: &mut TextWriter<'_>) {
+            out.push_str("<script>");
+            out.push_display(&self.0);
+            out.push('"');
+        }
+    }
+    impl djust::AttrValue for Tag {
+        fn write_attr(&self, out: &mut TextWriter<'_>) {
+            self.render(out);
+            // A component written into an attribute is text there.
+            html! { <b>"x"</b> }.render(out);
+        }
+    }
+    struct Card;
+    impl Render for Card {
+        fn render(&self, out: &mut TextWriter<'_>) {
+            html! { <b>"card"</b> }.render(out);
+        }
+    }
+    let render = || html! { <p title={Tag("t")}>{Tag("&")} {Card}</p> };
+    let expected = "<p title=\"&lt;script&gt;t&quot;&lt;b&gt;x&lt;/b&gt;\">&lt;script&gt;&amp;&quot;<b>card</b></p>";
+    assert_eq!(render_markup(render), expected);
+    assert_eq!(to_html(&render_nodes(render)), expected);
+}
+
+/// Every `{x|safe}` and `srcdoc={x}` of the program is in the registry the
+/// audit lists, with the place of the value.
+#[test]
+fn every_trusted_value_is_registered_with_its_place() {
+    use djust::runtime::template::{trusted_sites, TrustedKind};
+
+    let note = SafeHtml::from_static("<i>n</i>");
+    let line = line!() + 1;
+    let page = html! { <div>{note|safe}</div> <iframe srcdoc={&note}></iframe> };
+    assert_eq!(
+        page.into_string(),
+        "<div><i>n</i></div><iframe srcdoc=\"&lt;i&gt;n&lt;/i&gt;\"></iframe>"
+    );
+    let here: Vec<_> = trusted_sites()
+        .into_iter()
+        .filter(|site| site.file.ends_with("html_render.rs") && site.line == line)
+        .map(|site| (site.kind, site.column))
+        .collect();
+    assert_eq!(
+        here,
+        [(TrustedKind::SafeSplice, 30), (TrustedKind::Srcdoc, 63)],
+        "{:?}",
+        trusted_sites()
+    );
+}
+
+/// The audit's per-view count of trusted values covers every `html!` of the
+/// view's `impl` block (helpers too) and `srcdoc={..}` as well as `|safe`.
+#[test]
+fn a_view_counts_trusted_values_in_all_its_templates() {
+    pub struct Notes {
+        note: SafeHtml,
+    }
+
+    #[live_view(public)]
+    impl Notes {
+        fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+            Ok(Notes {
+                note: SafeHtml::from_static("<b>n</b>"),
+            })
+        }
+
+        fn render(&self) -> Html {
+            html! { <div>{self.note|safe} {self.preview()}</div> }
+        }
+
+        fn preview(&self) -> Html {
+            html! { <iframe srcdoc={&self.note}></iframe> <p>{self.note|safe}</p> }
+        }
+    }
+
+    assert_eq!(<Notes as LiveView>::meta().safe_splices, 3);
 }

@@ -25,7 +25,7 @@ struct Lab {
     ratio: f64,
     note: Option<String>,
     filter: String,
-    _secret: String,
+    _secret: djust::Private<String>,
 }
 
 #[live_view(public, name = "lab")]
@@ -38,7 +38,7 @@ impl Lab {
             ratio: 0.0,
             note: None,
             filter: String::new(),
-            _secret: "s3cr3t".into(),
+            _secret: djust::Private::new("s3cr3t".into()),
         })
     }
 

@@ -86,7 +86,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
     let format = &input.format;
     let args = input.args.iter();
     quote! {
-        ::djust::SafeHtml::__from_escaped_format(::std::format!(
+        ::djust::__private::safe_html_from_format(::std::format!(
             #format #(, ::djust::__private::EscapeDisplay(&(#args)))*
         ))
     }

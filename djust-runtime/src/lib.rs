@@ -5,6 +5,8 @@
 //! [`limits`], [`session`] and [`auth`] are used by the server, never the reverse.
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+pub mod __private;
 pub mod audit;
 pub mod auth;
 pub mod cli;

@@ -213,7 +213,11 @@ fn dj003_safe_splices_info_or_warning() {
     assert_eq!(found[0].severity, Severity::Warning);
     assert_eq!(found[1].view, Some("docs"));
     assert_eq!(found[1].severity, Severity::Info);
-    assert!(found[1].message.contains("2 `|safe` splices"));
+    assert!(
+        found[1].message.contains("2 trusted values"),
+        "{}",
+        found[1].message
+    );
 }
 
 // ---------------------------------------------------------------- DJ004

@@ -34,8 +34,8 @@ const LAYERS: &[&[&str]] = &[
     &["redis"],
     // warp: HTTP, WebSocket driver, the App
     &["server"],
-    // the command line of an application
-    &["cli"],
+    // the command line of an application; the generated code's entry points
+    &["cli", "__private"],
 ];
 
 /// Imports known to go the wrong way, each with what removes it. Keep empty.

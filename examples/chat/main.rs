@@ -42,7 +42,7 @@ struct Chat {
     typing: BTreeMap<String, Instant>,
     online: usize,
     /// Keeps this view counted in the room; also the way to the room.
-    _presence: Presence,
+    _presence: Private<Presence>,
 }
 
 impl Chat {
@@ -67,7 +67,7 @@ impl Chat {
             lines: room.recent(),
             typing: BTreeMap::new(),
             online: room.online(),
-            _presence: presence,
+            _presence: Private::new(presence),
         })
     }
 
@@ -148,6 +148,7 @@ impl Chat {
         }
         let text: String = text.chars().take(500).collect();
         self._presence
+            .expose()
             .room()
             .post(&self.nick, &text)
             .await
@@ -159,7 +160,7 @@ impl Chat {
     #[rate_limit(rate = 2, burst = 4)]
     fn typing(&mut self) {
         if !self.nick.is_empty() {
-            self._presence.room().typing(&self.nick);
+            self._presence.expose().room().typing(&self.nick);
         }
     }
 }

@@ -30,7 +30,7 @@ pub struct ContactList {
     can_delete: bool,
     username: String,
     csrf: String,
-    _db: Arc<Db>,
+    _db: Private<Arc<Db>>,
 }
 
 impl ContactList {
@@ -60,6 +60,7 @@ impl ContactList {
     fn reload(&mut self) -> Result<()> {
         let (rows, total) = self
             ._db
+            .expose()
             .search(&self.query, self.sort, self.page, PER_PAGE)
             .map_err(db_error)?;
         self.rows = rows;
@@ -87,7 +88,7 @@ impl ContactList {
             can_delete: user.has_perm("contacts.delete"),
             username: user.username.clone(),
             csrf: ctx.csrf_token().unwrap_or_default().to_owned(),
-            _db: db,
+            _db: Private::new(db),
         };
         view.reload()?;
         Ok(view)
@@ -208,7 +209,7 @@ impl ContactList {
             return Err(Error::bad_request("confirm the deletion first"));
         }
         self.confirm = None;
-        if self._db.delete(id).map_err(db_error)? {
+        if self._db.expose().delete(id).map_err(db_error)? {
             self.notice = Some("Contact deleted.".to_owned());
         }
         self.reload()
@@ -278,7 +279,7 @@ pub struct ContactEditor {
     form: ContactInput,
     has_photo: bool,
     errors: BTreeMap<&'static str, String>,
-    _db: Arc<Db>,
+    _db: Private<Arc<Db>>,
 }
 
 impl ContactEditor {
@@ -326,7 +327,7 @@ impl ContactEditor {
             form,
             has_photo,
             errors: BTreeMap::new(),
-            _db: db,
+            _db: Private::new(db),
         })
     }
 
@@ -388,15 +389,15 @@ impl ContactEditor {
         }
         let id = match self.id {
             Some(id) => {
-                if !self._db.update(id, &self.form).map_err(db_error)? {
+                if !self._db.expose().update(id, &self.form).map_err(db_error)? {
                     return Err(Error::not_found());
                 }
                 id
             }
-            None => self._db.insert(&self.form).map_err(db_error)?,
+            None => self._db.expose().insert(&self.form).map_err(db_error)?,
         };
         // The photo, if one was uploaded: its type is what its bytes proved.
-        let db = &self._db;
+        let db = self._db.expose();
         ctx.consume_uploads("photo", |file, path| {
             let bytes = std::fs::read(path).map_err(|e| Error::msg(e.to_string()))?;
             db.set_photo(id, file.mime, &bytes).map_err(db_error)

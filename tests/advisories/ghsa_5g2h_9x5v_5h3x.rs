@@ -47,7 +47,7 @@ impl AttrValue for ClassList {
         !self.0.is_empty()
     }
 
-    fn write_attr_plain(&self, out: &mut String) {
+    fn write_attr(&self, out: &mut TextWriter<'_>) {
         out.push_str(&self.0.join(" "));
     }
 }

@@ -5,5 +5,5 @@ fn main() {
     let _ = html! { <p>{link|safe}</p> };
     let s: SafeHtml = SafeHtml::from_static("<hr>");
     let from_html: SafeHtml = html! { <b>"x"</b> }.into();
-    let _ = html! { {s} {from_html} };
+    let _ = html! { {s|safe} {from_html|safe} };
 }

@@ -14,7 +14,7 @@ struct Tick;
 struct Shapes {
     total: i64,
     text: String,
-    _db: (),
+    _db: Private<()>,
 }
 
 #[live_view(login_required, permission = "shapes.view", login_url = "/login", name = "shapes", tick = 500, reauth_each_event)]
@@ -22,7 +22,7 @@ impl Shapes {
     async fn mount(ctx: &mut MountCtx) -> Result<Self> {
         let (sender, _) = tokio::sync::broadcast::channel::<Tick>(4);
         ctx.subscribe(sender.subscribe());
-        Ok(Shapes { total: 0, text: String::new(), _db: () })
+        Ok(Shapes { total: 0, text: String::new(), _db: Private::new(()) })
     }
 
     fn render(&self) -> Html {

@@ -1,5 +1,6 @@
 //! The template AST shared by the checks and both code generators (SSR and VDOM).
 
+use djust_rules::attributes::{AttrSink, Sibling};
 use proc_macro2::{Span, TokenStream};
 use syn::{Expr, LitStr, Pat};
 
@@ -122,41 +123,35 @@ pub struct Arm {
     pub body: Vec<Node>,
 }
 
-/// Elements that never have children or a closing tag.
-pub fn is_void(tag: &str) -> bool {
-    matches!(
-        tag.to_ascii_lowercase().as_str(),
-        "area"
-            | "base"
-            | "br"
-            | "col"
-            | "embed"
-            | "hr"
-            | "img"
-            | "input"
-            | "link"
-            | "meta"
-            | "source"
-            | "track"
-            | "wbr"
-    )
-}
+/// Elements that never have children or a closing tag (the shared table
+/// of `djust-rules`, which the runtime's serialiser uses too).
+pub use djust_rules::elements::is_void_element as is_void;
 
-/// Attributes whose value is a URL and goes through the scheme filter.
-pub fn is_url_attr(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "href"
-            | "src"
-            | "action"
-            | "formaction"
-            | "poster"
-            | "cite"
-            | "data"
-            | "background"
-            | "xlink:href"
-            | "srcset"
-    )
+impl Element {
+    /// What the sink table needs to know about attribute `name` of this
+    /// element (ASCII case-insensitive); a bare attribute is the empty literal.
+    pub fn sibling(&self, name: &str) -> Sibling {
+        match self
+            .attrs
+            .iter()
+            .find(|attr| attr.name.value.eq_ignore_ascii_case(name))
+        {
+            None => Sibling::Absent,
+            Some(attr) => match &attr.value {
+                AttrValue::Bare => Sibling::Literal(String::new()),
+                AttrValue::Literal(lit) => Sibling::Literal(lit.value()),
+                AttrValue::Dynamic(_) => Sibling::Dynamic,
+            },
+        }
+    }
+
+    /// How the browser reads `attr`'s value on this element (the shared
+    /// sink table of `djust-rules`).
+    pub fn sink(&self, attr: &Attr) -> AttrSink {
+        djust_rules::attributes::attribute_sink(&self.name.value, &attr.name.value, &|name| {
+            self.sibling(name)
+        })
+    }
 }
 
 /// Calls `visit` on every element of `nodes`, in every branch and loop.

@@ -3,13 +3,20 @@
 //! Every rule pushes a spanned error with a hint to the [`Ctxt`] and the walk
 //! goes on, so a template shows all its problems at once:
 //! `on*` attributes, dynamic content or attributes in `<script>`/`<style>`,
-//! malformed or non-literal `dj-*` event names, duplicate attributes,
-//! literal `javascript:`-style URLs, and reads of `_private` fields.
+//! markup or values in other raw-text elements, malformed or non-literal
+//! `dj-*` event names, duplicate attributes, dynamic values of attributes
+//! only a literal may set (the sink table's [`AttrSink::LiteralOnly`]:
+//! `<base href>`, `<meta http-equiv>`, SVG animations of `href`), literal
+//! `javascript:`-style URLs in every URL sink, and reads of `_private` fields.
 
+use djust_rules::attributes::{
+    animation_values, refresh_url, url_list, AttrSink, Directive, Sibling,
+};
+use djust_rules::events::EventNameProblem;
 use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 
-use super::ast::{is_url_attr, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
+use super::ast::{Attr, AttrValue, Condition, Element, Else, IfNode, Node};
 use crate::ctxt::Ctxt;
 
 /// Client events that name a handler: their value is an event name.
@@ -34,11 +41,11 @@ pub fn event_attr_base(name: &str) -> Option<&'static str> {
         .find(|event| event.eq_ignore_ascii_case(base))
 }
 
-/// `^[a-z][a-z0-9_]*$`
+/// `^[a-z][a-z0-9_]*$`, no `__`, at most 64 bytes: the runtime's rule
+/// (shared through `djust-rules`), so a name the template may use is a
+/// name the runtime dispatches.
 pub fn is_valid_event_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z'))
-        && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'))
+    djust_rules::events::is_safe_event_name(name)
 }
 
 /// Runs every check on `nodes`.
@@ -93,7 +100,15 @@ fn check_if(if_node: &IfNode, cx: &Ctxt) {
 
 fn check_element(element: &Element, cx: &Ctxt) {
     let tag = element.name.value.to_ascii_lowercase();
-    let raw_text = tag == "script" || tag == "style";
+    // `<script>` and `<style>` hold code: a dynamic `src` or `type` could
+    // load or change it.
+    let code = tag == "script" || tag == "style";
+    if tag == "plaintext" {
+        cx.error_spanned_by(
+            &element.name.tokens,
+            "`<plaintext>` is not allowed: the browser reads everything after it, to the end of the page, as text\n\nhelp: use `<pre>` for preformatted text",
+        );
+    }
     let mut seen: Vec<String> = Vec::new();
     for attr in &element.attrs {
         let lower = attr.name.value.to_ascii_lowercase();
@@ -104,8 +119,8 @@ fn check_element(element: &Element, cx: &Ctxt) {
             );
         }
         seen.push(lower);
-        check_attr(attr, cx);
-        if raw_text {
+        check_attr(element, attr, cx);
+        if code {
             if let AttrValue::Dynamic(expr) = &attr.value {
                 cx.error_spanned_by(
                     expr,
@@ -114,37 +129,105 @@ fn check_element(element: &Element, cx: &Ctxt) {
             }
         }
     }
-    if raw_text {
-        for child in &element.children {
-            match child {
-                Node::Text(lit) => {
-                    if lit.value().to_ascii_lowercase().contains("</") {
-                        cx.error_spanned_by(
-                            lit,
-                            format!("`</` inside `<{tag}>` text would end the element early\n\nhelp: move the code to a static file and load it with `src`"),
-                        );
-                    }
-                }
-                Node::Splice(splice) => cx.error_spanned_by(
-                    &splice.expr,
-                    format!("dynamic content inside `<{tag}>` is not allowed: HTML escaping does not protect {} code\n\nhelp: pass data in a `data-*` attribute and read it from a static script, or use a `dj-*` event", if tag == "script" { "JavaScript" } else { "CSS" }),
-                ),
-                Node::Element(inner) => cx.error_spanned_by(
-                    &inner.name.tokens,
-                    format!("`<{tag}>` can only contain literal text"),
-                ),
-                Node::If(_) | Node::For(_) | Node::Match(_) => cx.error_spanned_by(
-                    &element.name.tokens,
-                    format!("dynamic content inside `<{tag}>` is not allowed: `<{tag}>` can only contain literal text\n\nhelp: move the logic out of the `<{tag}>` element"),
-                ),
-            }
-        }
+    if djust_rules::elements::is_raw_text_element(&tag) {
+        check_raw_text_content(element, &tag, cx);
     } else {
+        if djust_rules::elements::is_escapable_raw_text_element(&tag) {
+            for_each_element_child(&element.children, &mut |inner| {
+                cx.error_spanned_by(
+                    &inner.name.tokens,
+                    format!("`<{tag}>` holds text only: the browser reads `<{}>` inside it as text, not as an element\n\nhelp: write the text as a string literal or `{{value}}`", inner.name.value),
+                );
+            });
+        }
         check(&element.children, cx);
     }
 }
 
-fn check_attr(attr: &Attr, cx: &Ctxt) {
+/// What to do instead of dynamic content in raw-text element `tag`.
+fn raw_text_help(tag: &str) -> &'static str {
+    match tag {
+        "script" => "pass data in a `data-*` attribute and read it from a static script, or use a `dj-*` event",
+        "style" => "set classes with `class={..}`, or a filtered `style={..}` attribute",
+        "iframe" => "an `<iframe>`'s content is never shown: set its document with `src={url}` or `srcdoc={safe_html}`",
+        "noscript" => "write the fallback markup as one string literal: `<noscript>\"<p>Please turn on JavaScript.</p>\"</noscript>`",
+        _ => "use `<pre>` for preformatted text",
+    }
+}
+
+/// Raw-text elements (`<script>`, `<style>`, `<noscript>`, `<iframe>`,
+/// `<xmp>`, ...) hold literal text only: the browser neither decodes
+/// entities nor builds elements there, so escaping cannot protect a value,
+/// and the text must not contain the element's own end tag.
+fn check_raw_text_content(element: &Element, tag: &str, cx: &Ctxt) {
+    let help = raw_text_help(tag);
+    let what = match tag {
+        "script" => "HTML escaping does not protect JavaScript code",
+        "style" => "HTML escaping does not protect CSS code",
+        _ => "the browser reads its content as raw text, where escaping does not apply",
+    };
+    for child in &element.children {
+        match child {
+            Node::Text(lit) => {
+                let text = lit.value().to_ascii_lowercase();
+                // Code elements: any `</` (the classic `</script` and the
+                // parser's script-data escape states); others: their own end tag.
+                let (end, fix) = if tag == "script" || tag == "style" {
+                    ("</".to_owned(), "move the code to a static file and load it with `src`")
+                } else {
+                    (format!("</{tag}"), "rephrase the text without the element's end tag")
+                };
+                if text.contains(&end) {
+                    cx.error_spanned_by(
+                        lit,
+                        format!("`{end}` inside `<{tag}>` text would end the element early\n\nhelp: {fix}"),
+                    );
+                }
+            }
+            Node::Splice(splice) => cx.error_spanned_by(
+                &splice.expr,
+                format!("dynamic content inside `<{tag}>` is not allowed: {what}\n\nhelp: {help}"),
+            ),
+            Node::Element(inner) => cx.error_spanned_by(
+                &inner.name.tokens,
+                format!("`<{tag}>` can only contain literal text\n\nhelp: {help}"),
+            ),
+            Node::If(_) | Node::For(_) | Node::Match(_) => cx.error_spanned_by(
+                &element.name.tokens,
+                format!("dynamic content inside `<{tag}>` is not allowed: `<{tag}>` can only contain literal text\n\nhelp: move the logic out of the `<{tag}>` element"),
+            ),
+        }
+    }
+}
+
+/// Calls `f` on every element among `nodes`, looking through control flow
+/// (not into the elements themselves).
+fn for_each_element_child<'a>(nodes: &'a [Node], f: &mut dyn FnMut(&'a Element)) {
+    for node in nodes {
+        match node {
+            Node::Element(element) => f(element),
+            Node::If(if_node) => for_each_element_in_if(if_node, f),
+            Node::For(for_node) => for_each_element_child(&for_node.body, f),
+            Node::Match(match_node) => {
+                for arm in &match_node.arms {
+                    for_each_element_child(&arm.body, f);
+                }
+            }
+            Node::Text(_) | Node::Splice(_) => {}
+        }
+    }
+}
+
+fn for_each_element_in_if<'a>(if_node: &'a IfNode, f: &mut dyn FnMut(&'a Element)) {
+    for_each_element_child(&if_node.then_branch, f);
+    match &if_node.else_branch {
+        Some(Else::If(nested)) => for_each_element_in_if(nested, f),
+        Some(Else::Block(nodes)) => for_each_element_child(nodes, f),
+        None => {}
+    }
+}
+
+fn check_attr(element: &Element, attr: &Attr, cx: &Ctxt) {
     let name = &attr.name.value;
     let lower = name.to_ascii_lowercase();
     if let Some(event) = lower.strip_prefix("on") {
@@ -157,10 +240,14 @@ fn check_attr(attr: &Attr, cx: &Ctxt) {
         match &attr.value {
             AttrValue::Literal(lit) => {
                 let handler = lit.value();
-                if !is_valid_event_name(&handler) {
+                if let Err(problem) = djust_rules::events::check_event_name(&handler) {
+                    let help = match problem {
+                        EventNameProblem::TooLong { .. } => "the runtime refuses longer names before dispatch: give the `#[event_handler]` method a shorter name".to_owned(),
+                        _ => format!("name the `#[event_handler]` method in snake_case, e.g. `{event}=\"save_contact\"`"),
+                    };
                     cx.error_spanned_by(
                         lit,
-                        format!("`{handler}` is not a valid event name for `{event}`: names must match `^[a-z][a-z0-9_]*$`\n\nhelp: name the `#[event_handler]` method in snake_case, e.g. `{event}=\"save_contact\"`"),
+                        format!("`{handler}` is not a valid event name for `{event}`: {problem}\n\nhelp: {help}"),
                     );
                 }
             }
@@ -174,17 +261,61 @@ fn check_attr(attr: &Attr, cx: &Ctxt) {
             ),
         }
     }
+    let sink = element.sink(attr);
     match &attr.value {
-        AttrValue::Literal(lit) if is_url_attr(name) => {
-            if let Some(scheme) = dangerous_literal_scheme(&lit.value()) {
+        AttrValue::Literal(lit) => {
+            let value = lit.value();
+            let found = literal_urls(element, sink, &value)
+                .into_iter()
+                .find_map(dangerous_literal_scheme);
+            if let Some(scheme) = found {
                 cx.error_spanned_by(
                     lit,
                     format!("`{scheme}:` URLs are not allowed in `{name}`: they run code or embed content in the page\n\nhelp: link to a path or an http(s) URL, and use `dj-click` for behaviour"),
                 );
             }
         }
-        AttrValue::Dynamic(expr) => check_expr(expr, cx),
-        _ => {}
+        AttrValue::Dynamic(expr) => {
+            if let AttrSink::LiteralOnly(directive) = sink {
+                let tag = &element.name.value;
+                cx.error_spanned_by(
+                    expr,
+                    format!(
+                        "`{name}` on `<{tag}>` only takes a literal: {}\n\nhelp: {}",
+                        directive.reason(),
+                        directive.help()
+                    ),
+                );
+            }
+            check_expr(expr, cx);
+        }
+        AttrValue::Bare => {}
+    }
+}
+
+/// The URLs a literal `value` of an attribute with `sink` sends the browser
+/// to, for the dangerous-scheme check.
+fn literal_urls<'a>(element: &Element, sink: AttrSink, value: &'a str) -> Vec<&'a str> {
+    match sink {
+        AttrSink::Url | AttrSink::LiteralOnly(Directive::BaseUrl) => vec![value],
+        AttrSink::Srcset => value
+            .split(',')
+            .filter_map(|candidate| candidate.split_whitespace().next())
+            .collect(),
+        AttrSink::UrlList => url_list(value).collect(),
+        AttrSink::LiteralOnly(Directive::AnimatedUrl) => animation_values(value).collect(),
+        AttrSink::LiteralOnly(Directive::MetaPragma) => {
+            let refresh = matches!(element.sibling("http-equiv"), Sibling::Literal(equiv) if equiv.trim().eq_ignore_ascii_case("refresh"));
+            match refresh_url(value) {
+                Some(url) if refresh => vec![url],
+                _ => Vec::new(),
+            }
+        }
+        AttrSink::LiteralOnly(Directive::AnimationTarget)
+        | AttrSink::Text
+        | AttrSink::Style
+        | AttrSink::Markup
+        | AttrSink::Script => Vec::new(),
     }
 }
 
@@ -271,7 +402,10 @@ mod tests {
     #[test]
     fn event_names() {
         assert!(is_valid_event_name("save_contact2"));
-        for bad in ["", "Save", "_x", "a-b", "2a", "a b", "dеlete"] {
+        let long = "a".repeat(65);
+        for bad in [
+            "", "Save", "_x", "a-b", "2a", "a b", "dеlete", "a__b", &long,
+        ] {
             assert!(!is_valid_event_name(bad), "{bad}");
         }
         assert_eq!(event_attr_base("dj-keydown.enter"), Some("dj-keydown"));

@@ -3,19 +3,20 @@
 //!
 //! Static markup (tags, literal attributes, text) is escaped at compile time
 //! and merged into as few `push_str` calls as possible (maud's `Builder::cut`);
-//! each splice calls the trait for its context ([`Render`], `AttrValue`,
-//! `UrlValue`), so the escaping is chosen by position at compile time and by
-//! type at run time. Internal identifiers use `Span::mixed_site()` so they
+//! each splice calls the `djust::__private` entry point for its context
+//! (text, attribute, URL, `srcset`, `ping`, `style`, `srcdoc`), so the
+//! escaping is chosen by position at compile time and by type at run time;
+//! values write only text, which the entry points escape. Internal identifiers use `Span::mixed_site()` so they
 //! cannot clash with the user's variables.
-//!
-//! [`Render`]: ../../../djust_runtime/template/render/trait.Render.html
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::ast::{is_url_attr, is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
-pub use super::escape::escape_into;
+use djust_rules::attributes::AttrSink;
+
+use super::ast::{is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
+pub use djust_rules::escape::escape_into;
 
 /// Bytes reserved per dynamic splice when sizing the output buffer.
 const BYTES_PER_SPLICE: usize = 16;
@@ -78,7 +79,7 @@ pub fn expand(nodes: &[Node]) -> TokenStream {
         let mut #out = ::std::string::String::with_capacity(#hint.get());
         #body
         #hint.record(#out.len());
-        ::djust::Html::__from_generated_markup(#out)
+        ::djust::__private::html_from_markup(#out)
     }}
 }
 
@@ -103,7 +104,9 @@ fn node_to_code(node: &Node, b: &mut Builder) {
                     quote_spanned!(span=> ::djust::__private::render_safe(&(#expr), &mut #out);),
                 );
             } else {
-                b.push_stmt(quote_spanned!(span=> ::djust::__private::Render::render_text(&(#expr), &mut #out);));
+                b.push_stmt(
+                    quote_spanned!(span=> ::djust::__private::render_text(&(#expr), &mut #out);),
+                );
             }
         }
         Node::Element(element) => element_to_code(element, b),
@@ -159,16 +162,17 @@ fn element_to_code(element: &Element, b: &mut Builder) {
     b.push_static("<");
     b.push_static(tag);
     for attr in &element.attrs {
-        attr_to_code(attr, b);
+        attr_to_code(element, attr, b);
     }
     b.push_static(">");
     if is_void(tag) {
         return;
     }
-    let raw_text = tag.eq_ignore_ascii_case("script") || tag.eq_ignore_ascii_case("style");
+    let raw_text = djust_rules::elements::is_raw_text_element(tag);
     for child in &element.children {
         match child {
-            // Checked to hold no `</`; CSS and JS must not be entity-escaped.
+            // Raw text (checked to hold no end tag): the browser decodes no
+            // entity there, so it is written as is.
             Node::Text(lit) if raw_text => b.push_static(&lit.value()),
             _ => node_to_code(child, b),
         }
@@ -178,7 +182,7 @@ fn element_to_code(element: &Element, b: &mut Builder) {
     b.push_static(">");
 }
 
-fn attr_to_code(attr: &Attr, b: &mut Builder) {
+fn attr_to_code(element: &Element, attr: &Attr, b: &mut Builder) {
     let name = &attr.name.value;
     let out = b.out;
     match &attr.value {
@@ -195,44 +199,45 @@ fn attr_to_code(attr: &Attr, b: &mut Builder) {
         }
         AttrValue::Dynamic(expr) => {
             let open = format!(" {name}=\"");
-            let lower = name.to_ascii_lowercase();
             // Spanned on the expression so type errors point at it.
             let span = expr.span();
-            let code = if lower == "srcset" {
+            // A filtered text value: written escaped when present.
+            let filtered = |value: TokenStream| {
                 quote_spanned! {span=>
-                    if let ::std::option::Option::Some(__djust_url) = ::djust::__private::UrlValue::url_text(&(#expr)) {
+                    if let ::std::option::Option::Some(__djust_text) = #value {
                         #out.push_str(#open);
-                        ::djust::__private::escape_into(&::djust::__private::filter_srcset(__djust_url), &mut #out);
+                        ::djust::__private::escape_text_into(&__djust_text, &mut #out);
                         #out.push('"');
                     }
                 }
-            } else if is_url_attr(&lower) {
-                quote_spanned! {span=>
-                    if let ::std::option::Option::Some(__djust_url) = ::djust::__private::UrlValue::url_text(&(#expr)) {
-                        #out.push_str(#open);
-                        ::djust::__private::escape_into(&::djust::__private::filter_url(__djust_url), &mut #out);
-                        #out.push('"');
-                    }
+            };
+            let url = |filter: TokenStream| {
+                filtered(quote_spanned! {span=>
+                    ::djust::__private::UrlValue::url_text(&(#expr)).map(#filter)
+                })
+            };
+            let code = match element.sink(attr) {
+                AttrSink::Url => url(quote!(::djust::__private::filter_url)),
+                AttrSink::Srcset => url(quote!(::djust::__private::filter_srcset)),
+                AttrSink::UrlList => url(quote!(::djust::__private::filter_url_list)),
+                AttrSink::Style => {
+                    filtered(quote_spanned!(span=> ::djust::__private::style_attr(&(#expr))))
                 }
-            } else if lower == "style" {
-                quote_spanned! {span=>
-                    if let ::std::option::Option::Some(__djust_style) = ::djust::__private::style_attr(&(#expr)) {
-                        #out.push_str(#open);
-                        ::djust::__private::escape_into(&__djust_style, &mut #out);
-                        #out.push('"');
-                    }
-                }
-            } else {
-                quote_spanned! {span=>
+                AttrSink::Markup => filtered(
+                    quote_spanned!(span=> ::djust::__private::MarkupValue::markup_text(&(#expr))),
+                ),
+                AttrSink::Text => quote_spanned! {span=>
                     {
                         let __djust_value = &(#expr);
-                        if ::djust::__private::AttrValue::is_present(__djust_value) {
+                        if ::djust::__private::attr_is_present(__djust_value) {
                             #out.push_str(#open);
-                            ::djust::__private::AttrValue::write_attr_escaped(__djust_value, &mut #out);
+                            ::djust::__private::write_attr_escaped(__djust_value, &mut #out);
                             #out.push('"');
                         }
                     }
-                }
+                },
+                // Refused by `check`: no code is generated after an error.
+                AttrSink::Script | AttrSink::LiteralOnly(_) => return,
             };
             b.push_stmt(code);
         }

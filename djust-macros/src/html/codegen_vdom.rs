@@ -14,7 +14,9 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::ast::{is_url_attr, is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
+use djust_rules::attributes::AttrSink;
+
+use super::ast::{is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
 use super::codegen::{escape_into, static_element_html};
 
 /// Code generation state for one `html!` invocation.
@@ -47,7 +49,7 @@ pub fn expand(nodes: &[Node]) -> TokenStream {
             ::djust::__private::TreeSizeHint::new(#estimate);
         let mut #b = ::djust::__private::VBuilder::with_hint(&__DJUST_TREE_HINT);
         #body
-        ::djust::Html::__from_generated_nodes(#b.finish())
+        ::djust::__private::html_from_nodes(#b.finish())
     }}
 }
 
@@ -81,7 +83,7 @@ fn node_to_code(node: &Node, gen: &Gen) -> TokenStream {
             if splice.safe {
                 quote_spanned!(span=> ::djust::__private::render_safe(&(#expr), &mut #b);)
             } else {
-                quote_spanned!(span=> ::djust::__private::Render::render_vdom(&(#expr), &mut #b);)
+                quote_spanned!(span=> ::djust::__private::render_vdom(&(#expr), &mut #b);)
             }
         }
         Node::Element(element) => element_to_code(element, gen),
@@ -163,7 +165,7 @@ fn element_to_code(element: &Element, gen: &Gen) -> TokenStream {
             AttrValue::Dynamic(expr) => {
                 let slot = setters.len();
                 template_attrs.push(quote!(::djust::__private::TAttr::Dynamic { name: #name }));
-                setters.push(dynamic_attr_setter(b, slot, attr, expr));
+                setters.push(dynamic_attr_setter(b, slot, element, attr, expr));
             }
         }
     }
@@ -182,20 +184,27 @@ fn element_to_code(element: &Element, gen: &Gen) -> TokenStream {
     }}
 }
 
-/// The builder call setting a dynamic attribute (raw value, filtered for
-/// URL, `srcset` and `style` attributes). Ordinary values are written
-/// straight into the tree's buffer, without an intermediate `String`.
-fn dynamic_attr_setter(b: &Ident, slot: usize, attr: &Attr, expr: &syn::Expr) -> TokenStream {
-    let lower = attr.name.value.to_ascii_lowercase();
+/// The builder call setting a dynamic attribute: raw value, filtered by the
+/// attribute's sink (URL, `srcset`, `ping`, `style`), `srcdoc` markup
+/// checked to be `SafeHtml`. Ordinary values are written straight into the
+/// tree's buffer, without an intermediate `String`.
+fn dynamic_attr_setter(
+    b: &Ident,
+    slot: usize,
+    element: &Element,
+    attr: &Attr,
+    expr: &syn::Expr,
+) -> TokenStream {
     let span = expr.span();
-    let filtered = if lower == "srcset" {
-        quote_spanned!(span=> ::djust::__private::srcset_attr(&(#expr)))
-    } else if is_url_attr(&lower) {
-        quote_spanned!(span=> ::djust::__private::url_attr(&(#expr)))
-    } else if lower == "style" {
-        quote_spanned!(span=> ::djust::__private::style_attr(&(#expr)))
-    } else {
-        return quote_spanned!(span=> #b.set_attr_with(#slot, &(#expr)););
+    let filtered = match element.sink(attr) {
+        AttrSink::Url => quote_spanned!(span=> ::djust::__private::url_attr(&(#expr))),
+        AttrSink::Srcset => quote_spanned!(span=> ::djust::__private::srcset_attr(&(#expr))),
+        AttrSink::UrlList => quote_spanned!(span=> ::djust::__private::url_list_attr(&(#expr))),
+        AttrSink::Style => quote_spanned!(span=> ::djust::__private::style_attr(&(#expr))),
+        AttrSink::Markup => quote_spanned!(span=> ::djust::__private::markup_attr(&(#expr))),
+        AttrSink::Text => return quote_spanned!(span=> #b.set_attr_with(#slot, &(#expr));),
+        // Refused by `check`: no code is generated after an error.
+        AttrSink::Script | AttrSink::LiteralOnly(_) => return TokenStream::new(),
     };
     quote!(#b.set_attr(#slot, #filtered);)
 }

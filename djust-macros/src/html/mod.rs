@@ -4,7 +4,8 @@
 //! [`nesting`] refuses markup the browser's parser would restructure,
 //! [`links`] checks live links (`dj-patch`, `dj-navigate`),
 //! [`codegen`] writes the server-side rendering code and [`codegen_vdom`]
-//! the VDOM-building code; the expansion picks one at run time
+//! the VDOM-building code, and [`trusted`] registers each place trusted
+//! markup enters the page for the audit; the expansion picks one at run time
 //! (`djust_runtime::template::mode`). Errors from parsing and
 //! checking are accumulated in one [`Ctxt`] and reported together; on error
 //! the macro still expands to a value of type `Html` so the surrounding code
@@ -14,10 +15,10 @@ pub mod ast;
 pub mod check;
 pub mod codegen;
 pub mod codegen_vdom;
-pub mod escape;
 pub mod links;
 pub mod nesting;
 pub mod parse;
+pub mod trusted;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -41,9 +42,11 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Ok(()) => {
             let markup = codegen::expand(&nodes);
             let vdom = codegen_vdom::expand(&nodes);
-            quote! {
+            let sites = trusted::registrations(&nodes);
+            quote! {{
+                #sites
                 if ::djust::__private::vdom_mode() { #vdom } else { #markup }
-            }
+            }}
         }
         Err(error) => {
             let error = error.to_compile_error();

@@ -103,10 +103,10 @@ fn visit_element(element: &Element, context: &Context, cx: &Ctxt) {
     if let Some(problem) = restructuring(&tag, context) {
         cx.error_spanned_by(&element.name.tokens, problem);
     }
-    if matches!(
-        tag.as_str(),
-        "svg" | "math" | "template" | "script" | "style"
-    ) {
+    // Raw-text elements hold only literal text (`check` enforces it).
+    if matches!(tag.as_str(), "svg" | "math" | "template")
+        || djust_rules::elements::is_raw_text_element(&tag)
+    {
         return;
     }
     let inner = enter(&tag, context);

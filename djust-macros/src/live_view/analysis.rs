@@ -198,7 +198,8 @@ pub fn check_upload_slots(nodes: &[Node], slots: &[String], view: &str, cx: &Ctx
 pub struct Exposure {
     /// Paths like `query`, `contacts[].name`, `title()`.
     pub paths: BTreeSet<String>,
-    /// `{x|safe}` splices.
+    /// Trusted values (`{x|safe}` splices, `srcdoc={x}`) in every
+    /// template of the `impl` block (set by the caller).
     pub safe_splices: u32,
 }
 
@@ -313,12 +314,7 @@ pub fn exposure(nodes: &[Node], env: &Env, out: &mut Exposure) {
     for node in nodes {
         match node {
             Node::Text(_) => {}
-            Node::Splice(splice) => {
-                reads(&splice.expr, env, out);
-                if splice.safe {
-                    out.safe_splices += 1;
-                }
-            }
+            Node::Splice(splice) => reads(&splice.expr, env, out),
             Node::Element(element) => {
                 for attr in &element.attrs {
                     if let AttrValue::Dynamic(expr) = &attr.value {

@@ -9,6 +9,8 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, FnArg, ImplItem, ImplItemFn, ItemImpl, Lit, Pat, ReturnType, Type};
 
+use djust_rules::events::{EventNameProblem, MAX_EVENT_NAME_LEN};
+
 use super::attrs::{is_snake_name, is_valid_permission};
 use crate::ctxt::Ctxt;
 
@@ -296,9 +298,18 @@ fn read_handler(method: &mut ImplItemFn, cx: &Ctxt) -> Option<HandlerDef> {
     if RESERVED.contains(&name.as_str()) {
         cx.error_spanned_by(&ident, format!("`{name}` is a lifecycle method and cannot be an `#[event_handler]`\n\nhelp: rename the handler, e.g. `{name}_clicked`"));
         valid = false;
-    } else if !is_snake_name(&name) || name.contains("__") {
-        cx.error_spanned_by(&ident, format!("handler name `{name}` must match `^[a-z][a-z0-9_]*$` without `__` (it is the event name sent over the wire)\n\nhelp: rename it in snake_case, e.g. `{}`", name.trim_start_matches('_').to_lowercase().replace("__", "_")));
-        valid = false;
+    } else {
+        match djust_rules::events::check_event_name(&name) {
+            Ok(()) => {}
+            Err(EventNameProblem::TooLong { len }) => {
+                cx.error_spanned_by(&ident, format!("handler name `{name}` is {len} bytes long, but event names are at most {MAX_EVENT_NAME_LEN} bytes: the runtime refuses longer names before dispatch, so this handler could never be called\n\nhelp: give it a shorter name"));
+                valid = false;
+            }
+            Err(_) => {
+                cx.error_spanned_by(&ident, format!("handler name `{name}` must match `^[a-z][a-z0-9_]*$` without `__` (it is the event name sent over the wire)\n\nhelp: rename it in snake_case, e.g. `{}`", name.trim_start_matches('_').to_lowercase().replace("__", "_")));
+                valid = false;
+            }
+        }
     }
     let mut rate_limit = None;
     let mut permission = None;

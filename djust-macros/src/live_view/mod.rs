@@ -3,7 +3,8 @@
 //! [`attrs`] validates the attribute's options, [`items`] reads the methods
 //! (lifecycle and `#[event_handler]`s) and strips djust attributes,
 //! [`analysis`] checks the templates' event names against the handlers and
-//! records what the template exposes and what methods assign, and
+//! records what the template exposes and what methods assign, [`private`]
+//! finds the `_` fields the block uses (each must be a `Private<_>`), and
 //! [`codegen`] writes the `LiveView` impl. All errors go to one [`Ctxt`];
 //! on error the user's `impl` block is still emitted (stripped of djust
 //! attributes) so its own code keeps type-checking.
@@ -12,6 +13,7 @@ pub mod analysis;
 pub mod attrs;
 pub mod codegen;
 pub mod items;
+pub mod private;
 mod upload;
 
 use proc_macro2::{Span, TokenStream};
@@ -112,6 +114,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let handler_names: Vec<String> = items.handlers.iter().map(|h| h.ident.to_string()).collect();
     let slot_names: Vec<String> = attrs.uploads.iter().map(|slot| slot.name.clone()).collect();
     let mut exposure = Exposure::default();
+    let mut trusted_values = 0u32;
     let mut assigned = Vec::new();
     let methods: Vec<&syn::ImplItemFn> = impl_block
         .items
@@ -130,6 +133,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             if method_name == "render" {
                 analysis::exposure(&template, &Default::default(), &mut exposure);
             }
+            // Trusted markup anywhere in the impl (helpers too) counts.
+            trusted_values = trusted_values.saturating_add(crate::html::trusted::count(&template));
         }
         // Where state changes: mount, handlers, and server-side updates.
         let entry_point = matches!(
@@ -143,10 +148,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     }
 
+    let private_fields = private::used_private_fields(&impl_block, &type_name);
+
     let name = match &attrs.name {
         Some((name, _)) => name.clone(),
         None => snake_case(&type_name),
     };
+    exposure.safe_splices = trusted_values;
     let login_required = attrs.posture == Posture::LoginRequired;
     let model = ViewModel {
         self_ty: (*impl_block.self_ty).clone(),
@@ -161,7 +169,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     match cx.check() {
         Ok(()) => {
             let generated = codegen::expand(&model, &items);
-            quote!(#impl_block #generated)
+            let private_checks = private::checks(&private_fields);
+            let self_ty = &model.self_ty;
+            quote! {
+                #impl_block
+                #generated
+                impl #self_ty { #private_checks }
+            }
         }
         Err(error) => {
             let error = error.to_compile_error();

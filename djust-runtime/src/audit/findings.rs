@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::config::Config;
+use crate::template::TrustedSite;
 use crate::view::ViewMeta;
 
 /// How serious a [`Finding`] is. Ordered: `Info < Warning < Error`.
@@ -69,7 +70,7 @@ impl Finding {
 pub const DJ001: &str = "DJ001";
 /// Code: rendered path with a sensitive-looking name.
 pub const DJ002: &str = "DJ002";
-/// Code: `|safe` splices in the template.
+/// Code: trusted markup (`{x|safe}`, `srcdoc={x}`) in templates.
 pub const DJ003: &str = "DJ003";
 /// Code: inconsistent handler-level `#[permission_required]`.
 pub const DJ004: &str = "DJ004";
@@ -237,10 +238,10 @@ fn dj003_safe_splices(meta: &'static ViewMeta, out: &mut Vec<Finding>) {
         return;
     }
     let public = is_public(meta);
-    let splices = if meta.safe_splices == 1 {
-        "1 `|safe` splice".to_owned()
+    let values = if meta.safe_splices == 1 {
+        "1 trusted value".to_owned()
     } else {
-        format!("{} `|safe` splices", meta.safe_splices)
+        format!("{} trusted values", meta.safe_splices)
     };
     out.push(Finding {
         code: DJ003,
@@ -252,12 +253,41 @@ fn dj003_safe_splices(meta: &'static ViewMeta, out: &mut Vec<Finding>) {
         view: Some(meta.name),
         handler: None,
         message: format!(
-            "{}view `{}` renders {splices} (SafeHtml trust hatch); review where each value \
-             comes from and that it is built with format_html! or sanitised",
+            "{}view `{}` renders {values} (`{{x|safe}}` or `srcdoc={{x}}`: SafeHtml trust \
+             hatches); review where each value comes from and that it is built with \
+             format_html! or sanitised",
             if public { "public " } else { "" },
             meta.name
         ),
     });
+}
+
+/// The app-wide `DJ003`: every place in the program (views, helpers,
+/// components) where a `SafeHtml` enters a page, from the registry every
+/// `html!` fills at compile time.
+pub(crate) fn dj003_trusted_sites(sites: &[&TrustedSite]) -> Vec<Finding> {
+    if sites.is_empty() {
+        return Vec::new();
+    }
+    const SHOWN: usize = 20;
+    let mut listed: Vec<String> = sites.iter().take(SHOWN).map(ToString::to_string).collect();
+    if sites.len() > SHOWN {
+        listed.push(format!("and {} more", sites.len() - SHOWN));
+    }
+    vec![Finding {
+        code: DJ003,
+        severity: Severity::Info,
+        view: None,
+        handler: None,
+        message: format!(
+            "the program writes trusted markup (SafeHtml) into pages at {} place{}: {}; each \
+             value must be built with format_html!, html! or SafeHtml::sanitize, never from \
+             raw input",
+            sites.len(),
+            if sites.len() == 1 { "" } else { "s" },
+            listed.join(", ")
+        ),
+    }]
 }
 
 fn dj004_inconsistent_permissions(meta: &'static ViewMeta, out: &mut Vec<Finding>) {
@@ -401,6 +431,63 @@ fn split_words(path: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::TrustedKind;
+
+    #[test]
+    fn dj003_lists_every_trusted_site_of_the_program() {
+        assert!(dj003_trusted_sites(&[]).is_empty());
+        let sites: Vec<&'static TrustedSite> = (1..=22)
+            .map(|line| {
+                &*Box::leak(Box::new(TrustedSite {
+                    file: "src/views.rs",
+                    line,
+                    column: 9,
+                    kind: if line == 2 {
+                        TrustedKind::Srcdoc
+                    } else {
+                        TrustedKind::SafeSplice
+                    },
+                    module: "app::views",
+                }))
+            })
+            .collect();
+        let one = dj003_trusted_sites(&sites[..1]);
+        assert_eq!(one.len(), 1);
+        assert_eq!(
+            (one[0].code, one[0].view, one[0].severity),
+            (DJ003, None, Severity::Info)
+        );
+        assert!(
+            one[0]
+                .message
+                .contains("at 1 place: src/views.rs:1:9 {..|safe};"),
+            "{}",
+            one[0].message
+        );
+        let all = dj003_trusted_sites(&sites);
+        assert!(
+            all[0].message.contains("at 22 places: "),
+            "{}",
+            all[0].message
+        );
+        assert!(
+            all[0].message.contains("src/views.rs:2:9 srcdoc={..}"),
+            "{}",
+            all[0].message
+        );
+        assert!(
+            all[0]
+                .message
+                .contains("src/views.rs:20:9 {..|safe}, and 2 more;"),
+            "{}",
+            all[0].message
+        );
+        assert!(
+            !all[0].message.contains("src/views.rs:21:9"),
+            "{}",
+            all[0].message
+        );
+    }
 
     #[test]
     fn words_split_on_punctuation_and_case() {

@@ -21,7 +21,7 @@
 //! | --- | --- | --- | --- |
 //! | `DJ001` | warning | a public view has a handler without `#[rate_limit]` (one finding per handler): anonymous clients can flood state-changing handlers, only the global per-connection limit applies | add `#[rate_limit(rate = .., burst = .., key = "ip")]`, or make the view `login_required` |
 //! | `DJ002` | warning | the template renders a path with a sensitive-looking word in its field or sub-path name: `password`, `passwd`, `secret`, `apikey` (anywhere in a word); `hash`, `token`, `key`, `ssn`, `card`, `cvv`, `cvc`, `iban`, `salary`, `pin` (whole words, or plural, so `api_key` matches and `monkey` does not) | stop rendering it, render a masked value, or keep the value in a `_private` field |
-//! | `DJ003` | info, warning on a public view | the template has `{x\|safe}` splices (`SafeHtml` trust hatches) | check each value is built with `format_html!` or sanitised, never from raw user input |
+//! | `DJ003` | info, warning on a public view | the view's templates (any `html!` in its `impl`) write trusted markup: `{x\|safe}` splices or `srcdoc={x}` (`SafeHtml` trust hatches; a `SafeHtml` has no other way into a page). [`audit_registered`] adds one app-wide info listing every such place in the whole program, helpers and components included | check each value is built with `format_html!`, `html!` or sanitised, never from raw user input |
 //! | `DJ004` | warning | some handlers have `#[permission_required]` and another handler that assigns state has none (one finding per unguarded handler) | add `#[permission_required(..)]` to it, or document why every user of the view may call it |
 //! | `DJ005` | error | debug mode is on: error frames carry details | turn debug off in production |
 //! | `DJ006` | warning (info for `DJUST_TRUSTED_PROXIES` > 0 and `DJUST_SECURE_COOKIES` = false) | a setting is looser than its default ([`Config::loosened`]): a higher rate, size, connection, session or time limit, a shorter cooldown, X-Forwarded-For trusted, sockets without `Origin` accepted, cookies without `Secure` | restore the default, or keep it knowingly (trusted proxies behind your own proxy, plain-HTTP cookies in development) |
@@ -56,6 +56,7 @@ pub use findings::{
 use std::collections::BTreeMap;
 
 use crate::config::Config;
+use crate::template::{trusted_sites, TrustedSite};
 use crate::view::{registered_views, ViewMeta};
 
 /// One row of a view's exposed state: a top-level field the template reads.
@@ -159,11 +160,20 @@ impl AuditReport {
 /// Audits `views` (sorted by name; a view given twice is audited once)
 /// against `config`.
 pub fn audit(views: &[&'static ViewMeta], config: &Config) -> AuditReport {
+    audit_with_sites(views, config, &[])
+}
+
+fn audit_with_sites(
+    views: &[&'static ViewMeta],
+    config: &Config,
+    trusted: &[&'static TrustedSite],
+) -> AuditReport {
     let mut metas: Vec<&'static ViewMeta> = views.to_vec();
     metas.sort_by(|a, b| (a.name, a.module, a.type_name).cmp(&(b.name, b.module, b.type_name)));
     metas.dedup_by(|a, b| std::ptr::eq(*a, *b) || **a == **b);
 
     let mut findings = findings::config_findings(config);
+    findings.extend(findings::dj003_trusted_sites(trusted));
     for meta in &metas {
         findings.extend(findings::view_findings(meta));
     }
@@ -189,10 +199,11 @@ pub fn audit(views: &[&'static ViewMeta], config: &Config) -> AuditReport {
     }
 }
 
-/// Audits every view compiled into the program (the `inventory` registry).
+/// Audits every view compiled into the program (the `inventory` registry),
+/// and lists every place any `html!` of the program writes trusted markup.
 pub fn audit_registered(config: &Config) -> AuditReport {
     let metas: Vec<&'static ViewMeta> = registered_views().iter().map(|v| v.meta()).collect();
-    audit(&metas, config)
+    audit_with_sites(&metas, config, &trusted_sites())
 }
 
 /// Splits a rendered path into its top-level field and the rest:

@@ -42,14 +42,14 @@ impl LayoutCtx<'_> {
     /// The live view: its root element with the first render inside. Put
     /// it exactly once in the layout.
     pub fn content(&self) -> Html {
-        Html::__from_generated_markup(self.content.to_owned())
+        Html::from_generated_markup(self.content.to_owned())
     }
 
     /// The flash area with this page's messages; live updates and later
     /// messages appear in it. Without it, the client adds one before the
     /// view.
     pub fn flash(&self) -> Html {
-        Html::__from_generated_markup(flash_area(self.flash))
+        Html::from_generated_markup(flash_area(self.flash))
     }
 
     /// The path of the page (without the query).

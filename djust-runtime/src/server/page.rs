@@ -169,7 +169,7 @@ pub fn login_form_html(form: &LoginForm) -> String {
         out.push_str("</p>");
     }
     out.push_str("<form method=\"post\" action=\"/login\">");
-    out.push_str(csrf_field(&form.csrf_token).as_str());
+    out.push_str(&csrf_field(&form.csrf_token).into_string());
     out.push_str("<input type=\"hidden\" name=\"next\" value=\"");
     escape_into(&form.next, &mut out);
     out.push_str(
@@ -182,10 +182,11 @@ pub fn login_form_html(form: &LoginForm) -> String {
     out
 }
 
-/// A hidden `csrf_token` input for a form posting to this app.
-pub fn csrf_field(token: &str) -> crate::template::SafeHtml {
+/// A hidden `csrf_token` input for a form posting to this app: a component
+/// (`{csrf_field(token)}` in `html!`), escaped like any template output.
+pub fn csrf_field(token: &str) -> crate::template::Html {
     let mut out = String::from("<input type=\"hidden\" name=\"csrf_token\" value=\"");
     escape_into(token, &mut out);
     out.push_str("\">");
-    crate::template::SafeHtml::__from_escaped_format(out)
+    crate::template::Html::from_generated_markup(out)
 }

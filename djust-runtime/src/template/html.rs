@@ -2,15 +2,15 @@
 
 use std::fmt;
 
-use super::render::Render;
 use crate::vdom::{to_html, VBuilder, VTree};
 
 /// Rendered markup produced by `html!`.
 ///
 /// Every dynamic value in it was escaped for its context when the template
 /// ran, so an `Html` can be spliced into another template as a component
-/// (`{header}`) without being escaped again. It cannot be built from a plain
-/// `String`: use `html!`, [`SafeHtml`](super::SafeHtml) or `format_html!`.
+/// (`{header}`) without being escaped again. Only `html!` builds one: there
+/// is no way from a `String` or a [`SafeHtml`](super::SafeHtml) (trusted
+/// markup goes into a template with `{value|safe}`, which the audit counts).
 ///
 /// A template evaluates to markup (server-side rendering, the default) or,
 /// inside [`render_nodes`](super::mode::render_nodes), to a VDOM for live
@@ -33,29 +33,37 @@ impl Default for Repr {
 }
 
 impl Html {
-    /// Wraps markup written by the `html!` macro's generated code.
-    #[doc(hidden)]
+    /// Wraps markup written by the `html!` macro's generated code (reached
+    /// only through `djust::__private`).
     #[inline]
-    pub fn __from_generated_markup(markup: String) -> Self {
+    pub(crate) fn from_generated_markup(markup: String) -> Self {
         Html {
             repr: Repr::Markup(markup),
         }
     }
 
-    /// Wraps nodes built by the `html!` macro's generated code.
-    #[doc(hidden)]
+    /// Wraps nodes built by the `html!` macro's generated code (reached
+    /// only through `djust::__private`).
     #[inline]
-    pub fn __from_generated_nodes(nodes: VTree) -> Self {
+    pub(crate) fn from_generated_nodes(nodes: VTree) -> Self {
         Html {
             repr: Repr::Nodes(nodes),
         }
     }
 
-    /// Markup that is already trusted (from [`SafeHtml`](super::SafeHtml)).
-    #[inline]
-    pub(crate) fn from_trusted(markup: String) -> Self {
-        Html {
-            repr: Repr::Markup(markup),
+    /// Appends the markup to `out`.
+    pub(crate) fn write_markup(&self, out: &mut String) {
+        match &self.repr {
+            Repr::Markup(markup) => out.push_str(markup),
+            Repr::Nodes(nodes) => crate::vdom::html::write_html(nodes, out),
+        }
+    }
+
+    /// Adds the markup to a VDOM being built.
+    pub(crate) fn push_nodes(&self, builder: &mut VBuilder) {
+        match &self.repr {
+            Repr::Nodes(nodes) => builder.push_tree(nodes),
+            Repr::Markup(markup) => builder.push_raw_html(markup),
         }
     }
 
@@ -136,26 +144,6 @@ impl fmt::Display for Html {
 impl fmt::Debug for Html {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Html").field(&self.to_string()).finish()
-    }
-}
-
-/// A component: its markup is written as is.
-impl Render for Html {
-    fn write_plain(&self, out: &mut String) {
-        match &self.repr {
-            Repr::Markup(markup) => out.push_str(markup),
-            Repr::Nodes(nodes) => crate::vdom::html::write_html(nodes, out),
-        }
-    }
-    #[inline]
-    fn render_text(&self, out: &mut String) {
-        self.write_plain(out);
-    }
-    fn render_vdom(&self, builder: &mut VBuilder) {
-        match &self.repr {
-            Repr::Nodes(nodes) => builder.push_tree(nodes),
-            Repr::Markup(markup) => builder.push_raw_html(markup),
-        }
     }
 }
 

@@ -1,57 +1,59 @@
 //! How values render into a template, by context.
 //!
 //! The `html!` macro decides the context of every splice at compile time and
-//! calls one of these traits; the value's type decides the output at run time:
+//! calls the generated-code entry points of `djust::__private` for it; the
+//! value's type decides the output at run time through these traits:
 //!
 //! | context | trait | escaping |
 //! | --- | --- | --- |
-//! | element content `{x}` | [`Render`] | `& < > " '` escaped; [`Html`](super::Html) and [`SafeHtml`](super::SafeHtml) written as markup |
-//! | attribute value `name={x}` | [`AttrValue`] | always escaped, even for `Html`/`SafeHtml` (markup never splices into an attribute) |
+//! | element content `{x}` | [`Render`] | text escaped; [`Html`](super::Html) (a component) written as markup |
+//! | attribute value `name={x}` | [`AttrValue`] | always escaped, even a component's markup (markup never splices into an attribute) |
 //! | URL attribute `href={x}` | [`UrlValue`] | scheme allowlist, then escaped; only string types are accepted |
+//! | markup attribute `srcdoc={x}` | [`MarkupValue`](super::safe::MarkupValue) | only [`SafeHtml`](super::SafeHtml), escaped into the attribute (the browser unescapes and parses it) |
+//! | trusted markup `{x\|safe}` | — | only [`SafeHtml`](super::SafeHtml), written raw |
+//!
+//! **Sealed escaping.** [`Render`] and [`AttrValue`] have one writing
+//! method each, and it receives a [`TextWriter`]: an implementation can
+//! only write text, which the writer escapes for where it lands. The
+//! escaping itself is in the writer and in the generated-code entry points
+//! (`render_text`, `write_attr_escaped`, ...), which user code cannot
+//! override or call except through the hidden `djust::__private` module.
+//! `SafeHtml` deliberately implements neither trait, so trusted markup is
+//! always the visible `{x|safe}` the audit counts.
 //!
 //! Integers are formatted with `itoa`, floats with `ryu`; neither can contain
 //! a character that needs escaping, so they skip the escaper.
 
 use std::borrow::Cow;
 
-use super::escape::escape_into;
+pub use super::writer::TextWriter;
 use crate::vdom::VBuilder;
 
 /// A value that can be spliced into element content with `{value}`.
 ///
 /// Implemented for strings, numbers, `bool`, `char`, `Option<T>` (renders
-/// nothing for `None`), references and the markup types. Implement it for
-/// your own types by writing their plain text in [`Render::write_plain`]; the
-/// escaping is done for you.
+/// nothing for `None`), references and [`Html`](super::Html) components.
+/// Implement it for your own types by writing their text to the
+/// [`TextWriter`]; the escaping is done for you and cannot be skipped. To
+/// render markup, return an `Html` from `html!` and write that
+/// (`html.render(out)`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be rendered in a template",
     note = "`{{value}}` in `html!` needs `djust::Render`: implemented for strings, numbers, bool, char, Option<T> and Html",
-    note = "render a field of it, or implement `Render` for `{Self}` (write its plain text in `write_plain`)"
+    note = "trusted markup (`SafeHtml`) is written with `{{value|safe}}`, which the audit counts",
+    note = "render a field of it, or implement `Render` for `{Self}` (write its text to the `TextWriter`)"
 )]
 pub trait Render {
-    /// Writes the value's plain, unescaped text.
-    fn write_plain(&self, out: &mut String);
-
-    /// Writes the value into element content, escaped.
-    #[inline]
-    fn render_text(&self, out: &mut String) {
-        let mut plain = String::new();
-        self.write_plain(&mut plain);
-        escape_into(&plain, out);
-    }
-
-    /// Adds the value to a VDOM being built: as text unless it is markup.
-    #[inline]
-    fn render_vdom(&self, builder: &mut VBuilder) {
-        self.write_plain(builder.text_buffer());
-    }
+    /// Writes the value's text to `out`, which escapes it.
+    fn render(&self, out: &mut TextWriter<'_>);
 }
 
 /// A value that can be the value of an ordinary attribute: `name={value}`.
 ///
 /// `bool` makes a boolean attribute (present when `true`), `Option<T>` omits
-/// the attribute when `None`; everything that implements [`Render`] as text
-/// is written escaped.
+/// the attribute when `None`; strings, numbers and `char` are written as
+/// escaped text. Implement it for your own types by writing their text to
+/// the [`TextWriter`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as an attribute value",
     note = "attribute values must be strings, numbers, bool (boolean attribute) or Option<T> (omitted when None)"
@@ -63,23 +65,17 @@ pub trait AttrValue {
         true
     }
 
-    /// Writes the plain, unescaped value.
-    fn write_attr_plain(&self, out: &mut String);
-
-    /// Writes the value escaped for a double-quoted attribute.
-    #[inline]
-    fn write_attr_escaped(&self, out: &mut String) {
-        let mut plain = String::new();
-        self.write_attr_plain(&mut plain);
-        escape_into(&plain, out);
-    }
+    /// Writes the value's text to `out`, which escapes it.
+    fn write_attr(&self, out: &mut TextWriter<'_>);
 }
 
 /// A value that can be the value of a URL attribute (`href`, `src`, `action`,
-/// `formaction`, `poster`, `cite`, `data`, `background`, `srcset`, `xlink:href`).
+/// `formaction`, `poster`, `cite`, `data`, `background`, `srcset`,
+/// `xlink:href`, `ping`).
 ///
 /// Only string types qualify: a URL is text the scheme filter can inspect.
-/// `None` omits the attribute.
+/// `None` omits the attribute. The text is filtered and escaped whatever an
+/// implementation returns.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a URL attribute value",
     note = "URL attributes (href, src, action, ...) take `String`, `&str`, `Cow<str>` or `Option` of those, so the scheme allowlist can check them",
@@ -90,51 +86,92 @@ pub trait UrlValue {
     fn url_text(&self) -> Option<&str>;
 }
 
+// ----- generated-code entry points (re-exported by `crate::__private`) -----
+
+/// `{value}` in element content, server-side rendering.
+#[inline]
+pub(crate) fn render_text<T: Render + ?Sized>(value: &T, out: &mut String) {
+    value.render(&mut TextWriter::content(out));
+}
+
+/// `{value}` in element content, VDOM.
+#[inline]
+pub(crate) fn render_vdom<T: Render + ?Sized>(value: &T, builder: &mut VBuilder) {
+    value.render(&mut TextWriter::nodes(builder));
+}
+
+/// `false` when an ordinary attribute must be left out.
+#[inline]
+pub(crate) fn attr_is_present<T: AttrValue + ?Sized>(value: &T) -> bool {
+    value.is_present()
+}
+
+/// `name={value}`, server-side rendering: the value escaped.
+#[inline]
+pub(crate) fn write_attr_escaped<T: AttrValue + ?Sized>(value: &T, out: &mut String) {
+    value.write_attr(&mut TextWriter::attribute(out));
+}
+
+/// The plain text of an ordinary attribute value, written into `out` (a
+/// buffer escaped when serialised).
+#[inline]
+pub(crate) fn write_attr_raw<T: AttrValue + ?Sized>(value: &T, out: &mut String) {
+    value.write_attr(&mut TextWriter::raw(out));
+}
+
+/// The plain text of a rendered value, written into `out` (loop keys).
+#[inline]
+pub(crate) fn write_text_raw<T: Render + ?Sized>(value: &T, out: &mut String) {
+    value.render(&mut TextWriter::raw(out));
+}
+
 /// The raw value of an ordinary dynamic attribute for the VDOM, or `None`
 /// when it must be left out (`false`, `None`).
-#[doc(hidden)]
-pub fn attr_plain<T: AttrValue + ?Sized>(value: &T) -> Option<String> {
+pub(crate) fn attr_plain<T: AttrValue + ?Sized>(value: &T) -> Option<String> {
     if !value.is_present() {
         return None;
     }
     let mut plain = String::new();
-    value.write_attr_plain(&mut plain);
+    write_attr_raw(value, &mut plain);
     Some(plain)
 }
 
 /// The filtered value of a dynamic URL attribute for the VDOM.
-#[doc(hidden)]
-pub fn url_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
+pub(crate) fn url_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
     value
         .url_text()
         .map(|url| super::filters::filter_url(url).into_owned())
 }
 
 /// The filtered value of a dynamic `srcset` attribute for the VDOM.
-#[doc(hidden)]
-pub fn srcset_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
+pub(crate) fn srcset_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
     value
         .url_text()
         .map(|srcset| super::filters::filter_srcset(srcset).into_owned())
 }
 
+/// The filtered value of a dynamic `ping` attribute for the VDOM.
+pub(crate) fn url_list_attr<T: UrlValue + ?Sized>(value: &T) -> Option<String> {
+    value
+        .url_text()
+        .map(|list| super::filters::filter_url_list(list).into_owned())
+}
+
 /// The key of a keyed loop item, as text.
-#[doc(hidden)]
-pub fn key_string<T: Render + ?Sized>(key: &T) -> String {
+pub(crate) fn key_string<T: Render + ?Sized>(key: &T) -> String {
     let mut out = String::new();
-    key.write_plain(&mut out);
+    write_text_raw(key, &mut out);
     out
 }
 
 /// The filtered value of a dynamic `style` attribute, or `None` to omit it
 /// (absent value, or nothing left after the safe-CSS filter).
-#[doc(hidden)]
-pub fn style_attr<T: AttrValue + ?Sized>(value: &T) -> Option<String> {
+pub(crate) fn style_attr<T: AttrValue + ?Sized>(value: &T) -> Option<String> {
     if !value.is_present() {
         return None;
     }
     let mut plain = String::new();
-    value.write_attr_plain(&mut plain);
+    write_attr_raw(value, &mut plain);
     super::filters::filter_style(&plain).map(Cow::into_owned)
 }
 
@@ -142,23 +179,15 @@ pub fn style_attr<T: AttrValue + ?Sized>(value: &T) -> Option<String> {
 
 impl Render for str {
     #[inline]
-    fn write_plain(&self, out: &mut String) {
+    fn render(&self, out: &mut TextWriter<'_>) {
         out.push_str(self);
-    }
-    #[inline]
-    fn render_text(&self, out: &mut String) {
-        escape_into(self, out);
     }
 }
 
 impl AttrValue for str {
     #[inline]
-    fn write_attr_plain(&self, out: &mut String) {
+    fn write_attr(&self, out: &mut TextWriter<'_>) {
         out.push_str(self);
-    }
-    #[inline]
-    fn write_attr_escaped(&self, out: &mut String) {
-        escape_into(self, out);
     }
 }
 
@@ -173,15 +202,11 @@ macro_rules! via_str {
     ($($ty:ty),*) => {$(
         impl Render for $ty {
             #[inline]
-            fn write_plain(&self, out: &mut String) { out.push_str(self); }
-            #[inline]
-            fn render_text(&self, out: &mut String) { escape_into(self, out); }
+            fn render(&self, out: &mut TextWriter<'_>) { out.push_str(self); }
         }
         impl AttrValue for $ty {
             #[inline]
-            fn write_attr_plain(&self, out: &mut String) { out.push_str(self); }
-            #[inline]
-            fn write_attr_escaped(&self, out: &mut String) { escape_into(self, out); }
+            fn write_attr(&self, out: &mut TextWriter<'_>) { out.push_str(self); }
         }
         impl UrlValue for $ty {
             #[inline]
@@ -304,17 +329,15 @@ macro_rules! integers {
     ($($ty:ty),*) => {$(
         impl Render for $ty {
             #[inline]
-            fn write_plain(&self, out: &mut String) {
-                SmallInteger::write_decimal(*self, out);
+            fn render(&self, out: &mut TextWriter<'_>) {
+                SmallInteger::write_decimal(*self, out.escape_free_buffer());
             }
-            #[inline]
-            fn render_text(&self, out: &mut String) { self.write_plain(out); }
         }
         impl AttrValue for $ty {
             #[inline]
-            fn write_attr_plain(&self, out: &mut String) { Render::write_plain(self, out); }
-            #[inline]
-            fn write_attr_escaped(&self, out: &mut String) { Render::write_plain(self, out); }
+            fn write_attr(&self, out: &mut TextWriter<'_>) {
+                SmallInteger::write_decimal(*self, out.escape_free_buffer());
+            }
         }
     )*};
 }
@@ -324,7 +347,9 @@ macro_rules! floats {
     ($($ty:ty),*) => {$(
         impl Render for $ty {
             #[inline]
-            fn write_plain(&self, out: &mut String) {
+            fn render(&self, out: &mut TextWriter<'_>) {
+                // Digits, `.`, `e`, `-`, `NaN`, `inf`: nothing to escape.
+                let out = out.escape_free_buffer();
                 if self.is_finite() {
                     out.push_str(ryu::Buffer::new().format_finite(*self));
                 } else if self.is_nan() {
@@ -335,14 +360,12 @@ macro_rules! floats {
                     out.push_str("-inf");
                 }
             }
-            #[inline]
-            fn render_text(&self, out: &mut String) { self.write_plain(out); }
         }
         impl AttrValue for $ty {
             #[inline]
-            fn write_attr_plain(&self, out: &mut String) { Render::write_plain(self, out); }
-            #[inline]
-            fn write_attr_escaped(&self, out: &mut String) { Render::write_plain(self, out); }
+            fn write_attr(&self, out: &mut TextWriter<'_>) {
+                Render::render(self, out);
+            }
         }
     )*};
 }
@@ -350,12 +373,9 @@ floats!(f32, f64);
 
 impl Render for bool {
     #[inline]
-    fn write_plain(&self, out: &mut String) {
-        out.push_str(if *self { "true" } else { "false" });
-    }
-    #[inline]
-    fn render_text(&self, out: &mut String) {
-        self.write_plain(out);
+    fn render(&self, out: &mut TextWriter<'_>) {
+        out.escape_free_buffer()
+            .push_str(if *self { "true" } else { "false" });
     }
 }
 
@@ -366,26 +386,19 @@ impl AttrValue for bool {
         *self
     }
     #[inline]
-    fn write_attr_plain(&self, _out: &mut String) {}
-    #[inline]
-    fn write_attr_escaped(&self, _out: &mut String) {}
+    fn write_attr(&self, _out: &mut TextWriter<'_>) {}
 }
 
 impl Render for char {
     #[inline]
-    fn write_plain(&self, out: &mut String) {
+    fn render(&self, out: &mut TextWriter<'_>) {
         out.push(*self);
-    }
-    #[inline]
-    fn render_text(&self, out: &mut String) {
-        let mut buf = [0u8; 4];
-        escape_into(self.encode_utf8(&mut buf), out);
     }
 }
 
 impl AttrValue for char {
     #[inline]
-    fn write_attr_plain(&self, out: &mut String) {
+    fn write_attr(&self, out: &mut TextWriter<'_>) {
         out.push(*self);
     }
 }
@@ -394,16 +407,8 @@ impl AttrValue for char {
 
 impl<T: Render + ?Sized> Render for &T {
     #[inline]
-    fn write_plain(&self, out: &mut String) {
-        (**self).write_plain(out);
-    }
-    #[inline]
-    fn render_text(&self, out: &mut String) {
-        (**self).render_text(out);
-    }
-    #[inline]
-    fn render_vdom(&self, builder: &mut VBuilder) {
-        (**self).render_vdom(builder);
+    fn render(&self, out: &mut TextWriter<'_>) {
+        (**self).render(out);
     }
 }
 
@@ -413,12 +418,8 @@ impl<T: AttrValue + ?Sized> AttrValue for &T {
         (**self).is_present()
     }
     #[inline]
-    fn write_attr_plain(&self, out: &mut String) {
-        (**self).write_attr_plain(out);
-    }
-    #[inline]
-    fn write_attr_escaped(&self, out: &mut String) {
-        (**self).write_attr_escaped(out);
+    fn write_attr(&self, out: &mut TextWriter<'_>) {
+        (**self).write_attr(out);
     }
 }
 
@@ -431,21 +432,9 @@ impl<T: UrlValue + ?Sized> UrlValue for &T {
 
 impl<T: Render> Render for Option<T> {
     #[inline]
-    fn write_plain(&self, out: &mut String) {
+    fn render(&self, out: &mut TextWriter<'_>) {
         if let Some(value) = self {
-            value.write_plain(out);
-        }
-    }
-    #[inline]
-    fn render_text(&self, out: &mut String) {
-        if let Some(value) = self {
-            value.render_text(out);
-        }
-    }
-    #[inline]
-    fn render_vdom(&self, builder: &mut VBuilder) {
-        if let Some(value) = self {
-            value.render_vdom(builder);
+            value.render(out);
         }
     }
 }
@@ -456,15 +445,9 @@ impl<T: AttrValue> AttrValue for Option<T> {
         self.as_ref().is_some_and(AttrValue::is_present)
     }
     #[inline]
-    fn write_attr_plain(&self, out: &mut String) {
+    fn write_attr(&self, out: &mut TextWriter<'_>) {
         if let Some(value) = self {
-            value.write_attr_plain(out);
-        }
-    }
-    #[inline]
-    fn write_attr_escaped(&self, out: &mut String) {
-        if let Some(value) = self {
-            value.write_attr_escaped(out);
+            value.write_attr(out);
         }
     }
 }
@@ -476,13 +459,28 @@ impl<T: UrlValue> UrlValue for Option<T> {
     }
 }
 
+/// A component: its markup is spliced into element content (and escaped
+/// like any text in an attribute).
+impl Render for super::Html {
+    #[inline]
+    fn render(&self, out: &mut TextWriter<'_>) {
+        out.push_component(self);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn text<T: Render + ?Sized>(value: &T) -> String {
         let mut out = String::new();
-        value.render_text(&mut out);
+        render_text(value, &mut out);
+        out
+    }
+
+    fn attr<T: AttrValue + ?Sized>(value: &T) -> String {
+        let mut out = String::new();
+        write_attr_escaped(value, &mut out);
         out
     }
 
@@ -514,9 +512,13 @@ mod tests {
         assert_eq!(text(&i8::MIN), i8::MIN.to_string());
         assert_eq!(text(&1.5f64), "1.5");
         assert_eq!(text(&f64::NAN), "NaN");
+        assert_eq!(text(&f64::INFINITY), "inf");
         assert_eq!(text(&f32::NEG_INFINITY), "-inf");
         assert_eq!(text(&'<'), "&lt;");
         assert_eq!(text(&true), "true");
+        assert_eq!(attr("\"><x>"), "&quot;&gt;&lt;x&gt;");
+        assert_eq!(attr(&'"'), "&quot;");
+        assert_eq!(attr(&-2.5f32), "-2.5");
     }
 
     #[test]
@@ -527,5 +529,34 @@ mod tests {
         assert!(!AttrValue::is_present(&Some(false)));
         assert!(AttrValue::is_present(&Some(true)));
         assert_eq!(UrlValue::url_text(&Some(String::from("/a"))), Some("/a"));
+    }
+
+    /// A type implementing the traits can only write text: whatever it
+    /// writes is escaped in content and in attributes, and kept as text in
+    /// the raw buffers (which the serialiser escapes).
+    #[test]
+    fn user_implementations_write_escaped_text() {
+        struct Sneaky;
+        impl Render for Sneaky {
+            fn render(&self, out: &mut TextWriter<'_>) {
+                out.push_str("<script>x()</script>");
+                out.push('"');
+                out.push_display(&"<b>");
+                std::fmt::Write::write_str(out, "'&").unwrap_or_default();
+            }
+        }
+        impl AttrValue for Sneaky {
+            fn write_attr(&self, out: &mut TextWriter<'_>) {
+                self.render(out);
+            }
+        }
+        let escaped = "&lt;script&gt;x()&lt;/script&gt;&quot;&lt;b&gt;&#39;&amp;";
+        assert_eq!(text(&Sneaky), escaped);
+        assert_eq!(attr(&Sneaky), escaped);
+        assert_eq!(key_string(&Sneaky), "<script>x()</script>\"<b>'&");
+        assert_eq!(
+            attr_plain(&Sneaky).as_deref(),
+            Some("<script>x()</script>\"<b>'&")
+        );
     }
 }

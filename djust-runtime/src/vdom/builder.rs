@@ -509,7 +509,7 @@ impl VBuilder {
             return;
         }
         let start = self.tree.values.len();
-        value.write_attr_plain(&mut self.tree.values);
+        crate::template::render::write_attr_raw(value, &mut self.tree.values);
         self.finish_attr(slot, start);
     }
 
@@ -572,7 +572,7 @@ impl VBuilder {
     #[inline]
     pub fn key_since_with<K: Render + ?Sized>(&mut self, mark: usize, key: &K) {
         let start = self.tree.keys.len();
-        key.write_plain(&mut self.tree.keys);
+        crate::template::render::write_text_raw(key, &mut self.tree.keys);
         self.apply_key(mark, start);
     }
 

@@ -4,9 +4,10 @@
 //! [`escape_into`]; an element writes `<tag`, its template attributes in
 //! order (static ones as written at compile time, dynamic ones escaped and
 //! only when present), `>`, then — unless void — its children and `</tag>`.
-//! The one exception: text inside raw-text elements parsed from trusted raw
-//! HTML (`<style>`, `<script>`, …) is written as is, because the browser does
-//! not decode entities there.
+//! The one exception: text inside raw-text elements (`<style>`, `<script>`,
+//! `<noscript>`, … the shared table of `djust-rules`) is written as is,
+//! because the browser does not decode entities there; `html!` allows only
+//! literal text in them.
 
 use super::node::{is_raw_text_tag, Kind, TAttr, VTree};
 use crate::template::escape::escape_into;
@@ -74,7 +75,11 @@ pub(crate) fn write_index(tree: &VTree, index: u32, out: &mut String) {
             if template.is_void {
                 return;
             }
-            write_range(tree, index + 1, node.next, out);
+            if is_raw_text_tag(template.tag) {
+                write_raw_text_children(tree, index, node.next, out);
+            } else {
+                write_range(tree, index + 1, node.next, out);
+            }
             out.push_str("</");
             out.push_str(template.tag);
             out.push('>');
@@ -97,26 +102,34 @@ pub(crate) fn write_index(tree: &VTree, index: u32, out: &mut String) {
                 return;
             }
             if is_raw_text_tag(&head.tag) {
-                let mut child = index + 1;
-                while child < node.next {
-                    match tree.nodes.get(child as usize).map(|n| (n.kind, n.next)) {
-                        Some((Kind::Text(span), next)) => {
-                            out.push_str(span.of(&tree.text));
-                            child = next.max(child + 1);
-                        }
-                        Some((_, next)) => {
-                            write_index(tree, child, out);
-                            child = next.max(child + 1);
-                        }
-                        None => break,
-                    }
-                }
+                write_raw_text_children(tree, index, node.next, out);
             } else {
                 write_range(tree, index + 1, node.next, out);
             }
             out.push_str("</");
             out.push_str(&head.tag);
             out.push('>');
+        }
+    }
+}
+
+/// The children of raw-text element `index` (ending before `end`): text as
+/// is, since the browser decodes no entity there (the `html!` macro allows
+/// only literal text in such elements, and trusted raw HTML keeps the text
+/// html5ever read).
+fn write_raw_text_children(tree: &VTree, index: u32, end: u32, out: &mut String) {
+    let mut child = index + 1;
+    while child < end {
+        match tree.nodes.get(child as usize).map(|n| (n.kind, n.next)) {
+            Some((Kind::Text(span), next)) => {
+                out.push_str(span.of(&tree.text));
+                child = next.max(child + 1);
+            }
+            Some((_, next)) => {
+                write_index(tree, child, out);
+                child = next.max(child + 1);
+            }
+            None => break,
         }
     }
 }

@@ -593,31 +593,18 @@ impl<'a> ElementHead<'a> {
     }
 }
 
-/// HTML void elements: no children, no close tag.
-pub const VOID_ELEMENTS: &[&str] = &[
-    "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "img", "input",
-    "keygen", "link", "meta", "param", "source", "track", "wbr",
-];
-
-/// Elements whose text content the parser reads raw (no entity decoding), so
-/// their text children are written without escaping.
-pub const RAW_TEXT_ELEMENTS: &[&str] = &[
-    "iframe",
-    "noembed",
-    "noframes",
-    "noscript",
-    "plaintext",
-    "script",
-    "style",
-    "xmp",
-];
+/// HTML void elements and raw-text elements: the shared tables of
+/// `djust-rules`, so the serialiser and the `html!` macro agree.
+pub use djust_rules::elements::{RAW_TEXT_ELEMENTS, VOID_ELEMENTS};
 
 /// `true` when `tag` is a void element.
+#[inline]
 pub fn is_void_tag(tag: &str) -> bool {
-    VOID_ELEMENTS.contains(&tag)
+    djust_rules::elements::is_void_element(tag)
 }
 
 /// `true` when the text children of `tag` are written raw.
+#[inline]
 pub fn is_raw_text_tag(tag: &str) -> bool {
-    RAW_TEXT_ELEMENTS.contains(&tag)
+    djust_rules::elements::is_raw_text_element(tag)
 }

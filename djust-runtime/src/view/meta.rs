@@ -129,7 +129,9 @@ pub struct ViewMeta {
     pub exposed: &'static [&'static str],
     /// Fields assigned by `mount` and the handlers.
     pub assigned: &'static [AssignedField],
-    /// Number of `{x|safe}` splices in the template (trust hatches).
+    /// Number of trusted values (`{x|safe}` splices and `srcdoc={x}`
+    /// attributes: `SafeHtml` trust hatches) in the templates of the
+    /// view's `impl` block.
     pub safe_splices: u32,
     /// `persist`: the state is saved (sealed) when the socket drops and at
     /// shutdown, so a reconnect on any process can resume it.

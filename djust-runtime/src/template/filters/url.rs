@@ -32,34 +32,17 @@ pub const BLOCKED_URL: &str = "#blocked";
 /// Schemes a URL may carry (compared ASCII case-insensitively).
 const ALLOWED_SCHEMES: [&str; 4] = ["http", "https", "mailto", "tel"];
 
-/// Attributes whose value the browser treats as a URL.
-const URL_ATTRIBUTES: [&str; 10] = [
-    "href",
-    "src",
-    "action",
-    "formaction",
-    "poster",
-    "cite",
-    "data",
-    "background",
-    "srcset",
-    "xlink:href",
-];
-
 /// How many decoding rounds check 2 performs before giving up (and blocking).
 pub const MAX_DECODE_ROUNDS: usize = 5;
 
 /// `true` for attributes whose value is a URL: `href src action formaction
 /// poster cite data background srcset xlink:href` (ASCII case-insensitive).
+/// The table is `djust-rules`' one, shared with the `html!` macro.
 ///
 /// `srcset` holds a list of URLs; render it with
 /// [`filter_srcset`](super::filter_srcset), every other one with
 /// [`filter_url`].
-pub fn is_url_attribute(name: &str) -> bool {
-    URL_ATTRIBUTES
-        .iter()
-        .any(|attribute| attribute.eq_ignore_ascii_case(name))
-}
+pub use djust_rules::attributes::is_url_attribute;
 
 /// Returns `url` unchanged when it is safe to render into a URL attribute,
 /// otherwise [`BLOCKED_URL`]. Never allocates.
