@@ -5,8 +5,12 @@
 //!   lookup (`^[a-z][a-z0-9_]*$`, at most [`MAX_EVENT_NAME_LEN`] bytes);
 //! - [`sanitize_for_log`]: every client-derived value goes through it before
 //!   it reaches a log line;
-//! - [`SafeError`]: what the client is told when something fails.
+//! - [`SafeError`]: what the client is told when something fails;
+//! - [`display`]: user text made safe to show to other users (no bidi,
+//!   format or control characters; identifiers normalised, with a
+//!   look-alike key). Also at `djust::text`.
 
+pub mod display;
 mod errors;
 mod log;
 mod names;
