@@ -127,7 +127,7 @@ pub use djust_runtime as runtime;
 pub use djust_runtime::server::{App, Config, Server};
 pub use djust_runtime::template::{AttrValue, Html, Render, SafeHtml, UrlValue};
 pub use djust_runtime::view::{
-    Ctx, DynView, Error, ErrorKind, EventCtx, LiveView, MountCtx, Result, ViewFactory, ViewMeta,
+    Coalescer, Ctx, DynView, Error, ErrorKind, EventCtx, LiveView, MountCtx, Result, ViewFactory, ViewMeta,
 };
 
 /// Display-safe text: user input made safe to show to other users.

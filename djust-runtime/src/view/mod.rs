@@ -7,6 +7,7 @@
 //! allowlist), parameter decoding, permission and rate-limit checks, and the
 //! [`ViewMeta`] the server, the audit and the smoke tests read.
 
+pub mod coalesce;
 pub mod context;
 pub mod error;
 pub mod meta;
@@ -18,6 +19,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use coalesce::Coalescer;
 pub use context::{AppState, Ctx, Effects, EventCtx, InfoStream, MountCtx};
 pub use error::{Error, ErrorKind, Result};
 pub use meta::{
