@@ -175,9 +175,30 @@ pub use djust_runtime::template::{
     AttrValue, Html, Private, Render, SafeHtml, TextWriter, UrlValue,
 };
 pub use djust_runtime::view::{
-    Ctx, DynView, Error, ErrorKind, EventCtx, FlashKind, LiveView, MountCtx, Result, ViewFactory,
-    ViewMeta,
+    Coalescer, Ctx, DynView, Error, ErrorKind, EventCtx, FlashKind, LiveView, MountCtx, Result,
+    ViewFactory, ViewMeta,
 };
+
+/// Display-safe text: user input made safe to show to other users.
+///
+/// [`display_text`](text::display_text) strips bidi controls, invisible
+/// format characters and control characters from free text;
+/// [`identifier`](text::identifier) normalises a name (NFKC), refuses
+/// hidden characters and gives a key under which look-alikes collide.
+///
+/// ```
+/// use djust::text::{display_text, identifier};
+///
+/// assert_eq!(display_text("\u{202E}gnp.exe\u{7}"), "gnp.exe");
+/// let ann = identifier("Ann").unwrap();
+/// assert!(identifier("ＡＮＮ").unwrap().looks_like(&ann));
+/// assert!(identifier("Ann\u{200B}").is_err());
+/// ```
+///
+/// See `docs/security.md`, "Display-safe text".
+pub mod text {
+    pub use djust_runtime::security::display::*;
+}
 
 /// The names most views need: `use djust::prelude::*;`.
 pub mod prelude {

@@ -7,8 +7,12 @@
 //! - [`sanitize_for_log`]: every client-derived value goes through it before
 //!   it reaches a log line;
 //! - [`SafeError`]: what the client is told when something fails;
-//! - [`LogThrottle`]: one line per kind of repeated event per interval.
+//! - [`LogThrottle`]: one line per kind of repeated event per interval;
+//! - [`display`]: user text made safe to show to other users (no bidi,
+//!   format or control characters; identifiers normalised, with a
+//!   look-alike key). Also at `djust::text`.
 
+pub mod display;
 mod errors;
 mod log;
 mod log_throttle;

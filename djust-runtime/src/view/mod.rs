@@ -7,6 +7,7 @@
 //! allowlist), parameter decoding, permission and rate-limit checks, and the
 //! [`ViewMeta`] the server, the audit and the smoke tests read.
 
+pub mod coalesce;
 pub mod context;
 pub mod error;
 pub mod flash;
@@ -19,6 +20,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use coalesce::Coalescer;
 pub use context::{
     AppState, Ctx, Effects, EventCtx, HistoryKind, InfoStream, MountCtx, Navigation,
 };
