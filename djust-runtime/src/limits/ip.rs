@@ -242,14 +242,7 @@ impl IpTracker {
     /// The address a limit counts: IPv4-mapped IPv6 as IPv4, other IPv6
     /// truncated to the configured prefix.
     fn key(&self, ip: IpAddr) -> IpAddr {
-        match ip.to_canonical() {
-            IpAddr::V4(v4) => IpAddr::V4(v4),
-            IpAddr::V6(v6) => {
-                let prefix = u32::from(self.shared.config.ipv6_prefix_len.min(128));
-                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
-                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
-            }
-        }
+        ip_key(ip, self.shared.config.ipv6_prefix_len)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -281,6 +274,19 @@ impl State {
             if idle {
                 self.entries.remove(&ip);
             }
+        }
+    }
+}
+
+/// The address a per-IP limit counts for `ip`: IPv4-mapped IPv6 as IPv4,
+/// other IPv6 truncated to its first `ipv6_prefix_len` bits (0..=128).
+pub fn ip_key(ip: IpAddr, ipv6_prefix_len: u8) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let prefix = u32::from(ipv6_prefix_len.min(128));
+            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
         }
     }
 }

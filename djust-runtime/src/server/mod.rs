@@ -10,10 +10,23 @@
 //! parse; the mount token; the event-name check and the generated
 //! allowlist; permissions; per-handler rate limits; safe errors; sanitised
 //! logs. See `docs/security.md`.
+//!
+//! Connections come through our own accept loop (`accept.rs`), not
+//! `warp::serve`: it bounds every plain HTTP connection in time (header,
+//! idle, body and send timeouts), size (431, 413) and number (global and
+//! per-address caps, file-descriptor exhaustion handled as load), then
+//! serves the warp routes on hyper's HTTP/1 connection.
 
+mod accept;
+mod body;
+mod conn_table;
+mod connection;
+mod extensions;
 mod http;
+mod login;
 pub mod origin;
 pub mod page;
+mod request;
 mod ws;
 
 use std::collections::HashMap;
@@ -30,7 +43,8 @@ pub use page::{csrf_field, LoginForm, CONTENT_SECURITY_POLICY};
 
 use crate::auth::{AuthBackend, Identity, SecretKey, Signer};
 use crate::limits::{
-    HandlerRateLimiter, IpTracker, IpTrackerConfig, MemoryRateLimiter, SharedIpLimiter,
+    HandlerRateLimiter, IpTracker, IpTrackerConfig, LoginGate, LoginThrottle, MemoryLoginThrottle,
+    MemoryRateLimiter, SharedIpLimiter,
 };
 use crate::session::{
     CookieOptions, MemorySessionStore, RevocationBroadcast, Revoked, RevokedSessions, Session,
@@ -63,6 +77,7 @@ pub struct App {
     limiter: Option<Arc<dyn HandlerRateLimiter>>,
     revocations: Option<Arc<dyn RevocationBroadcast>>,
     shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
+    login_throttle: Option<Arc<dyn LoginThrottle>>,
     title: String,
     stylesheets: Vec<String>,
     scripts: Vec<String>,
@@ -79,7 +94,8 @@ impl Default for App {
 pub struct Server {
     addr: SocketAddr,
     inner: Arc<AppInner>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Turns true to stop accepting; dropping it stops the server too.
+    stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -90,12 +106,11 @@ impl Server {
     }
 
     /// Stops accepting connections, closes live sockets (1001, so clients
-    /// reconnect) and waits for open requests to finish.
+    /// reconnect) and waits for open requests to finish (at most 5 s, then
+    /// the rest are closed).
     pub async fn shutdown(mut self) {
         self.inner.closing.send_replace(true);
-        if let Some(sender) = self.shutdown.take() {
-            let _ = sender.send(());
-        }
+        self.stop.send_replace(true);
         let _ = (&mut self.task).await;
         // WebSockets run in their own tasks; each gives up its shared IP slot
         // as it starts closing (1001). Wait (bounded) until those releases
@@ -129,6 +144,12 @@ pub(crate) struct AppInner {
     pub(crate) revoked: Arc<Revoked>,
     pub(crate) revocations: Option<Arc<dyn RevocationBroadcast>>,
     pub(crate) shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
+    /// Login attempt budgets per address and per user name (shared).
+    pub(crate) login_throttle: Arc<dyn LoginThrottle>,
+    /// The process-wide login attempt budget (always this process's own).
+    pub(crate) login_global: MemoryLoginThrottle,
+    /// Admission to password hashing.
+    pub(crate) login_gate: LoginGate,
     pub(crate) state: AppState,
     pub(crate) live_connections: AtomicUsize,
     /// Flips to `true` when the server shuts down: live sockets close (1001)
@@ -200,6 +221,7 @@ impl App {
             limiter: None,
             revocations: None,
             shared_ip_limiter: None,
+            login_throttle: None,
             title: "djust".to_owned(),
             stylesheets: Vec::new(),
             scripts: Vec::new(),
@@ -272,6 +294,14 @@ impl App {
     /// Counts per-IP connections across processes too (see [`SharedIpLimiter`]).
     pub fn shared_ip_limiter(mut self, limiter: Arc<dyn SharedIpLimiter>) -> Self {
         self.shared_ip_limiter = Some(limiter);
+        self
+    }
+
+    /// Uses another store for the login attempt budgets per address and per
+    /// user name (see [`LoginThrottle`]; the default is in memory, bounded,
+    /// or Redis with `DJUST_REDIS_URL`).
+    pub fn login_throttle(mut self, throttle: Arc<dyn LoginThrottle>) -> Self {
+        self.login_throttle = Some(throttle);
         self
     }
 
@@ -350,6 +380,7 @@ impl App {
                 limiter: self.limiter,
                 revocations: self.revocations,
                 ip_limiter: self.shared_ip_limiter,
+                login_throttle: self.login_throttle,
             },
         )?;
         let sessions = shared.sessions.unwrap_or_else(|| {
@@ -372,6 +403,9 @@ impl App {
             secure: config.secure_cookies,
             ..CookieOptions::default()
         };
+        let login_throttle = shared
+            .login_throttle
+            .unwrap_or_else(|| Arc::new(MemoryLoginThrottle::default()));
         let inner = AppInner {
             layout: page::Layout {
                 title: self.title,
@@ -389,6 +423,9 @@ impl App {
             revoked: Arc::new(Revoked::new(config.heartbeat_timeout_secs)),
             revocations: shared.revocations,
             shared_ip_limiter: shared.ip_limiter,
+            login_throttle,
+            login_global: MemoryLoginThrottle::new(1),
+            login_gate: LoginGate::new(config.login_concurrency, config.login_queue),
             state: self.state,
             live_connections: AtomicUsize::new(0),
             closing: tokio::sync::watch::Sender::new(false),
@@ -409,7 +446,7 @@ impl App {
             .unify()
             .boxed();
         filter = filter.or(http::live_pages(inner.clone())).unify().boxed();
-        filter = filter.or(http::auth_routes(inner.clone())).unify().boxed();
+        filter = filter.or(login::auth_routes(inner.clone())).unify().boxed();
         for (prefix, dir) in static_dirs {
             let files = warp::path(prefix)
                 .and(warp::fs::dir(dir))
@@ -432,6 +469,8 @@ impl App {
     }
 
     /// Binds `addr` and serves in the background; for tests and embedding.
+    /// Dropping the returned [`Server`] stops it like [`Server::shutdown`]
+    /// (without waiting).
     pub async fn bind(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Server> {
         let (inner, routes, static_dirs) = self.into_inner()?;
         if let Some(broadcast) = &inner.revocations {
@@ -439,16 +478,13 @@ impl App {
         }
         let listener = listen(addr).await?;
         let local = listener.local_addr()?;
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let filter = Self::filter(inner.clone(), routes, static_dirs);
-        let server = warp::serve(filter).incoming(listener).graceful(async {
-            let _ = stopped.await;
-        });
-        let task = tokio::spawn(server.run());
+        let task = tokio::spawn(accept::run(listener, inner.clone(), filter, stopped));
         Ok(Server {
             addr: local,
             inner,
-            shutdown: Some(shutdown),
+            stop,
             task,
         })
     }
@@ -517,6 +553,7 @@ struct SharedStores {
     limiter: Option<Arc<dyn HandlerRateLimiter>>,
     revocations: Option<Arc<dyn RevocationBroadcast>>,
     ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
+    login_throttle: Option<Arc<dyn LoginThrottle>>,
 }
 
 impl SharedStores {
@@ -547,6 +584,9 @@ impl SharedStores {
                 ip_limiter: explicit
                     .ip_limiter
                     .or_else(|| Some(Arc::new(r::RedisIpLimiter::new(redis.clone())))),
+                login_throttle: explicit
+                    .login_throttle
+                    .or_else(|| Some(Arc::new(r::RedisLoginThrottle::new(redis.clone())))),
             })
         }
         #[cfg(not(feature = "redis"))]
