@@ -1010,3 +1010,75 @@ async fn logout_stops_subscription_updates_to_the_sessions_socket() {
     assert_eq!(patch["patches"][0]["value"], "private message after logout");
     app.server.shutdown().await;
 }
+
+/// Issue 23 finding 6 (and Phoenix GHSA-p8fj-694c-pvhc, a token that leaked
+/// internal addresses): the mount token in a page is readable by any
+/// script on it, so it carries the view, a keyed hash binding it to the
+/// session and user, and its time, and nothing else.
+#[tokio::test]
+async fn a_pages_mount_token_holds_no_session_user_host_or_ip() {
+    let app = start().await;
+    let addr = app.addr();
+    let (_, alice, _) = login_as(addr, "alice", "/").await;
+    let page = get_with_cookie(addr, "/private", &alice).await;
+    let token = mount_token(&page.body);
+    let (payload, _) = token.split_once('.').expect("payload.tag");
+    let payload = base64_url_decode(payload);
+    let json: serde_json::Value = serde_json::from_slice(&payload).expect("JSON payload");
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["b", "t", "v"], "{json}");
+    assert_eq!(json["v"], "private");
+    let text = String::from_utf8_lossy(&payload).into_owned();
+    let session = session_id(&alice);
+    for secret in [
+        session.as_str(),
+        &session[..12],
+        "alice",
+        "\"1\"",
+        "127.0.0.1",
+        &addr.port().to_string(),
+        cookie_value(&alice),
+    ] {
+        assert!(!text.contains(secret), "{secret:?} in {text}");
+    }
+    // The binding is still checked: the token mounts for alice only.
+    let mut socket = socket_as(addr, Some(&alice)).await;
+    send_mount(&mut socket, "private", &token, "/private").await;
+    assert_eq!(recv(&mut socket).await.expect("mount")["type"], "mount");
+    let mut anonymous = socket_as(addr, None).await;
+    send_mount(&mut anonymous, "private", &token, "/private").await;
+    assert_eq!(until_close(&mut anonymous).await.0, Some(4403));
+    app.server.shutdown().await;
+}
+
+/// base64url without padding, as the tokens use it.
+fn base64_url_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'-' => 62,
+            b'_' => 63,
+            other => panic!("not base64url: {other}"),
+        }
+    };
+    let mut out = Vec::new();
+    let (mut bits, mut count) = (0_u32, 0);
+    for byte in text.bytes() {
+        bits = (bits << 6) | value(byte);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    out
+}

@@ -3,6 +3,7 @@
 //! tokio-tungstenite. Every wait is bounded by a timeout.
 #![allow(dead_code)]
 
+pub mod raw;
 #[cfg(feature = "redis")]
 pub mod redis;
 
