@@ -368,14 +368,17 @@ struct ServeSpec {
 }
 
 /// The bench app: the bench views, limits raised for `sessions` connections
-/// from 127.0.0.1, no per-connection frame limit in the way, `rooms` chat
-/// rooms, and with `redis` every shared store in that Redis.
+/// from 127.0.0.1 (sockets, and the HTTP connections that open them), no
+/// per-connection frame limit in the way, `rooms` chat rooms, and with
+/// `redis` every shared store in that Redis.
 async fn bench_app(spec: &ServeSpec) -> BenchResult<App> {
     let headroom = spec.sessions.saturating_add(1_000);
     let config = Config {
         secret_key: Some(BENCH_SECRET.to_owned()),
         max_connections_per_ip: u32::try_from(headroom).unwrap_or(u32::MAX),
         max_live_connections: headroom,
+        http_max_connections: headroom,
+        http_max_connections_per_ip: u32::try_from(headroom).unwrap_or(u32::MAX),
         rate_per_second: 1_000_000.0,
         rate_burst: 1_000_000,
         heartbeat_timeout_secs: 3_600,

@@ -3,8 +3,8 @@
 //! each in its own task, and shuts down gracefully.
 //!
 //! Running out of file descriptors (`EMFILE`, `ENFILE`) or kernel memory
-//! (`ENOBUFS`, `ENOMEM`) is load, not failure: the loop closes the
-//! connection that has waited longest with no request in progress (so the
+//! (`ENOBUFS`, `ENOMEM`) is load, not failure: the loop closes a
+//! connection that waits on its client (see [`ConnectionTable`]; so the
 //! next accept can succeed), backs off briefly (10 ms, doubling up to
 //! 500 ms, reset by the next successful accept) and keeps serving. It never
 //! spins, and it logs such errors at most once a second with the count of
@@ -111,7 +111,7 @@ pub(crate) async fn run(
             Err(error) => {
                 let resources = is_out_of_resources(&error);
                 if resources {
-                    table.evict_oldest_idle();
+                    table.evict_one();
                 }
                 let throttle = if resources {
                     &RESOURCE_ERRORS

@@ -15,7 +15,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::combinators::BoxBody;
 use tokio::time::{Instant, Sleep};
 
-use super::conn_table::RequestGuard;
+use super::conn_table::{RequestGuard, Requests};
 
 /// A boxed body error.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -72,7 +72,8 @@ impl std::fmt::Display for CutError {
 
 impl std::error::Error for CutError {}
 
-/// A request body with a size limit and a deadline.
+/// A request body with a size limit and a deadline, telling its
+/// connection while the route waits for bytes from the client.
 pub(crate) struct Bounded<B> {
     inner: B,
     received: usize,
@@ -80,6 +81,9 @@ pub(crate) struct Bounded<B> {
     deadline: Pin<Box<Sleep>>,
     cut: Arc<CutFlag>,
     done: bool,
+    /// The connection to tell; whether it was told "waiting".
+    connection: Option<Requests>,
+    waiting: bool,
 }
 
 impl<B> Bounded<B> {
@@ -92,13 +96,38 @@ impl<B> Bounded<B> {
             deadline: Box::pin(tokio::time::sleep_until(deadline)),
             cut,
             done: false,
+            connection: None,
+            waiting: false,
+        }
+    }
+
+    /// Tells `connection` while the body waits on the client (a connection
+    /// waiting on its client may be evicted when the server is full).
+    pub(crate) fn reporting_to(mut self, connection: Requests) -> Self {
+        self.connection = Some(connection);
+        self
+    }
+
+    fn set_waiting(&mut self, waiting: bool) {
+        if self.waiting != waiting {
+            self.waiting = waiting;
+            if let Some(connection) = &self.connection {
+                connection.waiting_for_body(waiting);
+            }
         }
     }
 
     fn fail(&mut self, cut: Cut) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.cut.set(cut);
         self.done = true;
+        self.set_waiting(false);
         Poll::Ready(Some(Err(Box::new(CutError(cut)))))
+    }
+}
+
+impl<B> Drop for Bounded<B> {
+    fn drop(&mut self) {
+        self.set_waiting(false);
     }
 }
 
@@ -117,7 +146,9 @@ where
         if self.done {
             return Poll::Ready(None);
         }
-        match Pin::new(&mut self.inner).poll_frame(cx) {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        self.set_waiting(polled.is_pending());
+        match polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     self.received = self.received.saturating_add(data.len());

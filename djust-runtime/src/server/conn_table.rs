@@ -1,15 +1,20 @@
 //! Admission and bookkeeping of HTTP connections: the global cap, the cap
-//! per client address, and what each open connection is doing (waiting
-//! for a request, serving one, blocked writing, upgraded).
+//! per client address, and what each open connection is doing (waiting on
+//! its client, being served, blocked writing, upgraded).
 //!
 //! When the global cap is reached (or the process runs out of file
-//! descriptors) the connection that has waited longest with no request in
-//! progress is closed to make room: an attacker holding idle or
-//! half-sent connections cannot lock legitimate clients out, and a
-//! connection serving a request is never cut for a newcomer. If every
-//! connection is serving a request, the newcomer is refused.
+//! descriptors) a connection that is waiting on its client (for a request,
+//! for the rest of a request head, or for a request body) is closed to make
+//! room: one of the address holding the most connections, the one that
+//! has waited longest, and only if that address holds more connections
+//! than the newcomer's. So an attacker holding idle, half-sent or stalled
+//! connections from many addresses cannot lock out a client that holds
+//! fewer, an attacker reconnecting in a loop is refused at once (cheaply)
+//! rather than churning the table, and a connection the server is working
+//! for is never cut for a newcomer. Otherwise the newcomer is refused.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,14 +23,14 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::limits::{IpRefusal, IpSlot, IpTracker};
+use crate::limits::ip_key;
 
 /// Why a connection was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
     /// Its address holds `DJUST_HTTP_MAX_CONNECTIONS_PER_IP` connections.
     PerIp,
-    /// `DJUST_HTTP_MAX_CONNECTIONS` are open and every one is serving a request.
+    /// `DJUST_HTTP_MAX_CONNECTIONS` are open and none waits on its client.
     Full,
 }
 
@@ -33,18 +38,87 @@ pub(crate) enum Refusal {
 #[derive(Debug)]
 pub(crate) struct ConnectionTable {
     max: usize,
-    per_ip: Option<IpTracker>,
+    max_per_ip: Option<u32>,
     state: Mutex<TableState>,
     next_id: AtomicU64,
     drained: Notify,
 }
 
+/// Where an address stands in the eviction order: most connections first,
+/// then the longest wait.
+type Load = (u32, Reverse<Instant>, IpAddr);
+
 #[derive(Debug, Default)]
 struct TableState {
     /// Connections counted against the cap (evicted ones no longer are).
     open: usize,
-    /// Connections with no request in progress, oldest first.
-    idle: BTreeMap<(Instant, u64), Arc<Conn>>,
+    addresses: HashMap<IpAddr, Address>,
+    /// Addresses with at least one connection waiting on its client.
+    by_load: BTreeSet<Load>,
+}
+
+#[derive(Debug, Default)]
+struct Address {
+    open: u32,
+    /// Its connections waiting on their client, longest first.
+    waiting: BTreeMap<(Instant, u64), Arc<Conn>>,
+}
+
+impl Address {
+    fn load(&self, ip: IpAddr) -> Option<Load> {
+        let ((since, _), _) = self.waiting.first_key_value()?;
+        Some((self.open, Reverse(*since), ip))
+    }
+}
+
+impl TableState {
+    /// Applies `change` to `ip`'s entry, keeping the eviction order right.
+    fn update<R>(&mut self, ip: IpAddr, change: impl FnOnce(&mut Address) -> R) -> R {
+        let address = self.addresses.entry(ip).or_default();
+        if let Some(load) = address.load(ip) {
+            self.by_load.remove(&load);
+        }
+        let result = change(address);
+        if let Some(load) = address.load(ip) {
+            self.by_load.insert(load);
+        }
+        if address.open == 0 && address.waiting.is_empty() {
+            self.addresses.remove(&ip);
+        }
+        result
+    }
+
+    /// Closes the connection that should make room, if any waits on its
+    /// client: marks it evicted, uncounts it and tells its task.
+    fn evict(&mut self) -> bool {
+        self.evict_for(None)
+    }
+
+    /// Like [`TableState::evict`] for a newcomer whose address already
+    /// holds `held` connections: only from an address holding more (trading
+    /// a connection of one address for another of an address as busy would
+    /// only feed a flood).
+    fn evict_for(&mut self, held: Option<u32>) -> bool {
+        let Some(&(busiest, _, ip)) = self.by_load.last() else {
+            return false;
+        };
+        if held.is_some_and(|held| held >= busiest) {
+            return false;
+        }
+        let evicted = self.update(ip, |address| {
+            let (_, conn) = address.waiting.pop_first()?;
+            address.open = address.open.saturating_sub(1);
+            Some(conn)
+        });
+        let Some(conn) = evicted else {
+            return false;
+        };
+        conn.activity.times().waiting_since = None;
+        conn.activity.evicted.store(true, Ordering::Release);
+        self.open = self.open.saturating_sub(1);
+        conn.activity.evict.notify_one();
+        true
+    }
 }
 
 impl ConnectionTable {
@@ -53,54 +127,48 @@ impl ConnectionTable {
     pub(crate) fn new(max: usize, per_ip: Option<u32>) -> Arc<Self> {
         Arc::new(Self {
             max: max.max(1),
-            per_ip: per_ip.map(|max_per_ip| {
-                IpTracker::new(crate::limits::IpTrackerConfig {
-                    max_per_ip,
-                    cooldown: Duration::ZERO,
-                    ..crate::limits::IpTrackerConfig::default()
-                })
-            }),
+            max_per_ip: per_ip,
             state: Mutex::new(TableState::default()),
             next_id: AtomicU64::new(0),
             drained: Notify::new(),
         })
     }
 
-    /// Admits a connection from `ip`, closing the longest-idle connection
-    /// when the table is full.
+    /// Admits a connection from `ip`, closing a connection that waits on
+    /// its client when the table is full.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<ConnGuard, Refusal> {
-        let ip_slot = match &self.per_ip {
-            Some(tracker) => match tracker.try_acquire(ip) {
-                Ok(slot) => Some(slot),
-                Err(IpRefusal::TooManyConnections | IpRefusal::CoolingDown) => {
-                    return Err(Refusal::PerIp)
-                }
-            },
-            None => None,
-        };
+        let ip = ip_key(ip, 64);
         let now = Instant::now();
         let conn = Arc::new(Conn {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            ip,
             activity: Activity::new(now),
         });
         let mut state = self.lock();
-        if state.open >= self.max && !evict_oldest(&mut state) {
+        let held = state.addresses.get(&ip).map_or(0, |address| address.open);
+        if self.max_per_ip.is_some_and(|max| held >= max) {
+            return Err(Refusal::PerIp);
+        }
+        if state.open >= self.max && !state.evict_for(Some(held)) {
             return Err(Refusal::Full);
         }
         state.open += 1;
-        state.idle.insert((now, conn.id), Arc::clone(&conn));
+        let waiting = Arc::clone(&conn);
+        state.update(ip, |address| {
+            address.open += 1;
+            address.waiting.insert((now, waiting.id), waiting);
+        });
         drop(state);
         Ok(ConnGuard {
             table: Arc::clone(self),
             conn,
-            _ip_slot: ip_slot,
         })
     }
 
-    /// Closes the connection that has waited longest with no request in
-    /// progress (to free a file descriptor); `false` if there is none.
-    pub(crate) fn evict_oldest_idle(&self) -> bool {
-        evict_oldest(&mut self.lock())
+    /// Closes a connection waiting on its client (to free a file
+    /// descriptor); `false` if there is none.
+    pub(crate) fn evict_one(&self) -> bool {
+        self.lock().evict()
     }
 
     /// Connections counted against the cap.
@@ -123,55 +191,52 @@ impl ConnectionTable {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// `conn` started a request: it is no longer idle.
-    fn busy(&self, conn: &Conn) {
+    /// Puts `conn` in or out of the eviction candidates after its state changed.
+    fn refresh(&self, conn: &Arc<Conn>) {
+        let activity = &conn.activity;
         let mut state = self.lock();
-        if let Some(since) = conn.activity.take_idle_since() {
-            state.idle.remove(&(since, conn.id));
-        }
-    }
-
-    /// `conn` finished its requests and waits for the next one.
-    fn idle(&self, conn: &Arc<Conn>) {
-        if conn.activity.evicted.load(Ordering::Acquire)
-            || conn.activity.upgraded.load(Ordering::Acquire)
-        {
+        if activity.evicted.load(Ordering::Acquire) {
             return;
         }
-        let now = Instant::now();
-        let mut state = self.lock();
-        if let Some(since) = conn.activity.take_idle_since() {
-            state.idle.remove(&(since, conn.id));
+        let waiting = activity.waits_on_client();
+        let mut times = activity.times();
+        match (waiting, times.waiting_since) {
+            (true, None) => {
+                let now = Instant::now();
+                times.waiting_since = Some(now);
+                drop(times);
+                let candidate = Arc::clone(conn);
+                state.update(conn.ip, |address| {
+                    address.waiting.insert((now, conn.id), candidate);
+                });
+            }
+            (false, Some(since)) => {
+                times.waiting_since = None;
+                drop(times);
+                state.update(conn.ip, |address| {
+                    address.waiting.remove(&(since, conn.id));
+                });
+            }
+            _ => {}
         }
-        conn.activity.set_idle_since(now);
-        state.idle.insert((now, conn.id), Arc::clone(conn));
     }
-}
-
-/// Marks the oldest idle connection evicted and tells it to close.
-fn evict_oldest(state: &mut TableState) -> bool {
-    let Some((_, conn)) = state.idle.pop_first() else {
-        return false;
-    };
-    conn.activity.take_idle_since();
-    conn.activity.evicted.store(true, Ordering::Release);
-    state.open = state.open.saturating_sub(1);
-    conn.activity.evict.notify_one();
-    true
 }
 
 /// One open connection, shared by its task, its requests and its socket.
 #[derive(Debug)]
 pub(crate) struct Conn {
     id: u64,
+    /// The address it counts against (IPv6 by /64).
+    ip: IpAddr,
     /// What the connection is doing.
     pub(crate) activity: Activity,
 }
 
-/// The state the connection's watchdog reads.
+/// The state the connection's watchdog and the eviction order read.
 #[derive(Debug)]
 pub(crate) struct Activity {
     in_flight: AtomicUsize,
+    body_waiting: AtomicBool,
     upgraded: AtomicBool,
     evicted: AtomicBool,
     bytes_read: AtomicU64,
@@ -186,7 +251,11 @@ pub(crate) struct Activity {
 
 #[derive(Debug, Default)]
 struct Times {
+    /// Since when no request is in progress (the idle timeout counts from here).
     idle_since: Option<Instant>,
+    /// Since when the connection waits on its client (its place in the
+    /// eviction order); set only while it is a candidate.
+    waiting_since: Option<Instant>,
     write_blocked_since: Option<Instant>,
 }
 
@@ -194,12 +263,14 @@ impl Activity {
     fn new(now: Instant) -> Self {
         Self {
             in_flight: AtomicUsize::new(0),
+            body_waiting: AtomicBool::new(false),
             upgraded: AtomicBool::new(false),
             evicted: AtomicBool::new(false),
             bytes_read: AtomicU64::new(0),
             bytes_at_idle: AtomicU64::new(0),
             times: Mutex::new(Times {
                 idle_since: Some(now),
+                waiting_since: Some(now),
                 write_blocked_since: None,
             }),
             evict: Notify::new(),
@@ -211,15 +282,11 @@ impl Activity {
         self.times.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn take_idle_since(&self) -> Option<Instant> {
-        self.times().idle_since.take()
-    }
-
-    fn set_idle_since(&self, now: Instant) {
-        self.bytes_at_idle
-            .store(self.bytes_read.load(Ordering::Acquire), Ordering::Release);
-        self.times().idle_since = Some(now);
-        self.changed.notify_one();
+    /// No request in progress, or the one in progress waits for its body.
+    fn waits_on_client(&self) -> bool {
+        !self.is_upgraded()
+            && (self.in_flight.load(Ordering::Acquire) == 0
+                || self.body_waiting.load(Ordering::Acquire))
     }
 
     /// `bytes` more were read from the socket.
@@ -279,19 +346,12 @@ impl Activity {
 pub(crate) struct ConnGuard {
     table: Arc<ConnectionTable>,
     conn: Arc<Conn>,
-    _ip_slot: Option<IpSlot>,
 }
 
 impl ConnGuard {
     /// The connection's shared state.
     pub(crate) fn conn(&self) -> &Arc<Conn> {
         &self.conn
-    }
-
-    /// A request started on the connection; the returned guard ends it.
-    #[cfg(test)]
-    pub(crate) fn request(&self) -> RequestGuard {
-        start_request(&self.table, &self.conn)
     }
 
     /// A handle that starts requests (for the connection's service).
@@ -306,10 +366,15 @@ impl ConnGuard {
 impl Drop for ConnGuard {
     fn drop(&mut self) {
         let mut state = self.table.lock();
-        if let Some(since) = self.conn.activity.take_idle_since() {
-            state.idle.remove(&(since, self.conn.id));
-        }
         if !self.conn.activity.evicted.load(Ordering::Acquire) {
+            let since = self.conn.activity.times().waiting_since.take();
+            let id = self.conn.id;
+            state.update(self.conn.ip, |address| {
+                if let Some(since) = since {
+                    address.waiting.remove(&(since, id));
+                }
+                address.open = address.open.saturating_sub(1);
+            });
             state.open = state.open.saturating_sub(1);
         }
         let empty = state.open == 0;
@@ -320,7 +385,7 @@ impl Drop for ConnGuard {
     }
 }
 
-/// Starts requests on one connection (held by its service).
+/// What a connection's service tells the table (held by the service).
 #[derive(Debug, Clone)]
 pub(crate) struct Requests {
     table: Arc<ConnectionTable>,
@@ -330,25 +395,31 @@ pub(crate) struct Requests {
 impl Requests {
     /// A request started; the returned guard ends it when dropped.
     pub(crate) fn start(&self) -> RequestGuard {
-        start_request(&self.table, &self.conn)
+        let activity = &self.conn.activity;
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.table.refresh(&self.conn);
+        activity.changed.notify_one();
+        RequestGuard {
+            requests: self.clone(),
+        }
+    }
+
+    /// The request's handler waits for body bytes from the client (`true`)
+    /// or got some (`false`): while it waits, the connection may be evicted.
+    pub(crate) fn waiting_for_body(&self, waiting: bool) {
+        self.conn
+            .activity
+            .body_waiting
+            .store(waiting, Ordering::Release);
+        self.table.refresh(&self.conn);
     }
 
     /// The connection's response was `101 Switching Protocols`: from now on
     /// it belongs to a WebSocket and no HTTP deadline applies.
     pub(crate) fn upgraded(&self) {
         self.conn.activity.upgraded.store(true, Ordering::Release);
+        self.table.refresh(&self.conn);
         self.conn.activity.changed.notify_one();
-    }
-}
-
-fn start_request(table: &Arc<ConnectionTable>, conn: &Arc<Conn>) -> RequestGuard {
-    if conn.activity.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
-        table.busy(conn);
-    }
-    conn.activity.changed.notify_one();
-    RequestGuard {
-        table: Arc::clone(table),
-        conn: Arc::clone(conn),
     }
 }
 
@@ -356,14 +427,22 @@ fn start_request(table: &Arc<ConnectionTable>, conn: &Arc<Conn>) -> RequestGuard
 /// request was abandoned), making the connection idle again.
 #[derive(Debug)]
 pub(crate) struct RequestGuard {
-    table: Arc<ConnectionTable>,
-    conn: Arc<Conn>,
+    requests: Requests,
 }
 
 impl Drop for RequestGuard {
     fn drop(&mut self) {
-        if self.conn.activity.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.table.idle(&self.conn);
+        let conn = &self.requests.conn;
+        let activity = &conn.activity;
+        if activity.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            activity.body_waiting.store(false, Ordering::Release);
+            activity.bytes_at_idle.store(
+                activity.bytes_read.load(Ordering::Acquire),
+                Ordering::Release,
+            );
+            activity.times().idle_since = Some(Instant::now());
+            self.requests.table.refresh(conn);
+            activity.changed.notify_one();
         }
     }
 }
@@ -376,25 +455,66 @@ mod tests {
         IpAddr::from([10, 0, 0, last])
     }
 
+    fn evicted(guard: &ConnGuard) -> bool {
+        guard.conn().activity.evicted.load(Ordering::Acquire)
+    }
+
     #[tokio::test]
-    async fn the_oldest_idle_connection_makes_room_and_busy_ones_never_do() {
+    async fn a_connection_waiting_on_its_client_makes_room_and_busy_ones_never_do() {
         let table = ConnectionTable::new(2, Some(10));
         let first = table.admit(ip(1)).expect("first");
         let second = table.admit(ip(2)).expect("second");
-        // The first is serving a request: the second (idle) is evicted.
-        let request = first.request();
+        // The first is being served: the second (idle) is evicted.
+        let request = first.requests().start();
         let third = table.admit(ip(3)).expect("room made");
-        assert!(second.conn().activity.evicted.load(Ordering::Acquire));
+        assert!(evicted(&second));
         assert_eq!(table.open(), 2);
         // Both remaining are busy: a fourth is refused.
-        let _busy = third.request();
+        let busy = third.requests().start();
         assert_eq!(table.admit(ip(4)).err(), Some(Refusal::Full));
-        drop(request);
-        // The first is idle again and goes next.
-        let _fourth = table.admit(ip(4)).expect("room made");
-        assert!(first.conn().activity.evicted.load(Ordering::Acquire));
-        drop((first, second));
-        assert_eq!(table.open(), 2, "evicted ones were already uncounted");
+        // A request waiting for its body waits on its client: evictable.
+        third.requests().waiting_for_body(true);
+        let fourth = table.admit(ip(4)).expect("room made");
+        assert!(evicted(&third));
+        drop((busy, request));
+        // The first is idle again, but only since now: the fourth has
+        // waited longer and goes.
+        let _fifth = table.admit(ip(5)).expect("room made");
+        assert!(evicted(&fourth));
+        assert!(!evicted(&first));
+        drop((first, second, third, fourth));
+        assert_eq!(table.open(), 1, "evicted ones were already uncounted");
+    }
+
+    #[tokio::test]
+    async fn the_address_holding_the_most_connections_loses_one_first() {
+        let table = ConnectionTable::new(4, None);
+        let legitimate = table.admit(ip(1)).expect("oldest, alone on its address");
+        let attackers: Vec<_> = (0..3)
+            .map(|_| table.admit(ip(9)).expect("attacker"))
+            .collect();
+        let _newcomer = table.admit(ip(2)).expect("room made");
+        assert!(
+            !evicted(&legitimate),
+            "the oldest, but its address holds one"
+        );
+        assert!(
+            evicted(&attackers[0]),
+            "the longest waiting of the busiest address"
+        );
+        assert!(!evicted(&attackers[1]) && !evicted(&attackers[2]));
+    }
+
+    #[tokio::test]
+    async fn a_newcomer_never_evicts_an_address_holding_no_more_than_its_own() {
+        let table = ConnectionTable::new(2, None);
+        let _a = table.admit(ip(1)).expect("a");
+        let _b = table.admit(ip(2)).expect("b");
+        // ip(1) already holds one, as many as anyone: refused, not swapped.
+        assert_eq!(table.admit(ip(1)).err(), Some(Refusal::Full));
+        assert_eq!(table.open(), 2);
+        // A new address holds none: it gets a place.
+        assert!(table.admit(ip(3)).is_ok());
     }
 
     #[tokio::test]
@@ -406,6 +526,18 @@ mod tests {
         assert!(table.admit(ip(2)).is_ok(), "another address");
         drop(a);
         assert!(table.admit(ip(1)).is_ok(), "a slot was freed");
+        // IPv6 addresses count by /64, IPv4-mapped ones as IPv4.
+        let v6 = ConnectionTable::new(100, Some(1));
+        let _one = v6.admit("2001:db8::1".parse().expect("ip")).expect("first");
+        assert_eq!(
+            v6.admit("2001:db8::2".parse().expect("ip")).err(),
+            Some(Refusal::PerIp)
+        );
+        let _v4 = v6.admit(ip(7)).expect("v4");
+        assert_eq!(
+            v6.admit("::ffff:10.0.0.7".parse().expect("ip")).err(),
+            Some(Refusal::PerIp)
+        );
     }
 
     #[tokio::test]
@@ -417,7 +549,7 @@ mod tests {
         assert!(activity.deadline(idle, send).is_some(), "fresh: idle");
         activity.read(3);
         assert_eq!(activity.deadline(idle, send), None, "a head is arriving");
-        let request = guard.request();
+        let request = guard.requests().start();
         assert_eq!(activity.deadline(idle, send), None, "serving");
         activity.write_blocked(true);
         assert!(activity.deadline(idle, send).is_some(), "stalled write");
@@ -426,6 +558,10 @@ mod tests {
         assert!(activity.deadline(idle, send).is_some(), "idle again");
         guard.requests().upgraded();
         assert_eq!(activity.deadline(idle, send), None, "a WebSocket now");
+        assert!(
+            !table.evict_one(),
+            "an upgraded connection is never evicted"
+        );
         drop(guard);
         assert_eq!(table.open(), 0);
         tokio::time::timeout(Duration::from_secs(1), table.drained())

@@ -599,6 +599,14 @@ impl SharedStores {
     }
 }
 
+/// Connections the kernel queues for `accept`. Under a flood of
+/// reconnecting clients the queue stays full whatever its length (they
+/// outnumber it), and a legitimate client whose SYN is dropped waits for
+/// its 1 s retransmission; a longer queue (4096 was measured) only adds
+/// the wait behind the attackers queued before it. See BENCHMARKS.md,
+/// "Resource exhaustion".
+const LISTEN_BACKLOG: u32 = 1024;
+
 /// A listening socket on the first of `addr`'s addresses that binds, with
 /// `TCP_NODELAY` set so accepted sockets inherit it (Linux, the BSDs and
 /// Windows copy it from the listener; warp offers no hook per connection).
@@ -617,7 +625,7 @@ async fn listen(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<tokio::
         socket.set_reuseaddr(true)?;
         socket.set_nodelay(true)?;
         match socket.bind(address) {
-            Ok(()) => return socket.listen(1024),
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
             Err(error) => last_error = Some(error),
         }
     }

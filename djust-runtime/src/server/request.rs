@@ -106,7 +106,8 @@ async fn handle(
     let cut = Arc::new(CutFlag::default());
     let deadline = started + std::time::Duration::from_secs(config.http_body_timeout_secs);
     let (mut parts, body) = request.into_parts();
-    let body = Bounded::new(body, config.http_max_body_bytes, deadline, Arc::clone(&cut));
+    let body = Bounded::new(body, config.http_max_body_bytes, deadline, Arc::clone(&cut))
+        .reporting_to(requests.clone());
     let body: AnyBody = if carries_form_token(&parts.method, &parts.headers) {
         if declared.is_some_and(|length| length > config.http_max_form_bytes as u64) {
             return refusal(app, Refusal::TooLarge);
