@@ -1131,3 +1131,129 @@ mod hostile_env_tests {
         assert!(!error.to_string().contains("hunter2"), "{error}");
     }
 }
+
+#[cfg(test)]
+mod loosened_tests {
+    use super::Config;
+
+    /// Every HTTP and login bound raised above its default is listed (and
+    /// so reported by the audit, DJ006), naming its variable.
+    #[test]
+    fn raising_an_http_or_login_bound_is_listed() {
+        let default = Config::default();
+        let raised: [(&str, Config); 13] = [
+            (
+                "DJUST_HTTP_HEADER_TIMEOUT_SECS",
+                Config {
+                    http_header_timeout_secs: 60,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_IDLE_TIMEOUT_SECS",
+                Config {
+                    http_idle_timeout_secs: 9,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_BODY_TIMEOUT_SECS",
+                Config {
+                    http_body_timeout_secs: 600,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_MAX_HEADER_BYTES",
+                Config {
+                    http_max_header_bytes: 65_536,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_MAX_BODY_BYTES",
+                Config {
+                    http_max_body_bytes: 1 << 30,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_MAX_FORM_BYTES",
+                Config {
+                    http_max_form_bytes: 65_536,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_MAX_CONNECTIONS",
+                Config {
+                    http_max_connections: 100_000,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_MAX_CONNECTIONS_PER_IP",
+                Config {
+                    http_max_connections_per_ip: 1000,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_LOGIN_CONCURRENCY",
+                Config {
+                    login_concurrency: default.login_concurrency + 1,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_LOGIN_QUEUE",
+                Config {
+                    login_queue: default.login_queue + 1,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_LOGIN_PER_MINUTE",
+                Config {
+                    login_per_minute: 6000,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_LOGIN_PER_IP_PER_MINUTE",
+                Config {
+                    login_per_ip_per_minute: 1000,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_LOGIN_PER_USER_PER_MINUTE",
+                Config {
+                    login_per_user_per_minute: 1000,
+                    ..default.clone()
+                },
+            ),
+        ];
+        let baseline: Vec<&str> = default.loosened().iter().map(|l| l.variable).collect();
+        for (variable, config) in raised {
+            assert!(config.validate().is_ok(), "{variable}");
+            let listed: Vec<&str> = config
+                .loosened()
+                .iter()
+                .map(|l| l.variable)
+                .filter(|v| !baseline.contains(v))
+                .collect();
+            assert_eq!(listed, [variable]);
+        }
+        // Tighter than the default is never listed.
+        let tight = Config {
+            http_header_timeout_secs: 5,
+            http_idle_timeout_secs: 2,
+            http_max_connections: 10,
+            login_per_user_per_minute: 3,
+            login_queue: 0,
+            ..default.clone()
+        };
+        assert_eq!(tight.loosened(), default.loosened());
+    }
+}
