@@ -63,8 +63,16 @@ async fn start(config: djust::Config) -> (djust::Server, Gate) {
             "finished"
         }
     });
+    let big = warp::path!("big")
+        .and(warp::get())
+        .map(|| vec![b'x'; BIG_RESPONSE]);
     let echo = warp::path!("echo")
         .and(warp::post())
+        .and(warp::body::bytes())
+        .map(|body: warp::hyper::body::Bytes| body.len().to_string());
+    let limited = warp::path!("limited")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(1024))
         .and(warp::body::bytes())
         .map(|body: warp::hyper::body::Bytes| body.len().to_string());
     let backend = djust::runtime::auth::MemoryAuthBackend::new();
@@ -78,11 +86,17 @@ async fn start(config: djust::Config) -> (djust::Server, Gate) {
         .live("/", Counter::view())
         .route(slow)
         .route(echo)
+        .route(big)
+        .route(limited)
         .bind("127.0.0.1:0")
         .await
         .expect("bind");
     (server, Gate(release))
 }
+
+/// Bytes of `GET /big`: more than the client's and the server's socket
+/// buffers hold together, so a client that does not read blocks the server.
+const BIG_RESPONSE: usize = 32 * 1024 * 1024;
 
 /// `GET /` asking to keep the connection open.
 fn keep_alive_get(addr: SocketAddr) -> Vec<u8> {
@@ -325,6 +339,98 @@ async fn bodies_above_the_global_limit_are_413_even_when_chunked() {
         read_until_closed(&mut stream, HANG).await.status(),
         Some(413)
     );
+    // A route with its own `content_length_limit` needs a length: chunked
+    // is 411 there, and a larger declared length 413.
+    let mut stream = connect_from(loopback(1), addr).await;
+    let mut request = post("Transfer-Encoding: chunked\r\nConnection: close\r\n")
+        .replace("/echo", "/limited")
+        .into_bytes();
+    request.extend_from_slice(b"3\r\nabc\r\n0\r\n\r\n");
+    send(&mut stream, &request).await;
+    assert_eq!(
+        read_until_closed(&mut stream, HANG).await.status(),
+        Some(411)
+    );
+    let mut stream = connect_from(loopback(1), addr).await;
+    let request =
+        post("Content-Length: 2000\r\nConnection: close\r\n").replace("/echo", "/limited");
+    send(&mut stream, request.as_bytes()).await;
+    assert_eq!(
+        read_until_closed(&mut stream, HANG).await.status(),
+        Some(413)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_a_response_is_dropped() {
+    let (server, _) = start(config(|c| c.send_timeout_secs = 1)).await;
+    let addr = server.local_addr();
+    let mut stream = connect_from(loopback(1), addr).await;
+    let request = format!("GET /big HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    assert!(send(&mut stream, request.as_bytes()).await);
+    // Read nothing while the server fills both socket buffers and blocks.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ended = read_until_closed(&mut stream, HANG).await;
+    assert!(
+        ended.closed,
+        "a client that does not read was kept for {HANG:?}"
+    );
+    assert_eq!(ended.status(), Some(200));
+    assert!(
+        ended.received.len() < BIG_RESPONSE,
+        "the whole response was buffered for a client that did not read"
+    );
+    // Control: a reading client gets it all.
+    let mut reader = connect_from(loopback(2), addr).await;
+    send(&mut reader, request.as_bytes()).await;
+    assert_eq!(read_response(&mut reader).await.2.len(), BIG_RESPONSE);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_per_address_cap_counts_requests_per_forwarded_address() {
+    let (server, gate) = start(config(|c| {
+        c.trusted_proxies = 1;
+        c.http_max_connections_per_ip = 2;
+    }))
+    .await;
+    let addr = server.local_addr();
+    let slow_from = |client: &str| {
+        format!("GET /slow HTTP/1.1\r\nHost: {addr}\r\nX-Forwarded-For: {client}\r\n\r\n")
+    };
+    // The proxy (127.0.0.1) holds more connections than the per-address
+    // cap: they are the proxy's, not a client's.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect_from(loopback(1), addr).await;
+        send(&mut stream, slow_from("203.0.113.9").as_bytes()).await;
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A third request in progress for the same client is refused...
+    let mut third = connect_from(loopback(1), addr).await;
+    send(&mut third, slow_from("203.0.113.9").as_bytes()).await;
+    let (status, head, _) = read_response(&mut third).await;
+    assert_eq!(status, 429);
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 1"),
+        "{head}"
+    );
+    // ...another client's is not, over the same proxy.
+    let mut other = connect_from(loopback(1), addr).await;
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nX-Forwarded-For: 198.51.100.7\r\nConnection: close\r\n\r\n"
+    );
+    send(&mut other, request.as_bytes()).await;
+    assert_eq!(
+        read_until_closed(&mut other, HANG).await.status(),
+        Some(200)
+    );
+    gate.release();
+    for stream in &mut held {
+        assert_eq!(read_response(stream).await.0, 200);
+    }
     server.shutdown().await;
 }
 
