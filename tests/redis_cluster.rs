@@ -408,3 +408,117 @@ async fn with_redis_down_limits_and_auth_fail_closed_mounted_views_keep_working_
     assert!(wait_for_text(&mut on_b, "after restart").await);
     cluster.stop().await;
 }
+
+// --- Login budgets across processes (issue 16, hole 5) ---------------------------------
+
+/// A "process" with the login budgets set by `tune`.
+async fn start_login_process(url: &str, tune: impl FnOnce(&mut djust::Config)) -> Server {
+    let mut config = djust::Config {
+        redis_url: Some(url.to_owned()),
+        ..test_config()
+    };
+    tune(&mut config);
+    App::new()
+        .config(config)
+        .auth(backend())
+        .live("/board", Board::view())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+}
+
+/// A login attempt with a fresh CSRF pair: `(status, Retry-After)`.
+async fn try_login(addr: SocketAddr, username: &str, password: &str) -> (u16, Option<u64>) {
+    let page = get(addr, "/login").await;
+    let cookie = set_cookie_pair(&page, CSRF_COOKIE).expect("CSRF cookie");
+    let token = csrf_from_page(&page.body).expect("csrf");
+    let response = post_form(
+        addr,
+        "/login",
+        Some(&cookie),
+        &[
+            ("username", username),
+            ("password", password),
+            ("csrf_token", &token),
+        ],
+    )
+    .await;
+    let retry_after = response
+        .header("retry-after")
+        .and_then(|value| value.parse().ok());
+    (response.status, retry_after)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_budgets_are_shared_by_every_process_and_fail_closed() {
+    use djust::runtime::limits::{login_user_key, LoginThrottle, ThrottleRefusal};
+    use djust::runtime::redis::RedisLoginThrottle;
+    let Some(mut redis) = RedisServer::start("login_budgets") else {
+        return;
+    };
+    let url = redis.url();
+
+    // The store on its own: two handles (two processes) spend one budget.
+    let first = RedisLoginThrottle::new(Redis::open(&url).expect("url"));
+    let second = RedisLoginThrottle::new(Redis::open(&url).expect("url"));
+    let key = "ip:192.0.2.7";
+    assert_eq!(first.attempt(key, 3).await, Ok(()));
+    assert_eq!(second.attempt(key, 3).await, Ok(()));
+    assert_eq!(first.attempt(key, 3).await, Ok(()));
+    let Err(ThrottleRefusal::Limited { retry_after }) = second.attempt(key, 3).await else {
+        panic!("the fourth attempt across both processes is refused");
+    };
+    assert!(
+        (Duration::from_secs(1)..=Duration::from_secs(20)).contains(&retry_after),
+        "three a minute: {retry_after:?}"
+    );
+    let check = Redis::open(&url).expect("url");
+    let ttl: i64 = check
+        .query(djust::runtime::redis::client::cmd("PTTL").arg(format!("djust:login:{key}")))
+        .await
+        .expect("PTTL");
+    assert!((1..=61_000).contains(&ttl), "the budget key expires: {ttl}");
+
+    // Two servers: guesses for alice on either count against one budget.
+    let a = start_login_process(&url, |c| c.login_per_user_per_minute = 2).await;
+    let b = start_login_process(&url, |c| c.login_per_user_per_minute = 2).await;
+    let (a, b) = (a, b);
+    assert_eq!(try_login(a.local_addr(), "alice", "guess-1").await.0, 401);
+    assert_eq!(try_login(b.local_addr(), "alice", "guess-2").await.0, 401);
+    let (status, retry_after) = try_login(a.local_addr(), "Alice", "alice-password").await;
+    assert_eq!(status, 429, "the third guess, on the other process");
+    assert!(
+        retry_after.is_some_and(|secs| (1..=30).contains(&secs)),
+        "{retry_after:?}"
+    );
+    assert_eq!(
+        try_login(b.local_addr(), "bob", "bob-password").await.0,
+        303
+    );
+    // The key names a hash of the user name, never the name.
+    let keys: Vec<String> = check
+        .query(djust::runtime::redis::client::cmd("KEYS").arg("djust:login:*"))
+        .await
+        .expect("KEYS");
+    assert!(
+        keys.contains(&format!("djust:login:{}", login_user_key("alice"))),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .all(|key| !key.contains("alice") && !key.contains("bob")),
+        "{keys:?}"
+    );
+
+    // Redis down: logins are refused (503, Retry-After), never unthrottled.
+    redis.kill();
+    let (status, retry_after) = try_login(a.local_addr(), "bob", "bob-password").await;
+    assert_eq!(status, 503);
+    assert!(retry_after.is_some());
+    assert_eq!(
+        first.attempt("ip:192.0.2.8", 3).await,
+        Err(ThrottleRefusal::Unavailable)
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -178,26 +178,34 @@ async fn with_the_ca_file_stores_and_the_server_use_redis_over_tls() {
     let loaded = store.load(&session.id).await.expect("load").expect("live");
     assert_eq!(loaded.user_id.as_deref(), Some("7"));
 
-    // A whole server on those settings: its login page makes a session,
-    // which lands in the TLS Redis.
+    // A whole server on those settings: a login checks its budgets and
+    // makes a session, both in the TLS Redis.
+    let backend = djust::runtime::auth::MemoryAuthBackend::new();
+    backend.insert(
+        djust::runtime::auth::User::new("1", "alice"),
+        quick_hash("alice-password"),
+    );
     let server = App::new()
         .config(config)
-        .auth(djust::runtime::auth::MemoryAuthBackend::new())
+        .auth(backend)
         .live("/", Hello::view())
         .bind("127.0.0.1:0")
         .await
         .expect("bind with a TLS Redis");
-    let page = get(server.local_addr(), "/login").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let cookie = set_cookie_pair(&page, "djust_session").expect("session cookie");
+    let cookie = log_in(server.local_addr(), "alice", "alice-password", "/").await;
     let sessions: Vec<String> = redis
         .query(cmd("KEYS").arg("djust:session:*"))
         .await
         .expect("KEYS");
     assert!(
         sessions.len() >= 2,
-        "the login page's session ({cookie}) is stored: {sessions:?}"
+        "the login's session ({cookie}) is stored: {sessions:?}"
     );
+    let budgets: Vec<String> = redis
+        .query(cmd("KEYS").arg("djust:login:*"))
+        .await
+        .expect("KEYS");
+    assert_eq!(budgets.len(), 2, "per address and per user: {budgets:?}");
     server.shutdown().await;
 }
 

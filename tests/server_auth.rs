@@ -3,7 +3,8 @@
 //! token, login with session-id rotation, open-redirect-proof `next`,
 //! hostile cookies, `login_required` and `permission` at GET and at mount,
 //! `#[permission_required]` handlers, logout closing the session's sockets,
-//! and the CSRF guard in front of user routes.
+//! and the CSRF guard in front of user routes (header or form field).
+//! Login throttling and hashing admission are in `server_http_login.rs`.
 
 mod support;
 
@@ -141,8 +142,20 @@ async fn start() -> Running {
     let echo = warp::path!("api" / "echo")
         .and(warp::method())
         .map(|method: warp::http::Method| format!("echo {method}"));
+    let echo_form = warp::path!("api" / "echo_form")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::bytes())
+        .map(|body: warp::hyper::body::Bytes| format!("form {}", String::from_utf8_lossy(&body)));
+    // These tests log in dozens of times from 127.0.0.1, some as the same
+    // user; the login budgets are tested on their own.
+    let config = djust::Config {
+        login_per_ip_per_minute: 10_000,
+        login_per_user_per_minute: 10_000,
+        ..test_config()
+    };
     let server = App::new()
-        .config(test_config())
+        .config(config)
         .auth(backend)
         .state(Hits(hits.clone()))
         .state(Room(room.clone()))
@@ -151,6 +164,7 @@ async fn start() -> Running {
         .live("/feed", Feed::view())
         .live("/inbox", Inbox::view())
         .route(echo)
+        .route(echo_form)
         .bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -169,11 +183,13 @@ fn now_unix() -> u64 {
         .as_secs()
 }
 
-/// A fresh anonymous session: `(cookie pair, csrf token)` from `GET /login`.
+/// A fresh visitor's double-submit pair from `GET /login`: `(CSRF cookie
+/// pair, form token)`. No session exists for it.
 async fn login_page(addr: SocketAddr) -> (String, String) {
     let page = get(addr, "/login").await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let cookie = set_cookie_pair(&page, "djust_session").expect("session cookie");
+    assert_eq!(set_cookie_pair(&page, "djust_session"), None, "no session");
+    let cookie = set_cookie_pair(&page, CSRF_COOKIE).expect("CSRF cookie");
     let csrf = csrf_from_page(&page.body).expect("csrf field");
     (cookie, csrf)
 }
@@ -255,7 +271,7 @@ async fn mount_as(addr: SocketAddr, cookie: &str, path: &str, view: &str) -> Soc
 // --- Login page and CSRF -------------------------------------------------------
 
 #[tokio::test]
-async fn the_login_page_sets_a_session_cookie_and_a_csrf_token() {
+async fn the_login_page_sets_a_csrf_cookie_and_stores_no_session() {
     let app = start().await;
     let addr = app.addr();
     let page = get(addr, "/login").await;
@@ -263,7 +279,7 @@ async fn the_login_page_sets_a_session_cookie_and_a_csrf_token() {
     let set_cookie = page.headers_named("set-cookie");
     assert_eq!(set_cookie.len(), 1, "{set_cookie:?}");
     let attributes: Vec<&str> = set_cookie[0].split(';').map(str::trim).collect();
-    assert!(attributes[0].starts_with("djust_session="));
+    assert!(attributes[0].starts_with("djust_csrf="), "{attributes:?}");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(attributes.contains(&attribute), "{attributes:?}");
     }
@@ -271,43 +287,64 @@ async fn the_login_page_sets_a_session_cookie_and_a_csrf_token() {
     assert!(page.header("content-security-policy").is_some());
     let csrf = csrf_from_page(&page.body).expect("csrf field");
     assert!(csrf.len() >= 22, "{csrf}");
-    let cookie = set_cookie_pair(&page, "djust_session").expect("cookie");
+    let cookie = set_cookie_pair(&page, CSRF_COOKIE).expect("cookie");
+    assert!(
+        !cookie.contains(&csrf),
+        "the form shows a hash of the cookie, not the cookie"
+    );
 
-    // The same session keeps its cookie and token...
+    // The same visitor keeps its cookie and token...
     let again = get_with_cookie(addr, "/login", &cookie).await;
     assert!(again.headers_named("set-cookie").is_empty());
     assert_eq!(csrf_from_page(&again.body), Some(csrf.clone()));
-    // ...and another visitor gets another session and token.
+    // ...another visitor gets another pair, and neither is a session.
     let (other_cookie, other_csrf) = login_page(addr).await;
     assert_ne!(other_cookie, cookie);
     assert_ne!(other_csrf, csrf);
     assert!(!is_logged_in(addr, &cookie).await);
+    // A forged or foreign CSRF cookie is replaced, not trusted.
+    let forged = get_with_cookie(addr, "/login", "djust_csrf=forged.value").await;
+    let replaced = set_cookie_pair(&forged, CSRF_COOKIE).expect("a new cookie");
+    assert_ne!(replaced, "djust_csrf=forged.value");
     app.server.shutdown().await;
 }
 
 #[tokio::test]
-async fn login_without_the_sessions_csrf_token_is_403() {
+async fn login_without_a_matching_csrf_token_is_403() {
     let app = start().await;
     let addr = app.addr();
     let (cookie, csrf) = login_page(addr).await;
     let (other_cookie, other_csrf) = login_page(addr).await;
     let same_length_wrong = "A".repeat(csrf.len());
-    let cases: [(Option<&str>, Option<&str>, &str); 8] = [
+    let (_, alice, _) = login_as(addr, "alice", "/").await;
+    let alice_csrf = csrf_of(addr, &alice).await;
+    let session_as_csrf = format!("djust_csrf={}", cookie_value(&alice));
+    let cases: [(Option<&str>, Option<&str>, &str); 10] = [
         (Some(&cookie), None, "missing token"),
         (Some(&cookie), Some(""), "empty token"),
         (Some(&cookie), Some(&same_length_wrong), "wrong token"),
         (Some(&cookie), Some("x"), "wrong-length token"),
-        (Some(&cookie), Some(&other_csrf), "another session's token"),
-        (None, Some(&csrf), "no session cookie"),
+        (Some(&cookie), Some(&other_csrf), "another visitor's token"),
+        (None, Some(&csrf), "no CSRF cookie"),
         (
-            Some("djust_session=garbage"),
+            Some("djust_csrf=garbage"),
             Some(&csrf),
-            "garbage session cookie",
+            "garbage CSRF cookie",
         ),
         (
             Some(&other_cookie),
             Some(&csrf),
             "token of the other cookie",
+        ),
+        (
+            Some(&session_as_csrf),
+            Some(&alice_csrf),
+            "a session cookie is not a CSRF cookie",
+        ),
+        (
+            Some(&cookie),
+            Some(&alice_csrf),
+            "a session's token without the session",
         ),
     ];
     for (cookie_header, token, what) in cases {
@@ -377,11 +414,11 @@ async fn a_wrong_password_is_401_and_does_not_upgrade_the_session() {
 async fn login_redirects_to_next_with_a_new_session_id() {
     let app = start().await;
     let addr = app.addr();
-    let (before, csrf_before) = login_page(addr).await;
+    let (csrf_cookie, csrf_token) = login_page(addr).await;
     let response = post_login(
         addr,
-        Some(&before),
-        Some(&csrf_before),
+        Some(&csrf_cookie),
+        Some(&csrf_token),
         "alice",
         "alice-password",
         "/private?tab=1",
@@ -389,19 +426,33 @@ async fn login_redirects_to_next_with_a_new_session_id() {
     .await;
     assert_eq!(response.status, 303);
     assert_eq!(response.header("location"), Some("/private?tab=1"));
-    let after = set_cookie_pair(&response, "djust_session").expect("new cookie");
+    let first = set_cookie_pair(&response, "djust_session").expect("new cookie");
+    assert!(is_logged_in(addr, &first).await);
+    let page = get_with_cookie(addr, "/private", &first).await;
+    assert!(page.body.contains("<p id=\"user\">alice</p>"));
+    // Logging in again from a live session rotates it: a new id, a new
+    // CSRF token, and the old id (which an attacker may have planted or
+    // seen) is worthless afterwards.
+    let first_csrf = csrf_of(addr, &first).await;
+    let response = post_login(
+        addr,
+        Some(&first),
+        Some(&first_csrf),
+        "alice",
+        "alice-password",
+        "/private",
+    )
+    .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    let second = set_cookie_pair(&response, "djust_session").expect("rotated cookie");
     assert_ne!(
-        session_id(&before),
-        session_id(&after),
+        session_id(&first),
+        session_id(&second),
         "session id rotated"
     );
-    assert!(is_logged_in(addr, &after).await);
-    let page = get_with_cookie(addr, "/private", &after).await;
-    assert!(page.body.contains("<p id=\"user\">alice</p>"));
-    // Fixation: the id known before login is worthless afterwards.
-    assert!(!is_logged_in(addr, &before).await);
-    // The CSRF token was replaced too.
-    assert_ne!(csrf_of(addr, &after).await, csrf_before);
+    assert!(is_logged_in(addr, &second).await);
+    assert!(!is_logged_in(addr, &first).await);
+    assert_ne!(csrf_of(addr, &second).await, first_csrf);
     app.server.shutdown().await;
 }
 
@@ -472,7 +523,7 @@ async fn tampered_garbage_and_huge_cookies_are_anonymous() {
         String::from_utf8(bytes).expect("ascii")
     };
     let other_key = Signer::new(&[9_u8; 32]).expect("key");
-    let huge = format!("djust_session={}", "A".repeat(100 * 1024));
+    let large = format!("djust_session={}", "A".repeat(8 * 1024));
     let cases = [
         format!("djust_session={}.{tag}", flip(payload, 2)),
         format!("djust_session={payload}.{}", flip(tag, 5)),
@@ -493,7 +544,7 @@ async fn tampered_garbage_and_huge_cookies_are_anonymous() {
         "djust_session=garbage".to_owned(),
         "djust_session=".to_owned(),
         "djust_session=..".to_owned(),
-        huge,
+        large,
     ];
     for cookie in &cases {
         let page = get_with_cookie(addr, "/private", cookie).await;
@@ -506,6 +557,10 @@ async fn tampered_garbage_and_huge_cookies_are_anonymous() {
         );
         assert!(!page.body.contains("alice"), "{shown}");
     }
+    // A cookie past the request-head limit (16 KiB) is refused before any
+    // route reads it.
+    let huge = format!("djust_session={}", "A".repeat(100 * 1024));
+    assert_eq!(get_with_cookie(addr, "/private", &huge).await.status, 431);
     // None of that disturbed the real session.
     assert!(is_logged_in(addr, &good).await);
     app.server.shutdown().await;
@@ -756,16 +811,28 @@ async fn logout_destroys_the_session_and_closes_its_socket_4403_at_the_next_fram
 
 // --- CSRF on user routes ------------------------------------------------------------
 
+/// Issue 16 item 9: `docs/security.md` tells users to put `csrf_field` in
+/// their own forms, so the guard of `App::route` routes accepts the
+/// `csrf_token` form field as well as the `X-CSRF-Token` header.
 #[tokio::test]
-async fn user_routes_refuse_unsafe_methods_without_the_csrf_header() {
+async fn user_routes_need_the_sessions_csrf_token_in_the_header_or_the_form() {
     let app = start().await;
     let addr = app.addr();
-    let (cookie, csrf) = login_page(addr).await;
-    let (_, other_csrf) = login_page(addr).await;
+    let (_, cookie, _) = login_as(addr, "alice", "/").await;
+    let csrf = csrf_of(addr, &cookie).await;
+    let (_, bob, _) = login_as(addr, "bob", "/").await;
+    let other_csrf = csrf_of(addr, &bob).await;
+    let (anonymous_cookie, anonymous_csrf) = login_page(addr).await;
     let wrong = "A".repeat(csrf.len());
-    let cases: [(&str, Option<&str>, Option<&str>, &str); 7] = [
+    let cases: [(&str, Option<&str>, Option<&str>, &str); 8] = [
         ("POST", None, None, "anonymous, no token"),
         ("POST", None, Some(&csrf), "no session, some token"),
+        (
+            "POST",
+            Some(&anonymous_cookie),
+            Some(&anonymous_csrf),
+            "the login form's double-submit pair is not a session",
+        ),
         ("POST", Some(&cookie), None, "missing header"),
         ("POST", Some(&cookie), Some(&wrong), "wrong token"),
         (
@@ -794,20 +861,41 @@ async fn user_routes_refuse_unsafe_methods_without_the_csrf_header() {
         assert_eq!(response.status, 403, "{what}");
         assert!(!response.body.contains("echo"), "{what}: the route ran");
     }
-    // The form field is not accepted in place of the header for user routes.
+    let form = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    // Hostile form fields: wrong, another session's, duplicated (the first
+    // counts), encoded oddly, or hidden in another field's value.
+    let hostile_forms = [
+        form_body(&[("csrf_token", &wrong)]),
+        form_body(&[("csrf_token", &other_csrf)]),
+        format!(
+            "{}&{}",
+            form_body(&[("csrf_token", "x")]),
+            form_body(&[("csrf_token", &csrf)])
+        ),
+        form_body(&[("csrf_token ", &csrf)]),
+        form_body(&[("note", &format!("csrf_token={csrf}"))]),
+        format!("csrf_token={csrf}%00"),
+        "%ff%fe=%00&csrf_token".to_owned(),
+    ];
+    for body in &hostile_forms {
+        let response = http(addr, "POST", "/api/echo", &form, body).await;
+        assert_eq!(response.status, 403, "{body}");
+    }
+    // The field in the declared type only: a JSON body is not a form.
     let response = http(
         addr,
         "POST",
         "/api/echo",
-        &[
-            ("Cookie", &cookie),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        &form_body(&[("csrf_token", &csrf)]),
+        &[("Cookie", &cookie), ("Content-Type", "application/json")],
+        &format!("csrf_token={csrf}"),
     )
     .await;
     assert_eq!(response.status, 403);
-    // Controls: the right header passes; safe methods need none.
+    // Controls: the right header passes, and so does the right form field
+    // (the route still gets the whole body); safe methods need neither.
     let response = http(
         addr,
         "POST",
@@ -820,8 +908,40 @@ async fn user_routes_refuse_unsafe_methods_without_the_csrf_header() {
         (response.status, response.body.as_str()),
         (200, "echo POST")
     );
+    let body = form_body(&[("note", "hello"), ("csrf_token", &csrf)]);
+    let response = http(addr, "POST", "/api/echo_form", &form, &body).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.body, format!("form {body}"));
     let response = get(addr, "/api/echo").await;
     assert_eq!((response.status, response.body.as_str()), (200, "echo GET"));
+    app.server.shutdown().await;
+}
+
+/// The form is read before routing, so its size is bounded by
+/// `DJUST_HTTP_MAX_FORM_BYTES` whatever the route: larger is 413 and the
+/// route never runs.
+#[tokio::test]
+async fn user_route_forms_above_the_form_limit_are_413() {
+    let app = start().await;
+    let addr = app.addr();
+    let (_, cookie, _) = login_as(addr, "alice", "/").await;
+    let csrf = csrf_of(addr, &cookie).await;
+    let limit = djust::Config::default().http_max_form_bytes;
+    let padding = "a".repeat(limit);
+    let body = form_body(&[("csrf_token", &csrf), ("note", &padding)]);
+    let response = http(
+        addr,
+        "POST",
+        "/api/echo_form",
+        &[
+            ("Cookie", &cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        &body,
+    )
+    .await;
+    assert_eq!(response.status, 413, "{}", response.body);
+    assert!(!response.body.contains("form csrf_token"), "the route ran");
     app.server.shutdown().await;
 }
 
@@ -890,4 +1010,76 @@ async fn logout_stops_subscription_updates_to_the_sessions_socket() {
     let patch = recv(&mut bob_socket).await.expect("bob's patch");
     assert_eq!(patch["patches"][0]["value"], "private message after logout");
     app.server.shutdown().await;
+}
+
+/// Issue 23 finding 6 (and Phoenix GHSA-p8fj-694c-pvhc, a token that leaked
+/// internal addresses): the mount token in a page is readable by any
+/// script on it, so it carries the view, a keyed hash binding it to the
+/// session and user, and its time, and nothing else.
+#[tokio::test]
+async fn a_pages_mount_token_holds_no_session_user_host_or_ip() {
+    let app = start().await;
+    let addr = app.addr();
+    let (_, alice, _) = login_as(addr, "alice", "/").await;
+    let page = get_with_cookie(addr, "/private", &alice).await;
+    let token = mount_token(&page.body);
+    let (payload, _) = token.split_once('.').expect("payload.tag");
+    let payload = base64_url_decode(payload);
+    let json: serde_json::Value = serde_json::from_slice(&payload).expect("JSON payload");
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["b", "t", "v"], "{json}");
+    assert_eq!(json["v"], "private");
+    let text = String::from_utf8_lossy(&payload).into_owned();
+    let session = session_id(&alice);
+    for secret in [
+        session.as_str(),
+        &session[..12],
+        "alice",
+        "\"1\"",
+        "127.0.0.1",
+        &addr.port().to_string(),
+        cookie_value(&alice),
+    ] {
+        assert!(!text.contains(secret), "{secret:?} in {text}");
+    }
+    // The binding is still checked: the token mounts for alice only.
+    let mut socket = socket_as(addr, Some(&alice)).await;
+    send_mount(&mut socket, "private", &token, "/private").await;
+    assert_eq!(recv(&mut socket).await.expect("mount")["type"], "mount");
+    let mut anonymous = socket_as(addr, None).await;
+    send_mount(&mut anonymous, "private", &token, "/private").await;
+    assert_eq!(until_close(&mut anonymous).await.0, Some(4403));
+    app.server.shutdown().await;
+}
+
+/// base64url without padding, as the tokens use it.
+fn base64_url_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'-' => 62,
+            b'_' => 63,
+            other => panic!("not base64url: {other}"),
+        }
+    };
+    let mut out = Vec::new();
+    let (mut bits, mut count) = (0_u32, 0);
+    for byte in text.bytes() {
+        bits = (bits << 6) | value(byte);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    out
 }

@@ -282,7 +282,7 @@ async fn drive_http(addr: SocketAddr) {
     // Usernames (the user's name and id are hostile too): a failed login,
     // a successful one, and a logout.
     let page = get(addr, "/login").await;
-    let cookie = set_cookie_pair(&page, "djust_session").expect("cookie");
+    let cookie = set_cookie_pair(&page, CSRF_COOKIE).expect("cookie");
     let csrf = csrf_from_page(&page.body).expect("csrf");
     let mallory = hostile("mallory");
     let response = post_form(

@@ -41,6 +41,8 @@ async fn bench_app(spec: &ServeSpec) -> BenchResult<App> {
         secret_key: Some(BENCH_SECRET.to_owned()),
         max_connections_per_ip: u32::try_from(headroom).unwrap_or(u32::MAX),
         max_live_connections: headroom,
+        http_max_connections: headroom,
+        http_max_connections_per_ip: u32::try_from(headroom).unwrap_or(u32::MAX),
         rate_per_second: 1_000_000.0,
         rate_burst: 1_000_000,
         heartbeat_timeout_secs: 3_600,

@@ -12,10 +12,14 @@ use std::fmt;
 
 use crate::auth::DEFAULT_MOUNT_TOKEN_TTL_SECS;
 use crate::limits::{
-    DEFAULT_BURST, DEFAULT_IP_COOLDOWN, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_JSON_DEPTH,
-    DEFAULT_MAX_LIVE_CONNECTIONS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WARNINGS,
-    DEFAULT_NAVIGATIONS_PER_SECOND, DEFAULT_NAVIGATION_BURST, DEFAULT_RATE_PER_SECOND,
-    DEFAULT_REFUSALS_BEFORE_COOLDOWN,
+    default_login_concurrency, default_login_queue, DEFAULT_BURST, DEFAULT_HTTP_BODY_TIMEOUT,
+    DEFAULT_HTTP_HEADER_TIMEOUT, DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_HTTP_MAX_BODY_BYTES,
+    DEFAULT_HTTP_MAX_CONNECTIONS, DEFAULT_HTTP_MAX_CONNECTIONS_PER_IP, DEFAULT_HTTP_MAX_FORM_BYTES,
+    DEFAULT_HTTP_MAX_HEADER_BYTES, DEFAULT_IP_COOLDOWN, DEFAULT_LOGIN_PER_IP_PER_MINUTE,
+    DEFAULT_LOGIN_PER_MINUTE, DEFAULT_LOGIN_PER_USER_PER_MINUTE, DEFAULT_MAX_CONNECTIONS_PER_IP,
+    DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_LIVE_CONNECTIONS, DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_MAX_WARNINGS, DEFAULT_NAVIGATIONS_PER_SECOND, DEFAULT_NAVIGATION_BURST,
+    DEFAULT_RATE_PER_SECOND, DEFAULT_REFUSALS_BEFORE_COOLDOWN,
 };
 use crate::session::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_SESSIONS};
 
@@ -133,6 +137,52 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `DJUST_MAX_LIVE_CONNECTIONS` (10000): sockets per process.
     pub max_live_connections: usize,
+    /// `DJUST_HTTP_HEADER_TIMEOUT_SECS` (10): a request head must be complete
+    /// this long after the server starts waiting for it (a new connection,
+    /// or the end of the previous response); otherwise the connection is closed.
+    pub http_header_timeout_secs: u64,
+    /// `DJUST_HTTP_IDLE_TIMEOUT_SECS` (5): a connection with no request in
+    /// progress and no byte of a next one is closed after this long. At most
+    /// `DJUST_HTTP_HEADER_TIMEOUT_SECS`, which also runs while waiting.
+    pub http_idle_timeout_secs: u64,
+    /// `DJUST_HTTP_BODY_TIMEOUT_SECS` (15): a request body must be complete
+    /// this long after its head; otherwise the request gets 408 and the
+    /// connection is closed.
+    pub http_body_timeout_secs: u64,
+    /// `DJUST_HTTP_MAX_HEADER_BYTES` (16384): larger request heads get 431.
+    pub http_max_header_bytes: usize,
+    /// `DJUST_HTTP_MAX_BODY_BYTES` (1048576): the largest body any route
+    /// receives (413 above it); a route sets a lower limit of its own with
+    /// `warp::body::content_length_limit`.
+    pub http_max_body_bytes: usize,
+    /// `DJUST_HTTP_MAX_FORM_BYTES` (16384): the largest urlencoded form the
+    /// server parses itself (login, logout, and the `csrf_token` field of
+    /// forms posted to `App::route` routes); 413 above it.
+    pub http_max_form_bytes: usize,
+    /// `DJUST_HTTP_MAX_CONNECTIONS` (1000): open HTTP connections per process
+    /// (upgraded WebSockets are counted by `DJUST_MAX_LIVE_CONNECTIONS`
+    /// instead). At the limit the connection that has waited longest
+    /// without a request in progress is closed for the new one.
+    pub http_max_connections: usize,
+    /// `DJUST_HTTP_MAX_CONNECTIONS_PER_IP` (32): open HTTP connections per
+    /// client address; more are closed at once. Behind
+    /// `DJUST_TRUSTED_PROXIES`, requests in progress per forwarded address.
+    pub http_max_connections_per_ip: u32,
+    /// `DJUST_LOGIN_CONCURRENCY` (the number of cores): passwords hashed at once.
+    pub login_concurrency: usize,
+    /// `DJUST_LOGIN_QUEUE` (twice the concurrency): logins waiting for a
+    /// hashing slot; beyond it a login gets 503 with `Retry-After` at once.
+    pub login_queue: usize,
+    /// `DJUST_LOGIN_PER_MINUTE` (600): login attempts per minute for the
+    /// whole process (503 with `Retry-After` beyond, before hashing).
+    pub login_per_minute: u32,
+    /// `DJUST_LOGIN_PER_IP_PER_MINUTE` (20): login attempts per minute from
+    /// one client address (429 with `Retry-After` beyond, before hashing).
+    pub login_per_ip_per_minute: u32,
+    /// `DJUST_LOGIN_PER_USER_PER_MINUTE` (10): login attempts per minute for
+    /// one user name from any address (429 with `Retry-After` beyond,
+    /// before hashing). Shared through Redis with `DJUST_REDIS_URL`.
+    pub login_per_user_per_minute: u32,
     /// `DJUST_REDIS_URL` (unset): `redis://[:password@]host:port[/db]`. When
     /// set, sessions, `#[rate_limit]` buckets, logouts and per-IP counts are
     /// shared through Redis by every process (cargo feature `redis`; a
@@ -181,6 +231,19 @@ impl Default for Config {
             login_url: "/login".to_owned(),
             secure_cookies: false,
             max_live_connections: DEFAULT_MAX_LIVE_CONNECTIONS,
+            http_header_timeout_secs: DEFAULT_HTTP_HEADER_TIMEOUT.as_secs(),
+            http_idle_timeout_secs: DEFAULT_HTTP_IDLE_TIMEOUT.as_secs(),
+            http_body_timeout_secs: DEFAULT_HTTP_BODY_TIMEOUT.as_secs(),
+            http_max_header_bytes: DEFAULT_HTTP_MAX_HEADER_BYTES,
+            http_max_body_bytes: DEFAULT_HTTP_MAX_BODY_BYTES,
+            http_max_form_bytes: DEFAULT_HTTP_MAX_FORM_BYTES,
+            http_max_connections: DEFAULT_HTTP_MAX_CONNECTIONS,
+            http_max_connections_per_ip: DEFAULT_HTTP_MAX_CONNECTIONS_PER_IP,
+            login_concurrency: default_login_concurrency(),
+            login_queue: default_login_queue(),
+            login_per_minute: DEFAULT_LOGIN_PER_MINUTE,
+            login_per_ip_per_minute: DEFAULT_LOGIN_PER_IP_PER_MINUTE,
+            login_per_user_per_minute: DEFAULT_LOGIN_PER_USER_PER_MINUTE,
             redis_url: None,
             redis_ca_file: None,
         }
@@ -230,6 +293,22 @@ impl fmt::Debug for Config {
             .field("login_url", &self.login_url)
             .field("secure_cookies", &self.secure_cookies)
             .field("max_live_connections", &self.max_live_connections)
+            .field("http_header_timeout_secs", &self.http_header_timeout_secs)
+            .field("http_idle_timeout_secs", &self.http_idle_timeout_secs)
+            .field("http_body_timeout_secs", &self.http_body_timeout_secs)
+            .field("http_max_header_bytes", &self.http_max_header_bytes)
+            .field("http_max_body_bytes", &self.http_max_body_bytes)
+            .field("http_max_form_bytes", &self.http_max_form_bytes)
+            .field("http_max_connections", &self.http_max_connections)
+            .field(
+                "http_max_connections_per_ip",
+                &self.http_max_connections_per_ip,
+            )
+            .field("login_concurrency", &self.login_concurrency)
+            .field("login_queue", &self.login_queue)
+            .field("login_per_minute", &self.login_per_minute)
+            .field("login_per_ip_per_minute", &self.login_per_ip_per_minute)
+            .field("login_per_user_per_minute", &self.login_per_user_per_minute)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_ca_file", &self.redis_ca_file)
             .finish()
@@ -400,6 +479,71 @@ impl Config {
             mount_token_ttl_secs,
             "DJUST_MOUNT_TOKEN_TTL_SECS",
             "a leaked page can be mounted for longer"
+        );
+        higher_is_looser!(
+            http_header_timeout_secs,
+            "DJUST_HTTP_HEADER_TIMEOUT_SECS",
+            "a client may take longer to send its request head, holding a connection and its buffer (slowloris)"
+        );
+        higher_is_looser!(
+            http_idle_timeout_secs,
+            "DJUST_HTTP_IDLE_TIMEOUT_SECS",
+            "idle kept-alive connections are held longer"
+        );
+        higher_is_looser!(
+            http_body_timeout_secs,
+            "DJUST_HTTP_BODY_TIMEOUT_SECS",
+            "a client may take longer to send a request body, holding a connection and a task"
+        );
+        higher_is_looser!(
+            http_max_header_bytes,
+            "DJUST_HTTP_MAX_HEADER_BYTES",
+            "larger request heads are buffered per connection"
+        );
+        higher_is_looser!(
+            http_max_body_bytes,
+            "DJUST_HTTP_MAX_BODY_BYTES",
+            "larger request bodies reach the routes"
+        );
+        higher_is_looser!(
+            http_max_form_bytes,
+            "DJUST_HTTP_MAX_FORM_BYTES",
+            "larger forms are buffered and parsed"
+        );
+        higher_is_looser!(
+            http_max_connections,
+            "DJUST_HTTP_MAX_CONNECTIONS",
+            "more HTTP connections (file descriptors and buffers) are held at once"
+        );
+        higher_is_looser!(
+            http_max_connections_per_ip,
+            "DJUST_HTTP_MAX_CONNECTIONS_PER_IP",
+            "one address may hold more HTTP connections"
+        );
+        higher_is_looser!(
+            login_concurrency,
+            "DJUST_LOGIN_CONCURRENCY",
+            "more password hashes (19 MiB of memory and one core each) run at once"
+        );
+        higher_is_looser!(
+            login_queue,
+            "DJUST_LOGIN_QUEUE",
+            "more logins wait for a hashing slot instead of being refused"
+        );
+        higher_is_looser!(
+            login_per_minute,
+            "DJUST_LOGIN_PER_MINUTE",
+            "more passwords are hashed per minute (CPU spent on logins)"
+        );
+        higher_is_looser!(
+            login_per_ip_per_minute,
+            "DJUST_LOGIN_PER_IP_PER_MINUTE",
+            "one address may guess more passwords per minute"
+        );
+        higher_is_looser!(
+            login_per_user_per_minute,
+            "DJUST_LOGIN_PER_USER_PER_MINUTE",
+            "more passwords may be guessed per minute for one account"
         );
         above(
             "DJUST_RECONNECT_COOLDOWN_SECS",
@@ -660,6 +804,78 @@ impl Config {
             config.max_live_connections =
                 parse_number("DJUST_MAX_LIVE_CONNECTIONS", &raw, "a positive integer")?;
         }
+        macro_rules! number {
+            ($field:ident, $variable:literal, $what:literal) => {
+                if let Some(raw) = get($variable) {
+                    config.$field = parse_number($variable, &raw, $what)?;
+                }
+            };
+        }
+        number!(
+            http_header_timeout_secs,
+            "DJUST_HTTP_HEADER_TIMEOUT_SECS",
+            "a number of seconds"
+        );
+        number!(
+            http_idle_timeout_secs,
+            "DJUST_HTTP_IDLE_TIMEOUT_SECS",
+            "a number of seconds"
+        );
+        number!(
+            http_body_timeout_secs,
+            "DJUST_HTTP_BODY_TIMEOUT_SECS",
+            "a number of seconds"
+        );
+        number!(
+            http_max_header_bytes,
+            "DJUST_HTTP_MAX_HEADER_BYTES",
+            "a number of bytes"
+        );
+        number!(
+            http_max_body_bytes,
+            "DJUST_HTTP_MAX_BODY_BYTES",
+            "a number of bytes"
+        );
+        number!(
+            http_max_form_bytes,
+            "DJUST_HTTP_MAX_FORM_BYTES",
+            "a number of bytes"
+        );
+        number!(
+            http_max_connections,
+            "DJUST_HTTP_MAX_CONNECTIONS",
+            "a positive integer"
+        );
+        number!(
+            http_max_connections_per_ip,
+            "DJUST_HTTP_MAX_CONNECTIONS_PER_IP",
+            "a positive integer"
+        );
+        number!(
+            login_concurrency,
+            "DJUST_LOGIN_CONCURRENCY",
+            "a positive integer"
+        );
+        number!(
+            login_queue,
+            "DJUST_LOGIN_QUEUE",
+            "an integer (0 = no queue)"
+        );
+        number!(
+            login_per_minute,
+            "DJUST_LOGIN_PER_MINUTE",
+            "a positive integer"
+        );
+        number!(
+            login_per_ip_per_minute,
+            "DJUST_LOGIN_PER_IP_PER_MINUTE",
+            "a positive integer"
+        );
+        number!(
+            login_per_user_per_minute,
+            "DJUST_LOGIN_PER_USER_PER_MINUTE",
+            "a positive integer"
+        );
         if let Some(raw) = get("DJUST_REDIS_URL") {
             config.redis_url = Some(raw.trim().to_owned());
         }
@@ -779,6 +995,8 @@ impl Config {
         if self.max_live_connections == 0 {
             return Err(error("DJUST_MAX_LIVE_CONNECTIONS", "must be at least 1"));
         }
+        self.validate_http()?;
+        self.validate_login()?;
         if let Some(url) = &self.redis_url {
             let scheme_ok = ["redis://", "rediss://", "redis+unix://", "unix://"]
                 .iter()
@@ -820,6 +1038,101 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// `Err` naming `variable` unless `value` is within `range`.
+fn within<T: PartialOrd + fmt::Display>(
+    variable: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<(), ConfigError> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(error(
+            variable,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ))
+    }
+}
+
+impl Config {
+    /// The bounds of the plain HTTP path.
+    fn validate_http(&self) -> Result<(), ConfigError> {
+        within(
+            "DJUST_HTTP_HEADER_TIMEOUT_SECS",
+            self.http_header_timeout_secs,
+            1..=300,
+        )?;
+        within(
+            "DJUST_HTTP_IDLE_TIMEOUT_SECS",
+            self.http_idle_timeout_secs,
+            1..=300,
+        )?;
+        if self.http_idle_timeout_secs > self.http_header_timeout_secs {
+            return Err(error(
+                "DJUST_HTTP_IDLE_TIMEOUT_SECS",
+                "must not exceed DJUST_HTTP_HEADER_TIMEOUT_SECS: the header timeout also runs while a connection waits for its next request, so a longer idle time would never be reached",
+            ));
+        }
+        within(
+            "DJUST_HTTP_BODY_TIMEOUT_SECS",
+            self.http_body_timeout_secs,
+            1..=3600,
+        )?;
+        within(
+            "DJUST_HTTP_MAX_HEADER_BYTES",
+            self.http_max_header_bytes,
+            1024..=1024 * 1024,
+        )?;
+        within(
+            "DJUST_HTTP_MAX_BODY_BYTES",
+            self.http_max_body_bytes,
+            1024..=1024 * 1024 * 1024,
+        )?;
+        within(
+            "DJUST_HTTP_MAX_FORM_BYTES",
+            self.http_max_form_bytes,
+            1024..=16 * 1024 * 1024,
+        )?;
+        if self.http_max_form_bytes > self.http_max_body_bytes {
+            return Err(error(
+                "DJUST_HTTP_MAX_FORM_BYTES",
+                "must not exceed DJUST_HTTP_MAX_BODY_BYTES",
+            ));
+        }
+        within(
+            "DJUST_HTTP_MAX_CONNECTIONS",
+            self.http_max_connections,
+            1..=1_000_000,
+        )?;
+        within(
+            "DJUST_HTTP_MAX_CONNECTIONS_PER_IP",
+            self.http_max_connections_per_ip,
+            1..=1_000_000,
+        )
+    }
+
+    /// The bounds of the login path.
+    fn validate_login(&self) -> Result<(), ConfigError> {
+        within("DJUST_LOGIN_CONCURRENCY", self.login_concurrency, 1..=1024)?;
+        within("DJUST_LOGIN_QUEUE", self.login_queue, 0..=100_000)?;
+        within(
+            "DJUST_LOGIN_PER_MINUTE",
+            self.login_per_minute,
+            1..=1_000_000,
+        )?;
+        within(
+            "DJUST_LOGIN_PER_IP_PER_MINUTE",
+            self.login_per_ip_per_minute,
+            1..=1_000_000,
+        )?;
+        within(
+            "DJUST_LOGIN_PER_USER_PER_MINUTE",
+            self.login_per_user_per_minute,
+            1..=1_000_000,
+        )
     }
 }
 
@@ -940,6 +1253,19 @@ mod hostile_env_tests {
             "DJUST_UPLOAD_MAX_ENTRIES",
             "DJUST_UPLOAD_BYTES_PER_SECOND",
             "DJUST_UPLOAD_IDLE_SECS",
+            "DJUST_HTTP_HEADER_TIMEOUT_SECS",
+            "DJUST_HTTP_IDLE_TIMEOUT_SECS",
+            "DJUST_HTTP_BODY_TIMEOUT_SECS",
+            "DJUST_HTTP_MAX_HEADER_BYTES",
+            "DJUST_HTTP_MAX_BODY_BYTES",
+            "DJUST_HTTP_MAX_FORM_BYTES",
+            "DJUST_HTTP_MAX_CONNECTIONS",
+            "DJUST_HTTP_MAX_CONNECTIONS_PER_IP",
+            "DJUST_LOGIN_CONCURRENCY",
+            "DJUST_LOGIN_QUEUE",
+            "DJUST_LOGIN_PER_MINUTE",
+            "DJUST_LOGIN_PER_IP_PER_MINUTE",
+            "DJUST_LOGIN_PER_USER_PER_MINUTE",
         ];
         let hostile = [
             "abc",
@@ -986,6 +1312,18 @@ mod hostile_env_tests {
             "DJUST_SEND_TIMEOUT_SECS",
             "DJUST_MOUNT_TOKEN_TTL_SECS",
             "DJUST_MAX_LIVE_CONNECTIONS",
+            "DJUST_HTTP_HEADER_TIMEOUT_SECS",
+            "DJUST_HTTP_IDLE_TIMEOUT_SECS",
+            "DJUST_HTTP_BODY_TIMEOUT_SECS",
+            "DJUST_HTTP_MAX_HEADER_BYTES",
+            "DJUST_HTTP_MAX_BODY_BYTES",
+            "DJUST_HTTP_MAX_FORM_BYTES",
+            "DJUST_HTTP_MAX_CONNECTIONS",
+            "DJUST_HTTP_MAX_CONNECTIONS_PER_IP",
+            "DJUST_LOGIN_CONCURRENCY",
+            "DJUST_LOGIN_PER_MINUTE",
+            "DJUST_LOGIN_PER_IP_PER_MINUTE",
+            "DJUST_LOGIN_PER_USER_PER_MINUTE",
         ] {
             assert_eq!(with(name, "0").expect_err(name).variable, name);
         }
@@ -1000,6 +1338,60 @@ mod hostile_env_tests {
                 .expect("float")
                 .rate_per_second,
             2.5
+        );
+    }
+
+    /// Values that parse but would disable a bound: absurdly high, below
+    /// what the server needs, or contradicting another setting.
+    #[test]
+    fn http_and_login_bounds_refuse_values_that_would_disable_them() {
+        for (name, value) in [
+            ("DJUST_HTTP_HEADER_TIMEOUT_SECS", "301"),
+            ("DJUST_HTTP_HEADER_TIMEOUT_SECS", "18446744073709551615"),
+            ("DJUST_HTTP_BODY_TIMEOUT_SECS", "3601"),
+            ("DJUST_HTTP_MAX_HEADER_BYTES", "1023"),
+            ("DJUST_HTTP_MAX_HEADER_BYTES", "1048577"),
+            ("DJUST_HTTP_MAX_BODY_BYTES", "1073741825"),
+            ("DJUST_HTTP_MAX_FORM_BYTES", "100"),
+            ("DJUST_HTTP_MAX_CONNECTIONS", "1000001"),
+            ("DJUST_LOGIN_CONCURRENCY", "1025"),
+            ("DJUST_LOGIN_QUEUE", "100001"),
+            ("DJUST_LOGIN_PER_MINUTE", "1000001"),
+        ] {
+            let error = with(name, value).expect_err(&format!("{name}={value}"));
+            assert_eq!(error.variable, name, "{name}={value}: {error}");
+        }
+        // The idle timeout cannot outlast the header timeout that also runs
+        // while waiting, and a form is a body.
+        let idle = Config {
+            http_idle_timeout_secs: 11,
+            ..Config::default()
+        };
+        assert_eq!(
+            idle.validate().expect_err("idle > header").variable,
+            "DJUST_HTTP_IDLE_TIMEOUT_SECS"
+        );
+        let form = Config {
+            http_max_body_bytes: 4096,
+            http_max_form_bytes: 8192,
+            ..Config::default()
+        };
+        assert_eq!(
+            form.validate().expect_err("form > body").variable,
+            "DJUST_HTTP_MAX_FORM_BYTES"
+        );
+        // A queue of 0 is allowed: refuse whatever cannot hash at once.
+        assert_eq!(
+            with("DJUST_LOGIN_QUEUE", "0")
+                .expect("no queue")
+                .login_queue,
+            0
+        );
+        assert_eq!(
+            with("DJUST_HTTP_MAX_CONNECTIONS_PER_IP", " 64 ")
+                .expect("trimmed")
+                .http_max_connections_per_ip,
+            64
         );
     }
 
@@ -1035,5 +1427,131 @@ mod hostile_env_tests {
         let error = with("DJUST_SECRET_KEY", "hunter2").expect_err("short");
         assert_eq!(error.variable, "DJUST_SECRET_KEY");
         assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+}
+
+#[cfg(test)]
+mod loosened_tests {
+    use super::Config;
+
+    /// Every HTTP and login bound raised above its default is listed (and
+    /// so reported by the audit, DJ006), naming its variable.
+    #[test]
+    fn raising_an_http_or_login_bound_is_listed() {
+        let default = Config::default();
+        let raised: [(&str, Config); 13] = [
+            (
+                "DJUST_HTTP_HEADER_TIMEOUT_SECS",
+                Config {
+                    http_header_timeout_secs: 60,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_IDLE_TIMEOUT_SECS",
+                Config {
+                    http_idle_timeout_secs: 9,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_BODY_TIMEOUT_SECS",
+                Config {
+                    http_body_timeout_secs: 600,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_MAX_HEADER_BYTES",
+                Config {
+                    http_max_header_bytes: 65_536,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_MAX_BODY_BYTES",
+                Config {
+                    http_max_body_bytes: 1 << 30,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_MAX_FORM_BYTES",
+                Config {
+                    http_max_form_bytes: 65_536,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_MAX_CONNECTIONS",
+                Config {
+                    http_max_connections: 100_000,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_HTTP_MAX_CONNECTIONS_PER_IP",
+                Config {
+                    http_max_connections_per_ip: 1000,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_LOGIN_CONCURRENCY",
+                Config {
+                    login_concurrency: default.login_concurrency + 1,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_LOGIN_QUEUE",
+                Config {
+                    login_queue: default.login_queue + 1,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_LOGIN_PER_MINUTE",
+                Config {
+                    login_per_minute: 6000,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_LOGIN_PER_IP_PER_MINUTE",
+                Config {
+                    login_per_ip_per_minute: 1000,
+                    ..default.clone()
+                },
+            ),
+            (
+                "DJUST_LOGIN_PER_USER_PER_MINUTE",
+                Config {
+                    login_per_user_per_minute: 1000,
+                    ..default.clone()
+                },
+            ),
+        ];
+        let baseline: Vec<&str> = default.loosened().iter().map(|l| l.variable).collect();
+        for (variable, config) in raised {
+            assert!(config.validate().is_ok(), "{variable}");
+            let listed: Vec<&str> = config
+                .loosened()
+                .iter()
+                .map(|l| l.variable)
+                .filter(|v| !baseline.contains(v))
+                .collect();
+            assert_eq!(listed, [variable]);
+        }
+        // Tighter than the default is never listed.
+        let tight = Config {
+            http_header_timeout_secs: 5,
+            http_idle_timeout_secs: 2,
+            http_max_connections: 10,
+            login_per_user_per_minute: 3,
+            login_queue: 0,
+            ..default.clone()
+        };
+        assert_eq!(tight.loosened(), default.loosened());
     }
 }

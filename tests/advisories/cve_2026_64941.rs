@@ -112,6 +112,9 @@ async fn start() -> djust::Server {
         rate_per_second: 1_000_000.0,
         rate_burst: 1_000_000,
         max_connections_per_ip: 1_000,
+        login_per_minute: 1_000,
+        login_per_ip_per_minute: 1_000,
+        login_per_user_per_minute: 1_000,
         ..test_config()
     };
     App::new()
@@ -164,7 +167,7 @@ async fn next_on_the_login_form_and_its_post_never_leaves_the_site() {
         let field = format!("name=\"next\" value=\"{}\"", expected.replace('&', "&amp;"));
         assert!(page.body.contains(&field), "{next:?}: {}", page.body);
         // POST: the redirect after logging in.
-        let cookie = set_cookie_pair(&page, "djust_session").expect("session cookie");
+        let cookie = set_cookie_pair(&page, "djust_csrf").expect("login CSRF cookie");
         let csrf = csrf_from_page(&page.body).expect("csrf field");
         let response = post_form(
             addr,

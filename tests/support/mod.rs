@@ -3,6 +3,7 @@
 //! tokio-tungstenite. Every wait is bounded by a timeout.
 #![allow(dead_code)]
 
+pub mod raw;
 #[cfg(feature = "redis")]
 pub mod redis;
 
@@ -17,6 +18,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The double-submit CSRF cookie the login page sets for visitors without
+/// a session (plain HTTP).
+pub const CSRF_COOKIE: &str = "djust_csrf";
 
 /// A secret for tests (≥ 32 bytes).
 pub const TEST_SECRET: &str = "test-secret-key-with-at-least-32-bytes!!";
@@ -312,7 +317,7 @@ pub async fn send_event(
 pub async fn log_in(addr: SocketAddr, username: &str, password: &str, next: &str) -> String {
     let page = get(addr, "/login").await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let before = set_cookie_pair(&page, "djust_session").expect("session cookie");
+    let before = set_cookie_pair(&page, CSRF_COOKIE).expect("CSRF cookie");
     let csrf = csrf_from_page(&page.body).expect("csrf");
     let response = post_form(
         addr,

@@ -210,6 +210,13 @@ impl Signer {
         }
     }
 
+    /// The HMAC-SHA256 of `data` under this signer's key: a keyed hash
+    /// that binds a value without revealing it (use a [`Signer::derive`]d
+    /// signer per purpose).
+    pub fn keyed_hash(&self, data: &[u8]) -> [u8; 32] {
+        self.tag(data)
+    }
+
     fn tag(&self, data: &[u8]) -> [u8; TAG_LEN] {
         let mut mac = self.mac.clone();
         mac.update(data);

@@ -139,9 +139,10 @@ pub trait AuthBackend: Send + Sync {
 /// examples, tests and small apps.
 ///
 /// `authenticate` runs argon2 (tens of milliseconds at the default cost) on
-/// the calling task; a database-backed backend should move verification to
-/// `tokio::task::spawn_blocking`. Unknown usernames cost the same as known
-/// ones ([`verify_password_or_dummy`]).
+/// `tokio::task::spawn_blocking` when called inside a tokio runtime (on the
+/// calling thread otherwise), so hashing never stalls the tasks serving
+/// other requests; a database-backed backend should do the same. Unknown
+/// usernames cost the same as known ones ([`verify_password_or_dummy`]).
 #[derive(Debug, Default)]
 pub struct MemoryAuthBackend {
     users: RwLock<HashMap<String, (User, String)>>,
@@ -163,16 +164,14 @@ impl MemoryAuthBackend {
         users.insert(user.username.clone(), (user, password_hash));
     }
 
-    fn authenticate_now(&self, username: &str, password: &str) -> Option<User> {
+    /// The user and stored hash for `username`, copied out of the lock so
+    /// no lock is held while hashing.
+    fn entry(&self, username: &str) -> Option<(User, String)> {
         let users = self
             .users
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = users.get(username);
-        let ok = verify_password_or_dummy(password, entry.map(|(_, hash)| hash.as_str()));
-        entry
-            .filter(|(user, _)| ok && user.is_active)
-            .map(|(user, _)| user.clone())
+        users.get(username).cloned()
     }
 
     fn load_now(&self, id: &str) -> Option<User> {
@@ -193,9 +192,19 @@ impl AuthBackend for MemoryAuthBackend {
         username: &'a str,
         password: &'a str,
     ) -> BoxFuture<'a, Option<User>> {
-        Box::pin(std::future::ready(
-            self.authenticate_now(username, password),
-        ))
+        let entry = self.entry(username);
+        let hash = entry.as_ref().map(|(_, hash)| hash.clone());
+        let password = password.to_owned();
+        let check = move || verify_password_or_dummy(&password, hash.as_deref());
+        Box::pin(async move {
+            let ok = match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => runtime.spawn_blocking(check).await.unwrap_or(false),
+                Err(_) => check(),
+            };
+            entry
+                .filter(|(user, _)| ok && user.is_active)
+                .map(|(user, _)| user)
+        })
     }
 
     fn load_user<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Option<User>> {

@@ -1,6 +1,6 @@
 //! The continuous-refill token bucket behind every rate limit.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Default sustained rate of the per-connection global limit (DESIGN §6,
 /// `DJUST_RATE_PER_SECOND`).
@@ -105,6 +105,19 @@ impl TokenBucket {
         } else {
             false
         }
+    }
+
+    /// Takes one token at `now`, or says how long until one is available
+    /// (`Duration::MAX` for a bucket that never refills).
+    pub fn try_acquire_or_wait_at(&mut self, now: Instant) -> Result<(), Duration> {
+        if self.try_acquire_at(now) {
+            return Ok(());
+        }
+        if self.rate <= 0.0 || self.burst == 0 {
+            return Err(Duration::MAX);
+        }
+        let missing = (1.0 - self.tokens).max(0.0);
+        Err(Duration::try_from_secs_f64(missing / self.rate).unwrap_or(Duration::MAX))
     }
 
     /// Whole tokens available at `now` (refills first).

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{BoxFuture, Clock, SystemClock, TokenBucket};
 
@@ -93,8 +93,19 @@ impl MemoryRateLimiter {
 
     /// Synchronous check at an explicit time (see [`HandlerRateLimiter::check`]).
     pub fn check_at(&self, key: &str, rate: f64, burst: u32, now: Instant) -> bool {
+        self.take_at(key, rate, burst, now).is_ok()
+    }
+
+    /// Like [`MemoryRateLimiter::check_at`], saying how long until the
+    /// bucket of `key` holds a token again when it is empty.
+    pub fn take_at(&self, key: &str, rate: f64, burst: u32, now: Instant) -> Result<(), Duration> {
         let mut lru = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         lru.check(key, rate, burst, now)
+    }
+
+    /// The clock this limiter reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// Number of keys currently held.
@@ -144,7 +155,7 @@ impl HandlerRateLimiter for MemoryRateLimiter {
 }
 
 impl Lru {
-    fn check(&mut self, key: &str, rate: f64, burst: u32, now: Instant) -> bool {
+    fn check(&mut self, key: &str, rate: f64, burst: u32, now: Instant) -> Result<(), Duration> {
         let tick = self.next_tick;
         self.next_tick = self.next_tick.wrapping_add(1);
         if let Some((shared_key, entry)) = self.entries.get_key_value(key) {
@@ -152,13 +163,13 @@ impl Lru {
             self.by_use.remove(&old_tick);
             self.by_use.insert(tick, shared_key);
             let Some(entry) = self.entries.get_mut(key) else {
-                return false;
+                return Err(Duration::MAX);
             };
             entry.tick = tick;
             if entry.bucket.rate() != rate || entry.bucket.burst() != burst {
                 entry.bucket.reconfigure_at(rate, burst, now);
             }
-            return entry.bucket.try_acquire_at(now);
+            return entry.bucket.try_acquire_or_wait_at(now);
         }
         while self.entries.len() >= self.capacity {
             let Some((_, evicted)) = self.by_use.pop_first() else {
@@ -167,7 +178,7 @@ impl Lru {
             self.entries.remove(&evicted);
         }
         let mut bucket = TokenBucket::new_at(rate, burst, now);
-        let allowed = bucket.try_acquire_at(now);
+        let allowed = bucket.try_acquire_or_wait_at(now);
         let shared_key: Arc<str> = Arc::from(key);
         self.by_use.insert(tick, Arc::clone(&shared_key));
         self.entries.insert(shared_key, Entry { bucket, tick });

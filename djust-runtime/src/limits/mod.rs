@@ -10,6 +10,10 @@
 //!   reconnect cooldown; [`client_ip`] picks the address to track.
 //! * [`RateWarnings`]: "3 rate-limit warnings → close 4429 + IP cooldown".
 //! * [`Clock`]: injectable time, so every limit is testable without sleeps.
+//! * [`LoginThrottle`] / [`MemoryLoginThrottle`] and [`LoginGate`]: login
+//!   attempt budgets and admission to password hashing.
+//! * [`LogThrottle`]: one log line per interval for a repeating event.
+//! * `DEFAULT_HTTP_*`: the bounds of the plain HTTP path.
 //!
 //! Stores that may later live in Redis ([`HandlerRateLimiter`]) are
 //! object-safe traits returning boxed futures; the per-IP tracker is a
@@ -18,7 +22,10 @@
 mod bucket;
 mod clock;
 mod handler;
+mod http;
 mod ip;
+mod log_throttle;
+mod login;
 mod shared;
 mod warnings;
 
@@ -30,9 +37,21 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use handler::{
     handler_key, HandlerRateLimiter, MemoryRateLimiter, RateSubject, DEFAULT_LIMITER_CAPACITY,
 };
+pub use http::{
+    DEFAULT_HTTP_BODY_TIMEOUT, DEFAULT_HTTP_HEADER_TIMEOUT, DEFAULT_HTTP_IDLE_TIMEOUT,
+    DEFAULT_HTTP_MAX_BODY_BYTES, DEFAULT_HTTP_MAX_CONNECTIONS, DEFAULT_HTTP_MAX_CONNECTIONS_PER_IP,
+    DEFAULT_HTTP_MAX_FORM_BYTES, DEFAULT_HTTP_MAX_HEADER_BYTES,
+};
 pub use ip::{
     address_group, client_ip, IpRefusal, IpSlot, IpTracker, IpTrackerConfig, DEFAULT_IP_COOLDOWN,
     DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REFUSALS_BEFORE_COOLDOWN,
+};
+pub use log_throttle::LogThrottle;
+pub use login::{
+    default_login_concurrency, default_login_queue, login_ip_key, login_user_key, per_minute_rate,
+    LoginGate, LoginPermit, LoginThrottle, LoginTicket, MemoryLoginThrottle, ThrottleRefusal,
+    DEFAULT_LOGIN_PER_IP_PER_MINUTE, DEFAULT_LOGIN_PER_MINUTE, DEFAULT_LOGIN_PER_USER_PER_MINUTE,
+    DEFAULT_LOGIN_THROTTLE_CAPACITY,
 };
 pub use shared::SharedIpLimiter;
 pub use warnings::{RateWarnings, WarningOutcome, CLOSE_RATE_LIMITED, DEFAULT_MAX_WARNINGS};

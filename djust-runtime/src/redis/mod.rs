@@ -18,6 +18,8 @@
 //!   on every process.
 //! * [`RedisIpLimiter`]: per-IP connection counts and cooldowns shared by
 //!   every process (`djust:ip:{ip}`, `djust:cooldown:{ip}`).
+//! * [`RedisLoginThrottle`]: login attempt budgets per client address and
+//!   per user name shared by every process (`djust:login:{key}`).
 //! * [`RedisKeyValueStore`]: the application's [`KeyValueStore`] under
 //!   `djust:kv:{key}` with a TTL; wrapped in a
 //!   [`TenantScopedStore`] its keys become `djust:kv:tenant:{tenant}:{key}`.
@@ -36,6 +38,7 @@
 mod broadcast;
 mod ip;
 mod kv;
+mod login;
 mod rate;
 mod revoke;
 mod session;
@@ -51,6 +54,7 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 pub use self::broadcast::{PublishError, RedisBroadcast};
 pub use self::ip::{RedisIpLimiter, RedisIpSlot};
 pub use self::kv::RedisKeyValueStore;
+pub use self::login::{RedisLoginThrottle, LOGIN_PREFIX};
 pub use self::rate::RedisRateLimiter;
 pub use self::revoke::RedisRevocations;
 pub use self::session::RedisSessionStore;

@@ -1,7 +1,7 @@
-//! HTTP routes: the client script, live view pages (first paint), login and
-//! logout, the CSRF guard for unsafe methods, and error pages.
+//! HTTP routes: the client script, live view pages (first paint), the CSRF
+//! guard for unsafe methods, and error pages. Login and logout are in
+//! `login.rs`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use warp::http::{header, Response, StatusCode};
@@ -9,11 +9,12 @@ use warp::path::FullPath;
 use warp::reply::Response as WarpResponse;
 use warp::{Filter, Rejection};
 
+use super::extensions::form_csrf_token;
 use super::flash::clear_flash_cookie;
-use super::page::{login_form_html, LivePage, LoginForm};
+use super::page::LivePage;
 use super::reply::{html_response, now_unix, redirect};
 use super::AppInner;
-use crate::auth::{csrf, login_redirect_target, safe_next_path, MountToken};
+use crate::auth::{csrf, login_redirect_target, MountToken};
 use crate::live::flash::{flash_link, open_flash_cookie, FLASH_COOKIE};
 use crate::live::{render_page, MountRefusal, MountRequest};
 use crate::security::sanitize_for_log;
@@ -23,10 +24,7 @@ use crate::view::{Ctx, Params};
 /// The embedded client (no build step).
 pub const DJUST_JS: &str = include_str!("../../static/djust.js");
 
-/// Largest accepted form body (login, logout).
-const MAX_FORM_BYTES: u64 = 16 * 1024;
-
-fn with_inner(
+pub(crate) fn with_inner(
     inner: Arc<AppInner>,
 ) -> impl Filter<Extract = (Arc<AppInner>,), Error = std::convert::Infallible> + Clone {
     warp::any().map(move || inner.clone())
@@ -199,25 +197,30 @@ impl warp::reject::Reject for CsrfRejected {}
 
 /// Login/logout need an auth backend.
 #[derive(Debug)]
-struct AuthDisabled;
+pub(crate) struct AuthDisabled;
 impl warp::reject::Reject for AuthDisabled {}
 
-/// Before user routes: unsafe methods need the session's CSRF token in `X-CSRF-Token`.
+/// Before user routes: unsafe methods need the session's CSRF token, in
+/// the `X-CSRF-Token` header or in the `csrf_token` field of an urlencoded
+/// form (read, bounded, by the accept loop).
 pub(crate) fn csrf_guard(
     inner: Arc<AppInner>,
 ) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::method()
         .and(warp::header::optional::<String>(csrf::HEADER))
+        .and(form_csrf_token())
         .and(warp::header::optional::<String>("cookie"))
         .and(with_inner(inner))
         .and_then(
             |method: warp::http::Method,
-             token: Option<String>,
+             header: Option<String>,
+             field: Option<String>,
              cookie: Option<String>,
              inner: Arc<AppInner>| async move {
                 if method.is_safe() {
                     return Ok(());
                 }
+                let token = header.or(field);
                 let (session, _) = inner.resolve(cookie.as_deref()).await;
                 match session {
                     Some(session) if csrf::verify(&session.csrf_token, token.as_deref()) => Ok(()),
@@ -228,166 +231,8 @@ pub(crate) fn csrf_guard(
         .untuple_one()
 }
 
-type Form = HashMap<String, String>;
-
-/// `GET /login`, `POST /login`, `POST /logout`.
-pub(crate) fn auth_routes(
-    inner: Arc<AppInner>,
-) -> impl Filter<Extract = (WarpResponse,), Error = Rejection> + Clone {
-    let login_page = warp::path!("login")
-        .and(warp::get())
-        .and(warp::query::<HashMap<String, String>>().or(warp::any().map(HashMap::new)).unify())
-        .and(warp::header::optional::<String>("cookie"))
-        .and(with_inner(inner.clone()))
-        .and_then(|query: HashMap<String, String>, cookie: Option<String>, inner: Arc<AppInner>| async move {
-            show_login(inner, cookie, query.get("next").map(String::as_str).unwrap_or("/"), None, String::new()).await
-        });
-    let form = warp::body::content_length_limit(MAX_FORM_BYTES).and(warp::body::form::<Form>());
-    let login_post = warp::path!("login")
-        .and(warp::post())
-        .and(form)
-        .and(warp::header::optional::<String>("cookie"))
-        .and(with_inner(inner.clone()))
-        .and_then(login_submit);
-    let form = warp::body::content_length_limit(MAX_FORM_BYTES).and(warp::body::form::<Form>());
-    let logout_post = warp::path!("logout")
-        .and(warp::post())
-        .and(form)
-        .and(warp::header::optional::<String>("cookie"))
-        .and(with_inner(inner))
-        .and_then(logout_submit);
-    login_page.or(login_post).unify().or(logout_post).unify()
-}
-
-async fn show_login(
-    inner: Arc<AppInner>,
-    cookie: Option<String>,
-    next: &str,
-    error: Option<String>,
-    username: String,
-) -> Result<WarpResponse, Rejection> {
-    if inner.auth.is_none() {
-        return Err(warp::reject::custom(AuthDisabled));
-    }
-    let (session, _) = inner.resolve(cookie.as_deref()).await;
-    let (session, new_cookie) = match session {
-        Some(session) => (session, None),
-        None => match inner.sessions.create().await {
-            Ok(session) => {
-                let cookie = inner.session_cookie(&session.id);
-                (session, cookie)
-            }
-            Err(store_error) => {
-                tracing::error!(error = %store_error, "cannot create a session for the login page");
-                return Ok(html_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    inner.layout.message_page(
-                        "Unavailable",
-                        "Logging in is not possible right now. Please try again.",
-                    ),
-                ));
-            }
-        },
-    };
-    let status = if error.is_some() {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
-    };
-    let form = LoginForm {
-        csrf_token: session.csrf_token.clone(),
-        next: safe_next_path(next),
-        username,
-        error,
-        note_html: inner.login_note_html.clone(),
-    };
-    let mut response = html_response(status, inner.layout.page("Log in", &login_form_html(&form)));
-    if let Some(value) = new_cookie.and_then(|cookie| header::HeaderValue::from_str(&cookie).ok()) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    Ok(response)
-}
-
-fn csrf_failure(inner: &AppInner) -> WarpResponse {
+pub(crate) fn csrf_failure(inner: &AppInner) -> WarpResponse {
     html_response(StatusCode::FORBIDDEN, inner.layout.message_page("Forbidden (CSRF check failed)", "The form was not submitted from this site or your session expired. Go back, reload the page and try again."))
-}
-
-async fn login_submit(
-    form: Form,
-    cookie: Option<String>,
-    inner: Arc<AppInner>,
-) -> Result<WarpResponse, Rejection> {
-    let Some(auth) = inner.auth.clone() else {
-        return Err(warp::reject::custom(AuthDisabled));
-    };
-    let (session, _) = inner.resolve(cookie.as_deref()).await;
-    let Some(session) = session.filter(|session| {
-        csrf::verify(
-            &session.csrf_token,
-            form.get(csrf::FORM_FIELD).map(String::as_str),
-        )
-    }) else {
-        tracing::warn!("login refused: CSRF token missing or wrong");
-        return Ok(csrf_failure(&inner));
-    };
-    let username = form.get("username").cloned().unwrap_or_default();
-    let password = form.get("password").cloned().unwrap_or_default();
-    let next = safe_next_path(form.get("next").map(String::as_str).unwrap_or("/"));
-    match auth.authenticate(&username, &password).await {
-        Some(user) => {
-            match crate::session::login(inner.sessions.as_ref(), Some(&session.id), &user).await {
-                Ok(new_session) => {
-                    tracing::info!(user = %sanitize_for_log(&user.username), "login");
-                    Ok(redirect(&next, inner.session_cookie(&new_session.id)))
-                }
-                Err(error) => {
-                    tracing::warn!(error = %error, "login failed in the session store");
-                    show_login(
-                        inner,
-                        cookie,
-                        &next,
-                        Some("Logging in is not possible right now. Please try again.".into()),
-                        username,
-                    )
-                    .await
-                }
-            }
-        }
-        None => {
-            tracing::info!(user = %sanitize_for_log(&username), "login refused: bad credentials");
-            show_login(
-                inner,
-                cookie,
-                &next,
-                Some("Invalid username or password.".into()),
-                username,
-            )
-            .await
-        }
-    }
-}
-
-async fn logout_submit(
-    form: Form,
-    cookie: Option<String>,
-    inner: Arc<AppInner>,
-) -> Result<WarpResponse, Rejection> {
-    let (session, _) = inner.resolve(cookie.as_deref()).await;
-    let Some(session) = session.filter(|session| {
-        csrf::verify(
-            &session.csrf_token,
-            form.get(csrf::FORM_FIELD).map(String::as_str),
-        )
-    }) else {
-        return Ok(csrf_failure(&inner));
-    };
-    match crate::session::logout(inner.sessions.as_ref(), &session.id).await {
-        Ok(user) => tracing::info!(user = ?user.map(|u| sanitize_for_log(&u)), "logout"),
-        Err(error) => tracing::error!(error = %error, "logout could not reach the session store"),
-    }
-    inner.revoke(&session.id).await;
-    let clear = crate::session::clear_cookie_header(&inner.cookie).ok();
-    Ok(redirect(&inner.config.login_url, clear))
 }
 
 /// Error pages for rejections.
@@ -410,6 +255,12 @@ pub(crate) async fn recover(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Too large",
             "The request body is too large.",
+        )
+    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        (
+            StatusCode::LENGTH_REQUIRED,
+            "Length required",
+            "The request needs a Content-Length header.",
         )
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         (

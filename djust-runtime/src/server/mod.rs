@@ -10,15 +10,28 @@
 //! parse; the mount token; the event-name check and the generated
 //! allowlist; permissions; per-handler rate limits; safe errors; sanitised
 //! logs. See `docs/security.md`.
+//!
+//! Connections come through our own accept loop (`accept.rs`), not
+//! `warp::serve`: it bounds every plain HTTP connection in time (header,
+//! idle, body and send timeouts), size (431, 413) and number (global and
+//! per-address caps, file-descriptor exhaustion handled as load), then
+//! serves the warp routes on hyper's HTTP/1 connection.
 
+mod accept;
+mod body;
+mod conn_table;
+mod connection;
 mod detached;
+mod extensions;
 pub mod files;
 mod flash;
 mod http;
 pub mod layout;
+mod login;
 pub mod origin;
 pub mod page;
 mod reply;
+mod request;
 mod ws;
 
 use std::collections::HashMap;
@@ -36,7 +49,8 @@ pub use page::{csrf_field, LoginForm, CONTENT_SECURITY_POLICY};
 
 use crate::auth::{AuthBackend, Identity, SecretKey, Signer};
 use crate::limits::{
-    HandlerRateLimiter, IpTracker, IpTrackerConfig, MemoryRateLimiter, SharedIpLimiter,
+    HandlerRateLimiter, IpTracker, IpTrackerConfig, LoginGate, LoginThrottle, MemoryLoginThrottle,
+    MemoryRateLimiter, SharedIpLimiter,
 };
 use crate::live::{Endpoint, LiveGroup, Router, ViewStateStore};
 use crate::security::LogThrottle;
@@ -88,6 +102,7 @@ pub struct App {
     revocations: Option<Arc<dyn RevocationBroadcast>>,
     shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     view_states: Option<Arc<dyn ViewStateStore>>,
+    login_throttle: Option<Arc<dyn LoginThrottle>>,
     title: String,
     stylesheets: Vec<String>,
     scripts: Vec<String>,
@@ -104,7 +119,8 @@ impl Default for App {
 pub struct Server {
     addr: SocketAddr,
     inner: Arc<AppInner>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Turns true to stop accepting; dropping it stops the server too.
+    stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -121,12 +137,11 @@ impl Server {
     }
 
     /// Stops accepting connections, closes live sockets (1012, so clients
-    /// reconnect) and waits for open requests to finish.
+    /// reconnect) and waits for open requests to finish (at most 5 s, then
+    /// the rest are closed).
     pub async fn shutdown(mut self) {
         self.inner.closing.send_replace(true);
-        if let Some(sender) = self.shutdown.take() {
-            let _ = sender.send(());
-        }
+        self.stop.send_replace(true);
         let _ = (&mut self.task).await;
         // WebSockets run in their own tasks; each gives up its shared IP slot
         // as it starts closing (1012). Wait (bounded) until those releases
@@ -210,6 +225,12 @@ pub(crate) struct AppInner {
     pub(crate) revoked: Arc<Revoked>,
     pub(crate) revocations: Option<Arc<dyn RevocationBroadcast>>,
     pub(crate) shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
+    /// Login attempt budgets per address and per user name (shared).
+    pub(crate) login_throttle: Arc<dyn LoginThrottle>,
+    /// The process-wide login attempt budget (always this process's own).
+    pub(crate) login_global: MemoryLoginThrottle,
+    /// Admission to password hashing.
+    pub(crate) login_gate: LoginGate,
     pub(crate) state: AppState,
     pub(crate) live_connections: AtomicUsize,
     /// Sockets and detached views holding a `persist` view: shutdown waits
@@ -288,6 +309,7 @@ impl App {
             revocations: None,
             shared_ip_limiter: None,
             view_states: None,
+            login_throttle: None,
             title: "djust".to_owned(),
             stylesheets: Vec::new(),
             scripts: Vec::new(),
@@ -418,6 +440,14 @@ impl App {
         self
     }
 
+    /// Uses another store for the login attempt budgets per address and per
+    /// user name (see [`LoginThrottle`]; the default is in memory, bounded,
+    /// or Redis with `DJUST_REDIS_URL`).
+    pub fn login_throttle(mut self, throttle: Arc<dyn LoginThrottle>) -> Self {
+        self.login_throttle = Some(throttle);
+        self
+    }
+
     /// The site name shown in page titles.
     pub fn title(mut self, title: &str) -> Self {
         self.title = title.to_owned();
@@ -484,6 +514,7 @@ impl App {
                 revocations: self.revocations,
                 ip_limiter: self.shared_ip_limiter,
                 view_states: self.view_states,
+                login_throttle: self.login_throttle,
             },
         )?;
         let sessions = shared.sessions.unwrap_or_else(|| {
@@ -534,6 +565,9 @@ impl App {
             live = live.upload_dir(uploads);
         }
         let live = Arc::new(live.router(router).site_title(self.title.clone()));
+        let login_throttle = shared
+            .login_throttle
+            .unwrap_or_else(|| Arc::new(MemoryLoginThrottle::default()));
         let inner = AppInner {
             layout: page::Layout {
                 title: self.title,
@@ -552,6 +586,9 @@ impl App {
             revoked,
             revocations: shared.revocations,
             shared_ip_limiter: shared.ip_limiter,
+            login_throttle,
+            login_global: MemoryLoginThrottle::new(1),
+            login_gate: LoginGate::new(config.login_concurrency, config.login_queue),
             state: self.state,
             live_connections: AtomicUsize::new(0),
             persisting: Busy::default(),
@@ -580,7 +617,7 @@ impl App {
             .boxed();
         filter = filter.or(http::live_pages(inner.clone())).unify().boxed();
         filter = filter.or(flash::route(inner.clone())).unify().boxed();
-        filter = filter.or(http::auth_routes(inner.clone())).unify().boxed();
+        filter = filter.or(login::auth_routes(inner.clone())).unify().boxed();
         for (prefix, dir) in static_dirs {
             let files = warp::path(prefix)
                 .and(warp::fs::dir(dir))
@@ -623,6 +660,8 @@ impl App {
     }
 
     /// Binds `addr` and serves in the background; for tests and embedding.
+    /// Dropping the returned [`Server`] stops it like [`Server::shutdown`]
+    /// (without waiting).
     pub async fn bind(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Server> {
         let (inner, routes, static_dirs, file_routes) = self.into_inner()?;
         if let Some(broadcast) = &inner.revocations {
@@ -630,16 +669,13 @@ impl App {
         }
         let listener = listen(addr).await?;
         let local = listener.local_addr()?;
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let filter = Self::filter(inner.clone(), routes, static_dirs, file_routes);
-        let server = warp::serve(filter).incoming(listener).graceful(async {
-            let _ = stopped.await;
-        });
-        let task = tokio::spawn(server.run());
+        let task = tokio::spawn(accept::run(listener, inner.clone(), filter, stopped));
         Ok(Server {
             addr: local,
             inner,
-            shutdown: Some(shutdown),
+            stop,
             task,
         })
     }
@@ -704,6 +740,7 @@ struct SharedStores {
     revocations: Option<Arc<dyn RevocationBroadcast>>,
     ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     view_states: Option<Arc<dyn ViewStateStore>>,
+    login_throttle: Option<Arc<dyn LoginThrottle>>,
 }
 
 impl SharedStores {
@@ -737,6 +774,9 @@ impl SharedStores {
                 view_states: explicit
                     .view_states
                     .or_else(|| Some(Arc::new(r::RedisViewStateStore::new(redis.clone())))),
+                login_throttle: explicit
+                    .login_throttle
+                    .or_else(|| Some(Arc::new(r::RedisLoginThrottle::new(redis.clone())))),
             })
         }
         #[cfg(not(feature = "redis"))]
@@ -748,6 +788,14 @@ impl SharedStores {
         }
     }
 }
+
+/// Connections the kernel queues for `accept`. Under a flood of
+/// reconnecting clients the queue stays full whatever its length (they
+/// outnumber it), and a legitimate client whose SYN is dropped waits for
+/// its 1 s retransmission; a longer queue (4096 was measured) only adds
+/// the wait behind the attackers queued before it. See BENCHMARKS.md,
+/// "Resource exhaustion".
+const LISTEN_BACKLOG: u32 = 1024;
 
 /// A listening socket on the first of `addr`'s addresses that binds, with
 /// `TCP_NODELAY` set so accepted sockets inherit it (Linux, the BSDs and
@@ -767,7 +815,7 @@ async fn listen(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<tokio::
         socket.set_reuseaddr(true)?;
         socket.set_nodelay(true)?;
         match socket.bind(address) {
-            Ok(()) => return socket.listen(1024),
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
             Err(error) => last_error = Some(error),
         }
     }

@@ -56,7 +56,7 @@ pub(crate) fn route(
 ) -> impl Filter<Extract = (WarpResponse,), Error = Rejection> + Clone {
     warp::path!("ws" / "live")
         .and(warp::get())
-        .and(warp::addr::remote())
+        .and(super::extensions::remote())
         .and(warp::header::headers_cloned())
         .and(warp::ext::optional::<OnUpgrade>())
         .and(warp::any().map(move || inner.clone()))

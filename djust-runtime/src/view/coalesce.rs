@@ -36,7 +36,7 @@ use tokio::time::Instant;
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use djust::Coalescer;
+/// use djust_runtime::view::Coalescer;
 /// use tokio::sync::broadcast;
 ///
 /// #[derive(Clone, Debug)]
@@ -210,7 +210,9 @@ mod tests {
     }
 
     fn alive_tasks() -> usize {
-        tokio::runtime::Handle::current().metrics().num_alive_tasks()
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
     }
 
     #[tokio::test(start_paused = true)]
@@ -258,7 +260,9 @@ mod tests {
         assert!(log.len() <= 11, "{} deliveries: {log:?}", log.len());
         assert!(log.len() >= 10, "{} deliveries: {log:?}", log.len());
         assert_eq!(log.last().map(|(_, v)| *v), Some(200), "final state lost");
-        assert!(log.last().is_some_and(|(at, _)| *at <= changes_end + INTERVAL));
+        assert!(log
+            .last()
+            .is_some_and(|(at, _)| *at <= changes_end + INTERVAL));
         assert!(log[0].0 == start);
         assert!(!coalescer.is_holding());
         assert_eq!(alive_tasks(), 0);

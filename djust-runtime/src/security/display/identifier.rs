@@ -165,7 +165,7 @@ impl std::error::Error for IdentifierError {}
 /// [`identifier_with_max`].
 ///
 /// ```
-/// use djust::text::{identifier, IdentifierError};
+/// use djust_runtime::security::display::{identifier, IdentifierError};
 ///
 /// let ann = identifier("  Ann ").unwrap();
 /// assert_eq!(ann.as_str(), "Ann");

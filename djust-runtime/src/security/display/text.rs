@@ -38,7 +38,7 @@ pub const MAX_COMBINING_MARKS: usize = 4;
 /// to be escaped, which `html!` does.
 ///
 /// ```
-/// use djust::text::display_text;
+/// use djust_runtime::security::display::display_text;
 ///
 /// assert_eq!(display_text("\u{202E}gnp.exe"), "gnp.exe");
 /// assert_eq!(display_text("ring\u{7} the bell\u{1B}[2J"), "ring the bell[2J");
@@ -55,7 +55,7 @@ pub fn display_text(text: &str) -> Cow<'_, str> {
 /// removed, and combining marks are capped, as in [`display_text`].
 ///
 /// ```
-/// use djust::text::display_multiline;
+/// use djust_runtime::security::display::display_multiline;
 ///
 /// assert_eq!(display_multiline("one\r\ntwo\u{2028}three\u{7}"), "one\ntwo\nthree");
 /// ```

@@ -1,0 +1,195 @@
+//! Running out of file descriptors is load, not failure (issue 23, finding
+//! 1): with the process's open-file table full, `accept` fails with
+//! `EMFILE`; the server backs off (never a busy loop), logs it at most once
+//! a second with the count of errors left out, closes a connection that
+//! waits on its client to free a descriptor, and keeps serving.
+//!
+//! Alone in its test binary: it lowers this process's own open-file limit
+//! (`prlimit --pid`) and fills its table with `/dev/null` handles.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use djust::prelude::*;
+use support::raw::*;
+use support::*;
+
+struct Hello;
+
+#[live_view(public, name = "hello")]
+impl Hello {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Hello)
+    }
+
+    fn render(&self) -> Html {
+        html! { <p>"hello"</p> }
+    }
+}
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Buffer {
+    fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// This process's open-file limits `(soft, hard)`.
+fn nofile_limits() -> (u64, u64) {
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("/proc/self/limits");
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .expect("open files line");
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+fn set_soft_nofile(soft: u64, hard: u64) -> bool {
+    std::process::Command::new("prlimit")
+        .arg("--pid")
+        .arg(std::process::id().to_string())
+        .arg(format!("--nofile={soft}:{hard}"))
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+fn open_fds() -> u64 {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count() as u64)
+}
+
+/// Opens `/dev/null` until the table is full.
+fn fill_table() -> Vec<std::fs::File> {
+    let mut files = Vec::new();
+    while let Ok(file) = std::fs::File::open("/dev/null") {
+        files.push(file);
+        assert!(files.len() < 100_000, "the limit did not apply");
+    }
+    files
+}
+
+/// `(logged lines, largest "suppressed" count)` of the accept errors.
+fn accept_errors(log: &str) -> (usize, u64) {
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("accept failed"))
+        .collect();
+    let most_suppressed = lines
+        .iter()
+        .filter_map(|line| {
+            let at = line.find("suppressed=")? + "suppressed=".len();
+            line[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    (lines.len(), most_suppressed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_file_descriptors_the_server_backs_off_frees_one_and_keeps_serving() {
+    if !set_soft_nofile(nofile_limits().0, nofile_limits().1) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "prlimit (util-linux) is missing but CI is set"
+        );
+        eprintln!("skipping: prlimit (util-linux) is not available");
+        return;
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(move || writer.clone())
+        .init();
+    let server = App::new()
+        .config(test_config())
+        .live("/", Hello::view())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = server.local_addr();
+    assert_eq!(get(addr, "/").await.status, 200);
+    let (soft, hard) = nofile_limits();
+    assert!(set_soft_nofile(open_fds() + 64, hard), "lower the limit");
+    let mut filler = fill_table();
+
+    // 1. Table full, nothing to evict: a connection waits in the kernel's
+    //    queue while accept fails. The server backs off instead of
+    //    spinning, and logs once a second.
+    drop(filler.pop());
+    let mut waiting = connect_from(loopback(1), addr).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (lines, most_suppressed) = accept_errors(&buffer.text());
+    assert!(
+        (2..=4).contains(&lines),
+        "{lines} lines:\n{}",
+        buffer.text()
+    );
+    assert!(
+        most_suppressed <= 20,
+        "{most_suppressed} errors between two lines: a busy loop\n{}",
+        buffer.text()
+    );
+
+    // 2. Descriptors free again: the waiting connection is served.
+    for _ in 0..3 {
+        drop(filler.pop());
+    }
+    let request = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    assert!(send(&mut waiting, request.as_bytes()).await);
+    assert_eq!(
+        read_until_closed(&mut waiting, HANG).await.status(),
+        Some(200)
+    );
+
+    // 3. Full again with an idle connection open: the server closes it to
+    //    take the newcomer.
+    let mut idle = connect_from(loopback(2), addr).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    filler.extend(fill_table());
+    drop(filler.pop());
+    let mut newcomer = connect_from(loopback(3), addr).await;
+    let ended = read_until_closed(&mut idle, HANG).await;
+    assert!(
+        ended.closed,
+        "the idle connection was not closed to free a descriptor"
+    );
+    assert!(send(&mut newcomer, request.as_bytes()).await);
+    assert_eq!(
+        read_until_closed(&mut newcomer, HANG).await.status(),
+        Some(200)
+    );
+
+    drop(filler);
+    assert!(set_soft_nofile(soft, hard), "restore the limit");
+    drop((waiting, idle, newcomer));
+    server.shutdown().await;
+}
