@@ -18,6 +18,7 @@ mod djust_653_cswsh;
 mod djust_654_timings;
 mod ghsa_5g2h_9x5v_5h3x;
 mod ghsa_7prp_2623_8g45;
+mod ghsa_p8fj_694c_pvhc;
 mod ghsa_rrc9_mx66_ffcm;
 mod htmx_1495;
 

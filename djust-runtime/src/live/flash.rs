@@ -8,13 +8,16 @@
 //! shows the messages and clears the cookie: shown once.
 //!
 //! A link is bound to the session it was made for (no one can send another
-//! user a link that shows them a message) and lives [`FLASH_LINK_TTL_SECS`];
-//! the cookie lives [`FLASH_COOKIE_TTL_SECS`]. Both are signed with keys
-//! derived for these purposes only.
+//! user a link that shows them a message) by a keyed hash of the session
+//! id, never the id itself: a link is a URL, kept in history and logs. It
+//! lives [`FLASH_LINK_TTL_SECS`]; the cookie lives [`FLASH_COOKIE_TTL_SECS`].
+//! Both are signed with keys derived for these purposes only.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Signer, CLOCK_SKEW_SECS};
+use crate::auth::{constant_time_eq, Signer, CLOCK_SKEW_SECS};
 use crate::view::flash::{Flash, MAX_FLASH_MESSAGES};
 
 /// The route that turns a flash link into the flash cookie.
@@ -31,6 +34,17 @@ pub const FLASH_COOKIE_TTL_SECS: u64 = 120;
 
 const LINK_PURPOSE: &str = "flash-link";
 const COOKIE_PURPOSE: &str = "flash-cookie";
+const BINDING_PURPOSE: &str = "flash-link-session";
+
+/// The keyed hash of `session_id` (`None`: no session) a link carries.
+fn session_binding(signer: &Signer, session_id: Option<&str>) -> String {
+    let input = match session_id {
+        Some(id) => format!("1:{id}"),
+        None => "0:".to_owned(),
+    };
+    let full = signer.derive(BINDING_PURPOSE).keyed_hash(input.as_bytes());
+    URL_SAFE_NO_PAD.encode(&full[..16])
+}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,7 +53,9 @@ struct LinkPayload {
     n: String,
     /// The messages.
     f: Vec<Flash>,
-    /// The session it is for (`""`: none).
+    /// The session it is for, as a keyed hash (base64url of 16 bytes;
+    /// the link is a URL, which lands in history and logs, so it never
+    /// carries the session id itself).
     s: String,
     /// Unix seconds when it was made.
     t: u64,
@@ -72,7 +88,7 @@ pub fn flash_link(
     let payload = LinkPayload {
         n: next.to_owned(),
         f: flash.iter().take(MAX_FLASH_MESSAGES).cloned().collect(),
-        s: session_id.unwrap_or_default().to_owned(),
+        s: session_binding(signer, session_id),
         t: now_unix,
     };
     // Serialising strings cannot fail; an empty token fails to open.
@@ -91,7 +107,8 @@ pub fn open_flash_link(
 ) -> Option<(String, Vec<Flash>)> {
     let bytes = signer.derive(LINK_PURPOSE).open(token).ok()?;
     let payload: LinkPayload = serde_json::from_slice(&bytes).ok()?;
-    let same_session = payload.s == session_id.unwrap_or_default();
+    let expected = session_binding(signer, session_id);
+    let same_session = constant_time_eq(&payload.s, &expected);
     (same_session && fresh(payload.t, now_unix, FLASH_LINK_TTL_SECS))
         .then_some((payload.n, payload.f))
 }
