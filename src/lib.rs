@@ -169,6 +169,7 @@ pub mod runtime {
 
 pub use djust_runtime::cli;
 pub use djust_runtime::live::LiveGroup;
+pub use djust_runtime::queries;
 pub use djust_runtime::server::files::StoredFile;
 pub use djust_runtime::server::{App, Config, Server};
 pub use djust_runtime::template::{

@@ -14,6 +14,7 @@ pub mod config;
 pub mod limits;
 pub mod live;
 pub mod protocol;
+pub mod queries;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod security;

@@ -32,6 +32,7 @@ use std::fmt;
 use djust_runtime::auth::User;
 use djust_runtime::live::MountRefusal;
 use djust_runtime::protocol::ServerMessage;
+use djust_runtime::queries::{QueryCounter, ThreadQueries};
 use djust_runtime::security::SafeError;
 use djust_runtime::view::ViewFactory;
 use serde_json::Value;
@@ -46,7 +47,7 @@ use inputs::{
 pub use uploads::check_uploads;
 
 /// Per-view options of the smoke checks.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SmokeOptions {
     /// Handlers not to fuzz, each with the reason (logged with `tracing` by
     /// each fuzzing check and listed in [`SmokeReport::skipped`]). A name
@@ -58,6 +59,36 @@ pub struct SmokeOptions {
     /// Seeds the order in which payloads are sent (0 by default, so runs
     /// are reproducible); failures print it.
     pub seed: u64,
+    /// Most database queries one mount (with its first render) or one
+    /// event (handler and re-render) may run; every check fails a call
+    /// that runs more. `None` (the default): not counted.
+    pub max_queries: Option<u64>,
+    /// Where queries are counted: [`ThreadQueries`] (what
+    /// `djust::queries::record_query` records on the test's thread) unless
+    /// set.
+    pub queries: Option<&'static dyn QueryCounter>,
+}
+
+impl fmt::Debug for SmokeOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmokeOptions")
+            .field("skip", &self.skip)
+            .field("fixture", &self.fixture.is_some())
+            .field("seed", &self.seed)
+            .field("max_queries", &self.max_queries)
+            .field("queries", &self.queries.map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl SmokeOptions {
+    /// The counter the query budget reads.
+    pub(crate) fn query_counter(&self) -> &'static dyn QueryCounter {
+        match self.queries {
+            Some(counter) => counter,
+            None => &ThreadQueries,
+        }
+    }
 }
 
 /// What a passing check did.
@@ -499,7 +530,10 @@ pub fn check_allowlist(
 /// identifier in scope where the macro is invoked (define or `use` it).
 /// Options after `with`, comma-separated, in any order: `fixture = <fn or
 /// non-capturing closure of type fn(TestClientBuilder) -> TestClientBuilder>`,
-/// `skip = [("handler", "reason"), ..]`, `seed = <u64>`.
+/// `skip = [("handler", "reason"), ..]`, `seed = <u64>`, `max_queries =
+/// <u64>` (the most database queries one mount or one event may run; see
+/// `djust::queries`), `queries = <&'static dyn QueryCounter>` (where they
+/// are counted; the test thread's `record_query` count by default).
 #[macro_export]
 macro_rules! smoke_tests {
     (@parse [$($done:tt)*]) => {
@@ -520,6 +554,12 @@ macro_rules! smoke_tests {
     (@opts [$($done:tt)*] $view:ident [$($o:tt)*] seed = $seed:expr $(, $($rest:tt)*)?) => {
         $crate::smoke_tests!(@opts [$($done)*] $view [$($o)* (seed $seed)] $($($rest)*)?);
     };
+    (@opts [$($done:tt)*] $view:ident [$($o:tt)*] max_queries = $max:expr $(, $($rest:tt)*)?) => {
+        $crate::smoke_tests!(@opts [$($done)*] $view [$($o)* (max_queries $max)] $($($rest)*)?);
+    };
+    (@opts [$($done:tt)*] $view:ident [$($o:tt)*] queries = $counter:expr $(, $($rest:tt)*)?) => {
+        $crate::smoke_tests!(@opts [$($done)*] $view [$($o)* (queries $counter)] $($($rest)*)?);
+    };
     (@opts [$($done:tt)*] $view:ident [$($o:tt)*] $($rest:tt)*) => {
         $crate::smoke_tests!(@parse [$($done)* ($view [$($o)*])] $($rest)*);
     };
@@ -531,6 +571,12 @@ macro_rules! smoke_tests {
     };
     (@set $options:ident (seed $seed:expr)) => {
         $options.seed = $seed;
+    };
+    (@set $options:ident (max_queries $max:expr)) => {
+        $options.max_queries = ::std::option::Option::Some($max);
+    };
+    (@set $options:ident (queries $counter:expr)) => {
+        $options.queries = ::std::option::Option::Some($counter);
     };
     (@test $view:ident $test:ident $check:ident) => {
         #[test]

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use djust::runtime::auth::{hash_password, User};
+use rusqlite::trace::{TraceEvent, TraceEventCodes};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// One contact as stored.
@@ -296,6 +297,11 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")?;
         conn.execute_batch(SCHEMA)?;
+        // Every statement counts against the smoke tests' `max_queries`.
+        conn.trace_v2(
+            TraceEventCodes::SQLITE_TRACE_PROFILE,
+            Some(|_: TraceEvent<'_>| djust::queries::record_query()),
+        );
         Ok(Db {
             conn: Mutex::new(conn),
         })

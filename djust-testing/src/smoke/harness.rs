@@ -7,6 +7,7 @@ use std::panic::AssertUnwindSafe;
 use djust_runtime::auth::User;
 use djust_runtime::live::MountRefusal;
 use djust_runtime::protocol::ServerMessage;
+use djust_runtime::queries::QueryScope;
 use djust_runtime::security::SafeError;
 use djust_runtime::view::{HandlerMeta, ViewFactory, ViewMeta};
 use serde_json::{Map, Value};
@@ -162,12 +163,33 @@ impl<'a> Harness<'a> {
         }
     }
 
-    /// Mounts a fresh client as the authorised user.
-    pub(crate) fn mount(&self) -> Result<TestClient, MountRefusal> {
+    /// Mounts a fresh client as the authorised user; `mount` and the first
+    /// render count against [`SmokeOptions::max_queries`].
+    pub(crate) fn mount(&mut self) -> Result<TestClient, MountRefusal> {
         let builder = TestClient::build_factory(self.factory).user(authorised_user(self.meta));
-        match self.options.fixture {
-            Some(fixture) => fixture(builder).mount(),
-            None => builder.mount(),
+        // The fixture (seeding a test database, say) is not the view's work.
+        let builder = match self.options.fixture {
+            Some(fixture) => fixture(builder),
+            None => builder,
+        };
+        let scope = QueryScope::start(self.options.query_counter());
+        let mounted = builder.mount();
+        let queries = scope.queries();
+        if mounted.is_ok() {
+            self.check_query_budget("mount and first render", queries);
+        }
+        mounted
+    }
+
+    /// A finding when `what` ran more queries than the budget allows.
+    pub(crate) fn check_query_budget(&mut self, what: &str, queries: u64) {
+        if let Some(budget) = self.options.max_queries {
+            if queries > budget {
+                self.fail(format!(
+                    "{what} ran {queries} database queries, more than `max_queries = {budget}` \
+                     (a query per item of a list is the usual cause: load the list in one query)"
+                ));
+            }
         }
     }
 
@@ -250,6 +272,7 @@ impl<'a> Harness<'a> {
         what: &str,
         send: &dyn Fn(&mut TestClient) -> EventResult,
     ) -> Option<Reply> {
+        let counter = self.options.query_counter();
         for attempt in 0..2 {
             let client = match self.client() {
                 Ok(client) => client,
@@ -260,6 +283,7 @@ impl<'a> Harness<'a> {
                 }
             };
             let before = client.html();
+            let scope = QueryScope::start(counter);
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 let result = send(client);
                 let after = if result.closed {
@@ -269,7 +293,9 @@ impl<'a> Harness<'a> {
                 };
                 (result, after)
             }));
+            let queries = scope.queries();
             self.events += 1;
+            self.check_query_budget(what, queries);
             let (result, after) = match outcome {
                 Ok(pair) => pair,
                 Err(panic) => {
