@@ -4,43 +4,13 @@
 
 use std::time::Duration;
 
+use super::rate::TOKEN_BUCKET;
 use super::{OutageLog, Redis};
 use crate::limits::{per_minute_rate, BoxFuture, LoginThrottle, ThrottleRefusal};
 
 /// Key prefix of login budgets: `djust:login:ip:{ip}`,
 /// `djust:login:user:{sha256 of the user name}`.
 pub const LOGIN_PREFIX: &str = "djust:login:";
-
-/// The token bucket of `redis/rate.rs`, answering how long until the next
-/// token when it is empty.
-///
-/// KEYS[1] = bucket, ARGV[1] = rate (tokens/s), ARGV[2] = burst.
-/// Returns 0 (allowed) or the wait in milliseconds (at least 1).
-const TAKE_OR_WAIT: &str = r"
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 't', 'v')
-local last = tonumber(state[1])
-local tokens = tonumber(state[2])
-if last == nil or tokens == nil then
-  last = now
-  tokens = burst
-end
-local elapsed = now - last
-if elapsed < 0 then elapsed = 0 end
-tokens = math.min(burst, tokens + elapsed * rate)
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
-  wait = math.max(1, math.ceil((1 - tokens) / rate * 1000))
-end
-redis.call('HSET', KEYS[1], 't', string.format('%.6f', now), 'v', string.format('%.6f', tokens))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
-return wait
-";
 
 /// [`LoginThrottle`] in Redis: one `EVALSHA` per check, buckets under
 /// [`LOGIN_PREFIX`] expiring once full again.
@@ -59,7 +29,7 @@ impl RedisLoginThrottle {
     pub fn new(redis: Redis) -> Self {
         Self {
             redis,
-            script: ::redis::Script::new(TAKE_OR_WAIT),
+            script: ::redis::Script::new(TOKEN_BUCKET),
             outage: OutageLog::default(),
         }
     }

@@ -6,14 +6,16 @@ use crate::limits::{BoxFuture, HandlerRateLimiter};
 /// Key prefix of buckets: `djust:rate:{view}:{handler}:{kind}:{id}`.
 pub const RATE_PREFIX: &str = "djust:rate:";
 
-/// Continuous-refill token bucket, taken atomically in one round trip.
+/// Continuous-refill token bucket, taken atomically in one round trip
+/// (shared by the login budgets of `redis/login.rs`).
 ///
 /// KEYS[1] = bucket, ARGV[1] = rate (tokens/s), ARGV[2] = burst.
 /// Time is Redis' own clock (`TIME`), so processes with skewed clocks share
 /// one consistent bucket. The hash `{t = last update, v = tokens}` expires
 /// once it would have refilled completely (then it equals a new bucket).
-/// Returns 1 (allowed) or 0 (limited).
-const TOKEN_BUCKET: &str = r"
+/// Returns 0 (a token was taken) or, when the bucket is empty, the wait in
+/// milliseconds until the next token (at least 1).
+pub(super) const TOKEN_BUCKET: &str = r"
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local now_parts = redis.call('TIME')
@@ -28,14 +30,15 @@ end
 local elapsed = now - last
 if elapsed < 0 then elapsed = 0 end
 tokens = math.min(burst, tokens + elapsed * rate)
-local allowed = 0
+local wait = 0
 if tokens >= 1 then
   tokens = tokens - 1
-  allowed = 1
+else
+  wait = math.max(1, math.ceil((1 - tokens) / rate * 1000))
 end
 redis.call('HSET', KEYS[1], 't', string.format('%.6f', now), 'v', string.format('%.6f', tokens))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
-return allowed
+return wait
 ";
 
 /// [`HandlerRateLimiter`] in Redis: one `EVALSHA` per check.
@@ -72,8 +75,8 @@ impl RedisRateLimiter {
         }
         let mut invocation = self.script.key(format!("{RATE_PREFIX}{key}"));
         invocation.arg(rate).arg(burst);
-        let allowed: i64 = self.redis.invoke(&invocation).await?;
-        Ok(allowed == 1)
+        let wait_ms: u64 = self.redis.invoke(&invocation).await?;
+        Ok(wait_ms == 0)
     }
 }
 
