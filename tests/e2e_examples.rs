@@ -117,8 +117,23 @@ async fn counter_clicks_update_the_dom_without_reloading() {
         .goto(&format!("http://{}/", server.local_addr()))
         .await;
     wait_connected(&browser).await;
+    // The socket's first render was the page's own: the DOM stayed, and
+    // the patches that follow apply to it without a repair.
+    assert_eq!(
+        browser
+            .execute(
+                "return document.querySelector('[data-djust-view]').getAttribute('data-djust-mount');",
+                vec![]
+            )
+            .await,
+        json!("kept")
+    );
     browser
-        .execute("window.__same_page = true; return true;", vec![])
+        .execute(
+            "window.__same_page = true; window.__resyncs = 0; \
+             document.addEventListener('djust:resync', () => { window.__resyncs += 1; }); return true;",
+            vec![],
+        )
         .await;
     click(&browser, "#increment").await;
     wait_text(&browser, "#count", "1").await;
@@ -132,6 +147,11 @@ async fn counter_clicks_update_the_dom_without_reloading() {
             .await,
         json!(true),
         "the page reloaded"
+    );
+    assert_eq!(
+        browser.execute("return window.__resyncs;", vec![]).await,
+        json!(0),
+        "a patch did not apply to the kept DOM"
     );
     browser.close().await;
     server.shutdown().await;

@@ -112,3 +112,94 @@ async fn events_become_patches_with_versions() {
     );
     server.shutdown().await;
 }
+
+/// Renders the app's shared number, so a test can change the page between
+/// the GET and the socket's mount.
+struct Shared {
+    value: u64,
+}
+
+#[live_view(public)]
+impl Shared {
+    fn mount(ctx: &mut MountCtx) -> Result<Self> {
+        let value = ctx
+            .state::<std::sync::Arc<std::sync::atomic::AtomicU64>>()?
+            .load(std::sync::atomic::Ordering::SeqCst);
+        Ok(Shared { value })
+    }
+    fn render(&self) -> Html {
+        html! { <table><tbody><tr><td id="value">{self.value}</td></tr></tbody></table> }
+    }
+}
+
+/// The `data-djust-digest` of a page.
+fn digest_of(page: &str) -> String {
+    let start = page.find("data-djust-digest=\"").expect("a digest") + 19;
+    page[start..]
+        .split('"')
+        .next()
+        .expect("closing quote")
+        .to_owned()
+}
+
+async fn mount_with_digest(
+    addr: std::net::SocketAddr,
+    path: &str,
+    view: &str,
+    digest: &str,
+) -> serde_json::Value {
+    let page = get(addr, path).await;
+    let mut socket = connect(addr).await;
+    send_json(
+        &mut socket,
+        &json!({ "type": "mount", "view": view, "url": path, "mount_token": mount_token(&page.body), "digest": digest }),
+    )
+    .await;
+    recv(&mut socket).await.expect("mount frame")
+}
+
+#[tokio::test]
+async fn a_mount_whose_render_the_page_already_shows_leaves_the_html_out() {
+    let value = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(7));
+    let server = App::new()
+        .config(test_config())
+        .state(value.clone())
+        .live("/", Shared::view())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = server.local_addr();
+    let page = get(addr, "/").await;
+    let digest = digest_of(&page.body);
+    assert_eq!(digest.len(), 32, "{digest}");
+
+    // Unchanged since the GET: no HTML, the client keeps its DOM.
+    let mounted = mount_with_digest(addr, "/", "shared", &digest).await;
+    assert_eq!(mounted["type"], "mount", "{mounted}");
+    assert_eq!(mounted["unchanged"], true, "{mounted}");
+    assert!(mounted.get("html").is_none(), "{mounted}");
+    assert!(mounted.to_string().len() < 1024, "{mounted}");
+
+    // Changed between the GET and the mount: the whole HTML.
+    value.store(8, std::sync::atomic::Ordering::SeqCst);
+    let mounted = mount_with_digest(addr, "/", "shared", &digest).await;
+    assert!(mounted.get("unchanged").is_none(), "{mounted}");
+    assert!(
+        mounted["html"].as_str().unwrap_or_default().contains(">8<"),
+        "{mounted}"
+    );
+
+    // A wrong, hostile or oversized digest is only a miss.
+    for wrong in [
+        "",
+        "00000000000000000000000000000000",
+        "<script>",
+        &"f".repeat(10_000),
+    ] {
+        let mounted = mount_with_digest(addr, "/", "shared", wrong).await;
+        assert_eq!(mounted["type"], "mount", "{mounted}");
+        assert!(mounted.get("unchanged").is_none(), "{wrong:.40}: {mounted}");
+        assert!(mounted["html"].as_str().is_some(), "{mounted}");
+    }
+    server.shutdown().await;
+}

@@ -43,6 +43,8 @@ OPTIONS:
   --protocol djust-rs|djust-py   wire dialect (default djust-rs)
   --event NAME        override the event name (default per scenario)
   --settle SECS       wait after mounting before reading RSS (default 2)
+  --no-digest         mount without the page's digest (the server sends the whole
+                      first render again, as before the client kept the SSR DOM)
   --json PATH         also write the results as JSON
   --redis URL         the bench server uses this Redis (Config::redis_url: sessions,
                       rate limits, per-IP counts, chat rooms via RedisBroadcast) and the
@@ -134,6 +136,9 @@ pub struct Args {
     pub json: Option<PathBuf>,
     pub redis: Option<String>,
     pub room_size: usize,
+    /// Send the page's `data-djust-digest` in `mount`, as browsers do (an
+    /// unchanged first render then comes back without its HTML).
+    pub digest: bool,
 }
 
 impl Args {
@@ -165,6 +170,7 @@ pub fn parse_args(raw: &[String]) -> BenchResult<Args> {
         json: None,
         redis: None,
         room_size: 10,
+        digest: true,
     };
     let mut it = raw.iter();
     while let Some(flag) = it.next() {
@@ -213,6 +219,7 @@ pub fn parse_args(raw: &[String]) -> BenchResult<Args> {
             "--json" => args.json = Some(PathBuf::from(value("--json")?)),
             "--redis" => args.redis = Some(value("--redis")?),
             "--room-size" => args.room_size = number("--room-size", value("--room-size")?)?,
+            "--no-digest" => args.digest = false,
             other => return Err(format!("unknown option `{other}` (see --help)")),
         }
     }

@@ -197,8 +197,10 @@ pub async fn open_session(
     target: &Target,
     protocol: Protocol,
     params: Value,
+    digest: bool,
 ) -> BenchResult<Mounted> {
     let page = get_page(target, None).await?;
+    let page_digest = attribute(&page.body, "data-djust-digest").filter(|_| digest);
     let (view_attr, token) = match protocol {
         Protocol::DjustRs => (
             "data-djust-view",
@@ -239,7 +241,7 @@ pub async fn open_session(
     }
     let mount = match token {
         Some(token) => {
-            json!({"type": "mount", "view": view, "params": params, "url": target.path, "mount_token": token})
+            json!({"type": "mount", "view": view, "params": params, "url": target.path, "mount_token": token, "digest": page_digest})
         }
         None => {
             json!({"type": "mount", "view": view, "params": params, "url": target.path, "has_prerendered": false})

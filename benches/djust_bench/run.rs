@@ -85,6 +85,7 @@ async fn mount_sessions(
         let permits = permits.clone();
         let target = target.clone();
         let protocol = args.protocol;
+        let digest = args.digest;
         let params = match args.scenario {
             Scenario::Chat => json!({ "room": index % rooms }),
             _ => json!({}),
@@ -92,7 +93,7 @@ async fn mount_sessions(
         opening.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.map_err(|e| e.to_string())?;
             let started = Instant::now();
-            let session = open_session(&target, protocol, params).await?;
+            let session = open_session(&target, protocol, params, digest).await?;
             Ok::<_, String>((session, started.elapsed()))
         }));
     }

@@ -133,6 +133,11 @@ pub enum ClientMessage {
         url: Option<String>,
         /// Signed mount token (from `data-djust-token`).
         mount_token: String,
+        /// The digest of the HTML the page already shows (from
+        /// `data-djust-digest`): when the socket's first render is the
+        /// same, the `mount` frame leaves the HTML out.
+        #[serde(default)]
+        digest: Option<String>,
     },
     /// A user event for a handler.
     Event {
@@ -223,8 +228,13 @@ pub enum ServerMessage {
         view: String,
         /// Version of the rendered tree (starts at 1).
         version: u64,
-        /// Full HTML of the view's children.
+        /// Full HTML of the view's children (left out when `unchanged`).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         html: String,
+        /// The render is the one the page already shows (the client's
+        /// `digest` matched): keep the DOM.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unchanged: bool,
         /// The token to present in `resume` if the socket drops (absent
         /// when the server keeps no view for reconnects). Each `resumed`
         /// carries the next one.

@@ -293,12 +293,17 @@ function onFrame(view, data) {
   try { f = Object(JSON.parse(data)); } catch (e) { /* not JSON */ }
   const root = view.root;
   const type = f.type;
+  if (['mount', 'html_update', 'patch', 'resumed', 'live_navigate'].includes(type)) view.pristine = false;
   if (type === 'connect' && view.resume) {
     send(view, { type: 'resume', view: root.dataset.djustView || '', token: view.resume, version: view.version });
   } else if (type === 'connect' || type === 'resume_refused') {
     view.resume = null;
+    // The digest names the render the page shows: an unchanged first
+    // render comes back without its HTML and the DOM is kept. Once the
+    // DOM changed (a mount, a patch, a navigation), it no longer names it.
+    const digest = view.pristine ? root.dataset.djustDigest : undefined;
     send(view, { type: 'mount', view: root.dataset.djustView || '', params: {},
-      url: location.pathname + location.search, mount_token: root.dataset.djustToken || '' });
+      url: location.pathname + location.search, mount_token: root.dataset.djustToken || '', digest });
   } else if (type === 'resumed' && typeof f.resume_token === 'string') {
     view.resume = f.resume_token; // what was missed follows
     view.mounted = true;
@@ -306,10 +311,12 @@ function onFrame(view, data) {
     setStatus(view, 'connected');
     emit(view, 'djust:reconnected', {});
   } else if (type === 'mount' || type === 'html_update') {
-    safeSetInnerHTML(root, f.html);
+    if (!(type === 'mount' && f.unchanged === true)) safeSetInnerHTML(root, typeof f.html === 'string' ? f.html : '');
     view.version = Number(f.version) || 0;
     view.resync = false;
     if (type === 'mount') {
+      // 'kept': the first render was the page's own, its DOM stayed.
+      root.setAttribute('data-djust-mount', f.unchanged === true ? 'kept' : 'rendered');
       view.resume = typeof f.resume_token === 'string' ? f.resume_token : null;
       view.mounted = true;
       view.attempt = 0;
@@ -319,7 +326,10 @@ function onFrame(view, data) {
   } else if (type === 'patch') {
     if (!view.resync) { // ignored until the html_update
       if (f.version === view.version + 1 && applyPatches(root, f.patches)) view.version = f.version;
-      else view.resync = send(view, { type: 'request_html' });
+      else {
+        view.resync = send(view, { type: 'request_html' });
+        emit(view, 'djust:resync', { version: view.version });
+      }
     }
     settle(view, f.ref);
   } else if (type === 'noop' || type === 'error') {
@@ -684,7 +694,7 @@ function connect() {
   document.querySelectorAll('[data-djust-view]').forEach((root) => {
     let view = views.find((v) => v.root === root);
     if (!view) {
-      view = { root, version: 0, pending: new Map(), attempt: 0, uploads: new Map() };
+      view = { root, version: 0, pending: new Map(), attempt: 0, uploads: new Map(), pristine: true };
       views.push(view);
       bind(view);
       bindUploads(view);

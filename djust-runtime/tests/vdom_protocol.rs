@@ -32,6 +32,7 @@ fn client_mount() {
             params,
             url: Some("/contacts?page=2".into()),
             mount_token: "tok.sig".into(),
+            digest: None,
         },
     );
 }
@@ -49,6 +50,7 @@ fn client_mount_defaults_and_unknown_fields() {
             params: serde_json::Map::new(),
             url: None,
             mount_token: "t".into(),
+            digest: None,
         }
     );
 }
@@ -108,6 +110,17 @@ fn server_connect_mount_update() {
             view: "contacts".into(),
             version: 1,
             html: "<p>x</p>".into(),
+            unchanged: false,
+            resume_token: None,
+        },
+    );
+    server_round_trip(
+        r#"{"type":"mount","view":"contacts","version":1,"unchanged":true}"#,
+        ServerMessage::Mount {
+            view: "contacts".into(),
+            version: 1,
+            html: String::new(),
+            unchanged: true,
             resume_token: None,
         },
     );

@@ -59,6 +59,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::digest::same_render;
 use super::endpoint::Endpoint;
 use super::flash::flash_link;
 use super::gates::json_depth_exceeds;
@@ -368,7 +369,11 @@ impl Connection {
                 params,
                 url,
                 mount_token,
-            } => self.mount(&view, params, url, &mount_token, now).await,
+                digest,
+            } => {
+                self.mount(&view, params, url, &mount_token, digest.as_deref(), now)
+                    .await
+            }
             ClientMessage::Event {
                 event,
                 params,
@@ -1298,6 +1303,7 @@ impl Connection {
         params: Params,
         url: Option<String>,
         token: &str,
+        digest: Option<&str>,
         now: Instant,
     ) -> Step {
         if self.live.is_some() {
@@ -1362,8 +1368,19 @@ impl Connection {
                 self.group = group_index;
                 let mut frames = mounted.frames;
                 let token = self.issue_resume_token(now);
-                if let Some(ServerMessage::Mount { resume_token, .. }) = frames.first_mut() {
+                if let Some(ServerMessage::Mount {
+                    resume_token,
+                    html,
+                    unchanged,
+                    ..
+                }) = frames.first_mut()
+                {
                     *resume_token = token;
+                    // The page shows this render already: keep its DOM.
+                    if same_render(digest, html) {
+                        html.clear();
+                        *unchanged = true;
+                    }
                 }
                 self.deliver_navigation(
                     mounted.navigation,

@@ -21,6 +21,7 @@
 //! * [`flash`]: flash messages carried across a full page load.
 
 mod connection;
+pub mod digest;
 mod endpoint;
 pub mod flash;
 mod frames;

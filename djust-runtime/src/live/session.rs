@@ -369,6 +369,7 @@ impl LiveSession {
             view: meta.name.to_owned(),
             version: 1,
             html: to_html(&nodes),
+            unchanged: false,
             resume_token: None,
         }];
         let (title, navigation, flash) = effect_frames(effects, &mut frames);

@@ -17,6 +17,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::live::digest::html_digest;
 use crate::template::escape::escape_into;
 use crate::template::Html;
 use crate::view::{Ctx, Flash};
@@ -89,14 +90,17 @@ pub fn flash_area(flash: &[Flash]) -> String {
     out
 }
 
-/// The live view's root element: the view name and the signed mount
-/// token, with the first render inside.
+/// The live view's root element: the view name, the signed mount token
+/// and the digest of the first render (so the socket's `mount` can leave
+/// an unchanged render out), with the first render inside.
 pub fn live_root(view: &str, token: &str, view_html: &str) -> String {
-    let mut out = String::with_capacity(view_html.len() + token.len() + 96);
+    let mut out = String::with_capacity(view_html.len() + token.len() + 144);
     out.push_str("<div data-djust-view=\"");
     escape_into(view, &mut out);
     out.push_str("\" data-djust-token=\"");
     escape_into(token, &mut out);
+    out.push_str("\" data-djust-digest=\"");
+    out.push_str(&html_digest(view_html));
     out.push_str("\">");
     out.push_str(view_html);
     out.push_str("</div>");
