@@ -95,6 +95,28 @@ pub enum Patch {
     },
 }
 
+/// One change to a stream container (`ctx.stream_insert` and friends).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum StreamOp {
+    /// Inserts the item (or replaces the one with the same id in place).
+    Insert {
+        /// The item's id (its `data-djust-stream-id`).
+        id: String,
+        /// The item's markup: one element, rendered by `html!`.
+        html: String,
+        /// Where: 0 first, -1 last (a replaced item stays where it is).
+        at: i64,
+    },
+    /// Removes the item with this id.
+    Delete {
+        /// The item's id.
+        id: String,
+    },
+    /// Removes every item.
+    Reset,
+}
+
 /// How a navigation is recorded in the browser's history.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
@@ -327,6 +349,14 @@ pub enum ServerMessage {
     Flash {
         /// The messages, oldest first.
         flash: Vec<FlashFrame>,
+    },
+    /// Changes to the items of the stream container `name`
+    /// (`dj-stream="name"`); the server keeps none of them.
+    Stream {
+        /// The stream's name.
+        name: String,
+        /// The changes, in order.
+        ops: Vec<StreamOp>,
     },
     /// An event pushed from the server to client hooks.
     PushEvent {

@@ -153,6 +153,66 @@ function applyPatches(root, patches) {
   });
 }
 
+/* Streams: the items of a dj-stream container live only here. The server
+   sends each change once ("stream" frames) and keeps nothing, so its
+   patches never touch a container's children, and an html_update (which
+   renders containers empty) must not drop them. */
+
+function streamContainers(root) {
+  const found = new Map();
+  for (const el of Array.from(root.querySelectorAll('[dj-stream]'))) {
+    const name = el.getAttribute('dj-stream');
+    if (!found.has(name)) found.set(name, el);
+  }
+  return found;
+}
+
+function streamItem(container, id) {
+  return Array.from(container.children).find((el) => el.getAttribute('data-djust-stream-id') === id) || null;
+}
+
+function applyStream(root, name, ops) {
+  const container = streamContainers(root).get(String(name));
+  if (!container || !Array.isArray(ops)) return;
+  let trimFromStart = true;
+  for (const op of ops) {
+    if (!op || typeof op !== 'object') continue;
+    const id = String(op.id);
+    if (op.op === 'insert') {
+      const el = parseOne(op.html);
+      if (!el || el.nodeType !== 1 || el.getAttribute('data-djust-stream-id') !== id) continue;
+      const existing = streamItem(container, id);
+      if (existing) { existing.replaceWith(el); continue; }
+      const at = Number(op.at);
+      const before = at >= 0 ? container.children[at] || null : null;
+      container.insertBefore(el, before);
+      trimFromStart = !(at >= 0);
+    } else if (op.op === 'delete') {
+      const existing = streamItem(container, id);
+      if (existing) existing.remove();
+    } else if (op.op === 'reset') {
+      container.replaceChildren();
+    }
+  }
+  const limit = Number(container.getAttribute('dj-stream-limit'));
+  if (Number.isInteger(limit) && limit > 0) {
+    while (container.children.length > limit) {
+      (trimFromStart ? container.firstElementChild : container.lastElementChild).remove();
+    }
+  }
+}
+
+/* Replaces the root's content keeping each stream's items (an html_update
+   renders the containers empty: the items exist only in the browser). */
+function replaceKeepingStreams(root, html) {
+  const kept = new Map();
+  for (const [name, el] of streamContainers(root)) kept.set(name, Array.from(el.childNodes));
+  safeSetInnerHTML(root, html);
+  for (const [name, el] of streamContainers(root)) {
+    if (!el.firstChild && kept.has(name)) el.replaceChildren(...kept.get(name));
+  }
+}
+
 /* ---- 3. Events ---- */
 
 const slots = new WeakMap(); // element -> {kind: {timer, last, send}}
@@ -311,7 +371,9 @@ function onFrame(view, data) {
     setStatus(view, 'connected');
     emit(view, 'djust:reconnected', {});
   } else if (type === 'mount' || type === 'html_update') {
-    if (!(type === 'mount' && f.unchanged === true)) safeSetInnerHTML(root, typeof f.html === 'string' ? f.html : '');
+    const html = typeof f.html === 'string' ? f.html : '';
+    if (type === 'html_update') replaceKeepingStreams(root, html);
+    else if (f.unchanged !== true) safeSetInnerHTML(root, html);
     view.version = Number(f.version) || 0;
     view.resync = false;
     if (type === 'mount') {
@@ -346,6 +408,8 @@ function onFrame(view, data) {
     markCurrentLinks();
   } else if (type === 'live_navigate' && samePath(f.to)) {
     navigated(view, f);
+  } else if (type === 'stream' && typeof f.name === 'string') {
+    applyStream(root, f.name, f.ops);
   } else if (type === 'title' && typeof f.title === 'string') {
     document.title = f.title;
   } else if (type === 'flash' && Array.isArray(f.flash)) {

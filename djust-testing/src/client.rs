@@ -528,6 +528,13 @@ impl TestClient {
         &self.frames
     }
 
+    /// The items of the stream container `dj-stream="name"` as the
+    /// browser holds them (the server keeps none: [`html`](Self::html)
+    /// shows the container empty).
+    pub fn stream(&self, name: &str) -> Vec<crate::StreamItem> {
+        crate::streams::stream_items(&self.frames, name)
+    }
+
     /// Every `push_event` so far: (name, payload).
     pub fn pushed_events(&self) -> Vec<(String, Value)> {
         self.frames

@@ -6,6 +6,7 @@ pub mod client;
 pub mod payloads;
 pub mod smoke;
 pub mod snapshot;
+mod streams;
 mod upload_corpus;
 
 pub use client::{EventResult, TestClient, TestClientBuilder};
@@ -13,3 +14,4 @@ pub use djust_runtime::auth::User;
 pub use djust_runtime::live::MountRefusal;
 pub use djust_runtime::view::ViewFactory;
 pub use smoke::{SmokeFailure, SmokeOptions, SmokeReport};
+pub use streams::StreamItem;

@@ -129,6 +129,7 @@ fn check_element(element: &Element, cx: &Ctxt) {
             }
         }
     }
+    super::streams::check_stream_container(element, cx);
     if djust_rules::elements::is_raw_text_element(&tag) {
         check_raw_text_content(element, &tag, cx);
     } else {

@@ -18,6 +18,7 @@ pub mod codegen_vdom;
 pub mod links;
 pub mod nesting;
 pub mod parse;
+pub mod streams;
 pub mod trusted;
 
 use proc_macro2::TokenStream;

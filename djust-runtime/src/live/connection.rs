@@ -184,6 +184,9 @@ struct Detached {
     missed_bytes: usize,
     /// More was missed than is kept: the client gets one `html_update`.
     overflow: bool,
+    /// A `stream` frame was among the missed ones: items the view no
+    /// longer has, which an `html_update` cannot bring back.
+    streamed: bool,
 }
 
 /// One socket's protocol state (see the [module docs](self)).
@@ -994,6 +997,7 @@ impl Connection {
             missed: Vec::new(),
             missed_bytes: 0,
             overflow: false,
+            streamed: false,
         });
         Some(id)
     }
@@ -1215,10 +1219,21 @@ impl Connection {
             return Err(ResumeRefusal::NotDetached);
         };
         let current = live.version();
-        let missed = if client_version == current {
-            Vec::new()
-        } else if client_version == detached.version && !detached.overflow {
+        // Missed frames that change no version (`push_event`, `stream`,
+        // `title`) are kept too, so a client at `current` may still need
+        // some.
+        let missed = if client_version == detached.version && !detached.overflow {
             detached.missed
+        } else if detached.streamed {
+            // Stream items it missed exist only in the frames that were
+            // not kept: a fresh page load mounts the view again, and its
+            // `mount` inserts them again from their source.
+            vec![ServerMessage::Navigate {
+                to: live.url().to_owned(),
+                replace: true,
+            }]
+        } else if client_version == current {
+            Vec::new()
         } else {
             vec![live.html_update()]
         };
@@ -1458,6 +1473,9 @@ fn refusal_error(refusal: &MountRefusal) -> SafeError {
 /// Keeps `frames` for a detached client, within the limits; past them,
 /// only that it missed too much.
 fn keep_missed(detached: &mut Detached, frames: Vec<ServerMessage>) {
+    detached.streamed |= frames
+        .iter()
+        .any(|frame| matches!(frame, ServerMessage::Stream { .. }));
     if detached.overflow {
         return;
     }

@@ -19,6 +19,7 @@ use crate::protocol::ServerMessage;
 use crate::security::{is_safe_event_name, sanitize_for_log, SafeError};
 use crate::template::mode::{render_markup, render_nodes};
 use crate::vdom::{to_html, VTree};
+use crate::view::stream::place_items;
 use crate::view::{
     Ctx, DynView, Effects, ErrorKind, EventCtx, EventError, Flash, InfoStream, MountCtx,
     Navigation, Params, ViewFactory, ViewMeta,
@@ -180,11 +181,39 @@ fn error_frame(
 fn effect_frames(
     effects: Effects,
     frames: &mut Vec<ServerMessage>,
+    render: Render,
 ) -> (Option<String>, Option<Navigation>, Vec<Flash>) {
+    match (render, frames.first_mut()) {
+        // A first render carries its stream items inside their containers.
+        (
+            Render::First,
+            Some(ServerMessage::Mount { html, .. } | ServerMessage::HtmlUpdate { html, .. }),
+        ) => {
+            if !effects.streams.is_empty() {
+                *html = place_items(html, &effects.streams);
+            }
+        }
+        _ => {
+            for batch in effects.streams {
+                frames.push(ServerMessage::Stream {
+                    name: batch.name,
+                    ops: batch.ops,
+                });
+            }
+        }
+    }
     for (event, payload) in effects.pushed {
         frames.push(ServerMessage::PushEvent { event, payload });
     }
     (effects.title, effects.navigation, effects.flash)
+}
+
+/// Whether the frames are a view's first render (the `mount` frame, or
+/// the `html_update` of a restore) or follow a callback.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Render {
+    First,
+    Update,
 }
 
 /// How a view comes to be: mounted afresh, or restored from its
@@ -309,7 +338,7 @@ pub async fn render_page(
         MountRefusal::Failed(SafeError::RenderFailed)
     })?;
     Ok(RenderedPage {
-        html,
+        html: place_items(&html, &effects.streams),
         title: effects
             .title
             .unwrap_or_else(|| meta.page_title().to_owned()),
@@ -322,6 +351,7 @@ pub async fn render_page(
 /// navigation win, flash messages added.
 fn merge_effects(earlier: &mut Effects, later: Effects) {
     earlier.pushed.extend(later.pushed);
+    earlier.streams.extend(later.streams);
     if later.title.is_some() {
         earlier.title = later.title;
     }
@@ -372,7 +402,7 @@ impl LiveSession {
             unchanged: false,
             resume_token: None,
         }];
-        let (title, navigation, flash) = effect_frames(effects, &mut frames);
+        let (title, navigation, flash) = effect_frames(effects, &mut frames, Render::First);
         let session = LiveSession {
             view,
             meta,
@@ -428,7 +458,7 @@ impl LiveSession {
             html: to_html(&nodes),
             version,
         }];
-        let (title, navigation, flash) = effect_frames(effects, &mut frames);
+        let (title, navigation, flash) = effect_frames(effects, &mut frames, Render::First);
         let session = LiveSession {
             view,
             meta,
@@ -518,7 +548,7 @@ impl LiveSession {
     /// changed title become frames after `frames`; navigation and flash
     /// go to the connection.
     fn finish(&mut self, effects: Effects, frames: &mut Vec<ServerMessage>) -> Outcome {
-        let (title, navigation, flash) = effect_frames(effects, frames);
+        let (title, navigation, flash) = effect_frames(effects, frames, Render::Update);
         if let Some(title) = title {
             if title != self.title {
                 self.title = title;

@@ -219,6 +219,8 @@ pub struct Effects {
     pub flash: Vec<Flash>,
     /// A new page title.
     pub title: Option<String>,
+    /// Changes to stream containers, in order.
+    pub streams: Vec<super::stream::StreamBatch>,
 }
 
 /// The URL when it is a same-origin path, else the error `what` explains.
@@ -289,6 +291,41 @@ macro_rules! navigation_methods {
         /// Treat the payload like an API response: send only what the client needs.
         pub fn push_event(&mut self, name: &str, payload: impl Serialize) -> Result<()> {
             self.effects.push_event(name, payload)
+        }
+
+        /// Renders `item` (one element) into the stream container
+        /// `dj-stream="name"`, last; an item with the same `id` is
+        /// replaced where it is. The view keeps nothing of it (see
+        /// [`stream`](crate::view::stream)).
+        pub fn stream_insert(
+            &mut self,
+            name: &str,
+            id: impl std::fmt::Display,
+            item: crate::template::Html,
+        ) -> Result<()> {
+            self.stream_insert_at(name, id, item, -1)
+        }
+
+        /// Like [`stream_insert`](Self::stream_insert), at position `at`:
+        /// 0 first, -1 last.
+        pub fn stream_insert_at(
+            &mut self,
+            name: &str,
+            id: impl std::fmt::Display,
+            item: crate::template::Html,
+            at: i64,
+        ) -> Result<()> {
+            crate::view::stream::insert(&mut self.effects.streams, name, &id.to_string(), item, at)
+        }
+
+        /// Removes the item `id` from the stream container `name`.
+        pub fn stream_delete(&mut self, name: &str, id: impl std::fmt::Display) -> Result<()> {
+            crate::view::stream::delete(&mut self.effects.streams, name, &id.to_string())
+        }
+
+        /// Removes every item of the stream container `name`.
+        pub fn stream_reset(&mut self, name: &str) -> Result<()> {
+            crate::view::stream::reset(&mut self.effects.streams, name)
         }
 
         /// Changes the URL to `url` (same view, a new path or query)

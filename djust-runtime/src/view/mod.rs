@@ -14,6 +14,7 @@ pub mod flash;
 pub mod meta;
 pub mod params;
 pub mod registry;
+pub mod stream;
 
 use std::any::Any;
 use std::fmt;
