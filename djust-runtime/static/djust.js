@@ -330,6 +330,50 @@ function pushEvent(view, el, name, params) {
   view.root.classList.add('dj-loading');
 }
 
+/* Form recovery: when the view is mounted afresh after the connection was
+   lost (the server restarted, or the view could not be resumed), the new
+   render has empty forms. The values typed into each form with an id and a
+   dj-change are put back and sent to dj-change again, so the server's state
+   catches up with what the user sees. Passwords and files are not
+   recovered; dj-auto-recover="ignore" opts a form out. */
+const NOT_RECOVERED = /^(password|file|submit|button|reset|image|hidden)$/;
+
+function captureForms(root) {
+  const saved = [];
+  for (const form of Array.from(root.querySelectorAll('form[id][dj-change]'))) {
+    if (form.getAttribute('dj-auto-recover') === 'ignore') continue;
+    const fields = [];
+    for (const el of Array.from(form.elements)) {
+      if (!el.name || NOT_RECOVERED.test(el.type)) continue;
+      fields.push({ name: el.name, type: el.type, value: fieldValue(el), checked: el.checked === true });
+    }
+    saved.push({ id: form.id, fields });
+  }
+  return saved;
+}
+
+function restoreForms(view, saved) {
+  for (const { id, fields } of saved) {
+    const form = Array.from(view.root.querySelectorAll('form[dj-change]')).find((f) => f.id === id);
+    if (!form || form.getAttribute('dj-auto-recover') === 'ignore') continue;
+    for (const field of fields) {
+      const matching = Array.from(form.elements).filter((el) => el.name === field.name && el.type === field.type);
+      for (const el of matching) {
+        if (/^(checkbox|radio)$/.test(el.type)) {
+          if (el.value === field.value || (field.value === 'on' && !el.value)) el.checked = field.checked;
+          else if (el.type === 'radio' && field.checked) el.checked = false;
+        } else if (el.type === 'select-multiple') {
+          const chosen = [].concat(field.value);
+          Array.from(el.options).forEach((o) => { o.selected = chosen.includes(o.value); });
+        } else if (typeof field.value === 'string') {
+          el.value = field.value;
+        }
+      }
+    }
+    pushEvent(view, form, form.getAttribute('dj-change'), formParams(form));
+  }
+}
+
 function unload(el) {
   el.classList.remove('dj-loading');
   if (!el.classList.length) el.removeAttribute('class');
@@ -372,6 +416,8 @@ function onFrame(view, data) {
     emit(view, 'djust:reconnected', {});
   } else if (type === 'mount' || type === 'html_update') {
     const html = typeof f.html === 'string' ? f.html : '';
+    // A remount after a lost connection: what was typed is put back below.
+    const recovered = type === 'mount' && view.everMounted && f.unchanged !== true ? captureForms(root) : [];
     if (type === 'html_update') replaceKeepingStreams(root, html);
     else if (f.unchanged !== true) safeSetInnerHTML(root, html);
     view.version = Number(f.version) || 0;
@@ -381,9 +427,11 @@ function onFrame(view, data) {
       root.setAttribute('data-djust-mount', f.unchanged === true ? 'kept' : 'rendered');
       view.resume = typeof f.resume_token === 'string' ? f.resume_token : null;
       view.mounted = true;
+      view.everMounted = true;
       view.attempt = 0;
       settleAll(view);
       setStatus(view, 'connected');
+      restoreForms(view, recovered);
     }
   } else if (type === 'patch') {
     if (!view.resync) { // ignored until the html_update
