@@ -175,6 +175,7 @@ pub use djust_runtime::server::{App, Config, Server};
 pub use djust_runtime::template::{
     AttrValue, Html, Private, Render, SafeHtml, TextWriter, UrlValue,
 };
+pub use djust_runtime::tenant;
 pub use djust_runtime::view::{
     Coalescer, Ctx, DynView, Error, ErrorKind, EventCtx, FlashKind, LiveView, MountCtx, Result,
     ViewFactory, ViewMeta,

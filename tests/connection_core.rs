@@ -63,6 +63,7 @@ fn harness_with(config: Config) -> Harness {
     let endpoint = Arc::new(Endpoint::new(config, signer.clone()).view(Clock::view()));
     let now = Instant::now();
     let peer = Peer {
+        tenant: None,
         ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         session: Some(Session {
             id: SESSION.to_owned(),
@@ -370,6 +371,7 @@ fn timeouts_run_ticks_and_close_silent_sockets_4408() {
 
 fn peer(session: Option<&str>) -> Peer {
     Peer {
+        tenant: None,
         ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)),
         session: session.map(|id| Session {
             id: id.to_owned(),

@@ -21,6 +21,7 @@ pub mod security;
 pub mod server;
 pub mod session;
 pub mod template;
+pub mod tenant;
 pub mod upload;
 pub mod vdom;
 pub mod view;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// strictly lower layers only. Modules in one layer do not import each other.
 const LAYERS: &[&[&str]] = &[
     // plain data and pure rules
-    &["protocol", "queries", "security"],
+    &["protocol", "queries", "security", "tenant"],
     // counters, clocks, store traits of limits
     &["limits"],
     // the tree, its diff and its HTML

@@ -25,6 +25,7 @@ use djust_runtime::live::{
 use djust_runtime::protocol::{FlashFrame, Patch, ServerMessage};
 use djust_runtime::security::SafeError;
 use djust_runtime::session::Session;
+use djust_runtime::tenant::Tenant;
 use djust_runtime::upload::{UploadDir, MAX_CHUNK_BYTES};
 use djust_runtime::view::{AppState, InfoStream, LiveView, Params, ViewFactory, ViewMeta};
 use futures_util::{FutureExt, StreamExt};
@@ -43,9 +44,17 @@ pub struct TestClientBuilder {
     frame_spacing: Duration,
     routes: Vec<(String, ViewFactory)>,
     groups: Vec<LiveGroup>,
+    tenant: Option<Tenant>,
 }
 
 impl TestClientBuilder {
+    /// Mounts as a request of `tenant` would (`ctx.tenant()`, its
+    /// rate-limit buckets and keys; see `djust::tenant`).
+    pub fn tenant(mut self, tenant: Tenant) -> Self {
+        self.tenant = Some(tenant);
+        self
+    }
+
     /// Serves the mounted view at route `pattern` (`/contacts/{id}`), in
     /// the default live session: its path parameters reach
     /// `handle_params` (mount at a matching [`url`](Self::url)).
@@ -168,12 +177,13 @@ impl TestClientBuilder {
             self.identity.user_id().map(str::to_owned),
             unix_now,
         )
-        .encode(&signer);
+        .encode(&endpoint.signer_for(self.tenant.as_ref()));
         let now = Instant::now();
         let peer = Peer {
             ip: self.ip,
             session,
             identity: self.identity,
+            tenant: self.tenant,
         };
         let mut client = TestClient {
             runtime,
@@ -283,6 +293,7 @@ impl TestClient {
             frame_spacing: Duration::from_millis(10),
             routes: Vec::new(),
             groups: Vec::new(),
+            tenant: None,
         }
     }
 

@@ -85,6 +85,44 @@ pub const DJ008: &str = "DJ008";
 /// Code: a public view takes uploads and none of its handlers is rate-limited.
 pub const DJ009: &str = "DJ009";
 
+/// `DJ010`: the app serves several tenants; how they are resolved.
+pub const DJ010: &str = "DJ010";
+
+/// The finding that states an app's tenancy: info, or a warning when the
+/// tenant comes from a header while no proxy is trusted (any client can
+/// then choose its tenant).
+pub fn tenancy_mode(
+    resolver: &crate::tenant::TenantResolver,
+    checks_known: bool,
+    trusted_proxies: usize,
+) -> Finding {
+    let header = matches!(resolver, crate::tenant::TenantResolver::Header { .. });
+    let spoofable = header && trusted_proxies == 0;
+    let known = if checks_known {
+        "only tenants App::tenants knows are served"
+    } else {
+        "every valid tenant id is served (App::tenants refuses unknown ones)"
+    };
+    let mut message = format!(
+        "multi-tenant: the tenant is the {}; {known}; tokens, rate-limit buckets, persisted view state and upload files are scoped to it (scope your own data with ctx.tenant())",
+        resolver.describe()
+    );
+    if spoofable {
+        message.push_str(". The header comes from the client unless a proxy in front overwrites it, and DJUST_TRUSTED_PROXIES is 0: put the app behind that proxy (and set it), or resolve tenants by subdomain");
+    }
+    Finding {
+        code: DJ010,
+        severity: if spoofable {
+            Severity::Warning
+        } else {
+            Severity::Info
+        },
+        view: None,
+        handler: None,
+        message,
+    }
+}
+
 /// The finding for a configuration the server would refuse at startup.
 pub fn invalid_config(error: &crate::config::ConfigError) -> Finding {
     Finding {

@@ -67,7 +67,7 @@ use super::persist::Snapshot;
 use super::resume::ResumeToken;
 use super::router::{routable_url, same_origin_url, url_params, RouteError};
 use super::session::{LiveSession, MountRefusal, MountRequest, Mounted, Outcome};
-use crate::auth::{generate_token, login_redirect_target, Identity, MountToken};
+use crate::auth::{generate_token, login_redirect_target, Identity, MountToken, Signer};
 use crate::limits::{RateWarnings, TokenBucket, WarningOutcome};
 use crate::protocol::{close, ClientMessage, HistoryKind, ServerMessage};
 use crate::security::{sanitize_for_log, SafeError};
@@ -85,6 +85,9 @@ pub struct Peer {
     pub session: Option<Session>,
     /// Who is logged in.
     pub identity: Identity,
+    /// The site's tenant (see [`crate::tenant`]): tokens are signed and
+    /// checked with its keys.
+    pub tenant: Option<crate::tenant::Tenant>,
 }
 
 /// How the driver must close the socket.
@@ -191,6 +194,8 @@ struct Detached {
 
 /// One socket's protocol state (see the [module docs](self)).
 pub struct Connection {
+    /// The endpoint's signer, derived for the peer's tenant.
+    signer: Signer,
     endpoint: Arc<Endpoint>,
     peer: Peer,
     id: String,
@@ -234,7 +239,9 @@ impl Connection {
     pub fn new(endpoint: Arc<Endpoint>, peer: Peer, now: Instant, unix_now: u64) -> Self {
         let config = endpoint.config();
         let heartbeat = Duration::from_secs(config.heartbeat_timeout_secs);
+        let signer = endpoint.signer_for(peer.tenant.as_ref());
         Connection {
+            signer,
             bucket: TokenBucket::new_at(config.rate_per_second, config.rate_burst, now),
             nav_bucket: TokenBucket::new_at(
                 config.navigations_per_second,
@@ -786,13 +793,7 @@ impl Connection {
         now: Instant,
     ) {
         let session = self.peer.session.as_ref().map(|s| s.id.as_str());
-        let to = flash_link(
-            self.endpoint.signer(),
-            url,
-            flash,
-            session,
-            self.unix_now(now),
-        );
+        let to = flash_link(&self.signer, url, flash, session, self.unix_now(now));
         flash.clear();
         step.frames.push(ServerMessage::Navigate { to, replace });
     }
@@ -904,7 +905,7 @@ impl Connection {
                     self.peer.identity.user_id().map(str::to_owned),
                     self.unix_now(now),
                 )
-                .encode(self.endpoint.signer());
+                .encode(&self.signer);
                 for message in mount_flash {
                     push_flash(flash, message);
                 }
@@ -948,7 +949,7 @@ impl Connection {
         }
         let view = self.live.as_ref()?.meta().name;
         let token = ResumeToken::fresh(view, self.unix_now(now));
-        let text = token.encode(self.endpoint.signer());
+        let text = token.encode(&self.signer);
         self.resume_id = Some(token.id);
         Some(text)
     }
@@ -964,7 +965,7 @@ impl Connection {
             .heartbeat_timeout_secs
             .saturating_add(config.reconnect_grace_secs)
             .max(config.mount_token_ttl_secs);
-        match ResumeToken::decode(self.endpoint.signer(), token, self.unix_now(now), max_age) {
+        match ResumeToken::decode(&self.signer, token, self.unix_now(now), max_age) {
             Ok(token) if token.view == view && self.endpoint.find_view(view).is_some() => Step {
                 resume: Some(ResumeRequest {
                     id: token.id,
@@ -1095,7 +1096,8 @@ impl Connection {
                 self.endpoint.state.clone(),
                 self.endpoint.config().debug,
             )
-            .with_csrf_token(self.peer.session.as_ref().map(|s| s.csrf_token.clone())),
+            .with_csrf_token(self.peer.session.as_ref().map(|s| s.csrf_token.clone()))
+            .with_tenant(self.peer.tenant.clone()),
         )
     }
 
@@ -1126,6 +1128,13 @@ impl Connection {
         let uploads = self
             .uploads
             .get_or_insert_with(|| Uploads::new(dir, limits, now));
+        // Each tenant's files are in its own directory (a tenant id is a
+        // DNS label: a plain, safe directory name).
+        let subdir = self
+            .peer
+            .tenant
+            .as_ref()
+            .map(|tenant| format!("tenant-{tenant}"));
         let announced = Announcement {
             slot: declared,
             allowed,
@@ -1133,7 +1142,7 @@ impl Connection {
             name,
             size,
             mime,
-            subdir: None,
+            subdir: subdir.as_deref(),
         };
         match uploads.announce(announced, now).await {
             Ok(()) => Step::frame(ServerMessage::UploadAck {
@@ -1335,7 +1344,7 @@ impl Connection {
         let meta = factory.meta();
         let config = self.endpoint.config();
         let decoded = MountToken::decode(
-            self.endpoint.signer(),
+            &self.signer,
             token,
             self.unix_now(now),
             config.mount_token_ttl_secs,

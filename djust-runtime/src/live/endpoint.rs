@@ -148,6 +148,15 @@ impl Endpoint {
         self
     }
 
+    /// The signer of tokens issued under `tenant` (the base signer
+    /// without tenancy): a token of one tenant is invalid under another.
+    pub fn signer_for(&self, tenant: Option<&crate::tenant::Tenant>) -> Signer {
+        match tenant {
+            Some(tenant) => self.signer.derive(&crate::tenant::signing_purpose(tenant)),
+            None => self.signer.clone(),
+        }
+    }
+
     /// The settings.
     pub fn config(&self) -> &Config {
         &self.config

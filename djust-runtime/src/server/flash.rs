@@ -27,7 +27,7 @@ fn flash_cookie_options(inner: &AppInner, max_age: u64) -> CookieOptions {
 
 /// `Set-Cookie` carrying `flash` to the next page.
 pub(crate) fn set_flash_cookie(inner: &AppInner, flash: &[Flash]) -> Option<String> {
-    let value = flash_cookie_value(&inner.signer, flash, now_unix());
+    let value = flash_cookie_value(&inner.signer(), flash, now_unix());
     set_cookie_header(&flash_cookie_options(inner, FLASH_COOKIE_TTL_SECS), &value).ok()
 }
 
@@ -53,7 +53,7 @@ pub(crate) fn route(
                     .unwrap_or_default();
                 let (session, _) = inner.resolve(cookie.as_deref()).await;
                 let session_id = session.as_ref().map(|s| s.id.as_str());
-                let opened = open_flash_link(&inner.signer, &token, session_id, now_unix());
+                let opened = open_flash_link(&inner.signer(), &token, session_id, now_unix());
                 let (next, cookie) = match opened {
                     Some((next, flash)) => {
                         (safe_next_path(&next), set_flash_cookie(&inner, &flash))

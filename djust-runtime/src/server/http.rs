@@ -87,13 +87,14 @@ async fn live_page(
             inner.state.clone(),
             inner.config.debug,
         )
-        .with_csrf_token(session.as_ref().map(|s| s.csrf_token.clone())),
+        .with_csrf_token(session.as_ref().map(|s| s.csrf_token.clone()))
+        .with_tenant(crate::tenant::current()),
     );
     // Flash messages carried across the last full page load.
     let carried = cookie
         .as_deref()
         .and_then(|header| crate::session::cookie_value(header, FLASH_COOKIE))
-        .map(|value| open_flash_cookie(&inner.signer, value, now_unix()));
+        .map(|value| open_flash_cookie(&inner.signer(), value, now_unix()));
     let request = MountRequest {
         factory,
         ctx: ctx.clone(),
@@ -111,7 +112,7 @@ async fn live_page(
             // `mount` or `handle_params` asked to go elsewhere: a redirect.
             if let Some(navigation) = page.navigation {
                 let to = flash_link(
-                    &inner.signer,
+                    &inner.signer(),
                     navigation.url(),
                     &flash,
                     session_id.as_deref(),
@@ -129,7 +130,7 @@ async fn live_page(
                 user_id,
                 now_unix(),
             )
-            .encode(&inner.signer);
+            .encode(&inner.signer());
             let live_page = LivePage {
                 view_title: &page.title,
                 view: meta.name,

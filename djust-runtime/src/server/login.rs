@@ -123,11 +123,11 @@ async fn show_login(
         None => {
             let existing = cookie
                 .and_then(|header| cookie_value(header, csrf_cookie_name(inner)))
-                .and_then(|value| DoubleSubmit::token_for(&inner.signer, value));
+                .and_then(|value| DoubleSubmit::token_for(&inner.signer(), value));
             match existing {
                 Some(token) => token,
                 None => {
-                    let (value, token) = DoubleSubmit::issue(&inner.signer);
+                    let (value, token) = DoubleSubmit::issue(&inner.signer());
                     let options = crate::session::CookieOptions {
                         name: csrf_cookie_name(inner).to_owned(),
                         ..inner.cookie.clone()
@@ -239,7 +239,7 @@ async fn login_submit(
     let csrf_ok = match &session {
         Some(session) => csrf::verify(&session.csrf_token, submitted),
         None => DoubleSubmit::verify(
-            &inner.signer,
+            &inner.signer(),
             cookie
                 .as_deref()
                 .and_then(|header| cookie_value(header, csrf_cookie_name(&inner))),

@@ -103,6 +103,8 @@ pub struct App {
     shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     view_states: Option<Arc<dyn ViewStateStore>>,
     login_throttle: Option<Arc<dyn LoginThrottle>>,
+    tenant_resolver: Option<crate::tenant::TenantResolver>,
+    known_tenants: Option<crate::tenant::TenantCheck>,
     title: String,
     stylesheets: Vec<String>,
     scripts: Vec<String>,
@@ -213,7 +215,10 @@ pub(crate) struct AppInner {
     /// What every socket's protocol core shares (views by name, signer,
     /// revocations, `#[rate_limit]` store, state).
     pub(crate) live: Arc<Endpoint>,
-    pub(crate) signer: Signer,
+    /// Signs without tenancy; [`AppInner::signer`] derives per tenant.
+    pub(crate) base_signer: Signer,
+    /// How tenants are resolved, if the app has tenants.
+    pub(crate) tenancy: Option<crate::tenant::Tenancy>,
     pub(crate) cookie: CookieOptions,
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) auth: Option<Arc<dyn AuthBackend>>,
@@ -243,6 +248,18 @@ pub(crate) struct AppInner {
 }
 
 impl AppInner {
+    /// The signer for the request being handled: derived for its tenant
+    /// (see [`crate::tenant`]), so a token of one tenant is invalid under
+    /// every other.
+    pub(crate) fn signer(&self) -> Signer {
+        match crate::tenant::current() {
+            Some(tenant) => self
+                .base_signer
+                .derive(&crate::tenant::signing_purpose(&tenant)),
+            None => self.base_signer.clone(),
+        }
+    }
+
     /// The session named by the request's cookie, and who is logged in.
     pub(crate) async fn resolve(&self, cookie_header: Option<&str>) -> (Option<Session>, Identity) {
         let Some(value) = cookie_header
@@ -250,7 +267,7 @@ impl AppInner {
         else {
             return (None, Identity::Anonymous);
         };
-        let Some(session_id) = SessionCookie::decode(&self.signer, value) else {
+        let Some(session_id) = SessionCookie::decode(&self.signer(), value) else {
             return (None, Identity::Anonymous);
         };
         let session = match self.sessions.load(&session_id).await {
@@ -285,7 +302,7 @@ impl AppInner {
     pub(crate) fn session_cookie(&self, session_id: &str) -> Option<String> {
         crate::session::set_cookie_header(
             &self.cookie,
-            &SessionCookie::encode(&self.signer, session_id),
+            &SessionCookie::encode(&self.signer(), session_id),
         )
         .ok()
     }
@@ -310,6 +327,8 @@ impl App {
             shared_ip_limiter: None,
             view_states: None,
             login_throttle: None,
+            tenant_resolver: None,
+            known_tenants: None,
             title: "djust".to_owned(),
             stylesheets: Vec::new(),
             scripts: Vec::new(),
@@ -437,6 +456,27 @@ impl App {
     /// it, none: persisted views then only resume on their own process).
     pub fn view_state_store(mut self, store: Arc<dyn ViewStateStore>) -> Self {
         self.view_states = Some(store);
+        self
+    }
+
+    /// Serves several tenants (customers) from one app: every request's
+    /// tenant is resolved by `resolver` (a subdomain, or a header set by
+    /// your proxy), is in every context (`ctx.tenant()`), and scopes the
+    /// tokens, rate limits, persisted state and uploads the framework keeps
+    /// (see [`crate::tenant`]). A request without a valid tenant gets 404.
+    pub fn tenancy(mut self, resolver: crate::tenant::TenantResolver) -> Self {
+        self.tenant_resolver = Some(resolver);
+        self
+    }
+
+    /// Which tenants exist (a list, a database lookup): any other gets 404
+    /// before any work is done. Without it, every valid tenant id is served.
+    /// Needs [`App::tenancy`] (without it, starting the app is an error).
+    pub fn tenants(
+        mut self,
+        known: impl Fn(&crate::tenant::Tenant) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.known_tenants = Some(Arc::new(known));
         self
     }
 
@@ -568,6 +608,15 @@ impl App {
         let login_throttle = shared
             .login_throttle
             .unwrap_or_else(|| Arc::new(MemoryLoginThrottle::default()));
+        let tenancy = match (self.tenant_resolver, self.known_tenants) {
+            (Some(resolver), known) => Some(crate::tenant::Tenancy { resolver, known }),
+            (None, Some(_)) => {
+                return Err(Error::config(
+                    "App::tenants needs App::tenancy: say how tenants are resolved",
+                ))
+            }
+            (None, None) => None,
+        };
         let inner = AppInner {
             layout: page::Layout {
                 title: self.title,
@@ -576,7 +625,8 @@ impl App {
                 root: self.root_layout,
             },
             live,
-            signer,
+            base_signer: signer,
+            tenancy,
             cookie,
             sessions,
             auth: self.auth,
@@ -708,14 +758,23 @@ impl App {
             .collect();
         views.sort_by_key(|meta| meta.name);
         views.dedup_by_key(|meta| meta.name);
-        match config {
-            Ok(config) => crate::audit::audit(&views, &config),
+        let mut report = match &config {
+            Ok(config) => crate::audit::audit(&views, config),
             Err(error) => {
                 let mut report = crate::audit::audit(&views, &Config::default());
-                report.add_finding(crate::audit::invalid_config(&error));
+                report.add_finding(crate::audit::invalid_config(error));
                 report
             }
+        };
+        if let Some(resolver) = &self.tenant_resolver {
+            let proxies = config.as_ref().map_or(0, |config| config.trusted_proxies);
+            report.add_finding(crate::audit::tenancy_mode(
+                resolver,
+                self.known_tenants.is_some(),
+                proxies,
+            ));
         }
+        report
     }
 }
 

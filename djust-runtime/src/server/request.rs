@@ -99,6 +99,36 @@ async fn handle(
         }
         None => None,
     };
+    // The tenant first: a request for no known site gets nothing else.
+    let tenant = match &app.tenancy {
+        Some(tenancy) => {
+            let headers = request.headers();
+            let host = headers
+                .get(header::HOST)
+                .and_then(|value| value.to_str().ok());
+            let lookup = |name: &str| joined_header(headers, name);
+            match tenancy.resolve(host, &lookup) {
+                Ok(tenant) => Some(tenant),
+                Err(error) => {
+                    tracing::debug!(reason = %error, "HTTP request refused: tenant");
+                    return refusal(app, Refusal::UnknownTenant);
+                }
+            }
+        }
+        None => None,
+    };
+    crate::tenant::scope(tenant, route(app, routes, requests, started, request)).await
+}
+
+/// The request's body limits, its form token, then the routes.
+async fn route(
+    app: &AppInner,
+    routes: Routes,
+    requests: &Requests,
+    started: Instant,
+    request: Request<Incoming>,
+) -> Response<AnyBody> {
+    let config = &app.config;
     let declared = declared_length(request.headers());
     if declared.is_some_and(|length| length > config.http_max_body_bytes as u64) {
         return refusal(app, Refusal::TooLarge);
@@ -161,6 +191,7 @@ enum Refusal {
     BodyTimeout,
     BadBody,
     TooManyRequests,
+    UnknownTenant,
 }
 
 fn refusal(app: &AppInner, refusal: Refusal) -> Response<AnyBody> {
@@ -185,6 +216,7 @@ fn refusal(app: &AppInner, refusal: Refusal) -> Response<AnyBody> {
             "Too many requests",
             "Too many requests from your address at once. Please try again.",
         ),
+        Refusal::UnknownTenant => (StatusCode::NOT_FOUND, "Not found", "There is no such site."),
     };
     let page = super::reply::html_response(status, app.layout.message_page(title, message));
     let mut response = page.map(|body| body.map_err(|error| Box::new(error) as BoxError).boxed());
@@ -194,6 +226,7 @@ fn refusal(app: &AppInner, refusal: Refusal) -> Response<AnyBody> {
         Refusal::TooManyRequests => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        Refusal::UnknownTenant => {}
         // The body was not (fully) read: the connection cannot carry
         // another request.
         Refusal::TooLarge | Refusal::BodyTimeout | Refusal::BadBody => {

@@ -233,7 +233,9 @@ async fn upgrade(
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
-    tokio::spawn(async move {
+    // The socket's task outlives this request: it carries the tenant.
+    let tenant = crate::tenant::current();
+    tokio::spawn(crate::tenant::scope(tenant, async move {
         match on_upgrade.await {
             Ok(upgraded) => {
                 let socket = WebSocketStream::from_raw_socket(
@@ -251,7 +253,7 @@ async fn upgrade(
                 tracing::debug!(%ip, error = %sanitize_for_log(&error.to_string()), "WebSocket upgrade failed")
             }
         }
-    });
+    }));
     let mut response = WarpResponse::default();
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let accept = derive_accept_key(&key);
@@ -357,6 +359,7 @@ async fn drive<'a>(
         ip,
         session,
         identity,
+        tenant: crate::tenant::current(),
     };
     let mut conn = Connection::new(
         inner.live.clone(),
@@ -516,12 +519,26 @@ async fn take_over(
 /// Longest wait for the view-state store (a persist view's write or read).
 const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The store key of the view persisted under resume id `id`: in the
+/// tenant's namespace when the socket has one.
+fn persist_key(id: &str) -> String {
+    match crate::tenant::current() {
+        Some(tenant) => tenant.scoped(id),
+        None => id.to_owned(),
+    }
+}
+
+/// The key persisted views of this socket's tenant are sealed with.
+fn persist_signer(inner: &AppInner) -> crate::auth::Signer {
+    inner.live.signer_for(crate::tenant::current().as_ref())
+}
+
 /// The snapshot persisted under `id`, taken from the store (single use).
 async fn take_persisted(inner: &AppInner, id: &str) -> Option<crate::live::Snapshot> {
     let store = inner.live.view_states()?;
-    match tokio::time::timeout(STORE_TIMEOUT, store.take(id)).await {
+    match tokio::time::timeout(STORE_TIMEOUT, store.take(&persist_key(id))).await {
         Ok(Ok(Some(sealed))) => {
-            let snapshot = crate::live::open_snapshot(inner.live.signer(), id, &sealed);
+            let snapshot = crate::live::open_snapshot(&persist_signer(inner), id, &sealed);
             if snapshot.is_none() {
                 tracing::warn!("a persisted view did not open (another key or tampered); dropped");
             }
@@ -567,17 +584,17 @@ fn sealed_state(
 ) -> Option<(Arc<dyn crate::live::ViewStateStore>, String, Vec<u8>)> {
     let store = inner.live.view_states()?.clone();
     let (id, snapshot) = conn.snapshot()?;
-    let Some(sealed) = crate::live::seal_snapshot(inner.live.signer(), &id, &snapshot) else {
+    let Some(sealed) = crate::live::seal_snapshot(&persist_signer(inner), &id, &snapshot) else {
         tracing::warn!(view = %snapshot.view, "a view's state is too large to persist");
         return None;
     };
-    Some((store, id, sealed))
+    Some((store, persist_key(&id), sealed))
 }
 
 /// Forgets what was persisted under `id` (the view resumed here).
 async fn forget_persisted(inner: &AppInner, id: &str) {
     if let Some(store) = inner.live.view_states() {
-        let _ = tokio::time::timeout(STORE_TIMEOUT, store.remove(id)).await;
+        let _ = tokio::time::timeout(STORE_TIMEOUT, store.remove(&persist_key(id))).await;
     }
 }
 

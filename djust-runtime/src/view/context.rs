@@ -25,6 +25,7 @@ use crate::auth::{same_origin_url, Identity, User};
 pub use crate::protocol::HistoryKind;
 
 use crate::limits::{handler_key, HandlerRateLimiter, RateSubject};
+use crate::tenant::Tenant;
 use crate::upload::{CompletedUpload, UploadedFile};
 
 /// Shared application state, by type (like axum's `Extension`).
@@ -65,6 +66,7 @@ pub struct Ctx {
     state: AppState,
     debug: bool,
     csrf_token: Option<String>,
+    tenant: Option<Tenant>,
 }
 
 impl Ctx {
@@ -85,7 +87,21 @@ impl Ctx {
             state,
             debug,
             csrf_token: None,
+            tenant: None,
         }
+    }
+
+    /// The same context for `tenant` (see [`crate::tenant`]).
+    pub fn with_tenant(mut self, tenant: Option<Tenant>) -> Self {
+        self.tenant = tenant;
+        self
+    }
+
+    /// The request's tenant, when the app resolves tenants
+    /// ([`App::tenancy`](crate::server::App::tenancy)). Scope your own keys,
+    /// queries and topics with it, e.g. [`Tenant::scoped`].
+    pub fn tenant(&self) -> Option<&Tenant> {
+        self.tenant.as_ref()
     }
 
     /// The same context with the session's CSRF token (for forms posting to the app).
@@ -563,6 +579,12 @@ impl EventCtx {
             RateKey::Ip => ip,
         };
         let bucket = handler_key(self.view, handler, subject);
+        // Each tenant has its own buckets: one tenant's users never spend
+        // another's.
+        let bucket = match &self.ctx.tenant {
+            Some(tenant) => tenant.scoped(&bucket),
+            None => bucket,
+        };
         if self.limiter.check(&bucket, rate, burst).await {
             Ok(())
         } else {

@@ -1,0 +1,368 @@
+//! Tenancy over real sockets (`App::tenancy`, `djust::tenant`): the tenant
+//! comes from a header (as a proxy sets it) or the host's subdomain, is in
+//! every context, and scopes what the framework issues and keeps: a
+//! session, a mount token or a rate-limit bucket of one tenant counts for
+//! nothing under another, and a request for no known tenant gets 404.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use djust::prelude::*;
+use djust::runtime::auth::{MemoryAuthBackend, User};
+use djust::tenant::TenantResolver;
+use serde_json::json;
+use support::*;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// Shows the tenant; one event a minute per address.
+struct Site {
+    tenant: String,
+    clicks: u32,
+}
+
+#[live_view(public, name = "site")]
+impl Site {
+    fn mount(ctx: &mut MountCtx) -> Result<Self> {
+        let tenant = ctx.tenant().map(|t| t.id().to_owned()).unwrap_or_default();
+        Ok(Site { tenant, clicks: 0 })
+    }
+
+    fn render(&self) -> Html {
+        html! { <p id="tenant">"site of " {&self.tenant}</p><p id="clicks">{self.clicks}</p> }
+    }
+
+    #[event_handler]
+    #[rate_limit(rate = 0.01, burst = 1, key = "ip")]
+    fn click(&mut self) {
+        self.clicks += 1;
+    }
+}
+
+/// Needs a logged-in user.
+struct Account;
+
+#[live_view(login_required, name = "account")]
+impl Account {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Account)
+    }
+
+    fn render(&self) -> Html {
+        html! { <p id="account">"your account"</p> }
+    }
+}
+
+async fn start(resolver: TenantResolver) -> djust::Server {
+    let backend = MemoryAuthBackend::new();
+    backend.insert(User::new("1", "alice"), quick_hash("alice-password"));
+    App::new()
+        .config(test_config())
+        .auth(backend)
+        .tenancy(resolver)
+        .tenants(|tenant| tenant.id() != "ghost")
+        .live("/", Site::view())
+        .live("/account", Account::view())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+}
+
+fn tenant(id: &str) -> (&'static str, &str) {
+    ("X-Tenant", id)
+}
+
+/// Logs alice in under tenant `id`; the session cookie.
+async fn log_in_as_tenant(addr: SocketAddr, id: &str) -> String {
+    let page = http(addr, "GET", "/login", &[tenant(id)], "").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf_cookie = set_cookie_pair(&page, CSRF_COOKIE).expect("CSRF cookie");
+    let csrf = csrf_from_page(&page.body).expect("csrf");
+    let body = form_body(&[
+        ("username", "alice"),
+        ("password", "alice-password"),
+        ("next", "/account"),
+        ("csrf_token", &csrf),
+    ]);
+    let response = http(
+        addr,
+        "POST",
+        "/login",
+        &[
+            tenant(id),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &csrf_cookie),
+        ],
+        &body,
+    )
+    .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    set_cookie_pair(&response, "djust_session").expect("session cookie")
+}
+
+#[tokio::test]
+async fn every_request_has_a_known_tenant_or_gets_404() {
+    let server = start(TenantResolver::header("X-Tenant")).await;
+    let addr = server.local_addr();
+    for id in ["acme", "globex"] {
+        let page = http(addr, "GET", "/", &[tenant(id)], "").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains(&format!("site of {id}")),
+            "{}",
+            page.body
+        );
+    }
+    for (headers, why) in [
+        (vec![], "no tenant"),
+        (vec![tenant("ghost")], "unknown"),
+        (vec![tenant("Bad Id")], "invalid"),
+        (vec![tenant("../etc")], "path"),
+        (vec![tenant(&"a".repeat(64))], "too long"),
+    ] {
+        let page = http(addr, "GET", "/", &headers, "").await;
+        assert_eq!(page.status, 404, "{why}: {}", page.body);
+        assert!(page.body.contains("There is no such site."), "{why}");
+        assert!(page.headers_named("set-cookie").is_empty(), "{why}");
+    }
+    // The socket endpoint too: no upgrade for an unknown tenant.
+    assert_eq!(
+        refused_status(try_connect(addr, &[tenant("ghost")]).await),
+        404
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_of_one_tenant_is_nobody_under_another() {
+    let server = start(TenantResolver::header("X-Tenant")).await;
+    let addr = server.local_addr();
+    let cookie = log_in_as_tenant(addr, "acme").await;
+    let own = http(
+        addr,
+        "GET",
+        "/account",
+        &[tenant("acme"), ("Cookie", &cookie)],
+        "",
+    )
+    .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert!(own.body.contains("your account"));
+    let foreign = http(
+        addr,
+        "GET",
+        "/account",
+        &[tenant("globex"), ("Cookie", &cookie)],
+        "",
+    )
+    .await;
+    assert_eq!(foreign.status, 303, "{}", foreign.body);
+    assert_eq!(foreign.header("location"), Some("/login?next=%2Faccount"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_mount_token_of_one_tenant_does_not_mount_under_another() {
+    let server = start(TenantResolver::header("X-Tenant")).await;
+    let addr = server.local_addr();
+    let page = http(addr, "GET", "/", &[tenant("acme")], "").await;
+    let token = mount_token(&page.body);
+
+    let mut foreign = connect_with(addr, &[tenant("globex")]).await;
+    send_mount(&mut foreign, "site", &token, "/").await;
+    let (code, frames) = until_close(&mut foreign).await;
+    assert_eq!(code, Some(4403), "{frames:?}");
+    assert_eq!(frames[0]["type"], "error", "{frames:?}");
+
+    let mut own = connect_with(addr, &[tenant("acme")]).await;
+    send_mount(&mut own, "site", &token, "/").await;
+    let mounted = recv(&mut own).await.expect("mount");
+    assert_eq!(mounted["type"], "mount", "{mounted}");
+    assert!(mounted["html"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("site of acme"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn each_tenant_has_its_own_rate_limit_buckets() {
+    let server = start(TenantResolver::header("X-Tenant")).await;
+    let addr = server.local_addr();
+    let mut sockets = Vec::new();
+    for id in ["acme", "globex"] {
+        let page = http(addr, "GET", "/", &[tenant(id)], "").await;
+        let mut socket = connect_with(addr, &[tenant(id)]).await;
+        send_mount(&mut socket, "site", &mount_token(&page.body), "/").await;
+        assert_eq!(recv(&mut socket).await.expect("mount")["type"], "mount");
+        sockets.push(socket);
+    }
+    let limited = generic(djust::runtime::security::SafeError::RateLimited);
+    // acme spends its one token, then is limited...
+    let first = send_event(&mut sockets[0], "click", json!({}), 1).await;
+    assert!(errors(&first).is_empty(), "{first:?}");
+    let second = send_event(&mut sockets[0], "click", json!({}), 2).await;
+    assert_eq!(errors(&second), [limited], "{second:?}");
+    // ...and the same address under globex still has its own.
+    let other = send_event(&mut sockets[1], "click", json!({}), 3).await;
+    assert!(errors(&other).is_empty(), "{other:?}");
+    server.shutdown().await;
+}
+
+/// A GET with `Host: host`, raw (the helpers send the socket address).
+async fn get_with_host(addr: SocketAddr, host: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+        .await
+        .expect("read timeout")
+        .expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn subdomains_name_tenants() {
+    let server = start(TenantResolver::subdomain("localhost")).await;
+    let addr = server.local_addr();
+    let port = addr.port();
+    let (status, body) = get_with_host(addr, &format!("acme.localhost:{port}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("site of acme"), "{body}");
+    for host in [
+        format!("localhost:{port}"),
+        format!("ghost.localhost:{port}"),
+        format!("a.b.localhost:{port}"),
+        format!("acme.localhost.evil.example:{port}"),
+        format!("127.0.0.1:{port}"),
+    ] {
+        let (status, body) = get_with_host(addr, &host).await;
+        assert_eq!(status, 404, "{host}: {body}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn tenants_without_tenancy_is_a_startup_error() {
+    let result = App::new()
+        .config(test_config())
+        .tenants(|_| true)
+        .live("/", Site::view())
+        .bind("127.0.0.1:0")
+        .await;
+    let error = result.err().expect("refused").to_string();
+    assert!(error.contains("App::tenants needs App::tenancy"), "{error}");
+}
+
+/// Records where the framework kept each upload before the handler took it.
+struct Inbox {
+    kept_at: Vec<String>,
+}
+
+#[live_view(
+    public,
+    name = "inbox",
+    upload(note, accept = "text/plain", max_size = "4KB")
+)]
+impl Inbox {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Inbox {
+            kept_at: Vec::new(),
+        })
+    }
+
+    fn render(&self) -> Html {
+        html! {
+            <input type="file" dj-upload="note"/>
+            <button dj-click="take">"take"</button>
+            <ul id="kept">
+                for (index, path) in self.kept_at.iter().enumerate() key = index { <li>{path}</li> }
+            </ul>
+        }
+    }
+
+    #[event_handler]
+    #[rate_limit(rate = 100, burst = 100, key = "ip")]
+    fn take(&mut self, ctx: &mut EventCtx) -> Result<()> {
+        let paths = ctx.consume_uploads("note", |_, path| Ok(path.display().to_string()))?;
+        self.kept_at.extend(paths);
+        Ok(())
+    }
+}
+
+#[test]
+fn each_tenants_uploads_are_kept_in_its_own_directory() {
+    for (id, other) in [("acme", "globex"), ("globex", "acme")] {
+        let tenant = djust::tenant::Tenant::new(id).expect("tenant id");
+        let mut client = djust_testing::TestClient::build::<Inbox>()
+            .tenant(tenant)
+            .mount()
+            .expect("mount");
+        let result = client.upload("note", "note.txt", "text/plain", b"hello");
+        assert!(result.error().is_none(), "{:?}", result.frames);
+        let result = client.event("take", json!({}));
+        assert!(result.error().is_none(), "{:?}", result.frames);
+        let html = client.html();
+        let kept = html
+            .split("<li>")
+            .nth(1)
+            .and_then(|rest| rest.split("</li>").next())
+            .unwrap_or_else(|| panic!("no kept path in {html}"))
+            .to_owned();
+        let path = std::path::Path::new(&kept);
+        let folder = path
+            .parent()
+            .and_then(|parent| parent.file_name())
+            .and_then(|name| name.to_str())
+            .unwrap_or_default();
+        assert_eq!(folder, format!("tenant-{id}"), "{kept}");
+        assert!(!kept.contains(other), "{kept}");
+    }
+}
+
+#[test]
+fn the_audit_states_the_tenancy_and_warns_about_a_spoofable_header() {
+    let finding = |app: djust::App| {
+        app.config(test_config())
+            .live("/", Site::view())
+            .audit_report()
+            .findings
+            .into_iter()
+            .find(|finding| finding.code == "DJ010")
+    };
+    let by_subdomain =
+        finding(App::new().tenancy(TenantResolver::subdomain("example.com"))).expect("DJ010");
+    assert_eq!(by_subdomain.severity, djust::runtime::audit::Severity::Info);
+    assert!(
+        by_subdomain.message.contains("subdomain of example.com"),
+        "{}",
+        by_subdomain.message
+    );
+    assert!(by_subdomain
+        .message
+        .contains("every valid tenant id is served"));
+    let by_header = finding(
+        App::new()
+            .tenancy(TenantResolver::header("X-Tenant"))
+            .tenants(|_| true),
+    )
+    .expect("DJ010");
+    assert_eq!(by_header.severity, djust::runtime::audit::Severity::Warning);
+    assert!(by_header
+        .message
+        .contains("only tenants App::tenants knows are served"));
+    assert!(
+        by_header.message.contains("DJUST_TRUSTED_PROXIES is 0"),
+        "{}",
+        by_header.message
+    );
+    assert!(finding(App::new()).is_none());
+}
