@@ -158,7 +158,7 @@ pub enum ClientMessage {
         /// The digest of the HTML the page already shows (from
         /// `data-djust-digest`): when the socket's first render is the
         /// same, the `mount` frame leaves the HTML out.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         digest: Option<String>,
     },
     /// A user event for a handler.
