@@ -7,14 +7,12 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use djust::prelude::*;
 use djust::runtime::auth::{MemoryAuthBackend, User};
 use djust::tenant::TenantResolver;
 use serde_json::json;
 use support::*;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Shows the tenant; one event a minute per address.
 struct Site {
@@ -210,33 +208,21 @@ async fn each_tenant_has_its_own_rate_limit_buckets() {
     server.shutdown().await;
 }
 
-/// A GET with `Host: host`, raw (the helpers send the socket address).
-async fn get_with_host(addr: SocketAddr, host: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
-        .await
-        .expect("read timeout")
-        .expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    (status, text)
-}
-
 #[tokio::test]
 async fn subdomains_name_tenants() {
     let server = start(TenantResolver::subdomain("localhost")).await;
     let addr = server.local_addr();
     let port = addr.port();
-    let (status, body) = get_with_host(addr, &format!("acme.localhost:{port}")).await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("site of acme"), "{body}");
+    let page = http(
+        addr,
+        "GET",
+        "/",
+        &[("Host", &format!("acme.localhost:{port}"))],
+        "",
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("site of acme"), "{}", page.body);
     for host in [
         format!("localhost:{port}"),
         format!("ghost.localhost:{port}"),
@@ -244,8 +230,8 @@ async fn subdomains_name_tenants() {
         format!("acme.localhost.evil.example:{port}"),
         format!("127.0.0.1:{port}"),
     ] {
-        let (status, body) = get_with_host(addr, &host).await;
-        assert_eq!(status, 404, "{host}: {body}");
+        let page = http(addr, "GET", "/", &[("Host", &host)], "").await;
+        assert_eq!(page.status, 404, "{host}: {}", page.body);
     }
     server.shutdown().await;
 }

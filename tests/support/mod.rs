@@ -81,8 +81,14 @@ pub async fn http(
         .await
         .expect("connect timeout")
         .expect("connect");
+    // The socket address is the Host unless the caller names another.
+    let host = headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        .then(String::new)
+        .unwrap_or_else(|| format!("Host: {addr}\r\n"));
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\n{host}Connection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (name, value) in headers {
