@@ -6,6 +6,11 @@
 
 mod support;
 
+/// The notes example (its own tests run here too).
+#[allow(dead_code)]
+#[path = "../examples/notes/main.rs"]
+mod notes;
+
 use std::net::SocketAddr;
 
 use djust::prelude::*;
@@ -351,4 +356,49 @@ fn the_audit_states_the_tenancy_and_warns_about_a_spoofable_header() {
         by_header.message
     );
     assert!(finding(App::new()).is_none());
+}
+
+#[tokio::test]
+async fn the_notes_example_keeps_each_tenants_notes_apart_over_the_wire() {
+    let db = std::sync::Arc::new(notes::db::Db::in_memory().expect("db"));
+    let server = notes::app(db.clone(), "localhost")
+        .config(test_config())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = server.local_addr();
+    let host = |id: &str| format!("{id}.localhost:{}", addr.port());
+    let acme = djust::tenant::Tenant::new("acme").expect("tenant");
+    db.for_tenant(&acme).add("acme only").expect("add");
+
+    let page = http(addr, "GET", "/", &[("Host", &host("acme"))], "").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("acme only"));
+    let page = http(addr, "GET", "/", &[("Host", &host("globex"))], "").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("acme only"));
+    for other in ["localhost", "umbrella.localhost"] {
+        let page = http(
+            addr,
+            "GET",
+            "/",
+            &[("Host", &format!("{other}:{}", addr.port()))],
+            "",
+        )
+        .await;
+        assert_eq!(page.status, 404, "{other}");
+    }
+
+    // globex's socket adds a note that acme never sees.
+    let page = http(addr, "GET", "/", &[("Host", &host("globex"))], "").await;
+    let origin = format!("http://{}", host("globex"));
+    let mut socket = connect_with(addr, &[("Host", &host("globex")), ("Origin", &origin)]).await;
+    send_mount(&mut socket, "board", &mount_token(&page.body), "/").await;
+    assert_eq!(recv(&mut socket).await.expect("mount")["type"], "mount");
+    let frames = send_event(&mut socket, "add", json!({ "text": "globex plan" }), 1).await;
+    assert!(errors(&frames).is_empty(), "{frames:?}");
+    let globex = djust::tenant::Tenant::new("globex").expect("tenant");
+    assert_eq!(db.for_tenant(&globex).list().expect("list").len(), 1);
+    assert_eq!(db.for_tenant(&acme).list().expect("list").len(), 1);
+    server.shutdown().await;
 }
