@@ -58,7 +58,8 @@ const MAX_SHOWN_CHARS: usize = 64;
 
 /// Takes or refreshes a hold. KEYS[1] = the nick's hash; ARGV[1] = owner,
 /// ARGV[2] = nick as shown, ARGV[3] = hold field, ARGV[4] = TTL (ms).
-/// Returns {1, ''} when held by ARGV[1], {0, shown} when someone else's.
+/// Returns {1, shown} when held by ARGV[1], {0, shown} when someone else's,
+/// `shown` being the nick as its first holder wrote it.
 const CLAIM_NICK: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -79,7 +80,7 @@ if not owner then
 end
 redis.call('HSET', KEYS[1], ARGV[3], string.format('%d', now + ttl))
 redis.call('PEXPIRE', KEYS[1], ttl)
-return {1, ''}
+return {1, redis.call('HGET', KEYS[1], 'shown') or ''}
 ";
 
 /// Drops a hold. KEYS[1] = the nick's hash; ARGV[1] = owner, ARGV[2] = hold
@@ -346,20 +347,24 @@ impl Cluster {
     }
 
     /// Takes hold `hold` of `nick` for `owner` in Redis, unless another
-    /// owner holds it there. Refused while Redis cannot be reached.
+    /// owner holds it there; the nick as every process shows it (as its
+    /// first holder wrote it). Refused while Redis cannot be reached.
     pub(super) async fn claim_nick(
         &self,
         process: u32,
         nick: &Identifier,
         owner: &NickOwner,
         hold: u64,
-    ) -> Result<(), NickRefused> {
+    ) -> Result<String, NickRefused> {
         let command = claim_command(process, nick.key(), nick.as_str(), owner, hold);
+        // Whatever Redis holds is shown to a user: made safe.
+        let shown =
+            |text: &str| -> String { display_text(text).chars().take(MAX_SHOWN_CHARS).collect() };
         match self.redis.query::<(i64, String)>(&command).await {
-            Ok((1, _)) => Ok(()),
-            Ok((_, shown)) => Err(NickRefused::Taken {
-                // Whatever Redis holds is shown to a user: made safe.
-                held_as: display_text(&shown).chars().take(MAX_SHOWN_CHARS).collect(),
+            Ok((1, held_as)) if !held_as.is_empty() => Ok(shown(&held_as)),
+            Ok((1, _)) => Ok(nick.as_str().to_owned()),
+            Ok((_, held_as)) => Err(NickRefused::Taken {
+                held_as: shown(&held_as),
             }),
             Err(error) => {
                 tracing::warn!(%error, "chat nick not checked (Redis); refused");

@@ -105,8 +105,9 @@ pub(super) struct Nicks {
 
 impl Nicks {
     /// Adds a claim of `owner` on `nick`: to the owner's hold if there is
-    /// one, refused if another owner's, else (with `new_hold`) a new hold.
-    fn claim(&self, nick: &Identifier, owner: &NickOwner, new_hold: Option<u64>) -> Local {
+    /// one, refused if another owner's, else (with `new_hold`) a new hold
+    /// showing the nick as `shown_as`.
+    fn claim(&self, nick: &Identifier, owner: &NickOwner, new_hold: Option<(u64, &str)>) -> Local {
         let mut held = self.held();
         match held.get_mut(nick.key()) {
             Some(holder) if holder.owner == *owner => {
@@ -116,12 +117,12 @@ impl Nicks {
             Some(holder) => Local::Taken(holder.shown_as.clone()),
             None => match new_hold {
                 None => Local::Free,
-                Some(hold) => {
+                Some((hold, shown_as)) => {
                     held.insert(
                         nick.key().to_owned(),
                         Holder {
                             owner: owner.clone(),
-                            shown_as: nick.as_str().to_owned(),
+                            shown_as: shown_as.to_owned(),
                             claims: 1,
                             hold,
                         },
@@ -244,7 +245,10 @@ impl Room {
                 .await?;
             return Ok(self.nick_claim(nick, owner, hold));
         }
-        match self.nicks.claim(nick, &owner, Some(new_hold)) {
+        match self
+            .nicks
+            .claim(nick, &owner, Some((new_hold, nick.as_str())))
+        {
             Local::Joined(hold) | Local::Inserted(hold) => Ok(self.nick_claim(nick, owner, hold)),
             Local::Taken(held_as) => Err(NickRefused::Taken { held_as }),
             Local::Free => Err(NickRefused::Unchecked),
@@ -278,10 +282,10 @@ impl Room {
             Local::Taken(held_as) => return Err(NickRefused::Taken { held_as }),
             Local::Free | Local::Inserted(_) => {}
         }
-        cluster
+        let shown_as = cluster
             .claim_nick(self.process, nick, owner, new_hold)
             .await?;
-        let counted = match self.nicks.claim(nick, owner, Some(new_hold)) {
+        let counted = match self.nicks.claim(nick, owner, Some((new_hold, &shown_as))) {
             Local::Inserted(hold) => return Ok(hold),
             Local::Joined(hold) => Ok(hold),
             Local::Taken(held_as) => Err(NickRefused::Taken { held_as }),
