@@ -596,7 +596,7 @@ async fn nicks_are_unique_across_processes_follow_their_session_and_fail_closed(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_nick_on_one_chat_process_is_refused_on_another_until_that_process_dies() {
+async fn chat_nicks_hold_across_processes_lapse_and_are_taken_back() {
     let Some(mut pair) = Pair::start("chat", "chat_nicks", &[]) else {
         return;
     };
@@ -640,6 +640,34 @@ async fn a_nick_on_one_chat_process_is_refused_on_another_until_that_process_die
         );
         // `join` allows one attempt a second.
         tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+
+    // Redis loses the hold (wiped) and a third process gives the nick to
+    // Carol: Mallory's view on B is told and asks for a name again.
+    let c = pair.another("c");
+    let mut admin = djust::runtime::redis::client::Client::open(pair.redis.url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("admin connection");
+    let wiped: i64 = djust::runtime::redis::client::cmd("DEL")
+        .arg(format!("djust:chat:nick:{}", nick("ann").key()))
+        .query_async(&mut admin)
+        .await
+        .expect("DEL");
+    assert_eq!(wiped, 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (mut carol, _) = mount(c.addr, "/", "chat", None).await;
+    let frames = send_event(&mut carol, "join", json!({ "name": "ANN" }), 1).await;
+    let text: String = frames.iter().map(Value::to_string).collect();
+    assert!(text.contains("You are "), "{text}\n{}", c.log_text());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !wait_for_text(&mut mallory, "Your name was given to someone else").await {
+        assert!(
+            Instant::now() < deadline,
+            "B never took the nick from its view:\n{}",
+            pair.b.log_text()
+        );
     }
 }
 

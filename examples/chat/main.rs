@@ -10,13 +10,26 @@
 //! rate limited per user (1 message/s, burst 5): send quickly to see the
 //! error.
 //!
-//! What people type is shown to others, so it goes through `djust::text`:
-//! a nick must be an [`identifier`] (NFKC; no invisible, bidi-control or
-//! control characters) and may not look like the nick of someone in the
-//! room (`Ann`, `ann`, `ＡＮＮ` are one nick), which stays theirs while
-//! they are here; messages go through [`display_text`], so a right-to-left
-//! override cannot turn `gnp.exe` into "exe.png" and BEL or ESC never
-//! reach anyone. Presence counts are coalesced (see `room.rs`).
+//! What people type is shown to others, so it goes through `djust::text`
+//! (docs/security.md, "Display-safe text"):
+//!
+//! - a nick must be an identifier ([`identifier_with_max`], 24 characters:
+//!   NFKC; no invisible, bidi-control or control characters), and a
+//!   refusal says why under the join form;
+//! - a nick that looks like the nick of someone in the room (`Ann`, `ann`,
+//!   `ＡＮＮ`, a Cyrillic `Аnn` are one nick) is refused: it belongs to its
+//!   holder's session (every view of it may join with it again) or, for a
+//!   visitor without a session, to the one view that joined, until the
+//!   last of those views leaves (`room/nicks.rs`); with `--redis` every
+//!   process sees the same holds (`room/cluster.rs`);
+//! - messages go through [`display_text`], so a right-to-left override
+//!   cannot turn `gnp.exe` into "exe.png" and BEL or ESC never reach
+//!   anyone.
+//!
+//! The presence count reaches each view at most once per
+//! [`PRESENCE_INTERVAL`] (a `djust::Coalescer`, see `room.rs`), so a client
+//! opening and closing pages in a loop cannot make every viewer receive a
+//! frame per page.
 //!
 //! Options: `--addr HOST:PORT` (default 127.0.0.1:8000) and `--redis URL`:
 //! several chat processes sharing one Redis form one room (messages,
