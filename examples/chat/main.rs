@@ -54,17 +54,12 @@ use djust::prelude::*;
 use djust::text::{display_text, identifier_with_max, IdentifierError};
 
 pub use self::room::{
-    Line, NickClaim, NickOwner, NickRefused, Presence, Room, RoomEvent, HISTORY, PRESENCE_INTERVAL,
+    Line, NickClaim, NickOwner, NickRefused, Presence, Room, RoomEvent, HISTORY, MAX_MESSAGE_CHARS,
+    MAX_NICK_CHARS, PRESENCE_INTERVAL,
 };
 
 /// How long "… is typing" stays up without another keystroke.
 const TYPING_TTL: Duration = Duration::from_secs(3);
-
-/// Longest nick, in characters (after NFKC).
-const MAX_NICK_CHARS: usize = 24;
-
-/// Longest message, in characters.
-const MAX_MESSAGE_CHARS: usize = 500;
 
 struct Chat {
     nick: String,

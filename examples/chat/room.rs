@@ -34,6 +34,12 @@ pub const HISTORY: usize = 50;
 /// Events buffered per view before a slow view starts missing some.
 const VIEW_CHANNEL_CAPACITY: usize = 256;
 
+/// Longest nick, in characters (after NFKC).
+pub const MAX_NICK_CHARS: usize = 24;
+
+/// Longest message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+
 /// Presence counts reach the views at most this often (the latest count
 /// wins; the final one always arrives).
 pub const PRESENCE_INTERVAL: Duration = Duration::from_millis(500);
@@ -48,18 +54,19 @@ pub struct Line {
 }
 
 impl Line {
-    /// The line with display-safe `from` and `text`: lines from Redis may
-    /// have been written by another version of the chat, or by anyone
-    /// with access to Redis.
+    /// The line with display-safe `from` and `text`, cut to the lengths
+    /// the chat allows: lines from Redis may have been written by another
+    /// version of the chat, or by anyone with access to Redis.
     pub fn display_safe(mut self) -> Line {
-        if let std::borrow::Cow::Owned(from) = display_text(&self.from) {
-            self.from = from;
-        }
-        if let std::borrow::Cow::Owned(text) = display_text(&self.text) {
-            self.text = text;
-        }
+        self.from = display_safe_cut(&self.from, MAX_NICK_CHARS);
+        self.text = display_safe_cut(&self.text, MAX_MESSAGE_CHARS);
         self
     }
+}
+
+/// `text` made display-safe and cut to `max_chars` characters.
+fn display_safe_cut(text: &str, max_chars: usize) -> String {
+    display_text(text).chars().take(max_chars).collect()
 }
 
 /// What the room tells every view (delivered to `handle_info`).
@@ -403,5 +410,17 @@ mod tests {
         .display_safe();
         assert_eq!(line.from, "Ann");
         assert_eq!(line.text, "invoice_gnp.exe[2J");
+    }
+
+    #[test]
+    fn oversized_lines_from_redis_are_cut() {
+        let line = Line {
+            id: 1,
+            from: "A".repeat(10_000),
+            text: "\u{202E}x".repeat(100_000),
+        }
+        .display_safe();
+        assert_eq!(line.from.chars().count(), MAX_NICK_CHARS);
+        assert_eq!(line.text, "x".repeat(MAX_MESSAGE_CHARS));
     }
 }

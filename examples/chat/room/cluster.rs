@@ -32,7 +32,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 
-use super::{Line, NickOwner, NickRefused, NotSent, Room, RoomEvent, HISTORY, PRESENCE_INTERVAL};
+use super::{
+    Line, NickOwner, NickRefused, NotSent, Room, RoomEvent, HISTORY, MAX_NICK_CHARS,
+    PRESENCE_INTERVAL,
+};
 
 /// Pub/sub topic of the room (channel `djust:pubsub:chat:room`).
 const TOPIC: &str = "chat:room";
@@ -53,8 +56,6 @@ const NICK_PREFIX: &str = "djust:chat:nick:";
 /// A process's hold on a nick counts this long after its last refresh
 /// (every [`HEARTBEAT`]).
 pub(super) const NICK_TTL: Duration = PEER_TTL;
-/// The longest "held by" text taken from Redis into a refusal.
-const MAX_SHOWN_CHARS: usize = 64;
 
 /// Takes or refreshes a hold. KEYS[1] = the nick's hash; ARGV[1] = owner,
 /// ARGV[2] = nick as shown, ARGV[3] = hold field, ARGV[4] = TTL (ms).
@@ -359,7 +360,7 @@ impl Cluster {
         let command = claim_command(process, nick.key(), nick.as_str(), owner, hold);
         // Whatever Redis holds is shown to a user: made safe.
         let shown =
-            |text: &str| -> String { display_text(text).chars().take(MAX_SHOWN_CHARS).collect() };
+            |text: &str| -> String { display_text(text).chars().take(MAX_NICK_CHARS).collect() };
         match self.redis.query::<(i64, String)>(&command).await {
             Ok((1, held_as)) if !held_as.is_empty() => Ok(shown(&held_as)),
             Ok((1, _)) => Ok(nick.as_str().to_owned()),
