@@ -9,6 +9,12 @@
 //!
 //! Screenshots for the README: `DJUST_SCREENSHOTS=1 cargo test --test
 //! e2e_examples` writes `docs/contacts.png` and `docs/chat.png`.
+//!
+//! The chat's identity and fan-out guards (issue 23) are also tested over
+//! plain WebSockets (`tests/support`), where frames can be counted: nick
+//! spoofs are refused, messages lose bidi and control characters, and
+//! presence reaches each viewer at most once per interval however fast a
+//! client opens and closes pages.
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/chat/main.rs"]
@@ -20,6 +26,7 @@ mod contacts;
 #[path = "../examples/counter.rs"]
 mod counter;
 mod e2e_support;
+mod support;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -606,5 +613,331 @@ async fn contact_photos_upload_with_progress_cancel_and_clear_refusals() {
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
     browser.close().await;
+    server.shutdown().await;
+}
+
+// --- The chat over plain WebSockets ---------------------------------------------
+
+/// The chat on 127.0.0.1:0, taking client addresses from `X-Forwarded-For`
+/// so each simulated person has an address of their own (their own
+/// `#[rate_limit]` buckets and per-IP connection count), as behind a proxy.
+async fn serve_chat(room: Arc<chat::Room>) -> djust::Server {
+    chat::app(room)
+        .config(djust::Config {
+            trusted_proxies: 1,
+            ..config()
+        })
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+}
+
+/// A chat view mounted over a socket from address `ip`.
+async fn chat_socket(addr: std::net::SocketAddr, token: &str, ip: &str) -> support::Socket {
+    chat_mount(addr, token, ip).await.0
+}
+
+/// A chat view mounted over a socket from address `ip`, and its mount frame.
+async fn chat_mount(addr: std::net::SocketAddr, token: &str, ip: &str) -> (support::Socket, Value) {
+    let mut socket = support::connect_with(addr, &[("X-Forwarded-For", ip)]).await;
+    support::send_mount(&mut socket, "chat", token, "/").await;
+    let mounted = support::recv(&mut socket).await.expect("mount frame");
+    assert_eq!(mounted["type"], "mount", "{mounted}");
+    (socket, mounted)
+}
+
+/// The chat page's mount token (anonymous visitors share its session "").
+async fn chat_token(addr: std::net::SocketAddr) -> String {
+    let page = support::get(addr, "/").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    support::mount_token(&page.body)
+}
+
+/// Every frame's JSON, as one string.
+fn frames_text(frames: &[Value]) -> String {
+    frames.iter().map(Value::to_string).collect()
+}
+
+#[tokio::test]
+async fn chat_refuses_nick_spoofs_over_sockets() {
+    let room = Arc::new(chat::Room::new());
+    let server = serve_chat(room).await;
+    let addr = server.local_addr();
+    let token = chat_token(addr).await;
+    let mut ann = chat_socket(addr, &token, "10.0.0.1").await;
+    let joined = support::send_event(&mut ann, "join", json!({ "name": "Ann" }), 1).await;
+    assert!(frames_text(&joined).contains("You are "), "{joined:?}");
+
+    for (index, (spoof, reason)) in [
+        ("Ann", "the name is taken: someone in the room is “Ann”"),
+        ("ann", "the name is taken: someone in the room is “Ann”"),
+        ("ＡＮＮ", "the name is taken: someone in the room is “Ann”"),
+        (
+            "\u{410}nn",
+            "the name is taken: someone in the room is “Ann”",
+        ),
+        (
+            " Ann\u{FE0F} ",
+            "the name is taken: someone in the room is “Ann”",
+        ),
+        ("Ann\u{200B}", "invisible character (U+200B)"),
+        ("A\u{200C}nn", "invisible character (U+200C)"),
+        ("An\u{200D}n", "invisible character (U+200D)"),
+        ("\u{FEFF}Ann", "invisible character (U+FEFF)"),
+        ("An\u{AD}n", "invisible character (U+00AD)"),
+        ("Ann\u{2060}", "invisible character (U+2060)"),
+        ("\u{202E}nnA", "bidirectional control character (U+202E)"),
+        ("Ann\u{200F}", "bidirectional control character (U+200F)"),
+        (
+            "\u{2067}Ann\u{2069}",
+            "bidirectional control character (U+2067)",
+        ),
+        ("Ann\u{7}", "control character or line break (U+0007)"),
+        ("Ann\u{1B}[0m", "control character or line break (U+001B)"),
+        ("An\nn", "control character or line break (U+000A)"),
+        ("Ann\u{0}", "control character or line break (U+0000)"),
+        ("\u{E000}Ann", "private-use character (U+E000)"),
+        ("", "the name is empty"),
+        ("   ", "the name is empty"),
+        // An ideographic space is a space after NFKC.
+        ("\u{3000}", "the name is empty"),
+        ("Annabel Lee of the Kingdom", "longer than 24 characters"),
+        // One character NFKC expands to 18: two are too long.
+        ("\u{FDFA}\u{FDFA}", "longer than 24 characters"),
+    ]
+    .into_iter()
+    .map(|(spoof, reason)| (spoof.to_owned(), reason))
+    .chain([
+        // Á and five more marks on it (NFKC composes the first).
+        (format!("A{}nn", "\u{301}".repeat(6)), "combining marks"),
+        ("A".repeat(20_000), "longer than 24 characters"),
+    ])
+    .enumerate()
+    {
+        let ip = format!("10.0.1.{index}");
+        let mut mallory = chat_socket(addr, &token, &ip).await;
+        let frames = support::send_event(&mut mallory, "join", json!({ "name": spoof }), 1).await;
+        let text = frames_text(&frames);
+        assert!(text.contains("Cannot join: "), "{spoof:?}: {text}");
+        assert!(text.contains(reason), "{spoof:?}: {text}");
+        assert!(!text.contains("You are "), "{spoof:?} joined: {text}");
+        let _ = mallory.close(None).await;
+    }
+
+    // Not a string, or too big for a frame: refused before the handler.
+    for (index, params) in [
+        json!({}),
+        json!({ "name": null }),
+        json!({ "name": ["Ann"] }),
+        json!({ "name": { "first": "Ann" } }),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ip = format!("10.0.3.{index}");
+        let mut mallory = chat_socket(addr, &token, &ip).await;
+        let frames = support::send_event(&mut mallory, "join", params.clone(), 1).await;
+        assert!(!support::errors(&frames).is_empty(), "{params}: {frames:?}");
+        assert!(
+            !frames_text(&frames).contains("You are "),
+            "{params}: {frames:?}"
+        );
+        let _ = mallory.close(None).await;
+    }
+
+    // A name too big for a frame: an error, and the socket is closed.
+    let mut mallory = chat_socket(addr, &token, "10.0.3.100").await;
+    support::send_json(
+        &mut mallory,
+        &json!({ "type": "event", "event": "join", "params": { "name": "A".repeat(70_000) }, "ref": 1 }),
+    )
+    .await;
+    let (code, frames) = support::until_close(&mut mallory).await;
+    assert_eq!(code, Some(1009), "{frames:?}");
+    assert!(!support::errors(&frames).is_empty(), "{frames:?}");
+    assert!(!frames_text(&frames).contains("You are "), "{frames:?}");
+
+    // A nick is text, never markup: others see it escaped.
+    let mut eve = chat_socket(addr, &token, "10.0.4.1").await;
+    let frames = support::send_event(&mut eve, "join", json!({ "name": "<i>Eve</i>" }), 1).await;
+    assert!(frames_text(&frames).contains("You are "), "{frames:?}");
+    support::send_event(&mut eve, "send", json!({ "text": "hello" }), 2).await;
+    assert!(
+        support::wait_for_text(&mut ann, "&lt;i&gt;Eve&lt;/i&gt;").await,
+        "Ann never saw Eve's escaped nick"
+    );
+    let _ = eve.close(None).await;
+
+    // Ann's own view may join again with her nick.
+    let again = support::send_event(&mut ann, "join", json!({ "name": "ANN" }), 2).await;
+    assert!(!frames_text(&again).contains("Cannot join"), "{again:?}");
+    // Once Ann has left, the nick is free.
+    let _ = ann.close(None).await;
+    support::wait_hangup(&mut ann).await;
+    let mut later = chat_socket(addr, &token, "10.0.2.1").await;
+    let frames = support::send_event(&mut later, "join", json!({ "name": "ann" }), 1).await;
+    let text = frames_text(&frames);
+    assert!(
+        text.contains("You are ") && !text.contains("Cannot join"),
+        "{text}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn chat_messages_lose_bidi_overrides_and_control_characters() {
+    let room = Arc::new(chat::Room::new());
+    let server = serve_chat(room).await;
+    let addr = server.local_addr();
+    let token = chat_token(addr).await;
+    let mut ann = chat_socket(addr, &token, "10.0.0.1").await;
+    let mut bob = chat_socket(addr, &token, "10.0.0.2").await;
+    support::send_event(&mut ann, "join", json!({ "name": "Ann" }), 1).await;
+    let sent = support::send_event(
+        &mut ann,
+        "send",
+        json!({ "text": "open invoice_\u{202E}gnp.exe\u{7}\u{1B}[2J\u{200B} now" }),
+        2,
+    )
+    .await;
+    assert!(support::errors(&sent).is_empty(), "{sent:?}");
+    assert!(
+        support::wait_for_text(&mut bob, "open invoice_gnp.exe[2J now").await,
+        "Bob never got the cleaned message"
+    );
+    // Nothing hidden reached Ann's own view either.
+    let text = frames_text(&sent);
+    assert!(text.contains("open invoice_gnp.exe[2J now"), "{text}");
+    for hidden in ['\u{202E}', '\u{7}', '\u{1B}', '\u{200B}'] {
+        assert!(!text.contains(hidden), "U+{:04X} sent", u32::from(hidden));
+    }
+    // ... nor does it come back to a page loaded later (the history).
+    let page = support::get(addr, "/").await;
+    assert!(
+        page.body.contains("open invoice_gnp.exe[2J now"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains('\u{202E}') && !page.body.contains('\u{1B}'));
+    server.shutdown().await;
+}
+
+/// The count in a frame that shows the chat's "N online": the mount
+/// frame's page, or a patch setting that text.
+fn count_in(frame: &Value) -> Option<usize> {
+    let leading_count = |text: &str| -> Option<usize> {
+        let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+        text[digits.len()..]
+            .starts_with(" online")
+            .then(|| digits.parse().ok())
+            .flatten()
+    };
+    if frame["type"] == "mount" {
+        let (_, after) = frame["html"].as_str()?.split_once("id=\"online\">")?;
+        return leading_count(after);
+    }
+    frame["patches"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find_map(|patch| leading_count(patch["value"].as_str()?))
+}
+
+/// The chat's "N online" as a viewer last saw it.
+fn last_count(frames: &[(std::time::Instant, Value)]) -> Option<usize> {
+    frames.iter().rev().find_map(|(_, frame)| count_in(frame))
+}
+
+#[tokio::test]
+async fn chat_presence_reaches_each_viewer_at_most_once_per_interval() {
+    const VIEWERS: usize = 20;
+    const CYCLES: usize = 40;
+    let room = Arc::new(chat::Room::new());
+    let server = serve_chat(room).await;
+    let addr = server.local_addr();
+    let token = chat_token(addr).await;
+
+    // The viewers, each reading its frames into a log as they arrive.
+    type Log = Arc<std::sync::Mutex<Vec<(std::time::Instant, Value)>>>;
+    let mut logs: Vec<Log> = Vec::new();
+    let mut readers = Vec::new();
+    for viewer in 0..VIEWERS {
+        let (mut socket, mounted) = chat_mount(addr, &token, &format!("10.1.0.{viewer}")).await;
+        assert!(count_in(&mounted).is_some(), "{mounted}");
+        let log: Log = Arc::new(std::sync::Mutex::new(vec![(
+            std::time::Instant::now(),
+            mounted,
+        )]));
+        logs.push(Arc::clone(&log));
+        readers.push(tokio::spawn(async move {
+            loop {
+                match support::next(&mut socket).await {
+                    support::Incoming::Frame(frame) => log
+                        .lock()
+                        .expect("log")
+                        .push((std::time::Instant::now(), frame)),
+                    support::Incoming::Timeout => continue,
+                    support::Incoming::Closed(_) => return,
+                }
+            }
+        }));
+    }
+    let settled = |logs: &[Log], count: usize| {
+        logs.iter()
+            .all(|log| last_count(&log.lock().expect("log")) == Some(count))
+    };
+    // Everyone sees everyone before the churn starts.
+    let deadline = std::time::Instant::now() + WAIT;
+    while !settled(&logs, VIEWERS) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "viewers never saw {VIEWERS} online"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // One client loads the page, mounts and closes, over and over.
+    let start = std::time::Instant::now();
+    let before: Vec<usize> = logs
+        .iter()
+        .map(|log| log.lock().expect("log").len())
+        .collect();
+    for _ in 0..CYCLES {
+        let token = chat_token(addr).await;
+        let mut churn = chat_socket(addr, &token, "10.2.0.1").await;
+        let _ = churn.close(None).await;
+        support::wait_hangup(&mut churn).await;
+    }
+    // The final count always arrives.
+    while !settled(&logs, VIEWERS) {
+        assert!(
+            std::time::Instant::now() < start + WAIT * 2,
+            "final count lost"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Stopped before the clock is read: every frame counted arrived in
+    // `elapsed`.
+    for reader in readers {
+        reader.abort();
+        let _ = reader.await;
+    }
+    let elapsed = start.elapsed();
+    // Deliveries are at least one interval apart, so in `elapsed` there
+    // are at most elapsed / interval + 1 of them; each is one frame.
+    let bound =
+        (elapsed.as_secs_f64() / chat::PRESENCE_INTERVAL.as_secs_f64()).floor() as usize + 1;
+    for (viewer, log) in logs.iter().enumerate() {
+        let log = log.lock().expect("log");
+        let frames = log[before[viewer]..]
+            .iter()
+            .filter(|(_, frame)| count_in(frame).is_some())
+            .count();
+        assert!(
+            frames <= bound,
+            "viewer {viewer}: {frames} frames in {elapsed:?} for {CYCLES} page loads; at most {bound} expected (one per {:?})",
+            chat::PRESENCE_INTERVAL
+        );
+    }
     server.shutdown().await;
 }

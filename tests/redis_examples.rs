@@ -12,7 +12,7 @@ mod support;
 
 /// The chat example's room, used directly by the catch-up test.
 #[path = "../examples/chat/room.rs"]
-#[allow(dead_code, missing_docs)]
+#[allow(dead_code, missing_docs, unused_imports)]
 mod room;
 
 use std::net::SocketAddr;
@@ -446,6 +446,229 @@ async fn rooms_refuse_posts_while_redis_is_down_and_catch_up_on_what_pub_sub_dro
         b.recent().iter().all(|line| line.text != "lost"),
         "the refused post never appears anywhere"
     );
+}
+
+/// Waits up to 20 s (four heartbeats) for `RoomEvent::NicksLost` on `view`.
+async fn nicks_lost(view: &mut tokio::sync::broadcast::Receiver<room::RoomEvent>) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, view.recv()).await {
+            Ok(Ok(room::RoomEvent::NicksLost)) => return true,
+            Ok(Ok(_)) => continue,
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+            Ok(Err(_)) | Err(_) => return false,
+        }
+    }
+}
+
+fn nick(name: &str) -> djust::text::Identifier {
+    djust::text::identifier(name).expect(name)
+}
+
+fn taken_by(held_as: &str) -> Result<(), room::NickRefused> {
+    Err(room::NickRefused::Taken {
+        held_as: held_as.to_owned(),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nicks_are_unique_across_processes_follow_their_session_and_fail_closed() {
+    use room::NickOwner::{Session, View};
+    let Some(mut redis) = RedisServer::start("examples_room_nicks") else {
+        return;
+    };
+    let open = |url: String| async move {
+        let handle = djust::runtime::redis::Redis::open(&url).expect("url");
+        room::connect(handle).await.expect("room")
+    };
+    // Two rooms in one process stand for two processes (distinct tags).
+    let a = open(redis.url()).await;
+    let b = open(redis.url()).await;
+
+    // A nick held on A is refused on B in every look-alike form (view 1
+    // on B is another view than view 1 on A).
+    let _ann = a.claim_nick(&nick("Ann"), View(1)).await.expect("free");
+    for look_alike in ["Ann", "ann", "ＡＮＮ", "\u{410}nn", "Ann\u{FE0F}"] {
+        let refused = b.claim_nick(&nick(look_alike), View(1)).await;
+        assert_eq!(refused.map(drop), taken_by("Ann"), "{look_alike:?}");
+    }
+
+    // A session's nick follows it to another process (a reconnect landing
+    // elsewhere), stays held while any process holds it, and is free once
+    // the session left everywhere.
+    let session = Session("session-1".to_owned());
+    let other = Session("session-2".to_owned());
+    let on_a = a
+        .claim_nick(&nick("Bob"), session.clone())
+        .await
+        .expect("free");
+    let on_b = b
+        .claim_nick(&nick("BOB"), session.clone())
+        .await
+        .expect("the same session on B");
+    assert_eq!(
+        b.claim_nick(&nick("bob"), other.clone()).await.map(drop),
+        taken_by("Bob")
+    );
+    drop(on_a);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        a.claim_nick(&nick("bob"), other.clone()).await.map(drop),
+        taken_by("Bob"),
+        "still held on B"
+    );
+    drop(on_b);
+    let mut freed = None;
+    for _ in 0..40 {
+        if let Ok(claim) = a.claim_nick(&nick("bob"), other.clone()).await {
+            freed = Some(claim);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(freed.is_some(), "free once the session left both processes");
+
+    // Redis holds no session id, only a hash of it.
+    let mut admin = djust::runtime::redis::client::Client::open(redis.url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("admin connection");
+    let keys: Vec<String> = djust::runtime::redis::client::cmd("KEYS")
+        .arg("djust:chat:nick:*")
+        .query_async(&mut admin)
+        .await
+        .expect("KEYS");
+    assert!(!keys.is_empty());
+    for key in &keys {
+        let fields: Vec<String> = djust::runtime::redis::client::cmd("HGETALL")
+            .arg(key)
+            .query_async(&mut admin)
+            .await
+            .expect("HGETALL");
+        assert!(
+            fields.iter().all(|field| !field.contains("session-")),
+            "{key}: {fields:?}"
+        );
+    }
+
+    // Redis lost A's hold (its data was wiped) and B gave the nick to
+    // someone else: A takes it from its view and tells its views.
+    let mut view_a = a.subscribe();
+    let zed = a.claim_nick(&nick("Zed"), View(2)).await.expect("free");
+    let _: i64 = djust::runtime::redis::client::cmd("DEL")
+        .arg(format!("djust:chat:nick:{}", nick("Zed").key()))
+        .query_async(&mut admin)
+        .await
+        .expect("DEL");
+    let _thief = b
+        .claim_nick(&nick("zed"), View(3))
+        .await
+        .expect("Redis forgot A's hold");
+    assert!(nicks_lost(&mut view_a).await, "A's views are told");
+    assert!(!zed.is_held());
+    assert_eq!(
+        a.claim_nick(&nick("Zed"), View(4)).await.map(drop),
+        taken_by("zed")
+    );
+
+    // Redis down: no nick is handed out (two processes could hand out one).
+    redis.kill();
+    assert_eq!(
+        a.claim_nick(&nick("Carol"), View(5)).await.map(drop),
+        Err(room::NickRefused::Unchecked)
+    );
+    // A nick this process holds still refuses others without Redis.
+    assert_eq!(
+        a.claim_nick(&nick("ann"), View(6)).await.map(drop),
+        taken_by("Ann")
+    );
+    redis.restart();
+    let mut back = false;
+    for _ in 0..40 {
+        if a.claim_nick(&nick("Carol"), View(5)).await.is_ok() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(back, "nicks are handed out again once Redis is back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_nicks_hold_across_processes_lapse_and_are_taken_back() {
+    let Some(mut pair) = Pair::start("chat", "chat_nicks", &[]) else {
+        return;
+    };
+    let (mut ann, _) = mount(pair.a.addr, "/", "chat", None).await;
+    let (mut mallory, _) = mount(pair.b.addr, "/", "chat", None).await;
+    let joined = send_event(&mut ann, "join", json!({ "name": "Ann" }), 1).await;
+    assert!(
+        joined.iter().any(|f| f.to_string().contains("You are ")),
+        "{joined:?}"
+    );
+    // Two spoofs: with Ann's join, the burst of `join` for 127.0.0.1.
+    for spoof in ["ＡＮＮ", "\u{410}nn"] {
+        // A fresh view each time: the same refusal again changes nothing.
+        let (mut mallory, _) = mount(pair.b.addr, "/", "chat", None).await;
+        let frames = send_event(&mut mallory, "join", json!({ "name": spoof }), 1).await;
+        let text: String = frames.iter().map(Value::to_string).collect();
+        assert!(
+            text.contains("Cannot join: the name is taken: someone in the room is “Ann”"),
+            "{spoof:?} on B: {text}\n{}",
+            pair.b.log_text()
+        );
+    }
+
+    // Process A dies without a word: its hold lapses (NICK_TTL, 15 s) and
+    // the nick is free on B.
+    let _ = pair.a.child.kill();
+    let _ = pair.a.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut reference = 10;
+    loop {
+        reference += 1;
+        let frames = send_event(&mut mallory, "join", json!({ "name": "ann" }), reference).await;
+        let text: String = frames.iter().map(Value::to_string).collect();
+        if text.contains("You are ") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the nick of a dead process never lapsed: {text}\n{}",
+            pair.b.log_text()
+        );
+        // `join` allows one attempt a second.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+
+    // Redis loses the hold (wiped) and a third process gives the nick to
+    // Carol: Mallory's view on B is told and asks for a name again.
+    let c = pair.another("c");
+    let mut admin = djust::runtime::redis::client::Client::open(pair.redis.url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("admin connection");
+    let wiped: i64 = djust::runtime::redis::client::cmd("DEL")
+        .arg(format!("djust:chat:nick:{}", nick("ann").key()))
+        .query_async(&mut admin)
+        .await
+        .expect("DEL");
+    assert_eq!(wiped, 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (mut carol, _) = mount(c.addr, "/", "chat", None).await;
+    let frames = send_event(&mut carol, "join", json!({ "name": "ANN" }), 1).await;
+    let text: String = frames.iter().map(Value::to_string).collect();
+    assert!(text.contains("You are "), "{text}\n{}", c.log_text());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !wait_for_text(&mut mallory, "Your name was given to someone else").await {
+        assert!(
+            Instant::now() < deadline,
+            "B never took the nick from its view:\n{}",
+            pair.b.log_text()
+        );
+    }
 }
 
 /// Runs `binary args…` to its exit (it must not start serving) with

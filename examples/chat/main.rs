@@ -10,6 +10,27 @@
 //! rate limited per user (1 message/s, burst 5): send quickly to see the
 //! error.
 //!
+//! What people type is shown to others, so it goes through `djust::text`
+//! (docs/security.md, "Display-safe text"):
+//!
+//! - a nick must be an identifier ([`identifier_with_max`], 24 characters:
+//!   NFKC; no invisible, bidi-control or control characters), and a
+//!   refusal says why under the join form;
+//! - a nick that looks like the nick of someone in the room (`Ann`, `ann`,
+//!   `ＡＮＮ`, a Cyrillic `Аnn` are one nick) is refused: it belongs to its
+//!   holder's session (every view of it may join with it again) or, for a
+//!   visitor without a session, to the one view that joined, until the
+//!   last of those views leaves (`room/nicks.rs`); with `--redis` every
+//!   process sees the same holds (`room/cluster.rs`);
+//! - messages go through [`display_text`], so a right-to-left override
+//!   cannot turn `gnp.exe` into "exe.png" and BEL or ESC never reach
+//!   anyone.
+//!
+//! The presence count reaches each view at most once per
+//! [`PRESENCE_INTERVAL`] (a `djust::Coalescer`, see `room.rs`), so a client
+//! opening and closing pages in a loop cannot make every viewer receive a
+//! frame per page.
+//!
 //! Options: `--addr HOST:PORT` (default 127.0.0.1:8000) and `--redis URL`:
 //! several chat processes sharing one Redis form one room (messages,
 //! history, presence, sessions and rate limits are shared), e.g.
@@ -30,14 +51,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use djust::prelude::*;
+use djust::text::{display_text, identifier_with_max, IdentifierError};
 
-pub use self::room::{Line, Presence, Room, RoomEvent, HISTORY};
+pub use self::room::{
+    Line, NickClaim, NickOwner, NickRefused, Presence, Room, RoomEvent, HISTORY, MAX_MESSAGE_CHARS,
+    MAX_NICK_CHARS, PRESENCE_INTERVAL,
+};
 
 /// How long "… is typing" stays up without another keystroke.
 const TYPING_TTL: Duration = Duration::from_secs(3);
 
 struct Chat {
     nick: String,
+    /// Why the last `join` was refused (shown under the form).
+    join_error: String,
+    /// Holds `nick` in the room while this view lives.
+    _nick_claim: Private<Option<NickClaim>>,
     lines: Vec<Line>,
     typing: BTreeMap<String, Instant>,
     online: usize,
@@ -46,6 +75,27 @@ struct Chat {
 }
 
 impl Chat {
+    /// Takes `name` as this view's nick (returned as it is shown), or says
+    /// why not.
+    async fn claim_nick(&mut self, ctx: &Ctx, name: &str) -> std::result::Result<String, String> {
+        let nick = identifier_with_max(name, MAX_NICK_CHARS)
+            .map_err(|refused: IdentifierError| refused.to_string())?;
+        let presence = self._presence.expose();
+        let owner = match ctx.session_id() {
+            Some(session) if !session.is_empty() => NickOwner::Session(session.to_owned()),
+            _ => NickOwner::View(presence.id()),
+        };
+        let claim = presence
+            .room()
+            .claim_nick(&nick, owner)
+            .await
+            .map_err(|refused: NickRefused| refused.to_string())?;
+        // The new claim is taken before the old one goes, so a re-join
+        // with the same nick never lets it go in between.
+        *self._nick_claim.expose_mut() = Some(claim);
+        Ok(nick.into_string())
+    }
+
     fn typing_text(&self) -> String {
         let names: Vec<&str> = self.typing.keys().map(String::as_str).collect();
         match names.as_slice() {
@@ -64,6 +114,8 @@ impl Chat {
         let presence = room.enter();
         Ok(Chat {
             nick: String::new(),
+            join_error: String::new(),
+            _nick_claim: Private::new(None),
             lines: room.recent(),
             typing: BTreeMap::new(),
             online: room.online(),
@@ -86,6 +138,9 @@ impl Chat {
                         <input name="name" id="name" placeholder="Your name" maxlength="24" autocomplete="off">
                         <button type="submit" id="join-button">"Join"</button>
                     </form>
+                    if !self.join_error.is_empty() {
+                        <p class="error" id="join-error" role="alert">{self.join_error}</p>
+                    }
                 } else {
                     <p class="muted" id="typing">{self.typing_text()}</p>
                     <form id="send" class="toolbar" dj-submit="send">
@@ -121,19 +176,39 @@ impl Chat {
                 }
             }
             RoomEvent::Presence(online) => self.online = online,
+            RoomEvent::NicksLost => {
+                let lost = self
+                    ._nick_claim
+                    .expose()
+                    .as_ref()
+                    .is_some_and(|claim| !claim.is_held());
+                if lost {
+                    *self._nick_claim.expose_mut() = None;
+                    self.nick.clear();
+                    self.join_error = "Your name was given to someone else while the chat \
+                        was briefly unavailable; pick it again or another."
+                        .to_owned();
+                }
+            }
         }
         Ok(())
     }
 
+    /// Joins (or re-joins) as `name`: a display-safe name that nobody
+    /// else in the room uses, in any look-alike form. The nick belongs to
+    /// the session (every view of a logged-in session may use it) or, for
+    /// a visitor without a session, to this view. A refusal is shown in
+    /// the page: error frames carry no details outside debug mode.
     #[event_handler]
     #[rate_limit(rate = 1, burst = 3)]
-    fn join(&mut self, name: String) -> Result<()> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 24 || name.chars().any(char::is_control) {
-            return Err(Error::bad_request("pick a name of 1 to 24 characters"));
+    async fn join(&mut self, ctx: &EventCtx, name: String) {
+        match self.claim_nick(ctx, &name).await {
+            Ok(nick) => {
+                self.nick = nick;
+                self.join_error.clear();
+            }
+            Err(reason) => self.join_error = format!("Cannot join: {reason}."),
         }
-        self.nick = name.to_owned();
-        Ok(())
     }
 
     #[event_handler]
@@ -142,11 +217,12 @@ impl Chat {
         if self.nick.is_empty() {
             return Err(Error::bad_request("join first"));
         }
+        let text = display_text(&text);
         let text = text.trim();
         if text.is_empty() {
             return Ok(());
         }
-        let text: String = text.chars().take(500).collect();
+        let text: String = text.chars().take(MAX_MESSAGE_CHARS).collect();
         self._presence
             .expose()
             .room()
@@ -236,9 +312,17 @@ mod tests {
             .expect("mount")
     }
 
+    /// A room that sends every presence change at once: each TestClient
+    /// runs its own runtime only during its calls, so a count held for the
+    /// interval would wait on another client's runtime. Coalescing is
+    /// tested over real sockets in tests/e2e_examples.rs.
+    fn uncoalesced_room() -> Arc<Room> {
+        Arc::new(Room::with_presence_interval(Duration::ZERO))
+    }
+
     #[test]
     fn messages_reach_every_view_in_the_room() {
-        let room = Arc::new(Room::new());
+        let room = uncoalesced_room();
         let mut ann = in_room(&room);
         let mut bob = in_room(&room);
         assert!(ann
@@ -263,6 +347,107 @@ mod tests {
         drop(bob);
         ann.deliver_messages();
         assert!(ann.html().contains("1 online"), "{}", ann.html());
+    }
+
+    #[test]
+    fn hidden_characters_in_a_nick_are_refused_with_a_reason() {
+        let room = Arc::new(Room::new());
+        let mut ann = in_room(&room);
+        for (spoof, reason) in [
+            ("Ann\u{200B}", "invisible character (U+200B)"),
+            ("A\u{200D}nn", "invisible character (U+200D)"),
+            ("\u{FEFF}Ann", "invisible character (U+FEFF)"),
+            ("An\u{AD}n", "invisible character (U+00AD)"),
+            ("\u{202E}nnA", "bidirectional control character (U+202E)"),
+            ("Ann\u{2066}", "bidirectional control character (U+2066)"),
+            ("Ann\u{7}", "control character or line break (U+0007)"),
+            ("\u{1B}[2JAnn", "control character or line break (U+001B)"),
+            // A Hangul filler; NFKC makes it U+1160, another filler.
+            ("\u{3164}", "invisible character (U+1160)"),
+            ("   ", "the name is empty"),
+            (
+                "Annabel Lee of the Kingdom by the Sea",
+                "longer than 24 characters",
+            ),
+        ] {
+            let refused = ann.event("join", json!({ "name": spoof }));
+            assert!(refused.error().is_none(), "{refused:?}");
+            let error = ann
+                .document()
+                .select(&scraper::Selector::parse("#join-error").expect("selector"))
+                .next()
+                .map(|element| element.text().collect::<String>())
+                .unwrap_or_default();
+            assert!(error.starts_with("Cannot join: the name "), "{error:?}");
+            assert!(error.contains(reason), "{spoof:?}: {error:?}");
+            assert!(!ann.html().contains("id=\"nick\""), "{spoof:?} joined");
+            // The rate limit (burst 3) is not what this test is about.
+            ann = in_room(&room);
+        }
+    }
+
+    #[test]
+    fn nicks_are_normalised_and_a_session_may_rejoin_with_its_own() {
+        let room = Arc::new(Room::new());
+        let mut first_tab = in_room(&room);
+        let joined = first_tab.event("join", json!({ "name": "  ＡＮＮ  " }));
+        assert!(joined.error().is_none(), "{joined:?}");
+        assert!(first_tab.html().contains("<b id=\"nick\">ANN</b>"));
+        // TestClients share one session ("test-session"): a second tab of
+        // the same session may use the nick, in any of its forms.
+        let mut second_tab = in_room(&room);
+        let again = second_tab.event("join", json!({ "name": "ann" }));
+        assert!(again.error().is_none(), "{again:?}");
+        // The same view may join again with it, or change it.
+        assert!(first_tab
+            .event("join", json!({ "name": "ANN" }))
+            .error()
+            .is_none());
+        assert!(first_tab
+            .event("join", json!({ "name": "Annie" }))
+            .error()
+            .is_none());
+        assert!(first_tab.html().contains("<b id=\"nick\">Annie</b>"));
+    }
+
+    #[test]
+    fn messages_lose_bidi_controls_and_terminal_escapes() {
+        let room = uncoalesced_room();
+        let mut ann = in_room(&room);
+        let mut bob = in_room(&room);
+        ann.event("join", json!({ "name": "Ann" }));
+        bob.deliver_messages();
+        let sent = ann.event(
+            "send",
+            json!({ "text": "see invoice_\u{202E}gnp.exe\u{7}\u{1B}[2J \u{200B}now\u{FEFF}" }),
+        );
+        assert!(sent.error().is_none(), "{sent:?}");
+        bob.deliver_messages();
+        let html = bob.html();
+        assert!(
+            html.contains("<b>Ann</b>: see invoice_gnp.exe[2J now"),
+            "{html}"
+        );
+        for hidden in ['\u{202E}', '\u{7}', '\u{1B}', '\u{200B}', '\u{FEFF}'] {
+            assert!(
+                !html.contains(hidden),
+                "U+{:04X} rendered",
+                u32::from(hidden)
+            );
+        }
+        // Right-to-left scripts are text, not controls: they stay.
+        ann.event("send", json!({ "text": "שלום مرحبا" }));
+        bob.deliver_messages();
+        assert!(
+            bob.html().contains("<b>Ann</b>: שלום مرحبا"),
+            "{}",
+            bob.html()
+        );
+        // A message of nothing but hidden characters is not sent.
+        let before = bob.html();
+        ann.event("send", json!({ "text": "\u{202E}\u{200B}\u{7}" }));
+        assert_eq!(bob.deliver_messages(), 0);
+        assert_eq!(bob.html(), before);
     }
 
     #[test]

@@ -119,6 +119,12 @@ impl<T: Send + 'static> Coalescer<T> {
                 state.timer_armed = true;
                 let until = state.quiet_until.unwrap_or(now);
                 let held = HeldValue(Arc::clone(&self.shared));
+                // Spawned after the lock is released: a runtime that is
+                // shutting down drops the task at once, and dropping it
+                // delivers (`HeldValue`), which takes the lock. A publish
+                // in between finds the timer armed and only replaces the
+                // held value.
+                drop(state);
                 runtime.spawn(wait_and_deliver(held, until));
                 return;
             }
@@ -318,6 +324,36 @@ mod tests {
         assert!(coalescer.is_holding());
         drop(runtime);
         assert_eq!(values(&log), [1, 2]);
+        assert!(!coalescer.is_holding());
+    }
+
+    /// A view dropped while its runtime shuts down publishes from inside
+    /// the shutdown, where a spawned task is dropped as soon as it is
+    /// spawned (found by the chat example's tests, which hung there).
+    #[test]
+    fn publishing_while_the_runtime_shuts_down_delivers_and_does_not_deadlock() {
+        struct PublishOnDrop(Arc<Coalescer<u32>>);
+        impl Drop for PublishOnDrop {
+            fn drop(&mut self) {
+                self.0.publish(2);
+                self.0.publish(3);
+            }
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("runtime");
+        let (coalescer, log) = recording(INTERVAL);
+        let coalescer = Arc::new(coalescer);
+        runtime.block_on(async { coalescer.publish(1) });
+        let guard = PublishOnDrop(Arc::clone(&coalescer));
+        runtime.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        drop(runtime);
+        assert_eq!(values(&log), [1, 2, 3]);
         assert!(!coalescer.is_holding());
     }
 
