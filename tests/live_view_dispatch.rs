@@ -463,3 +463,51 @@ fn unknown_extra_params_are_ignored() {
     assert!(c.html().contains("<p id=\"count\">2</p>"));
     let _: Value = json!(null);
 }
+
+/// A view whose `render` panics while `broken` is set.
+struct Fragile {
+    count: i64,
+    broken: bool,
+}
+
+#[live_view(public, name = "fragile")]
+impl Fragile {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Fragile {
+            count: 0,
+            broken: false,
+        })
+    }
+
+    fn render(&self) -> Html {
+        if self.broken {
+            panic!("render bug with secret details");
+        }
+        html! { <p id="count">{self.count}</p> }
+    }
+
+    #[event_handler]
+    fn set(&mut self, count: i64, broken: bool) {
+        self.count = count;
+        self.broken = broken;
+    }
+}
+
+#[test]
+fn a_failed_render_keeps_the_last_tree_and_the_socket() {
+    let mut c = TestClient::mount::<Fragile>().expect("mount");
+    assert!(c.html().contains(">0<"), "{}", c.html());
+    let result = c.event("set", json!({ "count": "5", "broken": "on" }));
+    assert!(!result.closed, "a render panic closed the socket");
+    assert_eq!(
+        result.error(),
+        Some(SafeError::RenderFailed.public_message(false, None).as_str())
+    );
+    assert!(result.patches().is_empty());
+    assert!(c.html().contains(">0<"), "{}", c.html());
+    // The next render that works diffs against the kept tree.
+    let result = c.event("set", json!({ "count": "6", "broken": "false" }));
+    assert!(result.error().is_none(), "{:?}", result.frames);
+    assert!(!result.patches().is_empty());
+    assert!(c.html().contains(">6<"), "{}", c.html());
+}

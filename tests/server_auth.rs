@@ -271,6 +271,39 @@ async fn mount_as(addr: SocketAddr, cookie: &str, path: &str, view: &str) -> Soc
 // --- Login page and CSRF -------------------------------------------------------
 
 #[tokio::test]
+async fn with_secure_cookies_the_csrf_cookie_is_host_prefixed_and_secure() {
+    let server = App::new()
+        .config(djust::Config {
+            secure_cookies: true,
+            ..test_config()
+        })
+        .auth(MemoryAuthBackend::new())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let page = get(server.local_addr(), "/login").await;
+    assert_eq!(page.status, 200);
+    let set_cookie = page.headers_named("set-cookie");
+    assert_eq!(set_cookie.len(), 1, "{set_cookie:?}");
+    let attributes: Vec<&str> = set_cookie[0].split(';').map(str::trim).collect();
+    assert!(
+        attributes[0].starts_with("__Host-djust_csrf="),
+        "{attributes:?}"
+    );
+    // What browsers require of a `__Host-` cookie: Secure, Path=/, no Domain.
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(attributes.contains(&attribute), "{attributes:?}");
+    }
+    assert!(
+        !attributes
+            .iter()
+            .any(|a| a.to_ascii_lowercase().starts_with("domain")),
+        "{attributes:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_login_page_sets_a_csrf_cookie_and_stores_no_session() {
     let app = start().await;
     let addr = app.addr();

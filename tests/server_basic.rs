@@ -54,7 +54,9 @@ async fn first_paint_is_a_complete_secure_page() {
             && !csp.contains("unsafe-eval")
     );
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
-    assert!(page.header("referrer-policy").is_some());
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
     assert!(
         page.headers_named("set-cookie").is_empty(),
         "an anonymous GET must leave no state"
@@ -65,7 +67,14 @@ async fn first_paint_is_a_complete_secure_page() {
         .header("content-type")
         .unwrap_or_default()
         .contains("javascript"));
-    assert_eq!(get(server.local_addr(), "/nope").await.status, 404);
+    let missing = get(server.local_addr(), "/nope").await;
+    assert_eq!(missing.status, 404);
+    // Every response carries the security headers, not only pages.
+    for response in [&js, &missing] {
+        assert_eq!(response.header("content-security-policy"), Some(csp));
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(response.header("x-frame-options"), Some("DENY"));
+    }
     server.shutdown().await;
 }
 

@@ -186,6 +186,35 @@ async fn a_connection_that_sends_nothing_is_closed() {
 }
 
 #[tokio::test]
+async fn cleartext_http2_with_prior_knowledge_is_refused() {
+    let (server, _) = start(config(|_| {})).await;
+    let addr = server.local_addr();
+    let mut stream = connect_from(loopback(1), addr).await;
+    // The HTTP/2 connection preface, then an empty SETTINGS frame.
+    let mut preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    preface.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    send(&mut stream, &preface).await;
+    let ended = read_until_closed(&mut stream, HANG).await;
+    assert!(ended.closed, "the HTTP/2 connection was kept open");
+    // Nothing HTTP/2 comes back (a server speaking it answers with its own
+    // SETTINGS frame): at most an HTTP/1 refusal.
+    assert!(
+        ended.received.is_empty() || ended.received.starts_with(b"HTTP/1.1 "),
+        "{:?}",
+        String::from_utf8_lossy(&ended.received)
+    );
+    // Control: HTTP/1.1 is served.
+    let mut stream = connect_from(loopback(1), addr).await;
+    let request = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    send(&mut stream, request.as_bytes()).await;
+    assert_eq!(
+        read_until_closed(&mut stream, HANG).await.status(),
+        Some(200)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_oversized_request_head_gets_431() {
     let (server, _) = start(config(|c| c.http_max_header_bytes = 4096)).await;
     let addr = server.local_addr();

@@ -478,6 +478,16 @@ async fn refusals_before_any_byte_is_kept() {
     );
     let reply = send_chunk(&mut socket, "o2", &vec![0u8; 64 * 1024]).await;
     assert_eq!(reply["type"], "upload_error", "{reply}");
+    // The limit is the whole frame, reference included: exactly 64 KiB
+    // (one length byte, "o3", 65533 bytes of the file) is taken.
+    assert_eq!(
+        announce(&mut socket, "notes", "o3", "n.txt", 70_000, "text/plain").await["type"],
+        "upload_ack"
+    );
+    let reply = send_chunk(&mut socket, "o3", &vec![b'a'; 64 * 1024 - 3]).await;
+    assert_eq!(reply["type"], "upload_ack", "{reply}");
+    assert_eq!(reply["offset"], 65_533, "{reply}");
+    send_json(&mut socket, &json!({"type": "upload_cancel", "ref": "o3"})).await;
     // Too many files in the slot.
     assert_eq!(
         announce(&mut socket, "photo", "m1", "a.png", png.len(), "image/png").await["type"],
