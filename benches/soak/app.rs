@@ -89,7 +89,9 @@ pub struct Bulk {
 impl Bulk {
     fn mount(_ctx: &mut MountCtx) -> Result<Self> {
         Ok(Bulk {
-            rows: (0..1024).map(|i| format!("row {i:05} {}", "x".repeat(48))).collect(),
+            rows: (0..1024)
+                .map(|i| format!("row {i:05} {}", "x".repeat(48)))
+                .collect(),
         })
     }
 

@@ -27,7 +27,10 @@ pub async fn run(options: &Options) -> Result<Value, String> {
     let cap_bytes = options.cap_mib * 1024 * 1024;
     let env = [
         ("DJUST_RECONNECT_GRACE_SECS", "600".to_owned()),
-        ("DJUST_MAX_DETACHED_VIEWS", (options.sockets * 2).to_string()),
+        (
+            "DJUST_MAX_DETACHED_VIEWS",
+            (options.sockets * 2).to_string(),
+        ),
         ("DJUST_MAX_DETACHED_BYTES", cap_bytes.to_string()),
         ("DJUST_MAX_SESSIONS", (options.sockets * 2).to_string()),
     ];

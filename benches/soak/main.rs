@@ -206,10 +206,28 @@ mod tests {
 
     #[test]
     fn durations_parse_with_units_and_refuse_the_rest() {
-        assert_eq!(parse_duration("--d", "90").ok(), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("--d", "90s").ok(), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("--d", "20m").ok(), Some(Duration::from_secs(1200)));
-        for bad in ["", "m", "-1", "1h", "5 m", "１m", "99999999999999999999", "241m"] {
+        assert_eq!(
+            parse_duration("--d", "90").ok(),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_duration("--d", "90s").ok(),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_duration("--d", "20m").ok(),
+            Some(Duration::from_secs(1200))
+        );
+        for bad in [
+            "",
+            "m",
+            "-1",
+            "1h",
+            "5 m",
+            "１m",
+            "99999999999999999999",
+            "241m",
+        ] {
             assert!(parse_duration("--d", bad).is_err(), "{bad}");
         }
     }

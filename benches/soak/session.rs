@@ -115,8 +115,7 @@ impl User {
         let mut request = format!("ws://{addr}/ws/live/")
             .into_client_request()
             .map_err(network("request"))?;
-        let origin =
-            HeaderValue::from_str(&format!("http://{addr}")).map_err(network("origin"))?;
+        let origin = HeaderValue::from_str(&format!("http://{addr}")).map_err(network("origin"))?;
         request.headers_mut().insert("origin", origin);
         if let Some(cookie) = &self.cookie {
             let cookie = HeaderValue::from_str(cookie).map_err(network("cookie"))?;
@@ -217,8 +216,10 @@ impl User {
             self.mount().await?;
             return Ok(Rejoin::Fresh { lost });
         };
-        self.send(json!({"type": "resume", "view": self.view, "token": token, "version": self.version}))
-            .await?;
+        self.send(
+            json!({"type": "resume", "view": self.view, "token": token, "version": self.version}),
+        )
+        .await?;
         loop {
             let frame = next_frame(self.socket()?).await?;
             match frame["type"].as_str() {

@@ -83,7 +83,9 @@ async fn user_loop(index: usize, addr: SocketAddr, deadline: Instant, tally: &Ta
             tokio::time::sleep(jitter.between(1_000, 4_000)).await;
             match user.click().await {
                 Ok(()) => {
-                    tally.acked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tally
+                        .acked
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 Err(trouble) => {
                     tally.trouble(&trouble);
@@ -118,7 +120,9 @@ async fn open(
     loop {
         match User::open(source, addr).await {
             Ok(user) => {
-                tally.opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tally
+                    .opened
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return Some(user);
             }
             Err(trouble) => tally.trouble(&trouble),

@@ -35,11 +35,13 @@ impl Sampler {
                 let (Some(rss), Some(fds)) = (rss_kib(pid), open_fds(pid)) else {
                     continue;
                 };
-                sink.lock().unwrap_or_else(PoisonError::into_inner).push(Sample {
-                    secs: start.elapsed().as_secs_f64(),
-                    rss_kib: rss as f64,
-                    fds: fds as f64,
-                });
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(Sample {
+                        secs: start.elapsed().as_secs_f64(),
+                        rss_kib: rss as f64,
+                        fds: fds as f64,
+                    });
             }
         });
         Sampler { samples, task }
@@ -68,10 +70,7 @@ pub fn regression(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
     let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
     let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
-    let sxy: f64 = points
-        .iter()
-        .map(|p| (p.0 - mean_x) * (p.1 - mean_y))
-        .sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
     (sxx > 0.0).then(|| (sxy / sxx, mean_y))
 }
 
@@ -122,7 +121,10 @@ mod tests {
             })
             .collect();
         let value = trend(&flat, 10.0, |s| s.rss_kib);
-        assert!(value["trend_percent"].as_f64().unwrap_or(1.0).abs() < 0.1, "{value}");
+        assert!(
+            value["trend_percent"].as_f64().unwrap_or(1.0).abs() < 0.1,
+            "{value}"
+        );
         assert_eq!(value["samples"], 90);
         let rising: Vec<Sample> = (0..=100)
             .map(|i| Sample {
