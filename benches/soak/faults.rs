@@ -240,7 +240,11 @@ async fn user_loop(
                 if clicks % 10 == 0 {
                     user.drop_socket();
                     tokio::time::sleep(jitter.between(100, 500)).await;
-                    reconnect(&mut user, servers, &mut home, &mut jitter, deadline, tally).await;
+                    let began = Instant::now();
+                    if !reconnect(&mut user, servers, &mut home, &mut jitter, deadline, tally).await
+                    {
+                        trouble_since.get_or_insert(began);
+                    }
                 }
             }
             Err(trouble) => {
@@ -266,6 +270,7 @@ async fn user_loop(
 
 /// Reconnects with the resume token: the same server first, then both in
 /// turn with jittered, growing backoff (like `djust.js`), until `deadline`.
+/// `true` if the first attempt succeeded (no trouble to recover from).
 async fn reconnect(
     user: &mut User,
     servers: [SocketAddr; 2],
@@ -273,20 +278,21 @@ async fn reconnect(
     jitter: &mut Jitter,
     deadline: Instant,
     tally: &Tally,
-) {
+) -> bool {
     for attempt in 0..u32::MAX {
         match user.rejoin(servers[*home]).await {
             Ok(outcome) => {
                 tally.rejoined(&outcome);
-                return;
+                return attempt == 0;
             }
             Err(trouble) => tally.trouble(&trouble),
         }
         if Instant::now() >= deadline {
-            return;
+            return false;
         }
         *home = 1 - *home;
         let backoff = 250 * u64::from(attempt.min(7) + 1);
         tokio::time::sleep(jitter.between(backoff / 2, backoff)).await;
     }
+    false
 }
