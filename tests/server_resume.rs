@@ -308,6 +308,34 @@ async fn another_user_cannot_take_a_detached_view() {
     running.server.shutdown().await;
 }
 
+/// Found by `djust-soak` (BENCHMARKS.md, "Soak and faults"): a client can
+/// reconnect before a busy server has noticed its old socket drop; the
+/// resume must wait for the view to detach instead of refusing it.
+#[tokio::test]
+async fn a_resume_that_arrives_before_the_old_socket_is_noticed_waits_for_it() {
+    let running = start(test_config()).await;
+    let addr = running.addr();
+    let (mut old, token) = mount_board(addr, &[]).await;
+    send_event(&mut old, "add", json!({}), 1).await;
+    let mut socket = connect_with(addr, &[]).await;
+    send_json(
+        &mut socket,
+        &json!({"type": "resume", "view": "board", "token": token, "version": 2}),
+    )
+    .await;
+    // The old socket is still open when the resume arrives; it drops after.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(running.server.detached_views().0, 0, "still attached");
+    drop_network(old);
+    let frames = until_pong(&mut socket).await;
+    assert_eq!(kinds(&frames)[0], "resumed", "{frames:?}");
+    send_json(&mut socket, &json!({"type": "request_html"})).await;
+    let html = recv(&mut socket).await.expect("html");
+    let html = html["html"].as_str().expect("html");
+    assert!(html.contains("<p id=\"count\">1</p>"), "{html}");
+    running.server.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_grace_window_ends() {
     let running = start(djust::Config {

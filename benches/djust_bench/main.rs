@@ -32,7 +32,7 @@
 //! One job per file: [`args`] (the command line), [`server`] (the server
 //! under test), [`client`] (one session's HTTP and WebSocket side),
 //! [`load`] (the events and the send loops), [`stats`] (what is measured),
-//! [`host`] (RSS and load average), [`run`] (the phases of a run),
+//! [`host`] (RSS and load average), [`http`] (the page over plain HTTP, shared with `djust-soak`), [`run`] (the phases of a run),
 //! [`report`] (JSON and table), `redis_probe` (the Redis accounting of
 //! `--redis`) and [`views`] (the bench server's views).
 #![forbid(unsafe_code)]
@@ -40,6 +40,7 @@
 mod args;
 mod client;
 mod host;
+mod http;
 mod load;
 #[cfg(feature = "redis")]
 mod redis_probe;

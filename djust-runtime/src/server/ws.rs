@@ -467,6 +467,29 @@ async fn drive<'a>(
 /// How long a new socket waits for a detached view to hand itself over.
 const HANDOVER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a resume waits for its view to detach: a client that lost its
+/// network can reconnect before this process noticed the old socket drop
+/// (a busy process reads it later), and the view is then still attached.
+const DETACH_WAIT: Duration = Duration::from_secs(2);
+
+/// The control channel of the view detached under `id`, waiting (at most
+/// [`DETACH_WAIT`]) for a view still attached to its dropped socket.
+async fn detached_control(
+    inner: &AppInner,
+    id: &str,
+) -> Option<tokio::sync::mpsc::Sender<Control>> {
+    let deadline = tokio::time::Instant::now() + DETACH_WAIT;
+    loop {
+        if let Some(control) = inner.detached.control(id) {
+            return Some(control);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// `resume`: asks the view detached under the request's id to hand itself
 /// over to `conn`'s peer. On success returns it (the step becomes its
 /// `resumed` and missed frames); otherwise the step tells the client to
@@ -477,7 +500,7 @@ async fn take_over(
     request: &ResumeRequest,
     step: &mut Step,
 ) -> Option<(Connection, SelectAll<InfoStream>)> {
-    let handed = match inner.detached.control(&request.id) {
+    let handed = match detached_control(inner, &request.id).await {
         Some(control) => {
             let (reply, handover) = tokio::sync::oneshot::channel::<Handover>();
             let asked = control
