@@ -173,7 +173,7 @@ pub use djust_runtime::queries;
 pub use djust_runtime::server::files::StoredFile;
 pub use djust_runtime::server::{App, Config, Server};
 pub use djust_runtime::template::{
-    AttrValue, Html, Private, Render, SafeHtml, TextWriter, UrlValue,
+    AttrValue, Html, JsChain, Private, Render, SafeHtml, TextWriter, UrlValue, JS,
 };
 pub use djust_runtime::view::{
     Coalescer, Ctx, DynView, Error, ErrorKind, EventCtx, FlashKind, LiveView, MountCtx, Result,
@@ -205,8 +205,8 @@ pub mod text {
 pub mod prelude {
     pub use crate::{
         event_handler, format_html, html, live_view, permission_required, rate_limit, App, Ctx,
-        Error, EventCtx, FlashKind, Html, LiveGroup, LiveView, MountCtx, Private, Render, Result,
-        SafeHtml, TextWriter,
+        Error, EventCtx, FlashKind, Html, JsChain, LiveGroup, LiveView, MountCtx, Private, Render,
+        Result, SafeHtml, TextWriter, JS,
     };
 }
 
