@@ -79,8 +79,9 @@
 /// `header: Html`) and trusted markup `{x|safe}` (`x: SafeHtml`).
 ///
 /// Compile errors: `on*` attributes, dynamic content or attributes in
-/// `<script>`/`<style>`, dynamic attribute names, unbalanced tags, bad or
-/// non-literal `dj-*` event names, duplicate attributes, literal
+/// `<script>`/`<style>`, dynamic attribute names, unbalanced tags, bad
+/// `dj-*` event names, `dj-*` event values that are neither a literal
+/// handler name nor a [`JS`] client command, duplicate attributes, literal
 /// `javascript:` URLs, reads of `_private` fields, `|safe` on anything but
 /// `SafeHtml`, and non-string values in URL attributes.
 pub use djust_macros::html;

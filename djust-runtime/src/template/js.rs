@@ -20,7 +20,6 @@ use std::fmt;
 use serde::Serialize;
 
 use super::filters::{filter_srcset, filter_url, filter_url_list, is_url_attribute};
-use super::render::{AttrValue, TextWriter};
 
 /// Longest selector accepted, in bytes.
 pub const MAX_SELECTOR_LEN: usize = 256;
@@ -456,19 +455,10 @@ impl<T: ClientCommand + ?Sized> ClientCommand for &T {
     }
 }
 
-/// The attribute value `html!` writes for a `dj-<event>={js}`: its JSON.
-#[derive(Debug, Clone, Copy)]
-pub struct JsAttr<'a>(&'a JS);
-
-impl AttrValue for JsAttr<'_> {
-    fn write_attr(&self, out: &mut TextWriter<'_>) {
-        out.push_str(&self.0.to_json());
-    }
-}
-
-/// `html!`'s rewrite of `dj-<event>={value}`: only a [`JS`] is accepted.
-pub fn js_command<T: ClientCommand + ?Sized>(value: &T) -> JsAttr<'_> {
-    JsAttr(value.commands())
+/// `html!`'s rewrite of `dj-<event>={value}`: only a [`JS`] is accepted,
+/// and the attribute's value is its JSON (escaped like any attribute).
+pub fn js_command<T: ClientCommand + ?Sized>(value: &T) -> String {
+    value.commands().to_json()
 }
 
 #[cfg(test)]
