@@ -59,6 +59,8 @@
 //! );
 //! ```
 //! * [`format_html!`]: `format!` for markup, escaping every argument.
+//! * [`JS`]: client-side commands (`dj-click={JS::toggle("#menu")}`) the
+//!   browser runs without a round trip; see `docs/client_commands.md`.
 #![forbid(unsafe_code)]
 
 /// Writes HTML with compile-time, context-aware escaping.

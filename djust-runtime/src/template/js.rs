@@ -189,7 +189,7 @@ impl fmt::Display for JsRefusal {
 /// round trip to the server.
 ///
 /// ```
-/// use djust::{JsChain, JS};
+/// use djust_runtime::template::{JsChain, JS};
 ///
 /// let open = JS::toggle("#menu").add_class("#menu", "open").keep().push("opened");
 /// assert_eq!(
