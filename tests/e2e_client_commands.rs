@@ -8,6 +8,8 @@
 //!   `disconnected`/`reconnected` around a cut network (a proxy); a hook's
 //!   `handleEvent` gets a `push_event` payload as parsed JSON, and its
 //!   `pushEvent` reaches the server.
+//! - The client checks commands again: hostile commands written into the
+//!   DOM change nothing and send nothing.
 //!
 //! The hook script is an ordinary static file (`App::script`): the page's
 //! Content-Security-Policy stays `script-src 'self'`.
@@ -197,6 +199,38 @@ async fn client_commands_run_without_a_frame_and_kept_classes_survive_patches() 
         eval(&browser, "return document.querySelector('#menu').hidden;").await,
         json!(true)
     );
+
+    // The client checks commands again: a tampered attribute cannot run
+    // script, fake a native click or push a reserved name.
+    let frames_before = sent(&browser).await.as_array().map(Vec::len);
+    let hostile = json!([
+        { "op": "set_attr", "to": "#menu", "name": "onclick", "value": "window.__pwned = 1" },
+        { "op": "set_attr", "to": "#menu", "name": "href", "value": "javascript:window.__pwned = 2" },
+        { "op": "set_attr", "to": "#menu", "name": "style", "value": "background:url(//x)" },
+        { "op": "set_attr", "to": "#menu", "name": "dj-click", "value": "bump" },
+        { "op": "dispatch", "to": "#bump", "event": "click" },
+        { "op": "push", "event": "__proto__" },
+        { "op": "add_class", "to": "img[src=x", "names": ["bad-selector"] },
+        { "op": "set_attr", "to": "#menu", "name": "title", "value": "\"><img src=x onerror=window.__pwned=3>" },
+    ]);
+    browser
+        .execute(
+            "document.querySelector('#toggle').setAttribute('dj-click', arguments[0]); return true;",
+            vec![json!(hostile.to_string())],
+        )
+        .await;
+    click(&browser, "#toggle").await;
+    let menu_attrs = "const m = document.querySelector('#menu'); return [m.getAttributeNames().sort(), m.title, window.__pwned || null];";
+    assert_eq!(
+        eval(&browser, menu_attrs).await,
+        json!([
+            ["class", "hidden", "id", "title"],
+            "\"><img src=x onerror=window.__pwned=3>",
+            null
+        ])
+    );
+    assert_eq!(sent(&browser).await.as_array().map(Vec::len), frames_before);
+    assert_eq!(text(&browser, "#count").await, "7");
     browser.close().await;
     server.shutdown().await;
 }
