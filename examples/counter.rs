@@ -3,7 +3,8 @@
 //! Run: `cargo run --example counter` (options: `--addr HOST:PORT`), then
 //! open the printed URL. Click the buttons: the page updates over a
 //! WebSocket without reloading. `reset` is rate limited to 2 per second
-//! (burst 3): click it quickly and watch the error. Run
+//! (burst 3): click it quickly and watch the error. "About" opens a panel
+//! with a client command (`JS::toggle`): no round trip to the server. Run
 //! `cargo run --example counter -- audit` for the security audit.
 
 // Example code: public items are documented where it helps the reader.
@@ -30,6 +31,11 @@ impl Counter {
                 <button id="increment" dj-click="increment">"+1"</button>
                 <button id="add10" dj-click="increment" dj-value-by="10">"+10"</button>
                 <button id="reset" dj-click="reset">"Reset"</button>
+                <button id="about-toggle" dj-click={JS::toggle("#about")}>"About"</button>
+                <section id="about" hidden>
+                    <p>"The buttons ask the server to change the count. This panel opens and closes in the browser with a client command: no round trip."</p>
+                    <button id="about-close" dj-click={JS::hide("#about").focus("#about-toggle")}>"Close"</button>
+                </section>
             </main>
         }
     }

@@ -59,6 +59,8 @@
 //! );
 //! ```
 //! * [`format_html!`]: `format!` for markup, escaping every argument.
+//! * [`JS`]: client-side commands (`dj-click={JS::toggle("#menu")}`) the
+//!   browser runs without a round trip; see `docs/client_commands.md`.
 #![forbid(unsafe_code)]
 
 /// Writes HTML with compile-time, context-aware escaping.
@@ -79,8 +81,9 @@
 /// `header: Html`) and trusted markup `{x|safe}` (`x: SafeHtml`).
 ///
 /// Compile errors: `on*` attributes, dynamic content or attributes in
-/// `<script>`/`<style>`, dynamic attribute names, unbalanced tags, bad or
-/// non-literal `dj-*` event names, duplicate attributes, literal
+/// `<script>`/`<style>`, dynamic attribute names, unbalanced tags, bad
+/// `dj-*` event names, `dj-*` event values that are neither a literal
+/// handler name nor a [`JS`] client command, duplicate attributes, literal
 /// `javascript:` URLs, reads of `_private` fields, `|safe` on anything but
 /// `SafeHtml`, and non-string values in URL attributes.
 pub use djust_macros::html;
@@ -173,7 +176,7 @@ pub use djust_runtime::queries;
 pub use djust_runtime::server::files::StoredFile;
 pub use djust_runtime::server::{App, Config, Server};
 pub use djust_runtime::template::{
-    AttrValue, Html, Private, Render, SafeHtml, TextWriter, UrlValue,
+    AttrValue, Html, JsChain, Private, Render, SafeHtml, TextWriter, UrlValue, JS,
 };
 pub use djust_runtime::tenant;
 pub use djust_runtime::view::{
@@ -206,8 +209,8 @@ pub mod text {
 pub mod prelude {
     pub use crate::{
         event_handler, format_html, html, live_view, permission_required, rate_limit, App, Ctx,
-        Error, EventCtx, FlashKind, Html, LiveGroup, LiveView, MountCtx, Private, Render, Result,
-        SafeHtml, TextWriter,
+        Error, EventCtx, FlashKind, Html, JsChain, LiveGroup, LiveView, MountCtx, Private, Render,
+        Result, SafeHtml, TextWriter, JS,
     };
 }
 

@@ -148,6 +148,15 @@ async fn counter_clicks_update_the_dom_without_reloading() {
     wait_text(&browser, "#count", "11").await;
     click(&browser, "#decrement").await;
     wait_text(&browser, "#count", "10").await;
+    // The About panel opens and closes with client commands.
+    let about = "return [document.querySelector('#about').hidden, document.activeElement.id];";
+    click(&browser, "#about-toggle").await;
+    assert_eq!(browser.execute(about, vec![]).await[0], json!(false));
+    click(&browser, "#about-close").await;
+    assert_eq!(
+        browser.execute(about, vec![]).await,
+        json!([true, "about-toggle"])
+    );
     assert_eq!(
         browser
             .execute("return window.__same_page === true;", vec![])

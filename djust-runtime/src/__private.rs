@@ -18,6 +18,7 @@ use crate::template::safe::{self, MarkupSink, MarkupValue};
 use crate::template::{Html, SafeHtml};
 use crate::vdom::{VBuilder, VTree};
 
+pub use crate::template::js::js_command;
 pub use crate::template::private::PrivateField;
 pub use crate::template::trusted::{TrustedKind, TrustedSite};
 

@@ -12,7 +12,8 @@
  * 6. Navigation: dj-patch / dj-navigate links and Back/Forward move over the
  *    socket (history, title, focus, scroll, an aria-live announcement);
  *    flash messages; dj-guard forms ask before typed input is thrown away.
- * 7. Public API (window.djust) and start-up.
+ * 7. Client commands (dj-click={JS::..}) and hooks (dj-hook="Name").
+ * 8. Public API (window.djust) and start-up.
  */
 (function () {
 'use strict';
@@ -109,7 +110,7 @@ function resolve(root, path) {
   return node || null;
 }
 
-function applyOne(root, p) {
+function applyOne(root, p, touched) {
   const t = p && p.type;
   const childOp = /^(insert|remove|move)_child$/.test(t);
   const node = p && (p.path !== '' || (childOp && p.id == null)) && resolve(root, p.path);
@@ -132,22 +133,27 @@ function applyOne(root, p) {
   } else if (t === 'set_text' && node.nodeType === 3 && typeof p.value === 'string') {
     node.nodeValue = p.value;
   } else if (/^(set|remove)_attr$/.test(t) && key !== null) {
+    const keep = kept.get(node);
+    if (keep && keep.attrs.has(key)) return true; // a client command keeps it
     const value = t === 'set_attr' ? checkAttr(key, String(p.value)) : null;
     if (t === 'remove_attr') node.removeAttribute(key);
     else if (value === null) return _log(root, 'refused ' + key) || true; // skipped
     else node.setAttribute(key, value);
     if (/^(checked|selected)$/.test(key) && key in node) node[key] = value !== null;
     if (key === 'value' && node.localName === 'input' && !typing.has(node)) node.value = value || '';
+    if (key === 'class' && keep) keep.classes.forEach((on, name) => node.classList.toggle(name, on));
   } else return false;
+  if (touched) touched.push(t === 'replace' ? null : node);
   return true;
 }
 
-/** Applies `patches` in order under `root`; false at the first bad one. */
-function applyPatches(root, patches) {
+/** Applies `patches` in order under `root`; false at the first bad one.
+ * `touched` (optional array) receives the nodes the patches changed. */
+function applyPatches(root, patches, touched) {
   if (!root || root.nodeType !== 1 || !Array.isArray(patches)) return false;
   return patches.every((p, i) => {
     let ok = false;
-    try { ok = applyOne(root, p); } catch (e) { /* e.g. bad attribute name */ }
+    try { ok = applyOne(root, p, Array.isArray(touched) ? touched : null); } catch (e) { /* e.g. bad attribute name */ }
     if (!ok) _log(root, 'bad patch ' + i);
     return ok;
   });
@@ -272,7 +278,8 @@ function bind(view) {
   const root = view.root;
   const fire = (el, name, params, kind, wait) => {
     for (const a of el.attributes) if (a.name.startsWith('dj-value-')) put(params, a.name.slice(9), a.value);
-    schedule(el, kind, () => pushEvent(view, el, name, params), wait);
+    const commands = commandsOf(name);
+    schedule(el, kind, () => (commands ? runCommands(view, el, commands, params) : pushEvent(view, el, name, params)), wait);
   };
   const on = (type, fn) => root.addEventListener(type, (e) => {
     const t = e.target;
@@ -413,6 +420,7 @@ function onFrame(view, data) {
     view.mounted = true;
     view.attempt = 0;
     setStatus(view, 'connected');
+    reconnected(view);
     emit(view, 'djust:reconnected', {});
   } else if (type === 'mount' || type === 'html_update') {
     const html = typeof f.html === 'string' ? f.html : '';
@@ -432,14 +440,18 @@ function onFrame(view, data) {
       settleAll(view);
       setStatus(view, 'connected');
       restoreForms(view, recovered);
+      reconnected(view); // the old hooks hear it, then make way for the new DOM
     }
+    syncHooks(view, null);
   } else if (type === 'patch') {
     if (!view.resync) { // ignored until the html_update
-      if (f.version === view.version + 1 && applyPatches(root, f.patches)) view.version = f.version;
+      const touched = [];
+      if (f.version === view.version + 1 && applyPatches(root, f.patches, touched)) view.version = f.version;
       else {
         view.resync = send(view, { type: 'request_html' });
         emit(view, 'djust:resync', { version: view.version });
       }
+      syncHooks(view, touched);
     }
     settle(view, f.ref);
   } else if (type === 'noop' || type === 'error') {
@@ -458,6 +470,7 @@ function onFrame(view, data) {
     navigated(view, f);
   } else if (type === 'stream' && typeof f.name === 'string') {
     applyStream(root, f.name, f.ops);
+    syncHooks(view, null); // streamed items can carry dj-hook
   } else if (type === 'title' && typeof f.title === 'string') {
     document.title = f.title;
   } else if (type === 'flash' && Array.isArray(f.flash)) {
@@ -466,6 +479,7 @@ function onFrame(view, data) {
     for (const fn of Array.from(handlers.get(f.event) || [])) {
       try { fn(f.payload); } catch (e) { _log(root, 'handler failed'); }
     }
+    hookEvent(view, f.event, f.payload);
     emit(view, 'djust:' + f.event, f.payload);
   } else if (/^upload_(ack|done|error)$/.test(type)) {
     uploadFrame(view, f);
@@ -494,6 +508,8 @@ function closed(view, code) {
   }
   setStatus(view, 'disconnected');
   if (view.navigated || view.stopped) return; // navigation wins
+  view.dropped = true;
+  view.hooks.forEach((hook) => callHook(view, hook, 'disconnected'));
   emit(view, 'djust:disconnected', { code });
   view.stopped = code === 4403 || code === 4429; // refused: no retry
   const delay = Math.min(10000, 500 * Math.pow(2, view.attempt++));
@@ -678,6 +694,7 @@ function navigated(view, f) {
   view.uploads.clear();
   if (typeof f.title === 'string') document.title = f.title;
   showFlash(Array.isArray(f.flash) ? f.flash : [], true);
+  syncHooks(view, null);
   markCurrentLinks();
   // Where a reader and a mouse user expect to be: the top of the new page
   // (or where they were, for Back/Forward), focus on its heading.
@@ -789,7 +806,147 @@ function bindNavigation() {
   history.scrollRestoration = 'manual';
 }
 
-/* ---- 7. Public API and start-up ---- */
+/* ---- 7. Client commands and hooks ---- */
+
+const kept = new WeakMap(); // element -> {classes: Map name -> on, attrs: Map name -> value|null}
+const CMD_ATTR = /^[a-z][a-z0-9_.:-]{0,63}$/;
+const CMD_REFUSED = /^(on|dj-|data-djust|xmlns)|^(style|srcdoc|is|attributename|values|from|to|by|http-equiv|content)$/;
+const EVENT_NAME = /^(?!.*__)[a-z][a-z0-9_]{0,63}$/;
+const DISPATCH_NAME = /^(?!djust)[a-z][a-z0-9]*([:-][a-z0-9]+)+$/;
+const HOOK_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const hookSpecs = Object.create(null); // name -> {mounted(), updated(), ...}
+
+/** The commands of a `dj-*` value: a JSON array (a handler name never starts with `[`). */
+function commandsOf(value) {
+  if (typeof value !== 'string' || value[0] !== '[') return null;
+  try { const list = JSON.parse(value); return Array.isArray(list) ? list.slice(0, 32) : []; } catch (e) { return []; }
+}
+
+/** The value a command may set attribute `name` to; null: refused (as on the server). */
+function commandAttr(name, value) {
+  if (typeof name !== 'string' || !CMD_ATTR.test(name) || CMD_REFUSED.test(name)) return null;
+  if (typeof value !== 'string' || value.length > 2048 || /[\x00-\x08\x0a-\x1f\x7f]/.test(value)) return null;
+  const checked = checkAttr(name, value);
+  const list = name === 'ping' ? value.split(/\s+/).filter(Boolean) : null;
+  return checked === value && (!list || list.every(safeUrl)) ? value : null;
+}
+
+function keepOf(el) {
+  if (!kept.has(el)) kept.set(el, { classes: new Map(), attrs: new Map() });
+  return kept.get(el);
+}
+
+function targets(view, selector) {
+  if (typeof selector !== 'string' || !selector || selector.length > 256) return [];
+  try { return Array.from(view.root.querySelectorAll(selector)); } catch (e) { return []; }
+}
+
+/** Runs one DOM command on element `t` (DOM APIs only: no markup, no code). */
+function runOn(t, c) {
+  const names = (Array.isArray(c.names) ? c.names : [])
+    .filter((n) => typeof n === 'string' && /^[^\s\x00-\x1f]{1,128}$/.test(n)).slice(0, 32);
+  const op = c.op;
+  if (/^(show|hide|toggle)$/.test(op)) {
+    const hide = op === 'hide' || (op === 'toggle' && !t.hasAttribute('hidden'));
+    if (hide) t.setAttribute('hidden', ''); else t.removeAttribute('hidden');
+    if (c.keep) keepOf(t).attrs.set('hidden', hide ? '' : null);
+  } else if (op === 'add_class' || op === 'remove_class') {
+    const on = op === 'add_class';
+    names.forEach((n) => { t.classList.toggle(n, on); if (c.keep) keepOf(t).classes.set(n, on); });
+  } else if (op === 'transition') {
+    t.classList.add(...names);
+    setTimeout(() => t.classList.remove(...names), Math.min(10000, Math.max(0, Number(c.ms) || 0)));
+  } else if (op === 'set_attr' || op === 'remove_attr') {
+    const set = op === 'set_attr';
+    if (commandAttr(c.name, set ? c.value : '') === null) return;
+    if (set) t.setAttribute(c.name, c.value); else t.removeAttribute(c.name);
+    if (c.keep) keepOf(t).attrs.set(c.name, set ? c.value : null);
+  } else if (op === 'dispatch' && typeof c.event === 'string' && c.event.length <= 64 && DISPATCH_NAME.test(c.event)) {
+    t.dispatchEvent(new CustomEvent(c.event, { bubbles: true, detail: {} }));
+  }
+}
+
+/** Runs the commands of a `dj-*` event on `el`; `push` sends like dj-click. */
+function runCommands(view, el, commands, params) {
+  commands.forEach((c) => {
+    if (!c || typeof c !== 'object') return;
+    if (c.op === 'push') {
+      if (typeof c.event !== 'string' || !EVENT_NAME.test(c.event)) return;
+      const all = safeObjectAssign({}, params);
+      Object.keys(Object(c.params)).forEach((k) => put(all, k, String(c.params[k])));
+      return pushEvent(view, el, c.event, all);
+    }
+    const found = targets(view, c.to);
+    if (c.op === 'focus') return found[0] && found[0].focus();
+    found.forEach((t) => runOn(t, c));
+  });
+}
+
+/** `djust.registerHook(name, {mounted() {..}, ..})` (or `djust.hooks.Name = {..}`). */
+function registerHook(name, spec) {
+  if (typeof name === 'string' && HOOK_NAME.test(name) && spec && typeof spec === 'object') hookSpecs[name] = spec;
+}
+
+function callHook(view, hook, callback) {
+  const fn = hook.spec[callback];
+  if (typeof fn !== 'function') return;
+  try { fn.call(hook.ctx); } catch (e) { _log(view.root, 'hook ' + hook.name + '.' + callback + ' failed'); }
+}
+
+/** A hook instance: `this` in its callbacks (el, pushEvent, handleEvent). */
+function newHook(view, el, name) {
+  const hook = { name, spec: hookSpecs[name], events: new Map() };
+  hook.ctx = Object.create(hook.spec);
+  hook.ctx.el = el;
+  hook.ctx.pushEvent = (event, params) => {
+    if (typeof event === 'string' && EVENT_NAME.test(event)) pushEvent(view, el, event, safeObjectAssign({}, params));
+  };
+  hook.ctx.handleEvent = (event, fn) => {
+    if (typeof event === 'string' && typeof fn === 'function') hook.events.set(event, fn);
+  };
+  return hook;
+}
+
+/** Hooks after the view's DOM changed: destroyed, mounted, updated (`touched` nodes; null: all new). */
+function syncHooks(view, touched) {
+  const root = view.root;
+  for (const [el, hook] of Array.from(view.hooks)) {
+    if (!root.contains(el) || el.getAttribute('dj-hook') !== hook.name) {
+      view.hooks.delete(el);
+      callHook(view, hook, 'destroyed');
+    }
+  }
+  root.querySelectorAll('[dj-hook]').forEach((el) => {
+    const hook = view.hooks.get(el);
+    if (hook) {
+      if (touched && touched.some((n) => n && el.contains(n))) callHook(view, hook, 'updated');
+      return;
+    }
+    const name = el.getAttribute('dj-hook');
+    if (!HOOK_NAME.test(name) || !Object.prototype.hasOwnProperty.call(hookSpecs, name)) return;
+    const fresh = newHook(view, el, name);
+    view.hooks.set(el, fresh);
+    callHook(view, fresh, 'mounted');
+  });
+}
+
+/** The socket is back after a drop: `reconnected` on every hook. */
+function reconnected(view) {
+  if (!view.dropped) return;
+  view.dropped = false;
+  view.hooks.forEach((hook) => callHook(view, hook, 'reconnected'));
+}
+
+/** A `push_event` frame: its parsed payload to each hook's `handleEvent`. */
+function hookEvent(view, event, payload) {
+  view.hooks.forEach((hook) => {
+    const fn = hook.events.get(event);
+    if (!fn) return;
+    try { fn.call(hook.ctx, payload); } catch (e) { _log(view.root, 'hook ' + hook.name + ' handleEvent failed'); }
+  });
+}
+
+/* ---- 8. Public API and start-up ---- */
 
 let navigationBound = false;
 
@@ -806,7 +963,7 @@ function connect() {
   document.querySelectorAll('[data-djust-view]').forEach((root) => {
     let view = views.find((v) => v.root === root);
     if (!view) {
-      view = { root, version: 0, pending: new Map(), attempt: 0, uploads: new Map(), pristine: true };
+      view = { root, version: 0, pending: new Map(), attempt: 0, uploads: new Map(), pristine: true, hooks: new Map() };
       views.push(view);
       bind(view);
       bindUploads(view);
@@ -835,7 +992,9 @@ window.djust = Object.freeze({
     if (typeof fn === 'function') handlers.get(name).add(fn);
   },
   off: (name, fn) => handlers.has(name) && handlers.get(name).delete(fn),
-  applyPatches,
+  applyPatches: (root, patches) => applyPatches(root, patches),
+  hooks: hookSpecs,
+  registerHook,
   version: (root) => (views.find((v) => v.root === root) || { version: 0 }).version,
   connect,
   disconnect,

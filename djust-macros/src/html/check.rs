@@ -3,9 +3,9 @@
 //! Every rule pushes a spanned error with a hint to the [`Ctxt`] and the walk
 //! goes on, so a template shows all its problems at once:
 //! `on*` attributes, dynamic content or attributes in `<script>`/`<style>`,
-//! markup or values in other raw-text elements, malformed or non-literal
-//! `dj-*` event names, duplicate attributes, dynamic values of attributes
-//! only a literal may set (the sink table's [`AttrSink::LiteralOnly`]:
+//! markup or values in other raw-text elements, malformed `dj-*` event
+//! names (a dynamic value is a client command, see [`super::commands`]),
+//! duplicate attributes, dynamic values of attributes only a literal may set (the sink table's [`AttrSink::LiteralOnly`]:
 //! `<base href>`, `<meta http-equiv>`, SVG animations of `href`), literal
 //! `javascript:`-style URLs in every URL sink, and reads of `_private` fields.
 
@@ -252,13 +252,24 @@ fn check_attr(element: &Element, attr: &Attr, cx: &Ctxt) {
                     );
                 }
             }
-            AttrValue::Dynamic(expr) => cx.error_spanned_by(
-                expr,
-                format!("`{event}` must name its handler with a string literal so the compiler can check it against the view's `#[event_handler]` methods\n\nhelp: write `{event}=\"handler_name\"`; pass data with `dj-value-*` attributes"),
-            ),
+            // A client command: `commands::rewrite` makes it accept only a
+            // `JS`; the names it pushes are checked like literal ones.
+            AttrValue::Dynamic(expr) => {
+                for lit in super::commands::pushed_events(expr) {
+                    let handler = lit.value();
+                    if let Err(problem) = djust_rules::events::check_event_name(&handler) {
+                        cx.error_spanned_by(
+                            &lit,
+                            format!("`push(\"{handler}\")` in `{event}` does not name a valid event: {problem}\n\nhelp: push the name of an `#[event_handler]` method, e.g. `JS::push(\"save_contact\")`"),
+                        );
+                    }
+                }
+            }
             AttrValue::Bare => cx.error_spanned_by(
                 &attr.name.tokens,
-                format!("`{event}` needs the name of an `#[event_handler]`, e.g. `{event}=\"save\"`"),
+                format!(
+                    "`{event}` needs the name of an `#[event_handler]`, e.g. `{event}=\"save\"`"
+                ),
             ),
         }
     }

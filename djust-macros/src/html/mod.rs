@@ -2,7 +2,8 @@
 //!
 //! [`parse`] builds the [`ast`], [`check`] enforces the security rules,
 //! [`nesting`] refuses markup the browser's parser would restructure,
-//! [`links`] checks live links (`dj-patch`, `dj-navigate`),
+//! [`links`] checks live links (`dj-patch`, `dj-navigate`), [`commands`]
+//! makes a dynamic `dj-<event>={..}` accept only a `djust::JS`,
 //! [`codegen`] writes the server-side rendering code and [`codegen_vdom`]
 //! the VDOM-building code, and [`trusted`] registers each place trusted
 //! markup enters the page for the audit; the expansion picks one at run time
@@ -15,6 +16,7 @@ pub mod ast;
 pub mod check;
 pub mod codegen;
 pub mod codegen_vdom;
+pub mod commands;
 pub mod links;
 pub mod nesting;
 pub mod parse;
@@ -29,7 +31,7 @@ use crate::ctxt::Ctxt;
 /// Expands an `html!` invocation.
 pub fn expand(input: TokenStream) -> TokenStream {
     let cx = Ctxt::new();
-    let nodes = match parse::parse_template(input, &cx) {
+    let mut nodes = match parse::parse_template(input, &cx) {
         Ok(nodes) => nodes,
         Err(error) => {
             cx.syn_error(error);
@@ -41,6 +43,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
     links::check(&nodes, &cx);
     match cx.check() {
         Ok(()) => {
+            commands::rewrite(&mut nodes);
             let markup = codegen::expand(&nodes);
             let vdom = codegen_vdom::expand(&nodes);
             let sites = trusted::registrations(&nodes);

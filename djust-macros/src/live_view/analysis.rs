@@ -19,6 +19,7 @@ use super::attrs::did_you_mean;
 use crate::ctxt::Ctxt;
 use crate::html::ast::{each_element, AttrValue, Condition, Else, IfNode, Node};
 use crate::html::check::{event_attr_base, is_valid_event_name};
+use crate::html::commands::pushed_events;
 use crate::html::parse::parse_template;
 
 /// Methods that do not change what a path refers to.
@@ -114,21 +115,27 @@ pub fn check_event_names(nodes: &[Node], handlers: &[String], view: &str, cx: &C
         match node {
             Node::Element(element) => {
                 for attr in &element.attrs {
-                    let (Some(event), AttrValue::Literal(lit)) =
-                        (event_attr_base(&attr.name.value), &attr.value)
-                    else {
+                    let Some(event) = event_attr_base(&attr.name.value) else {
                         continue;
                     };
-                    let name = lit.value();
-                    if !is_valid_event_name(&name) || handlers.contains(&name) {
-                        continue;
+                    match &attr.value {
+                        AttrValue::Literal(lit) => {
+                            check_handler_name(
+                                lit,
+                                &format!("`{event}=\"{}\"`", lit.value()),
+                                handlers,
+                                view,
+                                cx,
+                            );
+                        }
+                        AttrValue::Dynamic(expr) => {
+                            for lit in pushed_events(expr) {
+                                let what = format!("`push(\"{}\")` in `{event}`", lit.value());
+                                check_handler_name(&lit, &what, handlers, view, cx);
+                            }
+                        }
+                        AttrValue::Bare => {}
                     }
-                    let hint = match did_you_mean(&name, handlers.iter().map(String::as_str)) {
-                        Some(close) => format!("did you mean `{close}`?"),
-                        None if handlers.is_empty() => format!("`{view}` has no `#[event_handler]` methods yet: add `#[event_handler] fn {name}(&mut self)`"),
-                        None => format!("the handlers of `{view}` are: {}", handlers.join(", ")),
-                    };
-                    cx.error_spanned_by(lit, format!("`{event}=\"{name}\"` names no `#[event_handler]` of `{view}`\n\nhelp: {hint}"));
                 }
                 check_event_names(&element.children, handlers, view, cx);
             }
@@ -142,6 +149,24 @@ pub fn check_event_names(nodes: &[Node], handlers: &[String], view: &str, cx: &C
             Node::Text(_) | Node::Splice(_) => {}
         }
     }
+}
+
+/// Reports `lit` (an event name written as `what`) when it names no
+/// `#[event_handler]`, with a "did you mean".
+fn check_handler_name(lit: &syn::LitStr, what: &str, handlers: &[String], view: &str, cx: &Ctxt) {
+    let name = lit.value();
+    if !is_valid_event_name(&name) || handlers.contains(&name) {
+        return;
+    }
+    let hint = match did_you_mean(&name, handlers.iter().map(String::as_str)) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None if handlers.is_empty() => format!("`{view}` has no `#[event_handler]` methods yet: add `#[event_handler] fn {name}(&mut self)`"),
+        None => format!("the handlers of `{view}` are: {}", handlers.join(", ")),
+    };
+    cx.error_spanned_by(
+        lit,
+        format!("{what} names no `#[event_handler]` of `{view}`\n\nhelp: {hint}"),
+    );
 }
 
 fn check_if_events(if_node: &IfNode, handlers: &[String], view: &str, cx: &Ctxt) {

@@ -11,6 +11,7 @@
 pub mod escape;
 pub mod filters;
 pub mod html;
+pub mod js;
 pub mod mode;
 pub mod private;
 pub mod render;
@@ -19,6 +20,7 @@ pub mod trusted;
 mod writer;
 
 pub use html::Html;
+pub use js::{JsChain, JS};
 pub use private::Private;
 pub use render::{AttrValue, Render, TextWriter, UrlValue};
 pub use safe::{MarkupValue, SafeHtml};
