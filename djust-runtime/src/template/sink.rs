@@ -42,6 +42,9 @@ pub struct Segment {
 /// Where an `html!` expansion writes.
 pub struct Sink(Output);
 
+// One sink lives on the stack per expansion; boxing the builder would add
+// an allocation to every VDOM render.
+#[allow(clippy::large_enum_variant)]
 enum Output {
     Markup(String),
     Nodes(VBuilder),
