@@ -20,6 +20,7 @@ use crate::vdom::{VBuilder, VTree};
 
 pub use crate::template::js::js_command;
 pub use crate::template::private::PrivateField;
+pub use crate::template::sink::{Op, Segment, Sink};
 pub use crate::template::trusted::{TrustedKind, TrustedSite};
 
 /// `#[live_view]`'s check that a `_` field it sees used is a `Private<_>`.

@@ -1,16 +1,28 @@
-//! Server-side rendering backend: turns the AST into code that writes the
-//! page into one pre-sized `String`.
+//! The one walk over the AST: turns a template into one body that writes
+//! to a `djust::__private::Sink`, which is markup (server-side rendering)
+//! or VDOM nodes, chosen at run time when the expansion starts.
 //!
-//! Static markup (tags, literal attributes, text) is escaped at compile time
-//! and merged into as few `push_str` calls as possible (maud's `Builder::cut`);
-//! each splice calls the `djust::__private` entry point for its context
-//! (text, attribute, URL, `srcset`, `ping`, `style`, `srcdoc`), so the
-//! escaping is chosen by position at compile time and by type at run time;
-//! values write only text, which the entry points escape. Internal identifiers use `Span::mixed_site()` so they
+//! Every user expression appears once in the expansion, so a splice that
+//! holds another `html!` costs that template once (compile time stays
+//! linear in the template's size instead of doubling per nesting level).
+//!
+//! Static content (tags, literal attributes, text) is escaped at compile
+//! time and merged into as few `Segment`s as possible (maud's
+//! `Builder::cut`): each holds the markup server-side rendering writes with
+//! one `push_str`, and the VDOM operations for the same content. An element
+//! whose attributes and descendants are all literal becomes one
+//! `StaticNode` (the diff compares it by pointer and never looks inside); a
+//! dynamic element gets an `ElementTemplate` (tag, literal attributes,
+//! dynamic attribute slots in source order). Each splice calls the sink's
+//! method for its context (text, attribute, URL, `srcset`, `ping`, `style`,
+//! `srcdoc`), so the escaping is chosen by position at compile time and by
+//! type at run time. Internal identifiers use `Span::mixed_site()` so they
 //! cannot clash with the user's variables.
 
+use std::cell::RefCell;
+
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use djust_rules::attributes::AttrSink;
@@ -23,37 +35,72 @@ const BYTES_PER_SPLICE: usize = 16;
 /// Assumed iterations of a loop when sizing the output buffer.
 const ASSUMED_LOOP_ITERATIONS: usize = 8;
 
-/// Accumulates generated statements, merging adjacent static text.
-struct Builder<'a> {
-    out: &'a Ident,
-    tail: String,
+/// State shared by the whole expansion: the sink's name and the `static`
+/// items (segments, element templates, static nodes) the body refers to.
+struct Gen {
+    sink: Ident,
+    items: RefCell<Vec<TokenStream>>,
+}
+
+impl Gen {
+    /// Declares a `static` item and returns its name.
+    fn item(&self, ty: TokenStream, value: TokenStream) -> Ident {
+        let mut items = self.items.borrow_mut();
+        let ident = format_ident!("__DJUST_STATIC_{}", items.len(), span = Span::mixed_site());
+        items.push(quote!(static #ident: ::djust::__private::#ty = #value;));
+        ident
+    }
+}
+
+/// Accumulates the statements of one block, merging adjacent static
+/// content into one segment.
+struct Builder<'g> {
+    gen: &'g Gen,
+    /// Pending static markup, escaped, as server-side rendering writes it.
+    html: String,
+    /// Pending VDOM operations for the same content.
+    ops: Vec<TokenStream>,
     stmts: Vec<TokenStream>,
 }
 
-impl<'a> Builder<'a> {
-    fn new(out: &'a Ident) -> Self {
+impl<'g> Builder<'g> {
+    fn new(gen: &'g Gen) -> Self {
         Builder {
-            out,
-            tail: String::new(),
+            gen,
+            html: String::new(),
+            ops: Vec::new(),
             stmts: Vec::new(),
         }
     }
 
     fn push_static(&mut self, text: &str) {
-        self.tail.push_str(text);
+        self.html.push_str(text);
     }
 
     fn push_escaped(&mut self, text: &str) {
-        escape_into(text, &mut self.tail);
+        escape_into(text, &mut self.html);
     }
 
-    /// Flushes pending static text as one `push_str`.
+    fn push_op(&mut self, op: TokenStream) {
+        self.ops.push(op);
+    }
+
+    /// Flushes pending static content as one sink call.
     fn cut(&mut self) {
-        if !self.tail.is_empty() {
-            let out = self.out;
-            let tail = std::mem::take(&mut self.tail);
-            self.stmts.push(quote!(#out.push_str(#tail);));
+        let sink = &self.gen.sink;
+        let html = std::mem::take(&mut self.html);
+        let ops = std::mem::take(&mut self.ops);
+        if ops.is_empty() {
+            if !html.is_empty() {
+                self.stmts.push(quote!(#sink.markup(#html);));
+            }
+            return;
         }
+        let segment = self.gen.item(
+            quote!(Segment),
+            quote!(::djust::__private::Segment { html: #html, ops: &[#(#ops),*] }),
+        );
+        self.stmts.push(quote!(#sink.fixed(&#segment);));
     }
 
     fn push_stmt(&mut self, stmt: TokenStream) {
@@ -70,21 +117,33 @@ impl<'a> Builder<'a> {
 
 /// Code for a whole template: an expression of type `djust::Html`.
 pub fn expand(nodes: &[Node]) -> TokenStream {
-    let out = Ident::new("__djust_out", Span::mixed_site());
-    let body = nodes_to_code(nodes, &out);
+    let gen = Gen {
+        sink: Ident::new("__djust_sink", Span::mixed_site()),
+        items: RefCell::new(Vec::new()),
+    };
+    let body = nodes_to_code(nodes, &gen);
+    let items = gen.items.into_inner();
+    let sink = &gen.sink;
     let capacity = size_hint(nodes);
+    let estimate = count_nodes(nodes);
     let hint = Ident::new("__DJUST_SIZE_HINT", Span::mixed_site());
+    let tree_hint = Ident::new("__DJUST_TREE_HINT", Span::mixed_site());
     quote! {{
+        // This call site's last output sizes, so each buffer is allocated
+        // once (no regrowth) on later renders.
         static #hint: ::djust::__private::SizeHint = ::djust::__private::SizeHint::new(#capacity);
-        let mut #out = ::std::string::String::with_capacity(#hint.get());
+        static #tree_hint: ::djust::__private::TreeSizeHint =
+            ::djust::__private::TreeSizeHint::new(#estimate);
+        #(#items)*
+        #[allow(unused_mut)]
+        let mut #sink = ::djust::__private::Sink::new(&#hint, &#tree_hint);
         #body
-        #hint.record(#out.len());
-        ::djust::__private::html_from_markup(#out)
+        #sink.finish(&#hint)
     }}
 }
 
-fn nodes_to_code(nodes: &[Node], out: &Ident) -> TokenStream {
-    let mut builder = Builder::new(out);
+fn nodes_to_code(nodes: &[Node], gen: &Gen) -> TokenStream {
+    let mut builder = Builder::new(gen);
     for node in nodes {
         node_to_code(node, &mut builder);
     }
@@ -92,36 +151,38 @@ fn nodes_to_code(nodes: &[Node], out: &Ident) -> TokenStream {
 }
 
 fn node_to_code(node: &Node, b: &mut Builder) {
-    let out = b.out;
+    let gen = b.gen;
+    let sink = &gen.sink;
     match node {
-        Node::Text(lit) => b.push_escaped(&lit.value()),
+        Node::Text(lit) => text_to_code(&lit.value(), false, b),
         Node::Splice(splice) => {
             let expr = &splice.expr;
             // Spanned on the expression so type errors point at it.
             let span = expr.span();
             if splice.safe {
-                b.push_stmt(
-                    quote_spanned!(span=> ::djust::__private::render_safe(&(#expr), &mut #out);),
-                );
+                b.push_stmt(quote_spanned!(span=> #sink.render_safe(&(#expr));));
             } else {
-                b.push_stmt(
-                    quote_spanned!(span=> ::djust::__private::render_text(&(#expr), &mut #out);),
-                );
+                b.push_stmt(quote_spanned!(span=> #sink.render(&(#expr));));
             }
         }
         Node::Element(element) => element_to_code(element, b),
         Node::If(if_node) => {
-            let code = if_to_code(if_node, out);
+            let code = if_to_code(if_node, gen);
             b.push_stmt(code);
         }
         Node::For(for_node) => {
             let pat = &for_node.pat;
             let iter = &for_node.iter;
-            let body = nodes_to_code(&for_node.body, out);
-            // The key only matters to the VDOM backend.
-            b.push_stmt(quote! {
-                #[allow(unused_variables)]
-                for #pat in #iter { #body }
+            let body = nodes_to_code(&for_node.body, gen);
+            b.push_stmt(match &for_node.key {
+                Some(key) => quote! {
+                    for #pat in #iter {
+                        let __djust_mark = #sink.mark();
+                        #body
+                        #sink.key_since(__djust_mark, &(#key));
+                    }
+                },
+                None => quote!(for #pat in #iter { #body }),
             });
         }
         Node::Match(match_node) => {
@@ -129,7 +190,7 @@ fn node_to_code(node: &Node, b: &mut Builder) {
             let arms = match_node.arms.iter().map(|arm| {
                 let pat = &arm.pat;
                 let guard = arm.guard.as_ref().map(|g| quote!(if #g));
-                let body = nodes_to_code(&arm.body, out);
+                let body = nodes_to_code(&arm.body, gen);
                 quote!(#pat #guard => { #body })
             });
             b.push_stmt(quote!(match #expr { #(#arms)* }));
@@ -137,20 +198,32 @@ fn node_to_code(node: &Node, b: &mut Builder) {
     }
 }
 
-fn if_to_code(if_node: &IfNode, out: &Ident) -> TokenStream {
+/// Literal text: escaped for markup (written as is inside a raw text
+/// element, checked to hold no end tag: the browser decodes no entity
+/// there), unescaped for the VDOM, whose serialiser escapes it.
+fn text_to_code(text: &str, raw_text: bool, b: &mut Builder) {
+    if raw_text {
+        b.push_static(text);
+    } else {
+        b.push_escaped(text);
+    }
+    b.push_op(quote!(::djust::__private::Op::Text(#text)));
+}
+
+fn if_to_code(if_node: &IfNode, gen: &Gen) -> TokenStream {
     let condition = match &if_node.condition {
         Condition::Bool(expr) => quote!(#expr),
         Condition::Let(pat, expr) => quote!(let #pat = #expr),
     };
-    let then_branch = nodes_to_code(&if_node.then_branch, out);
+    let then_branch = nodes_to_code(&if_node.then_branch, gen);
     let else_branch = match &if_node.else_branch {
         None => quote!(),
         Some(Else::If(nested)) => {
-            let nested = if_to_code(nested, out);
+            let nested = if_to_code(nested, gen);
             quote!(else #nested)
         }
         Some(Else::Block(nodes)) => {
-            let code = nodes_to_code(nodes, out);
+            let code = nodes_to_code(nodes, gen);
             quote!(else { #code })
         }
     };
@@ -158,33 +231,69 @@ fn if_to_code(if_node: &IfNode, out: &Ident) -> TokenStream {
 }
 
 fn element_to_code(element: &Element, b: &mut Builder) {
-    let tag = &element.name.value;
-    b.push_static("<");
-    b.push_static(tag);
-    for attr in &element.attrs {
-        attr_to_code(element, attr, b);
-    }
-    b.push_static(">");
-    if is_void(tag) {
+    if let Some(html) = static_element_html(element) {
+        let node = b.gen.item(
+            quote!(StaticNode),
+            quote!(::djust::__private::StaticNode { html: #html }),
+        );
+        b.push_static(&html);
+        b.push_op(quote!(::djust::__private::Op::Static(&#node)));
         return;
     }
-    let raw_text = djust_rules::elements::is_raw_text_element(tag);
-    for child in &element.children {
-        match child {
-            // Raw text (checked to hold no end tag): the browser decodes no
-            // entity there, so it is written as is.
-            Node::Text(lit) if raw_text => b.push_static(&lit.value()),
-            _ => node_to_code(child, b),
+    let tag = &element.name.value;
+    let is_void = is_void(tag);
+    let template_attrs = element.attrs.iter().map(|attr| {
+        let name = &attr.name.value;
+        match &attr.value {
+            AttrValue::Bare => quote! {
+                ::djust::__private::TAttr::Static { name: #name, value: ::std::option::Option::None }
+            },
+            AttrValue::Literal(lit) => {
+                let mut escaped = String::new();
+                escape_into(&lit.value(), &mut escaped);
+                quote! {
+                    ::djust::__private::TAttr::Static { name: #name, value: ::std::option::Option::Some(#escaped) }
+                }
+            }
+            AttrValue::Dynamic(_) => quote!(::djust::__private::TAttr::Dynamic { name: #name }),
         }
-    }
-    b.push_static("</");
+    });
+    let template = b.gen.item(
+        quote!(ElementTemplate),
+        quote! {
+            ::djust::__private::ElementTemplate {
+                tag: #tag,
+                attrs: &[#(#template_attrs),*],
+                is_void: #is_void,
+            }
+        },
+    );
+    b.push_op(quote!(::djust::__private::Op::Open(&#template)));
+    b.push_static("<");
     b.push_static(tag);
+    let mut slot = 0;
+    for attr in &element.attrs {
+        attr_to_code(element, attr, &mut slot, b);
+    }
     b.push_static(">");
+    if !is_void {
+        let raw_text = djust_rules::elements::is_raw_text_element(tag);
+        for child in &element.children {
+            match child {
+                Node::Text(lit) => text_to_code(&lit.value(), raw_text, b),
+                _ => node_to_code(child, b),
+            }
+        }
+        b.push_static("</");
+        b.push_static(tag);
+        b.push_static(">");
+    }
+    b.push_op(quote!(::djust::__private::Op::Close));
 }
 
-fn attr_to_code(element: &Element, attr: &Attr, b: &mut Builder) {
+fn attr_to_code(element: &Element, attr: &Attr, slot: &mut usize, b: &mut Builder) {
     let name = &attr.name.value;
-    let out = b.out;
+    let sink = &b.gen.sink;
     match &attr.value {
         AttrValue::Bare => {
             b.push_static(" ");
@@ -199,62 +308,68 @@ fn attr_to_code(element: &Element, attr: &Attr, b: &mut Builder) {
         }
         AttrValue::Dynamic(expr) => {
             let open = format!(" {name}=\"");
-            // Spanned on the expression so type errors point at it.
-            let span = expr.span();
-            // A filtered text value: written escaped when present.
-            let filtered = |value: TokenStream| {
-                quote_spanned! {span=>
-                    if let ::std::option::Option::Some(__djust_text) = #value {
-                        #out.push_str(#open);
-                        ::djust::__private::escape_text_into(&__djust_text, &mut #out);
-                        #out.push('"');
-                    }
-                }
-            };
-            let url = |filter: TokenStream| {
-                filtered(quote_spanned! {span=>
-                    ::djust::__private::UrlValue::url_text(&(#expr)).map(#filter)
-                })
-            };
-            let code = match element.sink(attr) {
-                AttrSink::Url => url(quote!(::djust::__private::filter_url)),
-                AttrSink::Srcset => url(quote!(::djust::__private::filter_srcset)),
-                AttrSink::UrlList => url(quote!(::djust::__private::filter_url_list)),
-                AttrSink::Style => {
-                    filtered(quote_spanned!(span=> ::djust::__private::style_attr(&(#expr))))
-                }
-                AttrSink::Markup => filtered(
-                    quote_spanned!(span=> ::djust::__private::MarkupValue::markup_text(&(#expr))),
-                ),
-                AttrSink::Text => quote_spanned! {span=>
-                    {
-                        let __djust_value = &(#expr);
-                        if ::djust::__private::attr_is_present(__djust_value) {
-                            #out.push_str(#open);
-                            ::djust::__private::write_attr_escaped(__djust_value, &mut #out);
-                            #out.push('"');
-                        }
-                    }
-                },
+            let this_slot = *slot;
+            *slot += 1;
+            let method = match element.sink(attr) {
+                AttrSink::Text => "attr_text",
+                AttrSink::Url => "attr_url",
+                AttrSink::Srcset => "attr_srcset",
+                AttrSink::UrlList => "attr_url_list",
+                AttrSink::Style => "attr_style",
+                AttrSink::Markup => "attr_markup",
                 // Refused by `check`: no code is generated after an error.
                 AttrSink::Script | AttrSink::LiteralOnly(_) => return,
             };
-            b.push_stmt(code);
+            // Spanned on the expression so type errors point at it.
+            let span = expr.span();
+            let method = Ident::new(method, span);
+            b.push_stmt(quote_spanned!(span=> #sink.#method(#this_slot, #open, &(#expr));));
         }
     }
 }
 
 /// The markup of an element whose attributes and descendants are all
-/// literal, exactly as SSR writes it; `None` if anything in it is dynamic.
-/// The VDOM backend turns such a subtree into one static node.
-pub fn static_element_html(element: &Element) -> Option<String> {
+/// literal, exactly as server-side rendering writes it; `None` if anything
+/// in it is dynamic. The VDOM gets such a subtree as one static node.
+fn static_element_html(element: &Element) -> Option<String> {
     if !is_static_element(element) {
         return None;
     }
-    let out = Ident::new("__djust_unused", Span::mixed_site());
-    let mut builder = Builder::new(&out);
-    element_to_code(element, &mut builder);
-    builder.stmts.is_empty().then_some(builder.tail)
+    let mut html = String::new();
+    write_static_element(element, &mut html);
+    Some(html)
+}
+
+fn write_static_element(element: &Element, html: &mut String) {
+    let tag = &element.name.value;
+    html.push('<');
+    html.push_str(tag);
+    for attr in &element.attrs {
+        html.push(' ');
+        html.push_str(&attr.name.value);
+        if let AttrValue::Literal(lit) = &attr.value {
+            html.push_str("=\"");
+            escape_into(&lit.value(), html);
+            html.push('"');
+        }
+    }
+    html.push('>');
+    if is_void(tag) {
+        return;
+    }
+    let raw_text = djust_rules::elements::is_raw_text_element(tag);
+    for child in &element.children {
+        match child {
+            Node::Text(lit) if raw_text => html.push_str(&lit.value()),
+            Node::Text(lit) => escape_into(&lit.value(), html),
+            Node::Element(inner) => write_static_element(inner, html),
+            // `is_static_element` admits only text and elements.
+            _ => {}
+        }
+    }
+    html.push_str("</");
+    html.push_str(tag);
+    html.push('>');
 }
 
 fn is_static_element(element: &Element) -> bool {
@@ -267,6 +382,18 @@ fn is_static_element(element: &Element) -> bool {
             Node::Element(inner) => is_static_element(inner),
             _ => false,
         })
+}
+
+/// A first guess at the number of VDOM arena nodes (loops counted once).
+fn count_nodes(nodes: &[Node]) -> usize {
+    nodes
+        .iter()
+        .map(|node| match node {
+            Node::Element(element) => 1 + count_nodes(&element.children),
+            Node::If(_) | Node::Match(_) | Node::For(_) => 2,
+            Node::Text(_) | Node::Splice(_) => 1,
+        })
+        .sum()
 }
 
 /// Estimated output size: static bytes plus an allowance per splice.

@@ -4,10 +4,10 @@
 //! [`nesting`] refuses markup the browser's parser would restructure,
 //! [`links`] checks live links (`dj-patch`, `dj-navigate`), [`commands`]
 //! makes a dynamic `dj-<event>={..}` accept only a `djust::JS`,
-//! [`codegen`] writes the server-side rendering code and [`codegen_vdom`]
-//! the VDOM-building code, and [`trusted`] registers each place trusted
-//! markup enters the page for the audit; the expansion picks one at run time
-//! (`djust_runtime::template::mode`). Errors from parsing and
+//! [`codegen`] walks the template once into one body writing to a sink that
+//! is markup or VDOM nodes (picked at run time, `djust_runtime::template::mode`),
+//! and [`trusted`] registers each place trusted markup enters the page for
+//! the audit. Errors from parsing and
 //! checking are accumulated in one [`Ctxt`] and reported together; on error
 //! the macro still expands to a value of type `Html` so the surrounding code
 //! does not fail with unrelated type errors.
@@ -15,7 +15,6 @@
 pub mod ast;
 pub mod check;
 pub mod codegen;
-pub mod codegen_vdom;
 pub mod commands;
 pub mod links;
 pub mod nesting;
@@ -44,12 +43,11 @@ pub fn expand(input: TokenStream) -> TokenStream {
     match cx.check() {
         Ok(()) => {
             commands::rewrite(&mut nodes);
-            let markup = codegen::expand(&nodes);
-            let vdom = codegen_vdom::expand(&nodes);
+            let body = codegen::expand(&nodes);
             let sites = trusted::registrations(&nodes);
             quote! {{
                 #sites
-                if ::djust::__private::vdom_mode() { #vdom } else { #markup }
+                #body
             }}
         }
         Err(error) => {

@@ -16,6 +16,7 @@ pub mod mode;
 pub mod private;
 pub mod render;
 pub mod safe;
+pub mod sink;
 pub mod trusted;
 mod writer;
 
