@@ -1,7 +1,7 @@
 //! The rules `djust-macros` (at compile time) and `djust-runtime` (at run
 //! time) must agree on, kept in one place so the two can never drift apart:
 //!
-//! - [`escape`]: the HTML escaper for text and quoted attribute values; the
+//! - [`escape`](mod@escape): the HTML escaper for text and quoted attribute values; the
 //!   macro escapes string literals with it, the runtime escapes values;
 //! - [`events`]: what an event name may look like on the wire, with its
 //!   length limit; the macro refuses handler and `dj-*` names the runtime

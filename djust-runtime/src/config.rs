@@ -1,4 +1,4 @@
-//! [`Config`]: every limit of the security model, with the DESIGN section 6
+//! [`Config`]: every limit of the security model, with safe
 //! defaults, loadable from `DJUST_*` environment variables.
 //!
 //! A bad value is a startup error naming the variable and what it accepts,

@@ -1,6 +1,6 @@
 //! Wire protocol: the JSON text frames exchanged over `/ws/live/` and the DOM patch format.
 //!
-//! Plain data with serde; no I/O. Shapes follow DESIGN section 5. Incoming
+//! Plain data with serde; no I/O. Incoming
 //! frames ignore unknown fields and reject unknown `type`s.
 
 use serde::{Deserialize, Serialize};

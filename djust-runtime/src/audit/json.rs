@@ -96,7 +96,7 @@ fn finding(finding: &Finding) -> Value {
 }
 
 impl AuditReport {
-    /// The report as JSON, shaped as issue 8 asks:
+    /// The report as JSON, shaped for CI tools:
     ///
     /// ```text
     /// {"audits": [{"view", "type", "module",

@@ -1,12 +1,11 @@
 //! The security audit: what every view exposes, who may call what, and the
-//! findings a reviewer should look at before a release (seed 000 "Auditing
-//! Your Application", seed 002 "Pre-Release Security Audit").
+//! findings a reviewer should look at before a release.
 //!
 //! [`audit`] reads the [`ViewMeta`] the `#[live_view]` macro records at
 //! compile time (auth posture, handlers with typed parameters and
 //! decorators, the paths the template reads, the fields each method
 //! assigns, `|safe` splices) plus the server's [`Config`], and returns an [`AuditReport`]. The report renders as text
-//! ([`AuditReport::to_text`], like seed 000's example) or JSON
+//! ([`AuditReport::to_text`], in the layout of djust's `djust_audit`) or JSON
 //! ([`AuditReport::to_json`], for CI). [`run_cli`] implements
 //! `audit [--json] [--verbose] [--strict]` without printing anything: the
 //! application's CLI prints the returned text and exits with the code.

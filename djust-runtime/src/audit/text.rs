@@ -1,4 +1,4 @@
-//! The human-readable report (seed 000's `djust_audit` layout): one block
+//! The human-readable report (the layout of djust's `djust_audit`): one block
 //! per view (auth, exposed state, handlers with their decorators, config),
 //! then the findings and a summary line.
 
@@ -202,7 +202,7 @@ pub(crate) fn render(report: &AuditReport, verbose: bool) -> String {
 }
 
 impl AuditReport {
-    /// The report as text, like seed 000's example. `verbose` adds the
+    /// The report as text, in the layout of djust's `djust_audit`. `verbose` adds the
     /// sub-paths the template reads below each exposed field
     /// (`contacts (mount)  → id, name`).
     pub fn to_text(&self, verbose: bool) -> String {

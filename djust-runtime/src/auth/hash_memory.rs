@@ -6,7 +6,7 @@
 //! hash on many threads, glibc serves those blocks from per-thread arenas
 //! after the first one and keeps them when they are freed, so concurrent
 //! failed logins grew a process to gigabytes that stayed after the load
-//! (issue 23; numbers in BENCHMARKS.md, "Resource exhaustion"). With a
+//! (measured in the repository's BENCHMARKS.md, "Resource exhaustion"). With a
 //! fixed set of buffers the memory for hashing is at most
 //! `slots × the largest cost hashed`, whatever the callers do: a hash that
 //! finds every buffer in use waits for one (hashing is CPU-bound, so

@@ -2,12 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-/// Default sustained rate of the per-connection global limit (DESIGN §6,
-/// `DJUST_RATE_PER_SECOND`).
+/// Default sustained rate of the per-connection global limit (`DJUST_RATE_PER_SECOND`).
 pub const DEFAULT_RATE_PER_SECOND: f64 = 100.0;
 
-/// Default burst of the per-connection global limit (DESIGN §6,
-/// `DJUST_RATE_BURST`).
+/// Default burst of the per-connection global limit (`DJUST_RATE_BURST`).
 pub const DEFAULT_BURST: u32 = 20;
 
 /// Default sustained rate of live navigations per connection (each one

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use super::{Clock, SystemClock};
 
-/// Default connections allowed per IP (DESIGN §6, `DJUST_MAX_CONNECTIONS_PER_IP`).
+/// Default connections allowed per IP (`DJUST_MAX_CONNECTIONS_PER_IP`).
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u32 = 10;
 
-/// Default reconnect cooldown after a rate-limit close (DESIGN §6).
+/// Default reconnect cooldown after a rate-limit close.
 pub const DEFAULT_IP_COOLDOWN: Duration = Duration::from_secs(5);
 
 /// Default refusals before an address at its limit cools down

@@ -2,7 +2,7 @@
 //! does any work for a client.
 //!
 //! * [`TokenBucket`]: one continuous-refill bucket (the per-connection global
-//!   rate of DESIGN section 6: 100 events/s, burst 20).
+//!   rate: 100 events/s, burst 20 by default).
 //! * [`HandlerRateLimiter`] / [`MemoryRateLimiter`]: `#[rate_limit]` buckets
 //!   keyed by user, session or IP and shared by every connection of that key,
 //!   held in a bounded LRU.

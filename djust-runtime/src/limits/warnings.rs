@@ -3,7 +3,7 @@
 /// WebSocket close code for "rate or connection limit exceeded".
 pub const CLOSE_RATE_LIMITED: u16 = 4429;
 
-/// Default number of rate-limit violations that closes a connection (DESIGN §6).
+/// Default number of rate-limit violations that closes a connection.
 pub const DEFAULT_MAX_WARNINGS: u32 = 3;
 
 /// What the server does after a rate-limit violation.

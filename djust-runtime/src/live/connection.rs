@@ -192,7 +192,7 @@ struct Detached {
     streamed: bool,
 }
 
-/// One socket's protocol state (see the [module docs](self)).
+/// One socket's protocol state (see the module docs).
 pub struct Connection {
     /// The endpoint's signer, derived for the peer's tenant.
     signer: Signer,

@@ -101,7 +101,7 @@ impl State {
     }
 }
 
-/// The detached views of one app (see the [module docs](self)).
+/// The detached views of one app (see the module docs).
 pub(crate) struct DetachedViews {
     caps: Caps,
     state: Mutex<State>,

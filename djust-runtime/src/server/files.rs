@@ -70,7 +70,7 @@ fn disposition_name(name: &str) -> String {
     }
 }
 
-/// The response for `file` (see the [module docs](self)).
+/// The response for `file` (see the module docs).
 pub fn file_response(file: StoredFile) -> WarpResponse {
     let known = by_mime(&file.mime);
     let passive = known.is_some_and(|file_type| !file_type.active);

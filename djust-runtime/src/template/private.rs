@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-/// A value that never renders: see the [module docs](self).
+/// A value that never renders: see the module docs.
 ///
 /// ```
 /// use djust_runtime::template::Private;

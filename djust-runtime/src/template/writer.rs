@@ -36,7 +36,7 @@ enum Target<'a> {
 
 /// Receives the text of a rendered value: everything written is escaped
 /// for where it lands, and there is no way to write markup except an
-/// `Html` built by `html!` (see the [module docs](self); the `djust`
+/// `Html` built by `html!` (see the module docs; the `djust`
 /// crate's docs show a `Render` implementation).
 pub struct TextWriter<'a> {
     target: Target<'a>,

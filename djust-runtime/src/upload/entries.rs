@@ -183,7 +183,7 @@ pub struct ChunkAck {
     pub wait_ms: u64,
 }
 
-/// One connection's uploads (see the [module docs](self)).
+/// One connection's uploads (see the module docs).
 #[derive(Debug)]
 pub struct Uploads {
     dir: UploadDir,
@@ -237,7 +237,7 @@ impl Uploads {
     }
 
     /// The checks of an announcement, before any byte is taken: see the
-    /// [module docs](self). `allowed` says whether the user holds the
+    /// module docs. `allowed` says whether the user holds the
     /// slot's permission.
     pub async fn announce(
         &mut self,

@@ -2,8 +2,8 @@
 //!
 //! The `html!` macro builds a [`VTree`] (a flat arena of nodes) through
 //! [`VBuilder`]; the runtime keeps the last tree per view and turns the next
-//! render into [`Patch`](crate::protocol::Patch)es with [`diff`].
-//! [`reference`] applies patches to a plain DOM with the browser client's
+//! render into [`Patch`](crate::protocol::Patch)es with [`diff`](mod@diff).
+//! [`reference`](mod@reference) applies patches to a plain DOM with the browser client's
 //! semantics, for tests.
 
 pub mod builder;

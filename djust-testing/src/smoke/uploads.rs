@@ -12,7 +12,10 @@ use super::harness::Harness;
 use super::{SmokeFailure, SmokeOptions, SmokeReport};
 use crate::payloads::upload_corpus;
 
-/// See the [module docs](self).
+/// Runs every declared upload slot of `factory`'s view against the
+/// hostile-file corpus: hostile files are refused with a reason, real files
+/// are taken exactly when the slot accepts their type, nothing closes the
+/// connection, and no temp file outlives its upload.
 pub fn check_uploads(
     factory: ViewFactory,
     options: &SmokeOptions,
