@@ -3,12 +3,19 @@
 //! each in its own task, and shuts down gracefully.
 //!
 //! Running out of file descriptors (`EMFILE`, `ENFILE`) or kernel memory
-//! (`ENOBUFS`, `ENOMEM`) is load, not failure: the loop closes a
-//! connection that waits on its client (see [`ConnectionTable`]; so the
-//! next accept can succeed), backs off briefly (10 ms, doubling up to
-//! 500 ms, reset by the next successful accept) and keeps serving. It never
-//! spins, and it logs such errors at most once a second with the count of
-//! those left out.
+//! (`ENOBUFS`, `ENOMEM`) is load, not failure. The kernel reports `EMFILE`
+//! from `accept` whether or not a connection is queued (it needs a
+//! descriptor before it looks), so the loop keeps one spare descriptor
+//! (see [`Reserve`], libuv's "EMFILE trick"): it frees the spare and
+//! accepts once. A queued connection is then taken and served, and a
+//! connection that waits on its client is closed (see [`ConnectionTable`])
+//! so that the spare can be had again; an empty queue closes nothing. So a
+//! connection just accepted is never closed for a newcomer that does not
+//! exist. Without the spare (or out of memory) the loop backs off briefly
+//! (10 ms, doubling up to 500 ms, reset by the next successful accept),
+//! closing a waiting connection only on the memory errors. It never spins,
+//! and it logs such errors at most once a second with the count of those
+//! left out.
 //!
 //! Shutdown: the listener is closed, every connection finishes the request
 //! in progress and closes (idle ones at once), and after
@@ -19,7 +26,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::conn_table::{ConnectionTable, Refusal};
@@ -72,11 +79,32 @@ pub(crate) async fn run(
         max_header_bytes: config.http_max_header_bytes,
     });
     let (phase, phase_watch) = watch::channel(Phase::Serving);
+    let serve = |(stream, peer): (TcpStream, SocketAddr)| {
+        let Some(guard) = admit(&table, peer) else {
+            return;
+        };
+        let service = RequestService {
+            app: Arc::clone(&app),
+            routes: routes.clone(),
+            requests: guard.requests(),
+            peer,
+            forwarded: forwarded.clone(),
+        };
+        tokio::spawn(super::connection::serve(
+            stream,
+            guard,
+            service,
+            Arc::clone(&settings),
+            phase_watch.clone(),
+        ));
+    };
+    let mut reserve = Reserve::new();
     let mut backoff = MIN_BACKOFF;
     loop {
         if *stop.borrow_and_update() {
             break;
         }
+        reserve.refill();
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             changed = stop.changed() => {
@@ -87,46 +115,50 @@ pub(crate) async fn run(
             }
         };
         match accepted {
-            Ok((stream, peer)) => {
+            Ok(connection) => {
                 backoff = MIN_BACKOFF;
-                let Some(guard) = admit(&table, peer) else {
-                    continue;
-                };
-                let service = RequestService {
-                    app: Arc::clone(&app),
-                    routes: routes.clone(),
-                    requests: guard.requests(),
-                    peer,
-                    forwarded: forwarded.clone(),
-                };
-                tokio::spawn(super::connection::serve(
-                    stream,
-                    guard,
-                    service,
-                    Arc::clone(&settings),
-                    phase_watch.clone(),
-                ));
+                serve(connection);
             }
             Err(error) if is_per_connection(&error) => {}
+            Err(error) if is_out_of_descriptors(&error) && reserve.release() => {
+                // One descriptor is free: accept at most once without waiting.
+                let queued = tokio::select! {
+                    biased;
+                    accepted = listener.accept() => Some(accepted),
+                    () = std::future::ready(()) => None,
+                };
+                match queued {
+                    // The queue was empty (and the listener's readiness is
+                    // now cleared): the next accept waits for a client.
+                    None => {}
+                    Some(Ok(connection)) => {
+                        backoff = MIN_BACKOFF;
+                        // The spare went to the newcomer: close a connection
+                        // waiting on its client (never the newcomer, not yet
+                        // admitted) to have it back.
+                        if table.evict_one() {
+                            tracing::debug!(
+                                "out of descriptors: closed a connection waiting on its client"
+                            );
+                        }
+                        serve(connection);
+                    }
+                    Some(Err(error)) if !is_per_connection(&error) => {
+                        log_accept_error(&error, &table, backoff);
+                    }
+                    Some(Err(_)) => {}
+                }
+            }
             Err(error) => {
                 let resources = is_out_of_resources(&error);
-                if resources {
-                    table.evict_one();
-                }
-                let throttle = if resources {
-                    &RESOURCE_ERRORS
-                } else {
-                    &OTHER_ERRORS
-                };
-                if let Some(suppressed) = throttle.should_log() {
-                    tracing::error!(
-                        error = %sanitize_for_log(&error.to_string()),
-                        suppressed,
-                        open = table.open(),
-                        backoff_ms = backoff.as_millis() as u64,
-                        "accept failed; backing off and serving on"
+                // Without a spare descriptor there is no telling whether a
+                // client waits; only memory errors come from one that does.
+                if resources && !is_out_of_descriptors(&error) && table.evict_one() {
+                    tracing::debug!(
+                        "out of memory for sockets: closed a connection waiting on its client"
                     );
                 }
+                log_accept_error(&error, &table, backoff);
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     _ = stop.changed() => {}
@@ -149,6 +181,57 @@ pub(crate) async fn run(
         let _ = tokio::time::timeout(Duration::from_secs(1), table.drained()).await;
     }
 }
+
+/// Logs a failed accept, at most once a second for each kind of error.
+fn log_accept_error(error: &std::io::Error, table: &ConnectionTable, backoff: Duration) {
+    let throttle = if is_out_of_resources(error) {
+        &RESOURCE_ERRORS
+    } else {
+        &OTHER_ERRORS
+    };
+    if let Some(suppressed) = throttle.should_log() {
+        tracing::error!(
+            error = %sanitize_for_log(&error.to_string()),
+            suppressed,
+            open = table.open(),
+            backoff_ms = backoff.as_millis() as u64,
+            "accept failed; backing off and serving on"
+        );
+    }
+}
+
+/// One spare file descriptor, held so that the loop can tell, when the
+/// process is out of descriptors, whether a client is queued at all.
+///
+/// `accept` fails with `EMFILE` before it looks at the queue, and the
+/// runtime keeps trying it while the listener is readable, so without the
+/// spare an empty queue looks like a waiting client.
+struct Reserve {
+    spare: Option<std::fs::File>,
+}
+
+impl Reserve {
+    fn new() -> Self {
+        let mut reserve = Reserve { spare: None };
+        reserve.refill();
+        reserve
+    }
+
+    /// Takes the spare descriptor back if one is free.
+    fn refill(&mut self) {
+        if self.spare.is_none() {
+            self.spare = std::fs::File::open(NULL_DEVICE).ok();
+        }
+    }
+
+    /// Frees the spare; `false` when there was none to free.
+    fn release(&mut self) -> bool {
+        self.spare.take().is_some()
+    }
+}
+
+/// A file every process may open, to hold the spare descriptor.
+const NULL_DEVICE: &str = if cfg!(windows) { "NUL" } else { "/dev/null" };
 
 /// Admits the connection of `peer`; `None` means close it.
 fn admit(table: &Arc<ConnectionTable>, peer: SocketAddr) -> Option<super::conn_table::ConnGuard> {
@@ -180,6 +263,21 @@ fn is_per_connection(error: &std::io::Error) -> bool {
             | std::io::ErrorKind::Interrupted
             | std::io::ErrorKind::WouldBlock
     )
+}
+
+/// `EMFILE`, `ENFILE`: the process or the system is out of descriptors.
+fn is_out_of_descriptors(error: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        const ENFILE: i32 = 23;
+        const EMFILE: i32 = 24;
+        matches!(error.raw_os_error(), Some(ENFILE | EMFILE))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        false
+    }
 }
 
 /// `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`: the process or the system is
