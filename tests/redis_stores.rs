@@ -265,3 +265,75 @@ async fn the_token_bucket_is_shared_expiring_and_one_round_trip_per_check() {
     assert_eq!(calls(&mut con, "eval").await, eval);
     println!("Redis round trips per rate-limited check: 1 (EVALSHA)");
 }
+
+/// Receives the next message within 2 s.
+async fn next(receiver: &mut tokio::sync::broadcast::Receiver<String>) -> String {
+    tokio::time::timeout(Duration::from_secs(2), receiver.recv())
+        .await
+        .expect("in time")
+        .expect("not lagged")
+}
+
+#[tokio::test]
+async fn a_bus_is_scoped_to_the_tenant_that_uses_it() {
+    use djust::tenant::{self, Tenant};
+    use tokio::sync::broadcast::error::TryRecvError;
+
+    let Some(url) = redis_url("bus_tenancy") else {
+        return;
+    };
+    let redis = Redis::open(&url).expect("url");
+    let topic = format!("board{}", std::process::id());
+    let bus = RedisBroadcast::<String>::new(&redis, &topic, 16).expect("bus");
+    assert!(bus.wait_subscribed(Duration::from_secs(5)).await);
+    let acme = Tenant::new("acme").expect("tenant");
+    let globex = Tenant::new("globex").expect("tenant");
+    let mut at_acme = tenant::scope(Some(acme.clone()), async { bus.subscribe() }).await;
+    let mut at_globex = tenant::scope(Some(globex.clone()), async { bus.subscribe() }).await;
+    let mut untenanted = bus.subscribe();
+
+    // Published in acme's scope: on acme's channel, to acme's views only.
+    tenant::scope(Some(acme.clone()), bus.publish(&"for acme".to_owned()))
+        .await
+        .expect("published");
+    assert_eq!(next(&mut at_acme).await, "for acme");
+    assert_eq!(
+        bus.channel_of(Some(&acme)),
+        format!("djust:pubsub:tenant:acme:{topic}")
+    );
+    // Outside any tenant: the untenanted channel, which no tenant hears.
+    bus.publish(&"for nobody in particular".to_owned())
+        .await
+        .expect("published");
+    assert_eq!(next(&mut untenanted).await, "for nobody in particular");
+    // Channels that only look like a tenant's reach nobody: an invalid id,
+    // or another topic's channel whose tail matches this one's.
+    let mut con = raw(&url).await;
+    for forged in [
+        format!("djust:pubsub:tenant:ACME:{topic}"),
+        format!("djust:pubsub:tenant:acme:x:{topic}"),
+        format!("djust:pubsub:tenant::{topic}"),
+    ] {
+        let _: u64 = cmd("PUBLISH")
+            .arg(&forged)
+            .arg("\"forged\"")
+            .query_async(&mut con)
+            .await
+            .expect("publish");
+    }
+    // Globex's own message comes first to globex: nothing of acme's, the
+    // untenanted or the forged ones came before it.
+    tenant::scope(Some(globex.clone()), bus.publish(&"for globex".to_owned()))
+        .await
+        .expect("published");
+    assert_eq!(next(&mut at_globex).await, "for globex");
+    // Redis delivers in order on one connection: by now every message
+    // above has reached this process.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(at_acme.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!(at_globex.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!(untenanted.try_recv(), Err(TryRecvError::Empty));
+
+    // A topic may not pose as a tenant's channel.
+    assert!(RedisBroadcast::<String>::new(&redis, "tenant:acme:board", 16).is_err());
+}

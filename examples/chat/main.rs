@@ -67,7 +67,6 @@ struct Chat {
     join_error: String,
     /// Holds `nick` in the room while this view lives.
     _nick_claim: Private<Option<NickClaim>>,
-    lines: Vec<Line>,
     typing: BTreeMap<String, Instant>,
     online: usize,
     /// Keeps this view counted in the room; also the way to the room.
@@ -112,11 +111,15 @@ impl Chat {
         let room = ctx.state::<Arc<Room>>()?.clone();
         ctx.subscribe(room.subscribe());
         let presence = room.enter();
+        // The history goes out once, as stream items: the view keeps no
+        // message, so its memory does not grow with the conversation.
+        for line in room.recent() {
+            ctx.stream_insert("messages", line.id, message_item(&line))?;
+        }
         Ok(Chat {
             nick: String::new(),
             join_error: String::new(),
             _nick_claim: Private::new(None),
-            lines: room.recent(),
             typing: BTreeMap::new(),
             online: room.online(),
             _presence: Private::new(presence),
@@ -128,11 +131,7 @@ impl Chat {
             <main class="chat">
                 <h1>"Chat"</h1>
                 <p class="muted" id="online">{self.online} " online"</p>
-                <ul class="messages" id="messages">
-                    for line in &self.lines key = line.id {
-                        <li><b>{line.from}</b> ": " {line.text}</li>
-                    }
-                </ul>
+                <ul class="messages" id="messages" dj-stream="messages" dj-stream-limit="50"></ul>
                 if self.nick.is_empty() {
                     <form id="join" class="toolbar" dj-submit="join">
                         <input name="name" id="name" placeholder="Your name" maxlength="24" autocomplete="off">
@@ -163,11 +162,7 @@ impl Chat {
         match event {
             RoomEvent::Message(line) => {
                 self.typing.remove(&line.from);
-                self.lines.push(line);
-                if self.lines.len() > HISTORY {
-                    let excess = self.lines.len() - HISTORY;
-                    self.lines.drain(..excess);
-                }
+                ctx.stream_insert("messages", line.id, message_item(&line))?;
                 ctx.push_event("scroll", serde_json::json!({}))?;
             }
             RoomEvent::Typing(from) => {
@@ -241,6 +236,12 @@ impl Chat {
     }
 }
 
+/// One message as a stream item. The browser keeps the last
+/// [`HISTORY`] (`dj-stream-limit`), as the room does.
+fn message_item(line: &Line) -> Html {
+    html! { <li><b>{line.from}</b> ": " {line.text}</li> }
+}
+
 /// The room: in this process, or shared through the Redis `config` names
 /// (`--redis` or `DJUST_REDIS_URL`).
 async fn open_room(config: &djust::Config) -> djust::Result<Arc<Room>> {
@@ -304,6 +305,15 @@ mod tests {
 
     djust_testing::smoke_tests!(Chat with fixture = with_room);
 
+    /// The messages `client`'s browser holds: the `messages` stream's items.
+    fn messages(client: &TestClient) -> String {
+        client
+            .stream("messages")
+            .into_iter()
+            .map(|item| item.html)
+            .collect()
+    }
+
     /// A chat view mounted in `room`.
     fn in_room(room: &Arc<Room>) -> TestClient {
         TestClient::build::<Chat>()
@@ -339,7 +349,7 @@ mod tests {
         assert!(sent.error().is_none(), "{sent:?}");
         assert!(bob.deliver_messages() >= 1);
         assert!(
-            bob.html().contains("<b>Ann</b>: &lt;b&gt;hi&lt;/b&gt; Bob"),
+            messages(&bob).contains("<b>Ann</b>: &lt;b&gt;hi&lt;/b&gt; Bob"),
             "{}",
             bob.html()
         );
@@ -423,7 +433,7 @@ mod tests {
         );
         assert!(sent.error().is_none(), "{sent:?}");
         bob.deliver_messages();
-        let html = bob.html();
+        let html = messages(&bob);
         assert!(
             html.contains("<b>Ann</b>: see invoice_gnp.exe[2J now"),
             "{html}"
@@ -439,15 +449,15 @@ mod tests {
         ann.event("send", json!({ "text": "שלום مرحبا" }));
         bob.deliver_messages();
         assert!(
-            bob.html().contains("<b>Ann</b>: שלום مرحبا"),
+            messages(&bob).contains("<b>Ann</b>: שלום مرحبا"),
             "{}",
-            bob.html()
+            messages(&bob)
         );
         // A message of nothing but hidden characters is not sent.
-        let before = bob.html();
+        let before = messages(&bob);
         ann.event("send", json!({ "text": "\u{202E}\u{200B}\u{7}" }));
         assert_eq!(bob.deliver_messages(), 0);
-        assert_eq!(bob.html(), before);
+        assert_eq!(messages(&bob), before);
     }
 
     #[test]

@@ -99,7 +99,7 @@ struct Listener {
 }
 
 impl Handler for Listener {
-    fn message(&mut self, payload: &[u8]) -> bool {
+    fn message(&mut self, _channel: &str, payload: &[u8]) -> bool {
         match std::str::from_utf8(payload) {
             Ok(id) if plausible_session_id(id) => self.local.revoke(id),
             _ => {

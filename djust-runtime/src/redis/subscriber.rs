@@ -8,8 +8,9 @@ use crate::limits::BoxFuture;
 
 /// What a subscription loop does with its messages.
 pub(crate) trait Handler: Send + 'static {
-    /// Handles one payload; `false` stops the loop (the owner is gone).
-    fn message(&mut self, payload: &[u8]) -> bool;
+    /// Handles one payload that arrived on `channel`; `false` stops the
+    /// loop (the owner is gone).
+    fn message(&mut self, channel: &str, payload: &[u8]) -> bool;
     /// Whether the owner still wants messages.
     fn alive(&self) -> bool;
     /// Called after every successful (re)subscription, before messages flow:
@@ -22,7 +23,24 @@ pub(crate) trait Handler: Send + 'static {
     fn disconnected(&mut self) {}
 }
 
-/// Spawns a task that subscribes to `channel` on a dedicated connection and
+/// What a subscription listens to: one channel, and optionally a pattern
+/// (`PSUBSCRIBE`) on the same connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Channels {
+    pub(crate) channel: String,
+    pub(crate) pattern: Option<String>,
+}
+
+impl From<String> for Channels {
+    fn from(channel: String) -> Self {
+        Channels {
+            channel,
+            pattern: None,
+        }
+    }
+}
+
+/// Spawns a task that subscribes to `channels` on a dedicated connection and
 /// feeds `handler`, reconnecting with exponential backoff (the
 /// [`super::RedisOptions`] bounds) for as long as the handler is alive.
 ///
@@ -31,14 +49,16 @@ pub(crate) trait Handler: Send + 'static {
 /// so memory stays bounded.
 pub(crate) fn spawn(
     redis: Redis,
-    channel: String,
+    channels: impl Into<Channels>,
     mut handler: impl Handler,
 ) -> tokio::task::JoinHandle<()> {
+    let channels = channels.into();
     tokio::spawn(async move {
+        let channel = &channels.channel;
         let options = redis.options();
         let mut delay = options.min_backoff;
         while handler.alive() {
-            match subscribe(&redis, &channel).await {
+            match subscribe(&redis, &channels).await {
                 Ok((mut sink, mut stream)) => {
                     delay = options.min_backoff;
                     tracing::info!(channel = %channel, "Redis subscription active");
@@ -51,7 +71,8 @@ pub(crate) fn spawn(
                         tokio::select! {
                             message = stream.next() => match message {
                                 Some(message) => {
-                                    if !handler.message(message.get_payload_bytes()) {
+                                    let name = message.get_channel_name();
+                                    if !handler.message(name, message.get_payload_bytes()) {
                                         return;
                                     }
                                 }
@@ -91,7 +112,7 @@ pub(crate) fn spawn(
 
 async fn subscribe(
     redis: &Redis,
-    channel: &str,
+    channels: &Channels,
 ) -> Result<(::redis::aio::PubSubSink, ::redis::aio::PubSubStream), String> {
     let options = redis.options();
     let connect = tokio::time::timeout(options.connect_timeout, redis.client().get_async_pubsub());
@@ -100,9 +121,17 @@ async fn subscribe(
         Ok(Err(error)) => return Err(error.to_string()),
         Err(_) => return Err("connect timed out".to_owned()),
     };
-    match tokio::time::timeout(options.response_timeout, sink.subscribe(channel)).await {
-        Ok(Ok(())) => Ok((sink, stream)),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err("SUBSCRIBE timed out".to_owned()),
+    match tokio::time::timeout(options.response_timeout, sink.subscribe(&channels.channel)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err(error.to_string()),
+        Err(_) => return Err("SUBSCRIBE timed out".to_owned()),
     }
+    if let Some(pattern) = &channels.pattern {
+        match tokio::time::timeout(options.response_timeout, sink.psubscribe(pattern)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(error.to_string()),
+            Err(_) => return Err("PSUBSCRIBE timed out".to_owned()),
+        }
+    }
+    Ok((sink, stream))
 }
