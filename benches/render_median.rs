@@ -65,10 +65,18 @@ fn main() {
         "teams",
         TEAMS_CALLS,
         &mut [
-            ("djust", &mut || djust_teams(black_box(year), black_box(&teams))),
-            ("sailfish", &mut || sailfish_teams(black_box(year), black_box(&teams))),
-            ("maud", &mut || maud_teams(black_box(year), black_box(&teams))),
-            ("askama", &mut || askama_teams(black_box(year), black_box(&teams))),
+            ("djust", &mut || {
+                djust_teams(black_box(year), black_box(&teams))
+            }),
+            ("sailfish", &mut || {
+                sailfish_teams(black_box(year), black_box(&teams))
+            }),
+            ("maud", &mut || {
+                maud_teams(black_box(year), black_box(&teams))
+            }),
+            ("askama", &mut || {
+                askama_teams(black_box(year), black_box(&teams))
+            }),
         ],
     );
     let table = big_table_data(100);
