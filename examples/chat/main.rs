@@ -236,6 +236,10 @@ impl Chat {
     }
 }
 
+// `dj-stream-limit` in `render` is a literal: it must stay the room's
+// history length, so the browser keeps what a fresh page would show.
+const _: () = assert!(HISTORY == 50, "update dj-stream-limit in Chat::render");
+
 /// One message as a stream item. The browser keeps the last
 /// [`HISTORY`] (`dj-stream-limit`), as the room does.
 fn message_item(line: &Line) -> Html {
