@@ -5,6 +5,7 @@
 //! BENCHMARKS.md, "Two harnesses".
 //!
 //! Run: `cargo bench -p djust-benches --bench render_median`
+//! (`RENDER_MEDIAN_SEQUENTIAL=1` runs each engine's batches in one block).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -25,6 +26,12 @@ fn batch(calls: usize, render: &mut dyn FnMut() -> String) -> f64 {
     started.elapsed().as_nanos() as f64 / calls as f64
 }
 
+/// `RENDER_MEDIAN_SEQUENTIAL=1`: one engine after the other instead of
+/// interleaved batches.
+fn sequential() -> bool {
+    std::env::var_os("RENDER_MEDIAN_SEQUENTIAL").is_some_and(|value| value == "1")
+}
+
 fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
@@ -40,9 +47,18 @@ fn compare(workload: &str, calls: usize, engines: &mut [(&str, &mut dyn FnMut() 
         }
     }
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(BATCHES); engines.len()];
-    for _ in 0..BATCHES {
+    if sequential() {
+        // As criterion does: all of one engine's batches, then the next's.
         for (index, (_, render)) in engines.iter_mut().enumerate() {
-            samples[index].push(batch(calls, *render));
+            for _ in 0..BATCHES {
+                samples[index].push(batch(calls, *render));
+            }
+        }
+    } else {
+        for _ in 0..BATCHES {
+            for (index, (_, render)) in engines.iter_mut().enumerate() {
+                samples[index].push(batch(calls, *render));
+            }
         }
     }
     let medians: Vec<f64> = samples.into_iter().map(median).collect();
