@@ -45,6 +45,9 @@ const MIN_BACKOFF: Duration = Duration::from_millis(10);
 /// Longest pause between accept attempts under resource exhaustion.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
+/// Longest wait for an evicted connection to free its descriptor.
+const EVICTION_WAIT: Duration = Duration::from_millis(50);
+
 /// One log line a second for each kind of repeated event.
 static RESOURCE_ERRORS: LogThrottle = LogThrottle::new(Duration::from_secs(1));
 static OTHER_ERRORS: LogThrottle = LogThrottle::new(Duration::from_secs(1));
@@ -135,13 +138,18 @@ pub(crate) async fn run(
                         backoff = MIN_BACKOFF;
                         // The spare went to the newcomer: close a connection
                         // waiting on its client (never the newcomer, not yet
-                        // admitted) to have it back.
-                        if table.evict_one() {
+                        // admitted) to have it back, and wait (briefly) for
+                        // its descriptor, so the next queued client finds
+                        // the spare instead of a back-off.
+                        let closed = table.evicted_closed();
+                        let evicted = table.evict_one();
+                        serve(connection);
+                        if evicted {
                             tracing::debug!(
                                 "out of descriptors: closed a connection waiting on its client"
                             );
+                            let _ = tokio::time::timeout(EVICTION_WAIT, closed).await;
                         }
-                        serve(connection);
                     }
                     Some(Err(error)) if !is_per_connection(&error) => {
                         log_accept_error(&error, &table, backoff);

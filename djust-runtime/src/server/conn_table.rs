@@ -42,6 +42,8 @@ pub(crate) struct ConnectionTable {
     state: Mutex<TableState>,
     next_id: AtomicU64,
     drained: Notify,
+    /// Woken when an evicted connection has closed (its descriptor is free).
+    evicted_closed: Notify,
 }
 
 /// Where an address stands in the eviction order: most connections first,
@@ -131,6 +133,7 @@ impl ConnectionTable {
             state: Mutex::new(TableState::default()),
             next_id: AtomicU64::new(0),
             drained: Notify::new(),
+            evicted_closed: Notify::new(),
         })
     }
 
@@ -174,6 +177,12 @@ impl ConnectionTable {
     /// Connections counted against the cap.
     pub(crate) fn open(&self) -> usize {
         self.lock().open
+    }
+
+    /// Resolves when the next evicted connection has closed; create it
+    /// before evicting so that no close is missed.
+    pub(crate) fn evicted_closed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.evicted_closed.notified()
     }
 
     /// Waits until every admitted connection has ended or been evicted.
@@ -378,9 +387,14 @@ impl Drop for ConnGuard {
             state.open = state.open.saturating_sub(1);
         }
         let empty = state.open == 0;
+        let evicted = self.conn.activity.evicted.load(Ordering::Acquire);
         drop(state);
         if empty {
             self.table.drained.notify_waiters();
+        }
+        if evicted {
+            // The stream closed before this guard (it is dropped first).
+            self.table.evicted_closed.notify_waiters();
         }
     }
 }
