@@ -1,16 +1,25 @@
-//! The flagship example: a contact manager with logins, permissions,
-//! search, sorting, pages, validation and deletion, on SQLite.
+//! The flagship example: a multi-page live app managing contacts, with
+//! logins, permissions, search, sorting, pages, validation and deletion,
+//! on SQLite.
 //!
 //! Run: `cargo run --example contacts` and open the printed URL. Log in as
 //! `viewer` (can only read) or `admin` (can add, edit and delete); the
 //! passwords are printed at startup and shown on the login page.
 //!
-//! Try: type in the search box (results update as you type, debounced,
-//! rate limited); sort by a column; page through; add a contact with an
-//! invalid email to see inline validation; delete one (there is a
-//! confirmation step, and only `admin` holds `contacts.delete`). One seeded
-//! contact holds XSS payloads in every field and a `javascript:` website:
-//! it renders as inert text and a `#blocked` link.
+//! Pages (one live session: moving between them keeps the socket, no page
+//! load): `/` the list, whose search, sort and page are in its URL
+//! (`/?q=ada&sort=email&page=2`), so Back, Forward and reload keep them;
+//! `/contacts/{id}` a contact's page with every field; `/contacts/new` and
+//! `/contacts/{id}/edit` the form. The root layout (a bar with the user and
+//! Log out, the flash area) stays in place while the pages change.
+//!
+//! Try: type in the search box (the URL follows, debounced, rate limited);
+//! sort by a column; page through; open a contact and press Back; add a
+//! contact with an invalid email to see inline validation; type in the form
+//! and click away (it asks first); save (a flash says so, once); delete one
+//! (there is a confirmation step, and only `admin` holds `contacts.delete`).
+//! One seeded contact holds XSS payloads in every field and a `javascript:`
+//! website: it renders as inert text and a `#blocked` link.
 //!
 //! Options: `--addr HOST:PORT` (default 127.0.0.1:8000), `--db PATH`
 //! (default: `djust-contacts.sqlite3` in the OS temp dir), `--redis URL`
@@ -23,8 +32,10 @@
 // Example code: public items are documented where it helps the reader.
 #![allow(missing_docs)]
 
+pub mod app;
 pub mod auth;
 pub mod db;
+pub mod layout;
 pub mod views;
 
 use std::path::PathBuf;
@@ -32,38 +43,8 @@ use std::sync::Arc;
 
 use djust::prelude::*;
 
-use self::auth::DbAuth;
+pub use self::app::app;
 use self::db::{Db, DEMO_USERS};
-use self::views::{ContactEditor, ContactList};
-
-/// The application, ready to serve or audit.
-pub fn app(db: Arc<Db>) -> App {
-    let note = SafeHtml::from_static("<p class=\"muted\">Demo accounts: <b>viewer</b> / viewer-demo-2026 (read only), <b>admin</b> / admin-demo-2026 (everything).</p>");
-    App::new()
-        .title("Contacts")
-        .stylesheet("/static/demo.css")
-        .static_dir(
-            "static",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/static"),
-        )
-        .state(db.clone())
-        .stored_files("photos", Some("contacts.view"), {
-            let db = db.clone();
-            move |id| {
-                let id = id.parse::<i64>().ok()?;
-                let (mime, bytes) = db.photo(id).ok()??;
-                Some(djust::StoredFile {
-                    bytes,
-                    mime,
-                    name: format!("contact-{id}"),
-                })
-            }
-        })
-        .auth(DbAuth { db })
-        .login_note(note)
-        .live("/", ContactList::view())
-        .live("/contacts/edit", ContactEditor::view())
-}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -110,6 +91,7 @@ async fn main() -> std::process::ExitCode {
 
 #[cfg(test)]
 mod smoke {
+    use super::views::{ContactDetail, ContactEditor, ContactList};
     use super::*;
 
     fn with_db(builder: djust_testing::TestClientBuilder) -> djust_testing::TestClientBuilder {
@@ -118,11 +100,31 @@ mod smoke {
         builder.state(Arc::new(db))
     }
 
+    /// The list at its route (its handlers patch the URL).
+    fn list(builder: djust_testing::TestClientBuilder) -> djust_testing::TestClientBuilder {
+        with_db(builder).route("/").url("/")
+    }
+
+    /// Contact 1's page.
+    fn detail(builder: djust_testing::TestClientBuilder) -> djust_testing::TestClientBuilder {
+        with_db(builder).route("/contacts/{id}").url("/contacts/1")
+    }
+
+    /// Contact 1's form; saving navigates to its page.
+    fn editor(builder: djust_testing::TestClientBuilder) -> djust_testing::TestClientBuilder {
+        with_db(builder)
+            .route("/contacts/{id}/edit")
+            .live("/contacts/{id}", ContactDetail::view())
+            .url("/contacts/1/edit")
+    }
+
     // A page of contacts is one query for the rows and one for the count;
-    // a query per contact would fail these budgets.
+    // a query per contact would fail these budgets. A save that navigates
+    // counts the next page's query too.
     djust_testing::smoke_tests!(
-        ContactList with fixture = with_db, max_queries = 4,
-        ContactEditor with fixture = with_db, max_queries = 4,
+        ContactList with fixture = list, max_queries = 4,
+        ContactDetail with fixture = detail, max_queries = 4,
+        ContactEditor with fixture = editor, max_queries = 4,
     );
 
     #[test]
