@@ -43,7 +43,7 @@ mod contacts {
 }
 // The browser harness of the end-to-end tests: chromedriver on a free
 // port, a headless Chromium profile removed on exit, bounded waits.
-#[allow(dead_code, unreachable_pub, missing_docs)]
+#[allow(unreachable_pub, missing_docs)]
 #[path = "../../tests/e2e_support/mod.rs"]
 mod e2e_support;
 
