@@ -323,10 +323,7 @@ fn report(options: &Options, live: &[f64], full: &[f64]) {
         "{:<26} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "mode", "median", "p90", "mean", "min", "max"
     );
-    for (name, s) in [
-        ("live navigation (socket)", &l),
-        ("full page load", &f),
-    ] {
+    for (name, s) in [("live navigation (socket)", &l), ("full page load", &f)] {
         println!(
             "{name:<26} {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>7.1}ms",
             s.median, s.p90, s.mean, s.min, s.max
