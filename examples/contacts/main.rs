@@ -127,6 +127,137 @@ mod smoke {
         ContactEditor with fixture = editor, max_queries = 4,
     );
 
+    fn admin() -> djust::runtime::auth::User {
+        djust::runtime::auth::User::new("2", "admin")
+            .with_permission("contacts.view")
+            .with_permission("contacts.change")
+            .with_permission("contacts.delete")
+    }
+
+    fn list_at(url: &str) -> Result<djust_testing::TestClient, djust::runtime::live::MountRefusal> {
+        list(djust_testing::TestClient::build::<ContactList>())
+            .url(url)
+            .user(admin())
+            .mount()
+    }
+
+    /// The ids of the rows shown, in order.
+    fn row_ids(client: &djust_testing::TestClient) -> Vec<String> {
+        let document = client.document();
+        let rows = scraper::Selector::parse("#rows tr").expect("selector");
+        document
+            .select(&rows)
+            .filter_map(|row| row.value().attr("data-id").map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn the_list_reads_its_state_from_the_url() {
+        let client = list_at("/?q=example&sort=newest&page=2&utm=x").expect("mount");
+        let html = client.html();
+        assert!(html.contains("Page 2 of 3"), "{html}");
+        assert!(
+            html.contains("id=\"sort-newest\" class=\"sorted\""),
+            "{html}"
+        );
+        assert!(html.contains("value=\"example\""), "{html}");
+        assert_eq!(
+            client.title(),
+            "Contacts matching \u{201c}example\u{201d}, page 2"
+        );
+        // Newest first: page 2 starts ten below the newest matching id.
+        let ids = row_ids(&client);
+        assert_eq!(ids.len(), 10, "{ids:?}");
+        assert!(
+            ids.windows(2)
+                .all(|w| w[0].parse::<i64>().ok() > w[1].parse::<i64>().ok()),
+            "{ids:?}"
+        );
+        // A page past the end shows the last page.
+        let client = list_at("/?page=99").expect("mount");
+        assert!(client.html().contains("Page 3 of 3"));
+    }
+
+    #[test]
+    fn bad_list_urls_are_refused_with_the_parameter_named() {
+        for (url, param) in [
+            ("/?page=abc", "page"),
+            ("/?page=-1", "page"),
+            ("/?sort=shoe", "sort"),
+            ("/?sort=NAME", "sort"),
+        ] {
+            match list_at(url) {
+                Err(djust::runtime::live::MountRefusal::BadRequest(error)) => {
+                    assert!(
+                        error.to_string().contains(&format!("'{param}'")),
+                        "{url}: {error}"
+                    )
+                }
+                other => panic!("{url}: {:?}", other.map(|c| c.html())),
+            }
+        }
+    }
+
+    #[test]
+    fn searching_patches_the_url_and_back_restores_it() {
+        let mut client = list_at("/?sort=email&page=2").expect("mount");
+        let page_two = row_ids(&client);
+        let result = client.event("search", serde_json::json!({ "q": " Ada & co " }));
+        assert_eq!(result.error(), None);
+        assert_eq!(client.url(), "/?q=Ada%20%26%20co&sort=email");
+        assert_eq!(client.live_urls(), ["/?q=Ada%20%26%20co&sort=email"]);
+        assert!(client.html().contains("value=\"Ada &amp; co\""));
+        // Back: the browser's URL comes back as a `pop` patch.
+        client.pop_to("/?sort=email&page=2", "contacts");
+        assert_eq!(row_ids(&client), page_two);
+        assert!(client.html().contains("Page 2 of 3"));
+    }
+
+    #[test]
+    fn a_missing_contact_is_not_found() {
+        for url in ["/contacts/999", "/contacts/0"] {
+            let refused = detail(djust_testing::TestClient::build::<ContactDetail>())
+                .url(url)
+                .user(admin())
+                .mount();
+            assert!(
+                matches!(refused, Err(djust::runtime::live::MountRefusal::NotFound)),
+                "{url}"
+            );
+        }
+        let refused = detail(djust_testing::TestClient::build::<ContactDetail>())
+            .url("/contacts/abc")
+            .user(admin())
+            .mount();
+        assert!(
+            matches!(
+                refused,
+                Err(djust::runtime::live::MountRefusal::BadRequest(_))
+            ),
+            "/contacts/abc"
+        );
+    }
+
+    #[test]
+    fn saving_navigates_to_the_contact_with_a_flash_shown_once() {
+        let mut client = editor(djust_testing::TestClient::build::<ContactEditor>())
+            .user(admin())
+            .mount()
+            .expect("mount");
+        let result = client.event(
+            "save",
+            serde_json::json!({ "name": "Ada King", "email": "ada@example.com" }),
+        );
+        assert_eq!(result.error(), None);
+        assert_eq!(client.meta().name, "contact");
+        assert_eq!(client.url(), "/contacts/1");
+        assert!(client.html().contains("Ada King"));
+        let flashes = client.flashes();
+        assert_eq!(flashes.len(), 1, "{flashes:?}");
+        assert_eq!(flashes[0].message, "Contact saved.");
+        assert_eq!(client.title(), "Ada King");
+    }
+
     #[test]
     fn audit_is_clean_in_strict_mode() {
         let db = Arc::new(Db::in_memory().expect("db"));
