@@ -240,3 +240,8 @@ pub mod __private {
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The navigation chapter's example compiles (checked by `cargo test --doc`).
+#[doc = include_str!("../docs/navigation.md")]
+#[cfg(doctest)]
+pub struct NavigationDoctests;

@@ -201,7 +201,7 @@ async fn contacts_admin_flow_search_validate_add_delete() {
     browser
         .wait_for(
             "the form",
-            "return location.pathname === '/contacts/edit';",
+            "return location.pathname === '/contacts/new' && !!document.querySelector('#contact-form');",
             vec![],
             WAIT,
         )
@@ -216,8 +216,17 @@ async fn contacts_admin_flow_search_validate_add_delete() {
     click(&browser, "#save").await;
     browser
         .wait_for(
+            "the new contact's page, with the flash",
+            "return /^\\/contacts\\/\\d+$/.test(location.pathname) && !!document.querySelector('.djust-flash .flash-success') && document.querySelector('#contact-name').textContent.includes('Zed Example');",
+            vec![],
+            WAIT,
+        )
+        .await;
+    click(&browser, "#back").await;
+    browser
+        .wait_for(
             "back on the list",
-            "return location.pathname === '/' && !!document.querySelector('#notice');",
+            "return location.pathname === '/' && !!document.querySelector('#rows');",
             vec![],
             WAIT,
         )
@@ -231,6 +240,7 @@ async fn contacts_admin_flow_search_validate_add_delete() {
     wait_text(&browser, "#rows", "Yes, delete").await;
     click(&browser, "#rows tr .confirm-delete").await;
     browser.wait_for("the row to go", "return document.querySelectorAll('#rows tr').length === 0 && !!document.querySelector('#empty');", vec![], WAIT).await;
+    wait_text(&browser, ".djust-flash .flash-success", "Contact deleted.").await;
     browser.close().await;
     server.shutdown().await;
 }
@@ -335,14 +345,57 @@ async fn stored_xss_renders_inert() {
         .await;
     assert_eq!(report["injected"], json!(0), "{report}");
     assert_eq!(report["handlers"], json!(0), "{report}");
+    assert_eq!(
+        report["name"],
+        json!("<img src=x onerror=alert('name')>"),
+        "{report}"
+    );
+    // Its page (live navigation) shows every field, the website among
+    // them, all inert.
+    click(&browser, "#rows td.name a").await;
+    browser
+        .wait_for(
+            "the contact's page",
+            "return !!document.querySelector('#website');",
+            vec![],
+            WAIT,
+        )
+        .await;
+    let report = browser
+        .execute(
+            "const root = document.querySelector('[data-djust-view]');
+             const injected = root.querySelectorAll('img, svg, script, iframe');
+             const handlers = [...document.querySelectorAll('*')].filter(el => [...el.attributes].some(a => a.name.toLowerCase().startsWith('on')));
+             const link = root.querySelector('#website a');
+             return { injected: injected.length, handlers: handlers.length, href: link && link.getAttribute('href'),
+                      name: root.querySelector('#contact-name').textContent, notes: root.querySelector('#notes').textContent, title: document.title };",
+            vec![],
+        )
+        .await;
+    assert_eq!(report["injected"], json!(0), "{report}");
+    assert_eq!(report["handlers"], json!(0), "{report}");
     assert_eq!(report["href"], json!("#blocked"), "{report}");
     assert_eq!(
         report["name"],
         json!("<img src=x onerror=alert('name')>"),
         "{report}"
     );
+    assert!(
+        report["notes"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("<script>alert('stored xss')</script>"),
+        "{report}"
+    );
+    assert!(
+        report["title"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("<img src=x onerror=alert('name')>"),
+        "{report}"
+    );
     // Clicking the neutralised link runs nothing either.
-    click(&browser, "#rows td.website a").await;
+    click(&browser, "#website a").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(dialogs(&browser).await, json!([]));
     browser.close().await;
@@ -528,7 +581,7 @@ async fn contact_photos_upload_with_progress_cancel_and_clear_refusals() {
         .expect("bind");
     let base = format!("http://{}/", server.local_addr());
     login(&browser, &base, "admin", "admin-demo-2026").await;
-    browser.goto(&format!("{base}contacts/edit?id=1")).await;
+    browser.goto(&format!("{base}contacts/1/edit")).await;
     wait_connected(&browser).await;
 
     // A disguised SVG, a PDF, a 3 MB image: refused, each with its reason.
@@ -590,6 +643,15 @@ async fn contact_photos_upload_with_progress_cancel_and_clear_refusals() {
         )
         .await;
     click(&browser, "#save").await;
+    browser
+        .wait_for(
+            "the contact's page with the photo",
+            "return location.pathname === '/contacts/1' && !!document.querySelector('#contact-name img.photo');",
+            vec![],
+            WAIT,
+        )
+        .await;
+    click(&browser, "#back").await;
     browser
         .wait_for(
             "the list with the photo",

@@ -32,22 +32,25 @@ pub struct ContactInput {
     pub notes: String,
 }
 
-/// Sort orders the list offers (the only ORDER BY clauses ever used).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Sort orders the list offers (the only ORDER BY clauses ever used). The
+/// list's URL names one (`/?sort=email`); `handle_params` decodes it with
+/// serde, so any other value is a parameter error, never a query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Sort {
+    #[default]
     Name,
     Email,
     Newest,
 }
 
 impl Sort {
-    /// Parses the `by` value the client sends; unknown values are `None`.
-    pub fn parse(by: &str) -> Option<Sort> {
-        match by {
-            "name" => Some(Sort::Name),
-            "email" => Some(Sort::Email),
-            "newest" => Some(Sort::Newest),
-            _ => None,
+    /// The value in the list's URL (`?sort=...`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Name => "name",
+            Sort::Email => "email",
+            Sort::Newest => "newest",
         }
     }
 
@@ -359,14 +362,17 @@ impl Db {
         Ok(())
     }
 
-    /// One page of contacts matching `query` (name or email, case-insensitive), and the total.
+    /// One page of contacts matching `query` (name or email,
+    /// case-insensitive), the total, and the page shown: `page` brought
+    /// within 1..=last, so a stale URL (`?page=9` after deletions) shows the
+    /// last page instead of an empty one, in the same two queries.
     pub fn search(
         &self,
         query: &str,
         sort: Sort,
         page: u32,
         per_page: u32,
-    ) -> rusqlite::Result<(Vec<Contact>, u32)> {
+    ) -> rusqlite::Result<(Vec<Contact>, u32, u32)> {
         let pattern = format!(
             "%{}%",
             query
@@ -384,10 +390,11 @@ impl Db {
             "SELECT id, name, email, phone, website, notes, {HAS_PHOTO} FROM contacts WHERE name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' ORDER BY {} LIMIT ?2 OFFSET ?3",
             sort.order_by()
         );
-        let offset = page.saturating_sub(1).saturating_mul(per_page);
+        let page = page.clamp(1, total.div_ceil(per_page.max(1)).max(1));
+        let offset = (page - 1).saturating_mul(per_page);
         let mut statement = conn.prepare(&sql)?;
         let rows = statement.query_map(params![pattern, per_page, offset], row_to_contact)?;
-        Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
+        Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total, page))
     }
 
     /// The contact with `id`.

@@ -1,16 +1,25 @@
-//! The flagship example: a contact manager with logins, permissions,
-//! search, sorting, pages, validation and deletion, on SQLite.
+//! The flagship example: a multi-page live app managing contacts, with
+//! logins, permissions, search, sorting, pages, validation and deletion,
+//! on SQLite.
 //!
 //! Run: `cargo run --example contacts` and open the printed URL. Log in as
 //! `viewer` (can only read) or `admin` (can add, edit and delete); the
 //! passwords are printed at startup and shown on the login page.
 //!
-//! Try: type in the search box (results update as you type, debounced,
-//! rate limited); sort by a column; page through; add a contact with an
-//! invalid email to see inline validation; delete one (there is a
-//! confirmation step, and only `admin` holds `contacts.delete`). One seeded
-//! contact holds XSS payloads in every field and a `javascript:` website:
-//! it renders as inert text and a `#blocked` link.
+//! Pages (one live session: moving between them keeps the socket, no page
+//! load): `/` the list, whose search, sort and page are in its URL
+//! (`/?q=ada&sort=email&page=2`), so Back, Forward and reload keep them;
+//! `/contacts/{id}` a contact's page with every field; `/contacts/new` and
+//! `/contacts/{id}/edit` the form. The root layout (a bar with the user and
+//! Log out, the flash area) stays in place while the pages change.
+//!
+//! Try: type in the search box (the URL follows, debounced, rate limited);
+//! sort by a column; page through; open a contact and press Back; add a
+//! contact with an invalid email to see inline validation; type in the form
+//! and click away (it asks first); save (a flash says so, once); delete one
+//! (there is a confirmation step, and only `admin` holds `contacts.delete`).
+//! One seeded contact holds XSS payloads in every field and a `javascript:`
+//! website: it renders as inert text and a `#blocked` link.
 //!
 //! Options: `--addr HOST:PORT` (default 127.0.0.1:8000), `--db PATH`
 //! (default: `djust-contacts.sqlite3` in the OS temp dir), `--redis URL`
@@ -23,8 +32,10 @@
 // Example code: public items are documented where it helps the reader.
 #![allow(missing_docs)]
 
+pub mod app;
 pub mod auth;
 pub mod db;
+pub mod layout;
 pub mod views;
 
 use std::path::PathBuf;
@@ -32,38 +43,8 @@ use std::sync::Arc;
 
 use djust::prelude::*;
 
-use self::auth::DbAuth;
+pub use self::app::app;
 use self::db::{Db, DEMO_USERS};
-use self::views::{ContactEditor, ContactList};
-
-/// The application, ready to serve or audit.
-pub fn app(db: Arc<Db>) -> App {
-    let note = SafeHtml::from_static("<p class=\"muted\">Demo accounts: <b>viewer</b> / viewer-demo-2026 (read only), <b>admin</b> / admin-demo-2026 (everything).</p>");
-    App::new()
-        .title("Contacts")
-        .stylesheet("/static/demo.css")
-        .static_dir(
-            "static",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/static"),
-        )
-        .state(db.clone())
-        .stored_files("photos", Some("contacts.view"), {
-            let db = db.clone();
-            move |id| {
-                let id = id.parse::<i64>().ok()?;
-                let (mime, bytes) = db.photo(id).ok()??;
-                Some(djust::StoredFile {
-                    bytes,
-                    mime,
-                    name: format!("contact-{id}"),
-                })
-            }
-        })
-        .auth(DbAuth { db })
-        .login_note(note)
-        .live("/", ContactList::view())
-        .live("/contacts/edit", ContactEditor::view())
-}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -110,6 +91,7 @@ async fn main() -> std::process::ExitCode {
 
 #[cfg(test)]
 mod smoke {
+    use super::views::{ContactDetail, ContactEditor, ContactList};
     use super::*;
 
     fn with_db(builder: djust_testing::TestClientBuilder) -> djust_testing::TestClientBuilder {
@@ -118,12 +100,163 @@ mod smoke {
         builder.state(Arc::new(db))
     }
 
+    /// The list at its route (its handlers patch the URL).
+    fn list(builder: djust_testing::TestClientBuilder) -> djust_testing::TestClientBuilder {
+        with_db(builder).route("/").url("/")
+    }
+
+    /// Contact 1's page.
+    fn detail(builder: djust_testing::TestClientBuilder) -> djust_testing::TestClientBuilder {
+        with_db(builder).route("/contacts/{id}").url("/contacts/1")
+    }
+
+    /// Contact 1's form; saving navigates to its page.
+    fn editor(builder: djust_testing::TestClientBuilder) -> djust_testing::TestClientBuilder {
+        with_db(builder)
+            .route("/contacts/{id}/edit")
+            .live("/contacts/{id}", ContactDetail::view())
+            .url("/contacts/1/edit")
+    }
+
     // A page of contacts is one query for the rows and one for the count;
-    // a query per contact would fail these budgets.
+    // a query per contact would fail these budgets. A save that navigates
+    // counts the next page's query too.
     djust_testing::smoke_tests!(
-        ContactList with fixture = with_db, max_queries = 4,
-        ContactEditor with fixture = with_db, max_queries = 4,
+        ContactList with fixture = list, max_queries = 4,
+        ContactDetail with fixture = detail, max_queries = 4,
+        ContactEditor with fixture = editor, max_queries = 4,
     );
+
+    fn admin() -> djust::runtime::auth::User {
+        djust::runtime::auth::User::new("2", "admin")
+            .with_permission("contacts.view")
+            .with_permission("contacts.change")
+            .with_permission("contacts.delete")
+    }
+
+    fn list_at(url: &str) -> Result<djust_testing::TestClient, djust::runtime::live::MountRefusal> {
+        list(djust_testing::TestClient::build::<ContactList>())
+            .url(url)
+            .user(admin())
+            .mount()
+    }
+
+    /// The ids of the rows shown, in order.
+    fn row_ids(client: &djust_testing::TestClient) -> Vec<String> {
+        let document = client.document();
+        let rows = scraper::Selector::parse("#rows tr").expect("selector");
+        document
+            .select(&rows)
+            .filter_map(|row| row.value().attr("data-id").map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn the_list_reads_its_state_from_the_url() {
+        let client = list_at("/?q=example&sort=newest&page=2&utm=x").expect("mount");
+        let html = client.html();
+        assert!(html.contains("Page 2 of 3"), "{html}");
+        assert!(
+            html.contains("id=\"sort-newest\" class=\"sorted\""),
+            "{html}"
+        );
+        assert!(html.contains("value=\"example\""), "{html}");
+        assert_eq!(
+            client.title(),
+            "Contacts matching \u{201c}example\u{201d}, page 2"
+        );
+        // Newest first: page 2 starts ten below the newest matching id.
+        let ids = row_ids(&client);
+        assert_eq!(ids.len(), 10, "{ids:?}");
+        assert!(
+            ids.windows(2)
+                .all(|w| w[0].parse::<i64>().ok() > w[1].parse::<i64>().ok()),
+            "{ids:?}"
+        );
+        // A page past the end shows the last page.
+        let client = list_at("/?page=99").expect("mount");
+        assert!(client.html().contains("Page 3 of 3"));
+    }
+
+    #[test]
+    fn bad_list_urls_are_refused_with_the_parameter_named() {
+        for (url, param) in [
+            ("/?page=abc", "page"),
+            ("/?page=-1", "page"),
+            ("/?sort=shoe", "sort"),
+            ("/?sort=NAME", "sort"),
+        ] {
+            match list_at(url) {
+                Err(djust::runtime::live::MountRefusal::BadRequest(error)) => {
+                    assert!(
+                        error.to_string().contains(&format!("'{param}'")),
+                        "{url}: {error}"
+                    )
+                }
+                other => panic!("{url}: {:?}", other.map(|c| c.html())),
+            }
+        }
+    }
+
+    #[test]
+    fn searching_patches_the_url_and_back_restores_it() {
+        let mut client = list_at("/?sort=email&page=2").expect("mount");
+        let page_two = row_ids(&client);
+        let result = client.event("search", serde_json::json!({ "q": " Ada & co " }));
+        assert_eq!(result.error(), None);
+        assert_eq!(client.url(), "/?q=Ada%20%26%20co&sort=email");
+        assert_eq!(client.live_urls(), ["/?q=Ada%20%26%20co&sort=email"]);
+        assert!(client.html().contains("value=\"Ada &amp; co\""));
+        // Back: the browser's URL comes back as a `pop` patch.
+        client.pop_to("/?sort=email&page=2", "contacts");
+        assert_eq!(row_ids(&client), page_two);
+        assert!(client.html().contains("Page 2 of 3"));
+    }
+
+    #[test]
+    fn a_missing_contact_is_not_found() {
+        for url in ["/contacts/999", "/contacts/0"] {
+            let refused = detail(djust_testing::TestClient::build::<ContactDetail>())
+                .url(url)
+                .user(admin())
+                .mount();
+            assert!(
+                matches!(refused, Err(djust::runtime::live::MountRefusal::NotFound)),
+                "{url}"
+            );
+        }
+        let refused = detail(djust_testing::TestClient::build::<ContactDetail>())
+            .url("/contacts/abc")
+            .user(admin())
+            .mount();
+        assert!(
+            matches!(
+                refused,
+                Err(djust::runtime::live::MountRefusal::BadRequest(_))
+            ),
+            "/contacts/abc"
+        );
+    }
+
+    #[test]
+    fn saving_navigates_to_the_contact_with_a_flash_shown_once() {
+        let mut client = editor(djust_testing::TestClient::build::<ContactEditor>())
+            .user(admin())
+            .mount()
+            .expect("mount");
+        let result = client.event(
+            "save",
+            serde_json::json!({ "name": "Ada King", "email": "ada@example.com" }),
+        );
+        assert_eq!(result.error(), None);
+        assert_eq!(client.meta().name, "contact");
+        assert_eq!(client.url(), "/contacts/1");
+        assert!(client.html().contains("Ada King"));
+        let flashes = client.flashes();
+        assert_eq!(flashes.len(), 1, "{flashes:?}");
+        assert_eq!(flashes[0].message, "Contact saved.");
+        assert_eq!(client.title(), "Ada King");
+    }
 
     #[test]
     fn audit_is_clean_in_strict_mode() {

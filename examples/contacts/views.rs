@@ -1,23 +1,78 @@
-//! The two live views: the contact list (search, sort, pages, delete with a
-//! confirmation step) and the add/edit form (server-side validation shown
-//! inline).
+//! The three live views of one live session: the contact list (search,
+//! sort and page held in the URL, delete with a confirmation step), a
+//! contact's page (the long fields the list leaves out), and the add/edit
+//! form (server-side validation shown inline, a guard for unsaved input).
+//! They move between each other over one socket: `dj-navigate` links and
+//! `ctx.push_navigate` mount the next view without a page load, and
+//! `handle_params` reads each view's URL, on the first paint, on reload and
+//! on Back and Forward.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use djust::prelude::*;
-use djust::runtime::server::csrf_field;
 
 use super::db::{Contact, ContactInput, Db, Sort};
 
 /// Contacts per page.
 pub const PER_PAGE: u32 = 10;
 
+/// Longest search kept, in characters.
+const MAX_QUERY_CHARS: usize = 100;
+
 fn db_error(error: rusqlite::Error) -> Error {
     Error::msg(format!("database: {error}"))
 }
 
-/// `/`: the list.
+/// `value` percent-encoded for a URL's query (everything but the
+/// unreserved characters of RFC 3986).
+fn query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The list's URL for a search, sort order and page: `/` for the defaults,
+/// otherwise only what differs (`/?q=ada&sort=email&page=2`).
+pub fn list_url(query: &str, sort: Sort, page: u32) -> String {
+    let mut parts = Vec::new();
+    if !query.is_empty() {
+        parts.push(format!("q={}", query_value(query)));
+    }
+    if sort != Sort::Name {
+        parts.push(format!("sort={}", sort.as_str()));
+    }
+    if page > 1 {
+        parts.push(format!("page={page}"));
+    }
+    if parts.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/?{}", parts.join("&"))
+    }
+}
+
+/// A contact's page.
+pub fn contact_url(id: i64) -> String {
+    format!("/contacts/{id}")
+}
+
+/// A contact's edit form.
+pub fn edit_url(id: i64) -> String {
+    format!("/contacts/{id}/edit")
+}
+
+/// `/`: the list. Its state is its URL (`/?q=ada&sort=email&page=2`):
+/// sort headers and the pager are `dj-patch` links, the search box patches
+/// the URL as you type, and `handle_params` loads the page the URL names.
+/// Only the short fields are columns, so the table fits a narrow window;
+/// the website and notes are on each contact's page.
 pub struct ContactList {
     query: String,
     sort: Sort,
@@ -25,17 +80,19 @@ pub struct ContactList {
     rows: Vec<Contact>,
     total: u32,
     confirm: Option<i64>,
-    notice: Option<String>,
     can_change: bool,
     can_delete: bool,
-    username: String,
-    csrf: String,
     _db: Private<Arc<Db>>,
 }
 
 impl ContactList {
     fn page_count(&self) -> u32 {
         self.total.div_ceil(PER_PAGE).max(1)
+    }
+
+    /// The header link that sorts by `sort` (from the first page).
+    fn sort_url(&self, sort: Sort) -> String {
+        list_url(&self.query, sort, 1)
     }
 
     fn sort_class(&self, sort: Sort) -> &'static str {
@@ -45,100 +102,128 @@ impl ContactList {
             ""
         }
     }
+
+    fn aria_sort(&self, sort: Sort) -> &'static str {
+        match (self.sort == sort, sort) {
+            (false, _) => "none",
+            (true, Sort::Newest) => "descending",
+            (true, _) => "ascending",
+        }
+    }
+
+    fn page_url(&self, page: u32) -> String {
+        list_url(&self.query, self.sort, page)
+    }
 }
 
 #[live_view(
     login_required,
     permission = "contacts.view",
     login_url = "/login",
-    name = "contacts"
+    name = "contacts",
+    title = "All contacts"
 )]
 impl ContactList {
     /// Reloads the current page of results. Kept in this block (not with
     /// the other helpers) so the audit attributes the fields it assigns to
     /// every handler that calls it.
     fn reload(&mut self) -> Result<()> {
-        let (rows, total) = self
+        let (rows, total, page) = self
             ._db
             .expose()
             .search(&self.query, self.sort, self.page, PER_PAGE)
             .map_err(db_error)?;
         self.rows = rows;
         self.total = total;
+        self.page = page;
         Ok(())
     }
 
     async fn mount(ctx: &mut MountCtx) -> Result<Self> {
         let db = ctx.state::<Arc<Db>>()?.clone();
         let user = ctx.user().ok_or_else(Error::forbidden)?;
-        let mut view = ContactList {
-            query: ctx
-                .query("q")
-                .unwrap_or_default()
-                .chars()
-                .take(100)
-                .collect(),
+        // No query here: `handle_params` runs next, on every mount, and
+        // loads the page its URL names.
+        Ok(ContactList {
+            query: String::new(),
             sort: Sort::Name,
             page: 1,
             rows: Vec::new(),
             total: 0,
             confirm: None,
-            notice: ctx.query("saved").map(|_| "Contact saved.".to_owned()),
             can_change: user.has_perm("contacts.change"),
             can_delete: user.has_perm("contacts.delete"),
-            username: user.username.clone(),
-            csrf: ctx.csrf_token().unwrap_or_default().to_owned(),
             _db: Private::new(db),
+        })
+    }
+
+    /// `/?q=..&sort=..&page=..`: typed and checked like handler
+    /// parameters (`?page=x` or `?sort=shoe` is an error naming the
+    /// parameter); unknown keys are ignored.
+    fn handle_params(
+        &mut self,
+        ctx: &mut EventCtx,
+        q: Option<String>,
+        sort: Option<Sort>,
+        #[default(1)] page: u32,
+    ) -> Result<()> {
+        self.query = q
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .take(MAX_QUERY_CHARS)
+            .collect();
+        self.sort = sort.unwrap_or_default();
+        self.page = page;
+        self.confirm = None;
+        self.reload()?;
+        let title = match (self.query.is_empty(), self.page) {
+            (true, 1) => "All contacts".to_owned(),
+            (true, page) => format!("All contacts, page {page}"),
+            (false, page) => format!(
+                "Contacts matching \u{201c}{}\u{201d}, page {page}",
+                self.query
+            ),
         };
-        view.reload()?;
-        Ok(view)
+        ctx.set_title(&title);
+        Ok(())
     }
 
     fn render(&self) -> Html {
         html! {
-            <header class="toolbar">
-                <h1>"Contacts"</h1>
-                <span class="muted">"Signed in as " <b id="username">{self.username}</b></span>
-                <form method="post" action="/logout">
-                    {csrf_field(&self.csrf)}
-                    <button type="submit" id="logout">"Log out"</button>
-                </form>
-            </header>
-            if let Some(notice) = &self.notice { <p class="notice" id="notice">{notice}</p> }
+            <h1>"All contacts"</h1>
             <div class="toolbar">
-                <input type="search" id="search" name="q" placeholder="Search name or email" autocomplete="off"
-                    value={self.query} dj-input="search" dj-debounce="300">
-                if self.can_change { <a href="/contacts/edit" id="add">"Add contact"</a> }
+                <form role="search" method="get" action="/" dj-submit="search">
+                    <input type="search" id="search" name="q" placeholder="Search name or email" autocomplete="off"
+                        aria-label="Search name or email" value={self.query} dj-input="search" dj-debounce="300">
+                </form>
+                if self.can_change { <a href="/contacts/new" id="add" dj-navigate>"Add contact"</a> }
                 <span class="muted" id="total">{self.total} " contacts"</span>
             </div>
-            <table>
+            <table class="contacts">
                 <thead>
                     <tr>
-                        <th><button class={self.sort_class(Sort::Name)} dj-click="sort" dj-value-by="name">"Name"</button></th>
-                        <th><button class={self.sort_class(Sort::Email)} dj-click="sort" dj-value-by="email">"Email"</button></th>
+                        <th aria-sort={self.aria_sort(Sort::Name)}><a id="sort-name" class={self.sort_class(Sort::Name)} href={self.sort_url(Sort::Name)} dj-patch>"Name"</a></th>
+                        <th aria-sort={self.aria_sort(Sort::Email)}><a id="sort-email" class={self.sort_class(Sort::Email)} href={self.sort_url(Sort::Email)} dj-patch>"Email"</a></th>
                         <th>"Phone"</th>
-                        <th>"Website"</th>
-                        <th>"Notes"</th>
-                        <th><button class={self.sort_class(Sort::Newest)} dj-click="sort" dj-value-by="newest">"Newest"</button></th>
+                        <th aria-sort={self.aria_sort(Sort::Newest)}><a id="sort-newest" class={self.sort_class(Sort::Newest)} href={self.sort_url(Sort::Newest)} dj-patch>"Newest"</a></th>
                     </tr>
                 </thead>
                 <tbody id="rows">
                     for c in &self.rows key = c.id {
                         <tr data-id={c.id}>
                             <td class="name">
-                                if c.has_photo {
-                                    <img class="thumb" src={format!("/photos/{}", c.id)} alt="" width="28" height="28">
-                                }
-                                {c.name}
+                                <a class="open" href={contact_url(c.id)} dj-navigate>
+                                    if c.has_photo {
+                                        <img class="thumb" src={format!("/photos/{}", c.id)} alt="" width="28" height="28">
+                                    }
+                                    {c.name}
+                                </a>
                             </td>
                             <td class="email">{c.email}</td>
                             <td class="phone">{c.phone}</td>
-                            <td class="website">
-                                if !c.website.is_empty() { <a href={c.website} rel="nofollow noopener noreferrer">{c.website}</a> }
-                            </td>
-                            <td class="notes">{c.notes}</td>
                             <td class="actions">
-                                if self.can_change { <a class="edit" href={format!("/contacts/edit?id={}", c.id)}>"Edit"</a> }
+                                if self.can_change { <a class="edit" href={edit_url(c.id)} dj-navigate>"Edit"</a> }
                                 if self.can_delete {
                                     if self.confirm == Some(c.id) {
                                         <span class="confirm">"Delete " <b>{c.name}</b> "? "</span>
@@ -154,39 +239,33 @@ impl ContactList {
                 </tbody>
             </table>
             if self.rows.is_empty() { <p id="empty">"No contacts."</p> }
-            <nav class="pager">
-                <button id="prev" dj-click="page" dj-value-to={self.page.saturating_sub(1)} disabled={self.page <= 1}>"Previous"</button>
+            <nav class="pager" aria-label="Pages">
+                if self.page > 1 {
+                    <a id="prev" href={self.page_url(self.page - 1)} dj-patch rel="prev">"Previous"</a>
+                } else {
+                    <span id="prev" class="muted" aria-disabled="true">"Previous"</span>
+                }
                 <span id="page">"Page " {self.page} " of " {self.page_count()}</span>
-                <button id="next" dj-click="page" dj-value-to={self.page + 1} disabled={self.page >= self.page_count()}>"Next"</button>
+                if self.page < self.page_count() {
+                    <a id="next" href={self.page_url(self.page + 1)} dj-patch rel="next">"Next"</a>
+                } else {
+                    <span id="next" class="muted" aria-disabled="true">"Next"</span>
+                }
             </nav>
         }
     }
 
+    /// The search box: the URL follows what is typed (a history entry per
+    /// pause, so Back steps through searches), and `handle_params` loads it.
     #[event_handler]
     #[rate_limit(rate = 10, burst = 5)]
     #[permission_required("contacts.view")]
-    fn search(&mut self, q: String) -> Result<()> {
-        self.query = q.trim().chars().take(100).collect();
-        self.page = 1;
-        self.confirm = None;
-        self.notice = None;
-        self.reload()
-    }
-
-    #[event_handler]
-    #[permission_required("contacts.view")]
-    fn sort(&mut self, by: String) -> Result<()> {
-        self.sort = Sort::parse(&by).ok_or_else(|| Error::bad_request("unknown sort order"))?;
-        self.page = 1;
-        self.reload()
-    }
-
-    #[event_handler]
-    #[permission_required("contacts.view")]
-    fn page(&mut self, to: u32) -> Result<()> {
-        self.page = to.clamp(1, self.page_count());
-        self.confirm = None;
-        self.reload()
+    fn search(&mut self, ctx: &mut EventCtx, q: String) -> Result<()> {
+        let q: String = q.trim().chars().take(MAX_QUERY_CHARS).collect();
+        if q == self.query {
+            return Ok(());
+        }
+        ctx.push_patch(&list_url(&q, self.sort, 1))
     }
 
     #[event_handler]
@@ -204,15 +283,84 @@ impl ContactList {
     #[event_handler]
     #[rate_limit(rate = 2, burst = 5)]
     #[permission_required("contacts.delete")]
-    fn delete(&mut self, id: i64) -> Result<()> {
+    fn delete(&mut self, ctx: &mut EventCtx, id: i64) -> Result<()> {
         if self.confirm != Some(id) {
             return Err(Error::bad_request("confirm the deletion first"));
         }
         self.confirm = None;
         if self._db.expose().delete(id).map_err(db_error)? {
-            self.notice = Some("Contact deleted.".to_owned());
+            ctx.put_flash(FlashKind::Success, "Contact deleted.");
         }
         self.reload()
+    }
+}
+
+/// `/contacts/{id}`: one contact, every field.
+pub struct ContactDetail {
+    contact: Option<Contact>,
+    can_change: bool,
+    _db: Private<Arc<Db>>,
+}
+
+#[live_view(
+    login_required,
+    permission = "contacts.view",
+    login_url = "/login",
+    name = "contact"
+)]
+impl ContactDetail {
+    async fn mount(ctx: &mut MountCtx) -> Result<Self> {
+        let db = ctx.state::<Arc<Db>>()?.clone();
+        Ok(ContactDetail {
+            contact: None,
+            can_change: ctx.has_perm("contacts.change"),
+            _db: Private::new(db),
+        })
+    }
+
+    /// `id` comes from the path; a missing contact is a 404 (an error
+    /// frame during live navigation, which leaves the current page).
+    fn handle_params(&mut self, ctx: &mut EventCtx, id: i64) -> Result<()> {
+        let contact = self
+            ._db
+            .expose()
+            .get(id)
+            .map_err(db_error)?
+            .ok_or_else(Error::not_found)?;
+        ctx.set_title(&contact.name);
+        self.contact = Some(contact);
+        Ok(())
+    }
+
+    fn render(&self) -> Html {
+        html! {
+            <p class="crumbs"><a id="back" href="/" dj-navigate>"All contacts"</a></p>
+            if let Some(c) = &self.contact {
+                <article class="contact" data-id={c.id}>
+                    <h1 id="contact-name">
+                        if c.has_photo {
+                            <img class="photo" src={format!("/photos/{}", c.id)} alt="" width="96" height="96">
+                        }
+                        {c.name}
+                    </h1>
+                    <dl class="fields">
+                        <dt>"Email"</dt>
+                        <dd id="email">{c.email}</dd>
+                        <dt>"Phone"</dt>
+                        <dd id="phone">{c.phone}</dd>
+                        <dt>"Website"</dt>
+                        <dd id="website">
+                            if !c.website.is_empty() { <a href={c.website} rel="nofollow noopener noreferrer">{c.website}</a> }
+                        </dd>
+                        <dt>"Notes"</dt>
+                        <dd id="notes">{c.notes}</dd>
+                    </dl>
+                    if self.can_change {
+                        <p class="toolbar"><a id="edit" href={edit_url(c.id)} dj-navigate>"Edit"</a></p>
+                    }
+                </article>
+            }
+        }
     }
 }
 
@@ -273,7 +421,9 @@ pub fn validate(input: &ContactInput) -> BTreeMap<&'static str, String> {
     errors
 }
 
-/// `/contacts/edit` (`?id=N` edits, no id adds), with an optional photo.
+/// `/contacts/new` adds, `/contacts/{id}/edit` edits (the same view at
+/// two routes), with an optional photo. The form is guarded: a navigation
+/// or an unload asks before typed input is thrown away.
 pub struct ContactEditor {
     id: Option<i64>,
     form: ContactInput,
@@ -285,6 +435,11 @@ pub struct ContactEditor {
 impl ContactEditor {
     fn error(&self, field: &str) -> Option<&String> {
         self.errors.get(field)
+    }
+
+    /// Where Cancel goes: the contact's page, or the list for a new one.
+    fn cancel_url(&self) -> String {
+        self.id.map_or_else(|| "/".to_owned(), contact_url)
     }
 }
 
@@ -304,37 +459,48 @@ impl ContactEditor {
 impl ContactEditor {
     async fn mount(ctx: &mut MountCtx) -> Result<Self> {
         let db = ctx.state::<Arc<Db>>()?.clone();
-        let id = match ctx.query("id") {
-            Some(raw) => Some(raw.parse::<i64>().map_err(|_| Error::not_found())?),
-            None => None,
-        };
-        let (form, has_photo) = match id {
-            Some(id) => {
-                let contact = db.get(id).map_err(db_error)?.ok_or_else(Error::not_found)?;
-                let form = ContactInput {
-                    name: contact.name,
-                    email: contact.email,
-                    phone: contact.phone,
-                    website: contact.website,
-                    notes: contact.notes,
-                };
-                (form, contact.has_photo)
-            }
-            None => (ContactInput::default(), false),
-        };
         Ok(ContactEditor {
-            id,
-            form,
-            has_photo,
+            id: None,
+            form: ContactInput::default(),
+            has_photo: false,
             errors: BTreeMap::new(),
             _db: Private::new(db),
         })
     }
 
+    /// `id` from `/contacts/{id}/edit`; none at `/contacts/new`.
+    fn handle_params(&mut self, ctx: &mut EventCtx, id: Option<i64>) -> Result<()> {
+        self.errors.clear();
+        let Some(id) = id else {
+            self.id = None;
+            self.form = ContactInput::default();
+            self.has_photo = false;
+            ctx.set_title("New contact");
+            return Ok(());
+        };
+        let contact = self
+            ._db
+            .expose()
+            .get(id)
+            .map_err(db_error)?
+            .ok_or_else(Error::not_found)?;
+        ctx.set_title(&format!("Edit {}", contact.name));
+        self.id = Some(id);
+        self.has_photo = contact.has_photo;
+        self.form = ContactInput {
+            name: contact.name,
+            email: contact.email,
+            phone: contact.phone,
+            website: contact.website,
+            notes: contact.notes,
+        };
+        Ok(())
+    }
+
     fn render(&self) -> Html {
         html! {
             <h1>if self.id.is_some() { "Edit contact" } else { "Add contact" }</h1>
-            <form class="stack" id="contact-form" dj-submit="save" novalidate>
+            <form class="stack" id="contact-form" dj-submit="save" dj-guard="Discard your changes to this contact?" novalidate>
                 <label>"Name" <input name="name" id="name" value={self.form.name} maxlength="100"></label>
                 if let Some(error) = self.error("name") { <p class="error" id="error-name">{error}</p> }
                 <label>"Email" <input name="email" id="email" type="email" value={self.form.email}></label>
@@ -358,12 +524,14 @@ impl ContactEditor {
                 </fieldset>
                 <div class="toolbar">
                     <button type="submit" id="save">"Save"</button>
-                    <a href="/">"Cancel"</a>
+                    <a id="cancel" href={self.cancel_url()} dj-navigate>"Cancel"</a>
                 </div>
             </form>
         }
     }
 
+    /// Saves, then shows the contact's page with a flash: the flash rides
+    /// the navigation (the next view shows it once).
     #[event_handler]
     #[rate_limit(rate = 2, burst = 5)]
     #[permission_required("contacts.change")]
@@ -402,6 +570,15 @@ impl ContactEditor {
             let bytes = std::fs::read(path).map_err(|e| Error::msg(e.to_string()))?;
             db.set_photo(id, file.mime, &bytes).map_err(db_error)
         })?;
-        ctx.redirect("/?saved=1")
+        ctx.put_flash(FlashKind::Success, "Contact saved.");
+        // Never send a user to a page they may not see: one who may change
+        // contacts but not view them stays on the form (a new contact's
+        // form becomes its edit form).
+        if ctx.has_perm("contacts.view") {
+            ctx.push_navigate(&contact_url(id))
+        } else {
+            self.id = Some(id);
+            Ok(())
+        }
     }
 }
