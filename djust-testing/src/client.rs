@@ -351,6 +351,22 @@ impl TestClient {
         self.send_raw(&frame.to_string())
     }
 
+    /// Sends event `name` with `params` to the component mounted as
+    /// `target` (what the browser sends for `dj-target="cart"` or an
+    /// element inside the component), as an `event` frame with the next `ref`.
+    pub fn event_to(&mut self, target: &str, name: &str, params: Value) -> EventResult {
+        let reference = self.next_ref;
+        self.next_ref += 1;
+        let frame = json!({
+            "type": "event",
+            "event": name,
+            "params": params,
+            "target": target,
+            "ref": reference,
+        });
+        self.send_raw(&frame.to_string())
+    }
+
     /// Sends a raw text frame exactly as a browser would: through every
     /// gate of the protocol core.
     pub fn send_raw(&mut self, text: &str) -> EventResult {

@@ -88,6 +88,11 @@ impl Html {
         }
     }
 
+    /// `true` when this holds VDOM nodes (rendered in VDOM mode).
+    pub(crate) fn is_nodes(&self) -> bool {
+        matches!(self.repr, Repr::Nodes(_))
+    }
+
     /// `true` for an empty template.
     pub fn is_empty(&self) -> bool {
         match &self.repr {
