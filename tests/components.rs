@@ -361,3 +361,27 @@ fn one_component_among_a_hundred_sends_only_its_patches() {
         .count();
     assert_eq!(total, 1);
 }
+
+#[test]
+fn the_audit_lists_components_with_their_exposed_fields_and_handlers() {
+    let app = App::new().live("/", Page::view()).live("/rows", Table::view());
+    let report = app.audit_report();
+    let text = report.to_text(false);
+    assert!(text.contains("LiveComponent: counter ("), "{text}");
+    assert!(text.contains("inherited from the view that embeds it"), "{text}");
+    let json = report.to_json();
+    let components = json["components"].as_array().expect("components");
+    let counter = components
+        .iter()
+        .find(|c| c["component"] == "counter")
+        .expect("counter");
+    assert_eq!(counter["exposed_state"], json!(["count", "label"]));
+    assert_eq!(counter["auth"], "inherited");
+    let reset = counter["handlers"]
+        .as_array()
+        .and_then(|handlers| handlers.iter().find(|h| h["name"] == "reset"))
+        .expect("reset");
+    assert_eq!(reset["permission"], "shop.reset");
+    let row = components.iter().find(|c| c["component"] == "row").expect("row");
+    assert_eq!(row["exposed_state"], json!(["hits", "label"]));
+}
