@@ -218,9 +218,8 @@ pub mod text {
 pub mod prelude {
     pub use crate::{
         event_handler, format_html, html, live_component, live_view, permission_required,
-        rate_limit, App, Ctx,
-        Error, EventCtx, FlashKind, Html, JsChain, LiveGroup, LiveView, MountCtx, Private, Render,
-        Result, SafeHtml, TextWriter, JS,
+        rate_limit, App, Ctx, Error, EventCtx, FlashKind, Html, JsChain, LiveGroup, LiveView,
+        MountCtx, Private, Render, Result, SafeHtml, TextWriter, JS,
     };
 }
 
@@ -240,9 +239,8 @@ pub mod __private {
     pub use djust_runtime::view::{
         check_component_event, params, persist_fns, AssignedField, AuthPosture, BoxFuture,
         ComponentMeta, ComponentRegistration, Ctx, EventCtx, EventError, HandlerMeta,
-        HandlerOutput, LiveComponent, LiveView, MountCtx, ParamKind, ParamMeta, Params,
-        PersistFns, RateKey, RateLimitMeta, UploadSlotMeta, ViewFactory, ViewMeta,
-        ViewRegistration,
+        HandlerOutput, LiveComponent, LiveView, MountCtx, ParamKind, ParamMeta, Params, PersistFns,
+        RateKey, RateLimitMeta, UploadSlotMeta, ViewFactory, ViewMeta, ViewRegistration,
     };
     pub use inventory;
     pub use tracing;

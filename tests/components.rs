@@ -141,8 +141,14 @@ fn counts(client: &TestClient) -> Vec<String> {
 fn components_render_inside_their_root_with_their_id() {
     let client = TestClient::mount::<Page>().expect("mounts");
     let html = client.html();
-    assert!(html.contains(r#"<div data-djust-component="first">"#), "{html}");
-    assert!(html.contains(r#"<div data-djust-component="second">"#), "{html}");
+    assert!(
+        html.contains(r#"<div data-djust-component="first">"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<div data-djust-component="second">"#),
+        "{html}"
+    );
     assert_eq!(counts(&client), ["0", "0"]);
     assert_eq!(text_of(&client, ".label"), ["Shop", "two"]);
 }
@@ -168,7 +174,12 @@ fn refusals_leave_every_state_as_it_was() {
         ("nowhere", "bump", json!({}), SafeError::UnknownComponent),
         ("first", "explode", json!({}), SafeError::UnknownEvent),
         // A view handler is not a component handler, and the reverse.
-        ("first", "rename", json!({ "title": "x" }), SafeError::UnknownEvent),
+        (
+            "first",
+            "rename",
+            json!({ "title": "x" }),
+            SafeError::UnknownEvent,
+        ),
         ("first", "mount", json!({}), SafeError::UnknownEvent),
         ("first", "update", json!({}), SafeError::UnknownEvent),
         ("first", "render", json!({}), SafeError::UnknownEvent),
@@ -176,7 +187,11 @@ fn refusals_leave_every_state_as_it_was() {
     ];
     for (target, event, params, expected) in cases {
         let result = client.event_to(target, event, params);
-        assert_eq!(result.error(), Some(expected.to_string().as_str()), "{target}.{event}");
+        assert_eq!(
+            result.error(),
+            Some(expected.to_string().as_str()),
+            "{target}.{event}"
+        );
         assert!(result.patches().is_empty());
     }
     let bad = client.event_to("first", "set", json!({ "value": "seven" }));
@@ -187,7 +202,10 @@ fn refusals_leave_every_state_as_it_was() {
     );
     // A view event never reaches a component handler.
     let view_event = client.event("bump", json!({}));
-    assert_eq!(view_event.error(), Some(SafeError::UnknownEvent.to_string().as_str()));
+    assert_eq!(
+        view_event.error(),
+        Some(SafeError::UnknownEvent.to_string().as_str())
+    );
     assert_eq!(client.html(), before);
     assert_eq!(client.version(), version);
     assert_eq!(counts(&client), ["1", "0"]);
@@ -364,11 +382,16 @@ fn one_component_among_a_hundred_sends_only_its_patches() {
 
 #[test]
 fn the_audit_lists_components_with_their_exposed_fields_and_handlers() {
-    let app = App::new().live("/", Page::view()).live("/rows", Table::view());
+    let app = App::new()
+        .live("/", Page::view())
+        .live("/rows", Table::view());
     let report = app.audit_report();
     let text = report.to_text(false);
     assert!(text.contains("LiveComponent: counter ("), "{text}");
-    assert!(text.contains("inherited from the view that embeds it"), "{text}");
+    assert!(
+        text.contains("inherited from the view that embeds it"),
+        "{text}"
+    );
     let json = report.to_json();
     let components = json["components"].as_array().expect("components");
     let counter = components
@@ -382,6 +405,35 @@ fn the_audit_lists_components_with_their_exposed_fields_and_handlers() {
         .and_then(|handlers| handlers.iter().find(|h| h["name"] == "reset"))
         .expect("reset");
     assert_eq!(reset["permission"], "shop.reset");
-    let row = components.iter().find(|c| c["component"] == "row").expect("row");
+    let row = components
+        .iter()
+        .find(|c| c["component"] == "row")
+        .expect("row");
     assert_eq!(row["exposed_state"], json!(["hits", "label"]));
+}
+
+// `smoke_tests!` on the views also fuzzes their components' handlers.
+djust_testing::smoke_tests!(Page, Table);
+
+/// A view with no handlers of its own: every event the smoke checks send
+/// to it goes to its component.
+struct Host;
+
+#[live_view(public)]
+impl Host {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Host)
+    }
+
+    fn render(&self) -> Html {
+        html! { {live_component::<Counter>("only", CounterProps { label: "x".into(), step: 1 })} }
+    }
+}
+
+#[test]
+fn smoke_checks_reach_component_handlers() {
+    let options = djust_testing::SmokeOptions::default();
+    let report =
+        djust_testing::smoke::check_type_confusion(Host::view(), &options).expect("clean");
+    assert!(report.events > 0, "{report:?}");
 }

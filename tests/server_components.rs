@@ -48,7 +48,11 @@ struct Board {
 #[live_view(public)]
 impl Board {
     fn mount(ctx: &mut MountCtx) -> Result<Self> {
-        let rows = if ctx.url().starts_with("/rows") { 100 } else { 2 };
+        let rows = if ctx.url().starts_with("/rows") {
+            100
+        } else {
+            2
+        };
         Ok(Board {
             title: "board".into(),
             rows,
@@ -79,7 +83,13 @@ async fn start() -> djust::Server {
         .expect("bind")
 }
 
-async fn to(socket: &mut Socket, target: &str, event: &str, params: Value, reference: u64) -> Vec<Value> {
+async fn to(
+    socket: &mut Socket,
+    target: &str,
+    event: &str,
+    params: Value,
+    reference: u64,
+) -> Vec<Value> {
     send_json(
         socket,
         &json!({ "type": "event", "event": event, "params": params, "target": target, "ref": reference }),
@@ -129,7 +139,10 @@ async fn events_refusals_and_notifications_over_a_socket() {
     let frames = to(&mut socket, "tally:1", "add", json!({ "by": 6 }), 21).await;
     assert!(errors(&frames).is_empty(), "{frames:?}");
     let text = serde_json::to_string(&patches(&frames)).unwrap_or_default();
-    assert!(text.contains("reached 10") && text.contains("\"10\""), "{text}");
+    assert!(
+        text.contains("reached 10") && text.contains("\"10\""),
+        "{text}"
+    );
 
     // Burst 3 for the handler, whatever instance: the third `add` above
     // was the last token.
@@ -142,8 +155,16 @@ async fn events_refusals_and_notifications_over_a_socket() {
     let update = recv(&mut socket).await.expect("html_update");
     let html = update["html"].as_str().unwrap_or_default();
     assert!(html.contains("reached 10"), "{html}");
-    assert_eq!(html.matches("<b class=\"count\">10</b>").count(), 1, "{html}");
-    assert_eq!(html.matches("<b class=\"count\">0</b>").count(), 1, "{html}");
+    assert_eq!(
+        html.matches("<b class=\"count\">10</b>").count(),
+        1,
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("<b class=\"count\">0</b>").count(),
+        1,
+        "{html}"
+    );
     server.shutdown().await;
 }
 

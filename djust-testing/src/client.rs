@@ -321,6 +321,11 @@ impl TestClient {
         }
     }
 
+    /// The components the view has mounted: id and metadata, by id.
+    pub fn components(&self) -> Vec<(String, &'static djust_runtime::view::ComponentMeta)> {
+        self.session().components()
+    }
+
     /// The protocol core this client drives (e.g. to read its peer).
     pub fn connection(&self) -> &Connection {
         &self.connection

@@ -124,9 +124,7 @@ fn parse_args(args: TokenStream, cx: &Ctxt) -> Option<String> {
 fn props_type(mount: &ImplItemFn, cx: &Ctxt) -> Option<Type> {
     let mut inputs = mount.sig.inputs.iter();
     match (inputs.next(), inputs.next()) {
-        (Some(FnArg::Typed(arg)), None) if mount.sig.asyncness.is_none() => {
-            Some((*arg.ty).clone())
-        }
+        (Some(FnArg::Typed(arg)), None) if mount.sig.asyncness.is_none() => Some((*arg.ty).clone()),
         _ => {
             cx.error_spanned_by(&mount.sig, "a component's `mount` takes its props and no `self`, and is synchronous (it runs inside the parent's render): `fn mount(props: CartProps) -> Self`");
             None
@@ -160,7 +158,10 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let items = items::read(&mut impl_block, &cx);
 
     if impl_block.trait_.is_some() || !impl_block.generics.params.is_empty() {
-        cx.error_spanned_by(&impl_block.self_ty, "`#[live_component]` goes on the component's own, non-generic `impl` block");
+        cx.error_spanned_by(
+            &impl_block.self_ty,
+            "`#[live_component]` goes on the component's own, non-generic `impl` block",
+        );
     }
     let type_name = match &*impl_block.self_ty {
         Type::Path(path) => path

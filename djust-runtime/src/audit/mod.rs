@@ -58,7 +58,9 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::template::{trusted_sites, TrustedSite};
-use crate::view::{registered_components, registered_views, AssignedField, ComponentMeta, ViewMeta};
+use crate::view::{
+    registered_components, registered_views, AssignedField, ComponentMeta, ViewMeta,
+};
 
 /// One row of a view's exposed state: a top-level field the template reads.
 #[derive(Debug, Clone, PartialEq, Eq)]

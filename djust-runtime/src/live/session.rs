@@ -19,8 +19,8 @@ use crate::protocol::ServerMessage;
 use crate::security::{is_safe_event_name, sanitize_for_log, SafeError};
 use crate::template::mode::{render_markup, render_nodes};
 use crate::vdom::{to_html, VTree};
-use crate::view::stream::place_items;
 use crate::view::component::{with_components, Components};
+use crate::view::stream::place_items;
 use crate::view::{
     Ctx, DynView, Effects, ErrorKind, EventCtx, EventError, Flash, InfoStream, MountCtx,
     Navigation, Params, ViewFactory, ViewMeta,
@@ -170,7 +170,9 @@ fn render_guarded(
 ) -> Result<VTree, String> {
     let _scope = ViewCodeScope::enter();
     std::panic::catch_unwind(AssertUnwindSafe(|| {
-        with_components(components, parent_changed, || render_nodes(|| view.render()))
+        with_components(components, parent_changed, || {
+            render_nodes(|| view.render())
+        })
     }))
     .map_err(|payload| panic_text(payload.as_ref()))
 }
@@ -757,9 +759,9 @@ impl LiveSession {
                 .is_some_and(|meta| meta.handler(event).is_some())
     }
 
-    /// How many components the view has mounted.
-    pub fn component_count(&self) -> usize {
-        self.components.len()
+    /// The components the view has mounted: id and metadata, by id.
+    pub fn components(&self) -> Vec<(String, &'static crate::view::ComponentMeta)> {
+        self.components.mounted()
     }
 
     /// Handles one `event` frame with a `target`: the component mounted
@@ -862,7 +864,12 @@ impl LiveSession {
                     tracing::error!(view = name, panic = %sanitize_for_log(&panic), "handle_info panicked on a component's message; closing the connection");
                     let _ = self.ctx.take_effects();
                     return Outcome {
-                        frames: vec![error_frame(&SafeError::Internal, self.debug, None, reference)],
+                        frames: vec![error_frame(
+                            &SafeError::Internal,
+                            self.debug,
+                            None,
+                            reference,
+                        )],
                         close: true,
                         ..Outcome::default()
                     };
@@ -924,7 +931,11 @@ impl LiveSession {
     /// [`LiveSession::rerender`]; `parent_changed: false` after a component
     /// event that left the view's own state as it was (components keep
     /// their last output unless their own event changed them).
-    fn rerender_with(&mut self, reference: Option<u64>, parent_changed: bool) -> Vec<ServerMessage> {
+    fn rerender_with(
+        &mut self,
+        reference: Option<u64>,
+        parent_changed: bool,
+    ) -> Vec<ServerMessage> {
         let name = self.meta.name;
         let nodes = match render_guarded(self.view.as_ref(), &mut self.components, parent_changed) {
             Ok(nodes) => nodes,

@@ -152,11 +152,10 @@ inventory::collect!(ComponentRegistration);
 
 /// Every component compiled into the program, sorted by name.
 pub fn registered_components() -> Vec<&'static ComponentMeta> {
-    let mut components: Vec<&'static ComponentMeta> =
-        inventory::iter::<ComponentRegistration>
-            .into_iter()
-            .map(|registration| (registration.meta)())
-            .collect();
+    let mut components: Vec<&'static ComponentMeta> = inventory::iter::<ComponentRegistration>
+        .into_iter()
+        .map(|registration| (registration.meta)())
+        .collect();
     components.sort_by_key(|meta| (meta.name, meta.module));
     components
 }
@@ -205,6 +204,17 @@ impl Components {
     /// `true` when none is mounted.
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
+    }
+
+    /// Every mounted component: its id and metadata, sorted by id.
+    pub fn mounted(&self) -> Vec<(String, &'static ComponentMeta)> {
+        let mut all: Vec<(String, &'static ComponentMeta)> = self
+            .slots
+            .iter()
+            .map(|(id, slot)| (id.clone(), slot.state.meta()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 
     /// The metadata of the component mounted as `id`.

@@ -90,12 +90,7 @@ impl Message {
 /// `event` is one of `handlers` (the `HANDLER_NAMES` of `component`).
 /// `what` is how the template wrote it (`` `dj-click="add"` ``).
 #[doc(hidden)]
-pub const fn check_component_event(
-    what: &str,
-    component: &str,
-    handlers: &[&str],
-    event: &str,
-) {
+pub const fn check_component_event(what: &str, component: &str, handlers: &[&str], event: &str) {
     let mut best: Option<usize> = None;
     let mut best_distance = usize::MAX;
     let mut i = 0;
@@ -119,13 +114,19 @@ pub const fn check_component_event(
     .push(component)
     .push("`\n\nhelp: ");
     message = match best {
-        Some(index) => message.push("did you mean `").push(handlers[index]).push("`?"),
+        Some(index) => message
+            .push("did you mean `")
+            .push(handlers[index])
+            .push("`?"),
         None if handlers.is_empty() => message
             .push("`")
             .push(component)
             .push("` has no `#[event_handler]` methods yet"),
         None => {
-            message = message.push("the handlers of `").push(component).push("` are: ");
+            message = message
+                .push("the handlers of `")
+                .push(component)
+                .push("` are: ");
             let mut i = 0;
             while i < handlers.len() {
                 if i > 0 {
@@ -145,7 +146,9 @@ pub const fn check_component_event(
     let (text, _) = message.bytes.split_at(len);
     match core::str::from_utf8(text) {
         Ok(text) => panic!("{}", text),
-        Err(_) => panic!("an event sent with `dj-target` names no `#[event_handler]` of the component"),
+        Err(_) => {
+            panic!("an event sent with `dj-target` names no `#[event_handler]` of the component")
+        }
     }
 }
 
@@ -170,6 +173,11 @@ mod tests {
     #[test]
     #[should_panic(expected = "the handlers of `Cart` are: add, remove")]
     fn a_far_name_lists_the_handlers() {
-        check_component_event("`dj-click=\"checkout\"`", "Cart", &["add", "remove"], "checkout");
+        check_component_event(
+            "`dj-click=\"checkout\"`",
+            "Cart",
+            &["add", "remove"],
+            "checkout",
+        );
     }
 }

@@ -24,11 +24,11 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use coalesce::Coalescer;
-pub use component_check::check_component_event;
 pub use component::{
     live_component, registered_components, ComponentId, ComponentMeta, ComponentRegistration,
     Components, DynComponent, LiveComponent,
 };
+pub use component_check::check_component_event;
 pub use context::{
     AppState, Ctx, Effects, EventCtx, HistoryKind, InfoStream, MountCtx, Navigation,
 };
