@@ -246,6 +246,11 @@ pub mod __private {
     pub use tracing;
 }
 
+/// The examples of `docs/components.md` compile (checked by `cargo test --doc`).
+#[doc = include_str!("../docs/components.md")]
+#[cfg(doctest)]
+pub struct ComponentsDoctests;
+
 /// The README's example compiles (checked by `cargo test --doc`).
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
