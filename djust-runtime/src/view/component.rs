@@ -362,7 +362,7 @@ pub fn live_component<C: LiveComponent>(id: impl ComponentId, props: C::Props) -
     let html = match &slot.cached {
         Some(cached) if !slot.dirty && cached.is_nodes() == vdom => cached.clone(),
         _ => {
-            let html = wrap(&id, &slot.state.render());
+            let html = wrap(&id, &slot.state.render()).into_shared();
             slot.cached = Some(html.clone());
             slot.dirty = false;
             html
