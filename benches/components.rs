@@ -134,9 +134,15 @@ fn one_of_a_hundred(c: &mut Criterion) {
         .expect("mount");
     let target = format!("cell:{CHANGED}");
     let (bytes, patches) = patch_frame(&components.event_to(&target, "hit", json!({})));
-    println!("components: page {} bytes; one update: patch frame {bytes} bytes ({patches} patch)", components.html().len());
+    println!(
+        "components: page {} bytes; one update: patch frame {bytes} bytes ({patches} patch)",
+        components.html().len()
+    );
     let (bytes, patches) = patch_frame(&single.event("hit", json!({ "i": CHANGED })));
-    println!("one_view:   page {} bytes; one update: patch frame {bytes} bytes ({patches} patch)", single.html().len());
+    println!(
+        "one_view:   page {} bytes; one update: patch frame {bytes} bytes ({patches} patch)",
+        single.html().len()
+    );
 
     let mut group = c.benchmark_group("one_of_100_changes");
     group.bench_function("components", |b| {

@@ -189,7 +189,11 @@ async fn main() -> std::process::ExitCode {
         .run(|args| async move {
             let config = args.config()?;
             if args.serves() {
-                println!("Components on http://{}/ and http://{}/survey", args.addr(), args.addr());
+                println!(
+                    "Components on http://{}/ and http://{}/survey",
+                    args.addr(),
+                    args.addr()
+                );
             }
             Ok(app().config(config))
         })
@@ -219,7 +223,15 @@ mod tests {
         for _ in 0..7 {
             client.event_to("overall", "step", json!({ "by": 1 }));
         }
-        assert!(client.html().contains("<b class=\"value\">5</b>"), "{}", client.html());
-        assert!(client.html().contains("1 of 3 answered"), "{}", client.html());
+        assert!(
+            client.html().contains("<b class=\"value\">5</b>"),
+            "{}",
+            client.html()
+        );
+        assert!(
+            client.html().contains("1 of 3 answered"),
+            "{}",
+            client.html()
+        );
     }
 }

@@ -433,7 +433,6 @@ impl Host {
 #[test]
 fn smoke_checks_reach_component_handlers() {
     let options = djust_testing::SmokeOptions::default();
-    let report =
-        djust_testing::smoke::check_type_confusion(Host::view(), &options).expect("clean");
+    let report = djust_testing::smoke::check_type_confusion(Host::view(), &options).expect("clean");
     assert!(report.events > 0, "{report:?}");
 }

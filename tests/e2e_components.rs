@@ -122,7 +122,11 @@ async fn a_click_in_a_component_updates_only_that_component() {
         "return Array.from(new Set(window.__mutated)).sort();",
     )
     .await;
-    assert_eq!(mutated, json!(["tally:1"]), "only the clicked component changes");
+    assert_eq!(
+        mutated,
+        json!(["tally:1"]),
+        "only the clicked component changes"
+    );
 
     // From the page, by id.
     eval(&browser, "window.__mutated = []; return true;").await;

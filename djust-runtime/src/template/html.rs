@@ -86,7 +86,9 @@ impl Html {
     pub fn into_nodes(self) -> VTree {
         match self.repr {
             Repr::Nodes(nodes) => nodes,
-            Repr::Shared(nodes) => std::sync::Arc::try_unwrap(nodes).unwrap_or_else(|shared| (*shared).clone()),
+            Repr::Shared(nodes) => {
+                std::sync::Arc::try_unwrap(nodes).unwrap_or_else(|shared| (*shared).clone())
+            }
             Repr::Markup(markup) => {
                 let mut builder = VBuilder::new();
                 builder.push_raw_html(&markup);

@@ -192,7 +192,7 @@ struct Slot {
 /// The components of one mounted view, by id.
 #[derive(Default)]
 pub struct Components {
-    slots: HashMap<String, Slot>,
+    slots: HashMap<String, Box<Slot>>,
 }
 
 impl Components {
@@ -315,7 +315,7 @@ enum Found {
     /// The id was already rendered in this pass.
     Duplicate,
     /// The slot (if mounted before) and whether the parent changed.
-    Slot(Option<Slot>, bool),
+    Slot(Option<Box<Slot>>, bool),
 }
 
 /// Embeds the component `C` with `id` and `props` in a template:
@@ -376,12 +376,12 @@ pub fn live_component<C: LiveComponent>(id: impl ComponentId, props: C::Props) -
     html
 }
 
-fn fresh<C: LiveComponent>(props: C::Props) -> Slot {
-    Slot {
+fn fresh<C: LiveComponent>(props: C::Props) -> Box<Slot> {
+    Box::new(Slot {
         state: Box::new(C::mount_component(props)),
         cached: None,
         dirty: true,
-    }
+    })
 }
 
 static ROOT: ElementTemplate = ElementTemplate {
