@@ -150,6 +150,15 @@ pub use djust_macros::live_view;
 /// Marks a method of a `#[live_view]` as callable from the client.
 pub use djust_macros::event_handler;
 
+/// Turns an `impl` block into a stateful component: its own state,
+/// `mount(props)`, optional `update(&mut self, props)`, `render` and
+/// allowlisted `#[event_handler]`s, embedded in a view's template with
+/// `{live_component::<Cart>("cart", props)}`. See `docs/components.md`.
+pub use djust_macros::live_component;
+
+/// Embeds a `#[live_component]` in a template under a stable id.
+pub use djust_runtime::view::live_component;
+
 /// `#[rate_limit(rate = R, burst = B, key = "user"|"session"|"ip")]` on an
 /// `#[event_handler]`: a token bucket shared by all connections of the key.
 pub use djust_macros::rate_limit;
@@ -180,8 +189,8 @@ pub use djust_runtime::template::{
 };
 pub use djust_runtime::tenant;
 pub use djust_runtime::view::{
-    Coalescer, Ctx, DynView, Error, ErrorKind, EventCtx, FlashKind, LiveView, MountCtx, Result,
-    ViewFactory, ViewMeta,
+    Coalescer, ComponentMeta, Ctx, DynView, Error, ErrorKind, EventCtx, FlashKind, LiveComponent,
+    LiveView, MountCtx, Result, ViewFactory, ViewMeta,
 };
 
 /// Display-safe text: user input made safe to show to other users.
@@ -208,9 +217,9 @@ pub mod text {
 /// The names most views need: `use djust::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        event_handler, format_html, html, live_view, permission_required, rate_limit, App, Ctx,
-        Error, EventCtx, FlashKind, Html, JsChain, LiveGroup, LiveView, MountCtx, Private, Render,
-        Result, SafeHtml, TextWriter, JS,
+        event_handler, format_html, html, live_component, live_view, permission_required,
+        rate_limit, App, Ctx, Error, EventCtx, FlashKind, Html, JsChain, LiveGroup, LiveView,
+        MountCtx, Private, Render, Result, SafeHtml, TextWriter, JS,
     };
 }
 
@@ -228,13 +237,19 @@ pub mod __private {
     pub use djust_runtime::template::safe::MarkupValue;
     pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, TreeSizeHint, VBuilder};
     pub use djust_runtime::view::{
-        params, persist_fns, AssignedField, AuthPosture, BoxFuture, Ctx, EventCtx, EventError,
-        HandlerMeta, HandlerOutput, LiveView, MountCtx, ParamKind, ParamMeta, Params, PersistFns,
+        check_component_event, params, persist_fns, AssignedField, AuthPosture, BoxFuture,
+        ComponentMeta, ComponentRegistration, Ctx, EventCtx, EventError, HandlerMeta,
+        HandlerOutput, LiveComponent, LiveView, MountCtx, ParamKind, ParamMeta, Params, PersistFns,
         RateKey, RateLimitMeta, UploadSlotMeta, ViewFactory, ViewMeta, ViewRegistration,
     };
     pub use inventory;
     pub use tracing;
 }
+
+/// The examples of `docs/components.md` compile (checked by `cargo test --doc`).
+#[doc = include_str!("../docs/components.md")]
+#[cfg(doctest)]
+pub struct ComponentsDoctests;
 
 /// The README's example compiles (checked by `cargo test --doc`).
 #[doc = include_str!("../README.md")]

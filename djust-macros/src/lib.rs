@@ -6,6 +6,7 @@
 mod ctxt;
 mod format_html;
 pub(crate) mod html;
+mod live_component;
 mod live_view;
 
 use proc_macro::TokenStream;
@@ -26,6 +27,12 @@ pub fn format_html(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn live_view(args: TokenStream, input: TokenStream) -> TokenStream {
     live_view::expand(args.into(), input.into()).into()
+}
+
+/// Turns an `impl` block into a stateful component. See `djust::live_component`.
+#[proc_macro_attribute]
+pub fn live_component(args: TokenStream, input: TokenStream) -> TokenStream {
+    live_component::expand(args.into(), input.into()).into()
 }
 
 /// Marks a method as callable from the client. Only valid inside `#[live_view]`.

@@ -168,6 +168,10 @@ pub enum ClientMessage {
         /// Handler parameters.
         #[serde(default)]
         params: Map<String, Value>,
+        /// The id of the component the event is for (`dj-target`, or the
+        /// nearest `data-djust-component`); absent: the view itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
         /// Client reference echoed in the reply.
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<u64>,

@@ -13,6 +13,8 @@
  *    socket (history, title, focus, scroll, an aria-live announcement);
  *    flash messages; dj-guard forms ask before typed input is thrown away.
  * 7. Client commands (dj-click={JS::..}) and hooks (dj-hook="Name").
+ *    An event inside a component ([data-djust-component]) or with dj-target
+ *    carries the component's id as `target`.
  * 8. Public API (window.djust) and start-up.
  */
 (function () {
@@ -327,9 +329,22 @@ function send(view, frame) {
   return ok;
 }
 
+/** The component an element's events go to: its dj-target, else the id of
+ *  the nearest component root inside the view; null for the view itself. */
+function eventTarget(view, el) {
+  if (!(el instanceof Element)) return null;
+  const explicit = el.getAttribute('dj-target');
+  if (explicit) return explicit;
+  const root = el.closest('[data-djust-component]');
+  return root && view.root.contains(root) ? root.getAttribute('data-djust-component') : null;
+}
+
 function pushEvent(view, el, name, params) {
   const ref = ++nextRef;
-  if (!view.mounted || !send(view, { type: 'event', event: String(name), params, ref })) {
+  const frame = { type: 'event', event: String(name), params, ref };
+  const target = eventTarget(view, el);
+  if (target) frame.target = target;
+  if (!view.mounted || !send(view, frame)) {
     return _log(view.root, 'offline: event dropped');
   }
   view.pending.set(ref, el);

@@ -64,6 +64,7 @@ fn client_event() {
         ClientMessage::Event {
             event: "delete".into(),
             params,
+            target: None,
             reference: Some(7),
         },
     );
@@ -72,6 +73,7 @@ fn client_event() {
         ClientMessage::Event {
             event: "inc".into(),
             params: serde_json::Map::new(),
+            target: None,
             reference: None,
         }
     );

@@ -321,6 +321,11 @@ impl TestClient {
         }
     }
 
+    /// The components the view has mounted: id and metadata, by id.
+    pub fn components(&self) -> Vec<(String, &'static djust_runtime::view::ComponentMeta)> {
+        self.session().components()
+    }
+
     /// The protocol core this client drives (e.g. to read its peer).
     pub fn connection(&self) -> &Connection {
         &self.connection
@@ -346,6 +351,22 @@ impl TestClient {
             "type": "event",
             "event": name,
             "params": params,
+            "ref": reference,
+        });
+        self.send_raw(&frame.to_string())
+    }
+
+    /// Sends event `name` with `params` to the component mounted as
+    /// `target` (what the browser sends for `dj-target="cart"` or an
+    /// element inside the component), as an `event` frame with the next `ref`.
+    pub fn event_to(&mut self, target: &str, name: &str, params: Value) -> EventResult {
+        let reference = self.next_ref;
+        self.next_ref += 1;
+        let frame = json!({
+            "type": "event",
+            "event": name,
+            "params": params,
+            "target": target,
             "ref": reference,
         });
         self.send_raw(&frame.to_string())

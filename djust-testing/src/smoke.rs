@@ -15,6 +15,10 @@
 //! | [`check_uploads`]         | every declared upload slot against the hostile-file corpus: hostile files refused with a reason, real files taken exactly when the slot accepts them, the connection never closed |
 //! | [`check_allowlist`]       | lifecycle names, private names and near-misses of handler names are refused as unknown events and change nothing |
 //!
+//! The XSS and type-confusion checks also fuzz every handler of every
+//! `#[live_component]` the view mounts (events sent to its id, as the
+//! browser sends them), with the view's authorised user.
+//!
 //! Every client is mounted as a user holding every permission the view's
 //! metadata names, with [`SmokeOptions::fixture`] applied. A client is reused
 //! only after events that were refused before any handler ran (state
@@ -218,7 +222,6 @@ pub fn check_xss(
 ) -> Result<SmokeReport, SmokeFailure> {
     let mut h = Harness::new(factory, options, "xss");
     h.check_skips();
-    let meta = h.meta;
     let mut baseline = match h.mount() {
         Ok(client) => Fingerprint::of(&client.html()),
         Err(refusal) => {
@@ -228,60 +231,68 @@ pub fn check_xss(
             return h.finish();
         }
     };
-    for handler in meta.handlers {
-        let mut benign = vec![benign_params(handler, false), benign_params(handler, true)];
-        for param in handler.params.iter().filter(|p| is_stringish(p)) {
-            for text in BENIGN_STRINGS {
-                benign.push(params_with(
-                    handler,
-                    param,
-                    wrap_for(param, Value::from(text)),
-                ));
+    let targets = h.targets();
+    for (target, handlers) in &targets {
+        h.target = target.clone();
+        for handler in handlers.iter().copied() {
+            let mut benign = vec![benign_params(handler, false), benign_params(handler, true)];
+            for param in handler.params.iter().filter(|p| is_stringish(p)) {
+                for text in BENIGN_STRINGS {
+                    benign.push(params_with(
+                        handler,
+                        param,
+                        wrap_for(param, Value::from(text)),
+                    ));
+                }
             }
-        }
-        for params in benign {
-            if let Some(reply) = h.event("benign baseline", handler.name, params) {
-                baseline.extend(Fingerprint::of(&reply.after));
+            for params in benign {
+                if let Some(reply) = h.event("benign baseline", handler.name, params) {
+                    baseline.extend(Fingerprint::of(&reply.after));
+                }
             }
         }
     }
     let payloads = xss_payloads();
     let mut clean_pages: HashSet<String> = HashSet::new();
-    for handler in h.fuzzed_handlers() {
-        for param in handler.params.iter().filter(|p| is_stringish(p)) {
-            let mut order = payloads.clone();
-            Rng::new(
-                options.seed,
-                &format!("xss {}.{}", handler.name, param.name),
-            )
-            .shuffle(&mut order);
-            for payload in order {
-                if h.stopped() {
-                    return h.finish();
-                }
-                let what = format!(
-                    "handler `{}`, parameter `{}`, payload {}",
-                    handler.name,
-                    param.name,
-                    shorten(payload)
-                );
-                let params = params_with(handler, param, wrap_for(param, Value::from(payload)));
-                let Some(reply) = h.event(&what, handler.name, params) else {
-                    continue;
-                };
-                if reply.result.closed || clean_pages.contains(&reply.after) {
-                    continue;
-                }
-                let page = Fingerprint::of(&reply.after);
-                let new = page.new_since(&baseline);
-                if new.is_empty() {
-                    clean_pages.insert(reply.after);
-                } else {
-                    let found: Vec<String> = new.iter().map(ToString::to_string).collect();
-                    h.fail(format!(
-                        "{what}: the HTML gained {} (not produced by benign input)",
-                        found.join("; ")
-                    ));
+    for (target, handlers) in &targets {
+        h.target = target.clone();
+        for handler in handlers.iter().copied() {
+            for param in handler.params.iter().filter(|p| is_stringish(p)) {
+                let mut order = payloads.clone();
+                Rng::new(
+                    options.seed,
+                    &format!("xss {}.{}", handler.name, param.name),
+                )
+                .shuffle(&mut order);
+                for payload in order {
+                    if h.stopped() {
+                        return h.finish();
+                    }
+                    let what = format!(
+                        "{}handler `{}`, parameter `{}`, payload {}",
+                        h.where_to(),
+                        handler.name,
+                        param.name,
+                        shorten(payload)
+                    );
+                    let params = params_with(handler, param, wrap_for(param, Value::from(payload)));
+                    let Some(reply) = h.event(&what, handler.name, params) else {
+                        continue;
+                    };
+                    if reply.result.closed || clean_pages.contains(&reply.after) {
+                        continue;
+                    }
+                    let page = Fingerprint::of(&reply.after);
+                    let new = page.new_since(&baseline);
+                    if new.is_empty() {
+                        clean_pages.insert(reply.after);
+                    } else {
+                        let found: Vec<String> = new.iter().map(ToString::to_string).collect();
+                        h.fail(format!(
+                            "{what}: the HTML gained {} (not produced by benign input)",
+                            found.join("; ")
+                        ));
+                    }
                 }
             }
         }
@@ -301,60 +312,64 @@ pub fn check_type_confusion(
 ) -> Result<SmokeReport, SmokeFailure> {
     let mut h = Harness::new(factory, options, "type_confusion");
     h.check_skips();
-    for handler in h.fuzzed_handlers() {
-        let mut context: Vec<String> = harness::clean_messages();
-        context.push(handler.name.to_owned());
-        for param in handler.params {
-            context.push(param.name.to_owned());
-            context.push(param.ty.to_owned());
-        }
-        let context: Vec<&str> = context.iter().map(String::as_str).collect();
-        for param in handler.params {
-            let mut values = type_confusion_values(param.kind);
-            Rng::new(
-                options.seed,
-                &format!("types {}.{}", handler.name, param.name),
-            )
-            .shuffle(&mut values);
-            for value in values {
-                if h.stopped() {
-                    return h.finish();
-                }
-                let what = format!(
-                    "handler `{}`, parameter `{}: {}`, value {}",
-                    handler.name,
-                    param.name,
-                    param.ty,
-                    shorten_json(&value)
-                );
-                let params = params_with(handler, param, value.clone());
-                let Some(reply) = h.event(&what, handler.name, params) else {
-                    continue;
-                };
-                if reply.result.closed {
-                    h.fail(format!(
-                        "{what}: the connection was closed (the handler or render panicked)"
-                    ));
-                    continue;
-                }
-                let Some(error) = reply.result.error() else {
-                    continue;
-                };
-                if !is_clean_error(error, Some(handler)) {
-                    h.fail(format!("{what}: unclean error frame {}", shorten(error)));
-                }
-                if let Some(echo) = echo_of(error, &value, &context) {
-                    h.fail(format!(
-                        "{what}: the error frame {} echoes the value ({})",
-                        shorten(error),
-                        shorten(&echo)
-                    ));
-                }
-                if reply.after != reply.before {
-                    h.fail(format!(
+    for (target, handlers) in h.targets() {
+        h.target = target;
+        for handler in handlers {
+            let mut context: Vec<String> = harness::clean_messages();
+            context.push(handler.name.to_owned());
+            for param in handler.params {
+                context.push(param.name.to_owned());
+                context.push(param.ty.to_owned());
+            }
+            let context: Vec<&str> = context.iter().map(String::as_str).collect();
+            for param in handler.params {
+                let mut values = type_confusion_values(param.kind);
+                Rng::new(
+                    options.seed,
+                    &format!("types {}.{}", handler.name, param.name),
+                )
+                .shuffle(&mut values);
+                for value in values {
+                    if h.stopped() {
+                        return h.finish();
+                    }
+                    let what = format!(
+                        "{}handler `{}`, parameter `{}: {}`, value {}",
+                        h.where_to(),
+                        handler.name,
+                        param.name,
+                        param.ty,
+                        shorten_json(&value)
+                    );
+                    let params = params_with(handler, param, value.clone());
+                    let Some(reply) = h.event(&what, handler.name, params) else {
+                        continue;
+                    };
+                    if reply.result.closed {
+                        h.fail(format!(
+                            "{what}: the connection was closed (the handler or render panicked)"
+                        ));
+                        continue;
+                    }
+                    let Some(error) = reply.result.error() else {
+                        continue;
+                    };
+                    if !is_clean_error(error, Some(handler)) {
+                        h.fail(format!("{what}: unclean error frame {}", shorten(error)));
+                    }
+                    if let Some(echo) = echo_of(error, &value, &context) {
+                        h.fail(format!(
+                            "{what}: the error frame {} echoes the value ({})",
+                            shorten(error),
+                            shorten(&echo)
+                        ));
+                    }
+                    if reply.after != reply.before {
+                        h.fail(format!(
                         "{what}: answered with error {} yet the HTML changed: a rejected event must leave the state unchanged",
                         shorten(error)
                     ));
+                    }
                 }
             }
         }

@@ -114,7 +114,13 @@ pub fn check_event_names(nodes: &[Node], handlers: &[String], view: &str, cx: &C
     for node in nodes {
         match node {
             Node::Element(element) => {
-                for attr in &element.attrs {
+                // Events sent to a component are checked against it (`components`).
+                let attrs = if super::components::has_target(element) {
+                    &[][..]
+                } else {
+                    &element.attrs[..]
+                };
+                for attr in attrs {
                     let Some(event) = event_attr_base(&attr.name.value) else {
                         continue;
                     };

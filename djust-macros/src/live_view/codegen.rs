@@ -172,7 +172,10 @@ fn upload_meta(slot: &super::upload::UploadSlot) -> TokenStream {
     }
 }
 
-fn dispatch_arm(handler: &HandlerDef) -> TokenStream {
+/// The `match` arm running `handler`; its rate-limit bucket is named
+/// `rate_name` (the handler's name for a view, `component.handler` for a
+/// component, so the two never share a bucket).
+pub fn dispatch_arm(handler: &HandlerDef, rate_name: &str) -> TokenStream {
     let ident = &handler.ident;
     let name = ident.to_string();
     let permission = handler
@@ -187,7 +190,7 @@ fn dispatch_arm(handler: &HandlerDef) -> TokenStream {
             "ip" => quote!(::djust::__private::RateKey::Ip),
             _ => quote!(::djust::__private::RateKey::User),
         };
-        quote!(__djust_ctx.__rate_limit(#name, #rate, #burst, #key).await?;)
+        quote!(__djust_ctx.__rate_limit(#rate_name, #rate, #burst, #key).await?;)
     });
     let decodes = handler.params.iter().map(decode_param);
     let args = handler.params.iter().map(|param| &param.ident);
@@ -250,7 +253,8 @@ fn params_fn(hook: &ParamsHook) -> TokenStream {
     }
 }
 
-fn handler_meta(handler: &HandlerDef) -> TokenStream {
+/// One handler's `HandlerMeta`.
+pub fn handler_meta(handler: &HandlerDef) -> TokenStream {
     let name = handler.ident.to_string();
     let params = handler.params.iter().map(param_meta);
     let rate_limit = match &handler.rate_limit {
@@ -325,7 +329,10 @@ pub fn expand(model: &ViewModel, items: &ViewItems) -> TokenStream {
         .iter()
         .map(|(field, by)| quote!(::djust::__private::AssignedField { field: #field, by: #by }));
     let safe_splices = model.exposure.safe_splices;
-    let arms = items.handlers.iter().map(dispatch_arm);
+    let arms = items
+        .handlers
+        .iter()
+        .map(|handler| dispatch_arm(handler, &handler.ident.to_string()));
     let url_params = match &items.handle_params {
         Some(hook) => {
             let metas = hook.params.iter().map(param_meta);

@@ -12,6 +12,7 @@
 pub mod analysis;
 pub mod attrs;
 pub mod codegen;
+pub mod components;
 pub mod items;
 pub mod private;
 mod upload;
@@ -21,6 +22,7 @@ use quote::{quote, ToTokens};
 use syn::{ImplItem, ItemImpl, Type};
 
 use crate::ctxt::Ctxt;
+use crate::html;
 use analysis::Exposure;
 use attrs::{Posture, ViewAttrs};
 
@@ -124,6 +126,25 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             _ => None,
         })
         .collect();
+    let templates: Vec<(String, Vec<html::ast::Node>)> = methods
+        .iter()
+        .flat_map(|method| {
+            let name = method.sig.ident.to_string();
+            analysis::templates_in(method)
+                .into_iter()
+                .map(move |template| (name.clone(), template))
+        })
+        .collect();
+    let mut embedded = Vec::new();
+    for (_, template) in &templates {
+        components::embedded(template, &cx, &mut embedded);
+    }
+    let mut target_checks = Vec::new();
+    for (_, template) in &templates {
+        target_checks.extend(components::check_targets(
+            template, &embedded, &type_name, &cx,
+        ));
+    }
     for item in &impl_block.items {
         let ImplItem::Fn(method) = item else { continue };
         let method_name = method.sig.ident.to_string();
@@ -175,6 +196,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
                 #impl_block
                 #generated
                 impl #self_ty { #private_checks }
+                #(#target_checks)*
             }
         }
         Err(error) => {
@@ -188,7 +210,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
 pub fn misplaced(attribute: &str, item: TokenStream) -> TokenStream {
     let error = syn::Error::new(
         Span::call_site(),
-        format!("`#[{attribute}]` only works on methods inside an `impl` block marked `#[live_view(...)]`"),
+        format!("`#[{attribute}]` only works on methods inside an `impl` block marked `#[live_view(...)]` or `#[live_component]`"),
     )
     .to_compile_error();
     quote!(#error #item)

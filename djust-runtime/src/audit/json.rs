@@ -85,6 +85,29 @@ fn view(view: &ViewAudit) -> Value {
     })
 }
 
+fn component(component: &super::ComponentAudit) -> Value {
+    let meta = component.meta;
+    let mut paths: Vec<&str> = meta.exposed.to_vec();
+    paths.sort_unstable();
+    paths.dedup();
+    let mut assigned: Vec<(&str, &str)> = meta.assigned.iter().map(|a| (a.field, a.by)).collect();
+    assigned.sort_unstable();
+    assigned.dedup();
+    json!({
+        "component": meta.name,
+        "type": component.type_path(),
+        "module": meta.module,
+        "auth": "inherited",
+        "exposed_state": paths,
+        "assigned": assigned
+            .iter()
+            .map(|(field, by)| json!({ "field": field, "by": by }))
+            .collect::<Vec<_>>(),
+        "handlers": meta.handlers.iter().map(handler).collect::<Vec<_>>(),
+        "safe_splices": meta.safe_splices,
+    })
+}
+
 fn finding(finding: &Finding) -> Value {
     json!({
         "code": finding.code,
@@ -110,6 +133,9 @@ impl AuditReport {
     ///              "config": {"tick", "reauth_each_event", "safe_splices", "persist"},
     ///              "uploads": [{"slot", "accept", "max_size", "max_entries", "permission", "active_content"}],
     ///              "url_params": [{"name", "type", "kind", "optional", "default"}] | null}],
+    ///  "components": [{"component", "type", "module", "auth": "inherited",
+    ///                  "exposed_state", "assigned", "handlers", "safe_splices"}]
+    ///                 (only when the program has components),
     ///  "findings": [{"code", "severity", "view", "handler", "message"}],
     ///  "summary": {"views", "handlers", "public_views_with_handlers", "findings",
     ///              "by_severity": {"error", "warning", "info"}}}
@@ -119,7 +145,7 @@ impl AuditReport {
     /// `#[default(..)]` (the metadata records that there is one, not its value).
     pub fn to_json(&self) -> Value {
         let s = &self.summary;
-        json!({
+        let mut report = json!({
             "audits": self.views.iter().map(view).collect::<Vec<_>>(),
             "findings": self.findings.iter().map(finding).collect::<Vec<_>>(),
             "summary": {
@@ -133,6 +159,12 @@ impl AuditReport {
                     "info": s.infos,
                 },
             },
-        })
+        });
+        // Only programs with components carry the key, so reports of
+        // programs without stay as they were.
+        if !self.components.is_empty() {
+            report["components"] = self.components.iter().map(component).collect();
+        }
+        report
     }
 }

@@ -57,7 +57,9 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::template::{trusted_sites, TrustedSite};
-use crate::view::{registered_views, ViewMeta};
+use crate::view::{
+    registered_components, registered_views, AssignedField, ComponentMeta, ViewMeta,
+};
 
 /// One row of a view's exposed state: a top-level field the template reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +100,36 @@ impl ViewAudit {
     }
 }
 
+/// The audit of one `#[live_component]`: it has no auth of its own (it
+/// runs with the view that embeds it), so what matters is what it exposes
+/// and what it lets the browser call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentAudit {
+    /// The metadata the macro recorded.
+    pub meta: &'static ComponentMeta,
+    /// Exposed-state rows, sorted by field.
+    pub exposed: Vec<ExposedField>,
+}
+
+impl ComponentAudit {
+    /// Audits one component's exposure.
+    pub fn new(meta: &'static ComponentMeta) -> Self {
+        ComponentAudit {
+            meta,
+            exposed: exposed_rows(meta.exposed, meta.assigned),
+        }
+    }
+
+    /// `module::Type`.
+    pub fn type_path(&self) -> String {
+        if self.meta.module.is_empty() {
+            self.meta.type_name.to_owned()
+        } else {
+            format!("{}::{}", self.meta.module, self.meta.type_name)
+        }
+    }
+}
+
 /// Counts over the whole report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Summary {
@@ -122,6 +154,9 @@ pub struct Summary {
 pub struct AuditReport {
     /// One entry per view, sorted by name.
     pub views: Vec<ViewAudit>,
+    /// One entry per component compiled into the program, sorted by name
+    /// (filled by [`audit_registered`]).
+    pub components: Vec<ComponentAudit>,
     /// All findings, most severe first.
     pub findings: Vec<Finding>,
     /// Counts.
@@ -194,6 +229,7 @@ fn audit_with_sites(
     };
     AuditReport {
         views: metas.into_iter().map(ViewAudit::new).collect(),
+        components: Vec::new(),
         findings,
         summary,
     }
@@ -203,7 +239,17 @@ fn audit_with_sites(
 /// and lists every place any `html!` of the program writes trusted markup.
 pub fn audit_registered(config: &Config) -> AuditReport {
     let metas: Vec<&'static ViewMeta> = registered_views().iter().map(|v| v.meta()).collect();
-    audit_with_sites(&metas, config, &trusted_sites())
+    let mut report = audit_with_sites(&metas, config, &trusted_sites());
+    report.components = registered_component_audits();
+    report
+}
+
+/// The audit of every `#[live_component]` compiled into the program.
+pub fn registered_component_audits() -> Vec<ComponentAudit> {
+    registered_components()
+        .into_iter()
+        .map(ComponentAudit::new)
+        .collect()
 }
 
 /// Splits a rendered path into its top-level field and the rest:
@@ -217,8 +263,15 @@ pub(crate) fn split_path(path: &'static str) -> (&'static str, &'static str) {
 }
 
 fn exposed_fields(meta: &ViewMeta) -> Vec<ExposedField> {
+    exposed_rows(meta.exposed, meta.assigned)
+}
+
+fn exposed_rows(
+    exposed: &'static [&'static str],
+    assigned: &'static [AssignedField],
+) -> Vec<ExposedField> {
     let mut rows: BTreeMap<&'static str, ExposedField> = BTreeMap::new();
-    for path in meta.exposed {
+    for path in exposed {
         let (field, rest) = split_path(path);
         if field.is_empty() {
             continue;
@@ -232,7 +285,7 @@ fn exposed_fields(meta: &ViewMeta) -> Vec<ExposedField> {
             row.sub_paths.push(rest.to_owned());
         }
     }
-    for assigned in meta.assigned {
+    for assigned in assigned {
         if let Some(row) = rows.get_mut(assigned.field) {
             row.assigned_by.push(assigned.by);
         }

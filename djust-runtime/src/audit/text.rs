@@ -91,23 +91,7 @@ fn view_block(out: &mut String, view: &ViewAudit, verbose: bool) {
     let meta = view.meta;
     let _ = writeln!(out, "  LiveView: {} ({})", meta.name, view.type_path());
     let _ = writeln!(out, "    {:<12}{}", "Auth:", auth_line(meta));
-    if view.exposed.is_empty() {
-        let _ = writeln!(out, "    Exposed state: (none)");
-    } else {
-        let _ = writeln!(out, "    Exposed state:");
-        for row in &view.exposed {
-            let by = if row.assigned_by.is_empty() {
-                "-".to_owned()
-            } else {
-                row.assigned_by.join(", ")
-            };
-            let mut line = format!("      {:<FIELD_WIDTH$} ({by})", row.field);
-            if verbose && !row.sub_paths.is_empty() {
-                let _ = write!(line, "  → {}", row.sub_paths.join(", "));
-            }
-            let _ = writeln!(out, "{line}");
-        }
-    }
+    exposed_block(out, &view.exposed, verbose);
     if meta.handlers.is_empty() {
         let _ = writeln!(out, "    Handlers:   (none)");
     } else {
@@ -146,6 +130,58 @@ fn view_block(out: &mut String, view: &ViewAudit, verbose: bool) {
     let _ = writeln!(out, "    {:<12}{}", "Config:", config_line(meta));
 }
 
+fn exposed_block(out: &mut String, exposed: &[super::ExposedField], verbose: bool) {
+    if exposed.is_empty() {
+        let _ = writeln!(out, "    Exposed state: (none)");
+        return;
+    }
+    let _ = writeln!(out, "    Exposed state:");
+    for row in exposed {
+        let by = if row.assigned_by.is_empty() {
+            "-".to_owned()
+        } else {
+            row.assigned_by.join(", ")
+        };
+        let mut line = format!("      {:<FIELD_WIDTH$} ({by})", row.field);
+        if verbose && !row.sub_paths.is_empty() {
+            let _ = write!(line, "  → {}", row.sub_paths.join(", "));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+fn component_block(out: &mut String, component: &super::ComponentAudit, verbose: bool) {
+    let meta = component.meta;
+    let _ = writeln!(
+        out,
+        "  LiveComponent: {} ({})",
+        meta.name,
+        component.type_path()
+    );
+    let _ = writeln!(
+        out,
+        "    {:<12}inherited from the view that embeds it",
+        "Auth:"
+    );
+    exposed_block(out, &component.exposed, verbose);
+    if meta.handlers.is_empty() {
+        let _ = writeln!(out, "    Handlers:   (none)");
+    } else {
+        let _ = writeln!(out, "    Handlers:");
+        for handler in meta.handlers {
+            let line = format!(
+                "      * {:<SIGNATURE_WIDTH$} {}",
+                signature(handler),
+                decorators(handler).join(" ")
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    }
+    if meta.safe_splices > 0 {
+        let _ = writeln!(out, "    Trusted markup: {}", meta.safe_splices);
+    }
+}
+
 fn finding_line(out: &mut String, finding: &Finding) {
     let location = match (finding.view, finding.handler) {
         (Some(view), Some(handler)) => format!("{view}.{handler}"),
@@ -172,6 +208,10 @@ pub(crate) fn render(report: &AuditReport, verbose: bool) -> String {
             out.push('\n');
         }
         view_block(&mut out, view, verbose);
+    }
+    for component in &report.components {
+        out.push('\n');
+        component_block(&mut out, component, verbose);
     }
     out.push('\n');
     if report.findings.is_empty() {

@@ -387,8 +387,12 @@ impl Connection {
             ClientMessage::Event {
                 event,
                 params,
+                target,
                 reference,
-            } => self.event(&event, &params, reference, now).await,
+            } => {
+                self.event(&event, &params, target.as_deref(), reference, now)
+                    .await
+            }
             ClientMessage::Upload {
                 slot,
                 reference,
@@ -1266,13 +1270,18 @@ impl Connection {
         &mut self,
         event: &str,
         params: &Params,
+        target: Option<&str>,
         reference: Option<u64>,
         now: Instant,
     ) -> Step {
         let Some(live) = &self.live else {
             return Step::frame(self.error(SafeError::NotMounted, reference));
         };
-        if live.meta().reauth_each_event && live.accepts_event(event) {
+        let accepted = match target {
+            Some(target) => live.accepts_component_event(target, event),
+            None => live.accepts_event(event),
+        };
+        if live.meta().reauth_each_event && accepted {
             self.reload_identity().await;
         }
         let Some(live) = self.live.as_mut() else {
@@ -1282,7 +1291,13 @@ impl Connection {
         if let Some(uploads) = self.uploads.as_mut() {
             live.lend_uploads(uploads.lend_completed());
         }
-        let outcome = live.handle_event(event, params, reference).await;
+        let outcome = match target {
+            Some(target) => {
+                live.handle_component_event(target, event, params, reference)
+                    .await
+            }
+            None => live.handle_event(event, params, reference).await,
+        };
         let left = live.reclaim_uploads();
         if let Some(uploads) = self.uploads.as_mut() {
             uploads.give_back(left);

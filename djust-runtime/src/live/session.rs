@@ -19,6 +19,7 @@ use crate::protocol::ServerMessage;
 use crate::security::{is_safe_event_name, sanitize_for_log, SafeError};
 use crate::template::mode::{render_markup, render_nodes};
 use crate::vdom::{to_html, VTree};
+use crate::view::component::{with_components, Components};
 use crate::view::stream::place_items;
 use crate::view::{
     Ctx, DynView, Effects, ErrorKind, EventCtx, EventError, Flash, InfoStream, MountCtx,
@@ -155,13 +156,25 @@ pub struct LiveSession {
     debug: bool,
     /// The page title's view part (`title = ".."`, or `set_title`).
     title: String,
+    /// The `#[live_component]`s the view's template embeds, by id.
+    components: Components,
 }
 
-/// Renders the view into a VDOM, turning a panic into `Err(message)`.
-fn render_guarded(view: &dyn DynView) -> Result<VTree, String> {
+/// Renders the view into a VDOM with its components lent to the render
+/// (`parent_changed`: they get `update`), turning a panic into
+/// `Err(message)`.
+fn render_guarded(
+    view: &dyn DynView,
+    components: &mut Components,
+    parent_changed: bool,
+) -> Result<VTree, String> {
     let _scope = ViewCodeScope::enter();
-    std::panic::catch_unwind(AssertUnwindSafe(|| render_nodes(|| view.render())))
-        .map_err(|payload| panic_text(payload.as_ref()))
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        with_components(components, parent_changed, || {
+            render_nodes(|| view.render())
+        })
+    }))
+    .map_err(|payload| panic_text(payload.as_ref()))
 }
 
 fn error_frame(
@@ -333,7 +346,11 @@ pub async fn render_page(
     run_handle_params(&mut view, &mut ctx, &request.url_params).await?;
     merge_effects(&mut effects, ctx.take_effects());
     let _scope = ViewCodeScope::enter();
-    let html = std::panic::catch_unwind(AssertUnwindSafe(|| render_markup(|| view.render()))).map_err(|payload| {
+    let mut components = Components::default();
+    let html = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        with_components(&mut components, true, || render_markup(|| view.render()))
+    }))
+    .map_err(|payload| {
         tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic_text(payload.as_ref())), "render panicked during page render");
         MountRefusal::Failed(SafeError::RenderFailed)
     })?;
@@ -388,7 +405,8 @@ impl LiveSession {
         let mut ctx = EventCtx::new(request.ctx, meta.name, limiter);
         run_handle_params(&mut view, &mut ctx, &request.url_params).await?;
         merge_effects(&mut effects, ctx.take_effects());
-        let nodes = match render_guarded(view.as_ref()) {
+        let mut components = Components::default();
+        let nodes = match render_guarded(view.as_ref(), &mut components, true) {
             Ok(nodes) => nodes,
             Err(panic) => {
                 tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic), "render panicked at mount");
@@ -411,6 +429,7 @@ impl LiveSession {
             version: 1,
             debug,
             title: title.unwrap_or_else(|| meta.page_title().to_owned()),
+            components,
         };
         Ok(Mounted {
             session,
@@ -445,7 +464,8 @@ impl LiveSession {
             Origin::Restore(state),
         )
         .await?;
-        let nodes = match render_guarded(view.as_ref()) {
+        let mut components = Components::default();
+        let nodes = match render_guarded(view.as_ref(), &mut components, true) {
             Ok(nodes) => nodes,
             Err(panic) => {
                 tracing::error!(view = meta.name, panic = %sanitize_for_log(&panic), "render panicked at restore");
@@ -467,6 +487,7 @@ impl LiveSession {
             version,
             debug,
             title: title.unwrap_or_else(|| meta.page_title().to_owned()),
+            components,
         };
         Ok(Mounted {
             session,
@@ -722,6 +743,140 @@ impl LiveSession {
             }
             Ok(Ok(())) => frames.extend(self.rerender(reference)),
         }
+        // A view has no parent: `notify_parent` from its own handler is dropped.
+        let _ = self.ctx.take_parent_messages();
+        let effects = self.ctx.take_effects();
+        self.finish(effects, &mut frames)
+    }
+
+    /// Whether the component mounted as `target` has an
+    /// `#[event_handler]` named `event` (and the name passes the check).
+    pub fn accepts_component_event(&self, target: &str, event: &str) -> bool {
+        is_safe_event_name(event)
+            && self
+                .components
+                .meta_of(target)
+                .is_some_and(|meta| meta.handler(event).is_some())
+    }
+
+    /// The components the view has mounted: id and metadata, by id.
+    pub fn components(&self) -> Vec<(String, &'static crate::view::ComponentMeta)> {
+        self.components.mounted()
+    }
+
+    /// Handles one `event` frame with a `target`: the component mounted
+    /// under that id runs it, with the view's context (identity,
+    /// permissions, rate-limit buckets) and, for a `reauth_each_event`
+    /// view, the view's checks first. An unknown id or handler, a refused
+    /// permission or rate limit, or a bad parameter is an error frame and
+    /// changes nothing. Messages the handler sent with
+    /// `ctx.notify_parent(..)` then go to the view's `handle_info`, and the
+    /// page re-renders: only the component when the view did not change.
+    pub async fn handle_component_event(
+        &mut self,
+        target: &str,
+        event: &str,
+        params: &Params,
+        reference: Option<u64>,
+    ) -> Outcome {
+        let name = self.meta.name;
+        let Some(component) = self.components.meta_of(target) else {
+            tracing::warn!(view = name, target = %sanitize_for_log(target), event = %sanitize_for_log(event), "refused event: no component has this id");
+            return Outcome::frames(vec![error_frame(
+                &SafeError::UnknownComponent,
+                self.debug,
+                None,
+                reference,
+            )]);
+        };
+        if !self.accepts_component_event(target, event) {
+            tracing::warn!(view = name, component = component.name, event = %sanitize_for_log(event), "refused event: not an #[event_handler] of the component");
+            return Outcome::frames(vec![error_frame(
+                &SafeError::UnknownEvent,
+                self.debug,
+                None,
+                reference,
+            )]);
+        }
+        if self.meta.reauth_each_event {
+            if let Err(refusal) = self.reauthorize(event) {
+                return Outcome::frames(vec![error_frame(&refusal, self.debug, None, reference)]);
+            }
+        }
+        let result = guarded(
+            self.components
+                .dispatch(target, &mut self.ctx, event, params),
+        )
+        .await;
+        let mut frames = Vec::new();
+        match result {
+            Err(panic) => {
+                tracing::error!(view = name, component = component.name, event, panic = %sanitize_for_log(&panic), "component handler panicked; closing the connection");
+                self.components.forget(target);
+                let _ = self.ctx.take_effects();
+                let _ = self.ctx.take_parent_messages();
+                return Outcome {
+                    frames: vec![error_frame(
+                        &SafeError::HandlerFailed,
+                        self.debug,
+                        None,
+                        reference,
+                    )],
+                    close: true,
+                    ..Outcome::default()
+                };
+            }
+            // Looked up above; the store does not change in between.
+            Ok(None) => {
+                return Outcome::frames(vec![error_frame(
+                    &SafeError::UnknownComponent,
+                    self.debug,
+                    None,
+                    reference,
+                )]);
+            }
+            Ok(Some(Err(error))) => {
+                let safe = error.to_safe();
+                tracing::info!(view = name, component = component.name, event, error = %sanitize_for_log(&error.to_string()), "component event refused or failed");
+                let detail = match &error {
+                    EventError::Handler(inner) => Some(sanitize_for_log(&inner.to_string())),
+                    _ => None,
+                };
+                frames.push(error_frame(&safe, self.debug, detail.as_deref(), reference));
+                if !matches!(error, EventError::Handler(_)) {
+                    let _ = self.ctx.take_effects();
+                    let _ = self.ctx.take_parent_messages();
+                    return Outcome::frames(frames);
+                }
+            }
+            Ok(Some(Ok(()))) => {}
+        }
+        let messages = self.ctx.take_parent_messages();
+        let parent_changed = !messages.is_empty();
+        for message in messages {
+            let delivered = guarded(self.view.info(&mut self.ctx, message)).await;
+            match delivered {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(view = name, component = component.name, error = %sanitize_for_log(&error.to_string()), "handle_info failed on a component's message");
+                }
+                Err(panic) => {
+                    tracing::error!(view = name, panic = %sanitize_for_log(&panic), "handle_info panicked on a component's message; closing the connection");
+                    let _ = self.ctx.take_effects();
+                    return Outcome {
+                        frames: vec![error_frame(
+                            &SafeError::Internal,
+                            self.debug,
+                            None,
+                            reference,
+                        )],
+                        close: true,
+                        ..Outcome::default()
+                    };
+                }
+            }
+        }
+        frames.extend(self.rerender_with(reference, parent_changed));
         let effects = self.ctx.take_effects();
         self.finish(effects, &mut frames)
     }
@@ -770,8 +925,19 @@ impl LiveSession {
 
     /// Renders, diffs against the last tree and returns the frame(s).
     fn rerender(&mut self, reference: Option<u64>) -> Vec<ServerMessage> {
+        self.rerender_with(reference, true)
+    }
+
+    /// [`LiveSession::rerender`]; `parent_changed: false` after a component
+    /// event that left the view's own state as it was (components keep
+    /// their last output unless their own event changed them).
+    fn rerender_with(
+        &mut self,
+        reference: Option<u64>,
+        parent_changed: bool,
+    ) -> Vec<ServerMessage> {
         let name = self.meta.name;
-        let nodes = match render_guarded(self.view.as_ref()) {
+        let nodes = match render_guarded(self.view.as_ref(), &mut self.components, parent_changed) {
             Ok(nodes) => nodes,
             Err(panic) => {
                 tracing::error!(view = name, panic = %sanitize_for_log(&panic), "render panicked; keeping the last tree");

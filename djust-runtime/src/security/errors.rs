@@ -26,6 +26,8 @@ pub enum SafeError {
     NotMounted,
     /// The event name failed the name check or names no event handler.
     UnknownEvent,
+    /// An event's `target` names no component on the page (`dj-target`).
+    UnknownComponent,
     /// A handler parameter was missing or did not parse.
     InvalidParam {
         /// The parameter's name, from the handler's signature.
@@ -71,6 +73,7 @@ impl SafeError {
             Self::InvalidMountToken => "invalid_mount_token",
             Self::NotMounted => "not_mounted",
             Self::UnknownEvent => "unknown_event",
+            Self::UnknownComponent => "unknown_component",
             Self::InvalidParam { .. } => "invalid_param",
             Self::RateLimited => "rate_limited",
             Self::LoginRequired => "login_required",
@@ -97,6 +100,7 @@ impl SafeError {
             Self::InvalidMountToken => "Invalid or expired page; please reload",
             Self::NotMounted => "View not mounted",
             Self::UnknownEvent => "Unknown event",
+            Self::UnknownComponent => "Unknown component",
             Self::InvalidParam { .. } => "Invalid parameter",
             Self::RateLimited => "Rate limit exceeded",
             Self::LoginRequired => "Login required",

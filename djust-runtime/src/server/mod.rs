@@ -766,6 +766,7 @@ impl App {
                 report
             }
         };
+        report.components = crate::audit::registered_component_audits();
         if let Some(resolver) = &self.tenant_resolver {
             let proxies = config.as_ref().map_or(0, |config| config.trusted_proxies);
             report.add_finding(crate::audit::tenancy_mode(

@@ -24,6 +24,9 @@ pub struct Html {
 enum Repr {
     Markup(String),
     Nodes(VTree),
+    /// Nodes shared with a cache (a component's last output): cloning
+    /// costs a reference count, not the tree.
+    Shared(std::sync::Arc<VTree>),
 }
 
 impl Default for Repr {
@@ -56,6 +59,7 @@ impl Html {
         match &self.repr {
             Repr::Markup(markup) => out.push_str(markup),
             Repr::Nodes(nodes) => crate::vdom::html::write_html(nodes, out),
+            Repr::Shared(nodes) => crate::vdom::html::write_html(nodes, out),
         }
     }
 
@@ -63,6 +67,7 @@ impl Html {
     pub(crate) fn push_nodes(&self, builder: &mut VBuilder) {
         match &self.repr {
             Repr::Nodes(nodes) => builder.push_tree(nodes),
+            Repr::Shared(nodes) => builder.push_tree(nodes),
             Repr::Markup(markup) => builder.push_raw_html(markup),
         }
     }
@@ -73,6 +78,7 @@ impl Html {
         match self.repr {
             Repr::Markup(markup) => markup,
             Repr::Nodes(nodes) => to_html(&nodes),
+            Repr::Shared(nodes) => to_html(&nodes),
         }
     }
 
@@ -80,6 +86,9 @@ impl Html {
     pub fn into_nodes(self) -> VTree {
         match self.repr {
             Repr::Nodes(nodes) => nodes,
+            Repr::Shared(nodes) => {
+                std::sync::Arc::try_unwrap(nodes).unwrap_or_else(|shared| (*shared).clone())
+            }
             Repr::Markup(markup) => {
                 let mut builder = VBuilder::new();
                 builder.push_raw_html(&markup);
@@ -88,11 +97,27 @@ impl Html {
         }
     }
 
+    /// `true` when this holds VDOM nodes (rendered in VDOM mode).
+    pub(crate) fn is_nodes(&self) -> bool {
+        matches!(self.repr, Repr::Nodes(_) | Repr::Shared(_))
+    }
+
+    /// The same markup, made cheap to clone (VDOM nodes behind an `Arc`).
+    pub(crate) fn into_shared(self) -> Self {
+        match self.repr {
+            Repr::Nodes(nodes) => Html {
+                repr: Repr::Shared(std::sync::Arc::new(nodes)),
+            },
+            repr => Html { repr },
+        }
+    }
+
     /// `true` for an empty template.
     pub fn is_empty(&self) -> bool {
         match &self.repr {
             Repr::Markup(markup) => markup.is_empty(),
             Repr::Nodes(nodes) => nodes.is_empty(),
+            Repr::Shared(nodes) => nodes.is_empty(),
         }
     }
 }
@@ -137,6 +162,7 @@ impl fmt::Display for Html {
         match &self.repr {
             Repr::Markup(markup) => f.write_str(markup),
             Repr::Nodes(nodes) => f.write_str(&to_html(nodes)),
+            Repr::Shared(nodes) => f.write_str(&to_html(nodes)),
         }
     }
 }

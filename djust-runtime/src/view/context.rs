@@ -468,6 +468,11 @@ pub struct EventCtx {
     effects: Effects,
     /// Finished uploads, lent by the connection while a handler runs.
     uploads: Vec<CompletedUpload>,
+    /// Messages a component's handler sent its parent view
+    /// ([`EventCtx::notify_parent`]), delivered to the view's `handle_info`.
+    /// (A `Mutex` only so the context stays `Sync`; always reached
+    /// through `&mut self`, never locked.)
+    parent_messages: std::sync::Mutex<Vec<Box<dyn std::any::Any + Send>>>,
 }
 
 impl EventCtx {
@@ -479,6 +484,28 @@ impl EventCtx {
             limiter,
             effects: Effects::default(),
             uploads: Vec::new(),
+            parent_messages: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// From a `#[live_component]`'s handler: sends `message` to the view
+    /// the component is embedded in, whose `handle_info` receives it after
+    /// the handler returns (then the view re-renders, and its components
+    /// get their new props). A message of a type `handle_info` does not
+    /// take is dropped with a warning; from a view's own handler the call
+    /// does nothing (a view has no parent).
+    pub fn notify_parent<M: std::any::Any + Send>(&mut self, message: M) {
+        match self.parent_messages.get_mut() {
+            Ok(messages) => messages.push(Box::new(message)),
+            Err(poisoned) => poisoned.into_inner().push(Box::new(message)),
+        }
+    }
+
+    /// The messages [`EventCtx::notify_parent`] collected, in order.
+    pub fn take_parent_messages(&mut self) -> Vec<Box<dyn std::any::Any + Send>> {
+        match self.parent_messages.get_mut() {
+            Ok(messages) => std::mem::take(messages),
+            Err(poisoned) => std::mem::take(poisoned.into_inner()),
         }
     }
 

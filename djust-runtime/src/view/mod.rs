@@ -8,6 +8,8 @@
 //! [`ViewMeta`] the server, the audit and the smoke tests read.
 
 pub mod coalesce;
+pub mod component;
+pub mod component_check;
 pub mod context;
 pub mod error;
 pub mod flash;
@@ -22,6 +24,11 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use coalesce::Coalescer;
+pub use component::{
+    live_component, registered_components, ComponentId, ComponentMeta, ComponentRegistration,
+    Components, DynComponent, LiveComponent,
+};
+pub use component_check::check_component_event;
 pub use context::{
     AppState, Ctx, Effects, EventCtx, HistoryKind, InfoStream, MountCtx, Navigation,
 };

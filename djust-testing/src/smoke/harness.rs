@@ -28,6 +28,8 @@ pub(crate) struct Harness<'a> {
     events: usize,
     client: Option<TestClient>,
     mount_failed: bool,
+    /// The component events go to (`None`: the view).
+    pub target: Option<String>,
 }
 
 /// How the server answered one event.
@@ -63,6 +65,13 @@ pub(crate) fn all_permissions(meta: &ViewMeta) -> Vec<&'static str> {
                 .filter_map(|handler| handler.permission),
         )
         .chain(meta.uploads.iter().filter_map(|slot| slot.permission))
+        // The components it may embed (known only once mounted): all of them.
+        .chain(
+            djust_runtime::view::registered_components()
+                .into_iter()
+                .flat_map(|component| component.handlers.iter())
+                .filter_map(|handler| handler.permission),
+        )
         .collect();
     permissions.sort_unstable();
     permissions.dedup();
@@ -91,6 +100,7 @@ pub(crate) fn clean_messages() -> Vec<String> {
         SafeError::InvalidMountToken,
         SafeError::NotMounted,
         SafeError::UnknownEvent,
+        SafeError::UnknownComponent,
         SafeError::RateLimited,
         SafeError::LoginRequired,
         SafeError::PermissionDenied,
@@ -151,6 +161,7 @@ impl<'a> Harness<'a> {
             events: 0,
             client: None,
             mount_failed: false,
+            target: None,
         }
     }
 
@@ -335,7 +346,35 @@ impl<'a> Harness<'a> {
         params: Map<String, Value>,
     ) -> Option<Reply> {
         let params = Value::Object(params);
-        self.send(what, &|client| client.event(name, params.clone()))
+        match self.target.clone() {
+            Some(target) => self.send(what, &|client| {
+                client.event_to(&target, name, params.clone())
+            }),
+            None => self.send(what, &|client| client.event(name, params.clone())),
+        }
+    }
+
+    /// What the fuzzing checks call: the view's handlers that are not
+    /// skipped, then every handler of each component the view mounts
+    /// (a component has no skip list: its handlers are always fuzzed),
+    /// with the id events to it carry.
+    pub(crate) fn targets(&mut self) -> Vec<(Option<String>, Vec<&'static HandlerMeta>)> {
+        let mut targets = vec![(None, self.fuzzed_handlers())];
+        if let Ok(client) = self.mount() {
+            for (id, meta) in client.components() {
+                targets.push((Some(id), meta.handlers.iter().collect()));
+            }
+        }
+        targets
+    }
+
+    /// How a finding names where an event went: `` `cart` `` for a
+    /// component, nothing for the view.
+    pub(crate) fn where_to(&self) -> String {
+        match &self.target {
+            Some(id) => format!("component `{id}`, "),
+            None => String::new(),
+        }
     }
 
     /// The check's outcome.
