@@ -1003,6 +1003,11 @@ impl Connection {
         Some(id)
     }
 
+    /// When the grace window of a detached view ends (`None`: attached).
+    pub fn detached_until(&self) -> Option<Instant> {
+        self.detached.as_ref().map(|detached| detached.until)
+    }
+
     /// Whether the mounted view persists (`#[live_view(persist)]`).
     pub fn persists(&self) -> bool {
         self.live.as_ref().is_some_and(|live| live.meta().persist)

@@ -15,13 +15,15 @@ use std::sync::{Mutex, PoisonError};
 use futures_util::stream::SelectAll;
 use tokio::sync::{mpsc, oneshot};
 
+use super::durable::Durable;
 use crate::config::Config;
 use crate::limits::address_group;
 use crate::live::{Connection, Peer, ResumeRefusal, Step};
 use crate::view::InfoStream;
 
 /// What a resumed view hands to its new socket's driver.
-pub(crate) type Handover = Result<(Connection, Step, SelectAll<InfoStream>), ResumeRefusal>;
+pub(crate) type Handover =
+    Result<(Connection, Step, SelectAll<InfoStream>, Durable), ResumeRefusal>;
 
 /// A message to a detached view's task.
 pub(crate) enum Control {

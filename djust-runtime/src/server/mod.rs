@@ -22,6 +22,7 @@ mod body;
 mod conn_table;
 mod connection;
 mod detached;
+mod durable;
 mod extensions;
 pub mod files;
 mod flash;
@@ -241,6 +242,9 @@ pub(crate) struct AppInner {
     /// Sockets and detached views holding a `persist` view: shutdown waits
     /// for them to save their state.
     pub(crate) persisting: Busy,
+    /// Stops `persist` views from waiting on a view-state store that just
+    /// failed (see `durable.rs`).
+    pub(crate) persist_breaker: durable::Breaker,
     /// Flips to `true` when the server shuts down: live sockets close (1012)
     /// so clients reconnect elsewhere instead of hanging on.
     pub(crate) closing: tokio::sync::watch::Sender<bool>,
@@ -642,6 +646,7 @@ impl App {
             state: self.state,
             live_connections: AtomicUsize::new(0),
             persisting: Busy::default(),
+            persist_breaker: durable::Breaker::default(),
             closing: tokio::sync::watch::Sender::new(false),
             login_note_html: self.login_note_html,
             config,

@@ -33,6 +33,7 @@ use warp::reply::Response as WarpResponse;
 use warp::{Filter, Rejection, Reply};
 
 use super::detached::{Control, Handover};
+use super::durable::{forget_persisted, persist_key, persist_signer, Durable, STORE_TIMEOUT};
 use super::origin::check_origin;
 use super::AppInner;
 use super::BusyGuard;
@@ -244,9 +245,12 @@ async fn upgrade(
                     Some(config),
                 )
                 .await;
-                let waiting = drive(socket, ip, cookie, admission, &inner).await;
-                if let Some((conn, subscriptions, persisting)) = waiting {
-                    wait_detached(conn, subscriptions, &inner, persisting).await;
+                // Boxed: the socket's driver (its buffers, its select) is
+                // freed when the socket ends, and does not stay allocated
+                // in this task while the view waits detached.
+                let waiting = Box::pin(drive(socket, ip, cookie, admission, &inner)).await;
+                if let Some(waiting) = waiting {
+                    wait_detached(waiting, &inner).await;
                 }
             }
             Err(error) => {
@@ -331,6 +335,15 @@ async fn sleep_until(deadline: Option<std::time::Instant>) {
     }
 }
 
+/// A view whose socket dropped, with what its detached wait needs.
+struct Waiting<'a> {
+    conn: Connection,
+    subscriptions: SelectAll<InfoStream>,
+    durable: Durable,
+    /// Held while the view persists: shutdown waits for its state to be saved.
+    persisting: Option<BusyGuard<'a>>,
+}
+
 /// What became of the socket after a step.
 enum Next {
     Continue,
@@ -352,7 +365,7 @@ async fn drive<'a>(
     cookie: Option<String>,
     mut admission: Admission,
     inner: &'a Arc<AppInner>,
-) -> Option<(Connection, SelectAll<InfoStream>, Option<BusyGuard<'a>>)> {
+) -> Option<Waiting<'a>> {
     let (mut sink, mut stream) = socket.split();
     let (session, identity) = inner.resolve(cookie.as_deref()).await;
     let peer = Peer {
@@ -375,14 +388,20 @@ async fn drive<'a>(
     let mut subscriptions: SelectAll<InfoStream> = SelectAll::new();
     // Held while the view persists: shutdown waits for its state to be saved.
     let mut persisting = None;
+    // The view's copy in the view-state store (`persist` views).
+    let mut durable = Durable::default();
     // The socket ended without a close from the user: the view may wait.
-    let detach = |mut conn: Connection, subscriptions, persisting| {
-        conn.detach(std::time::Instant::now())
-            .map(|_| (conn, subscriptions, persisting))
+    let detach = |mut conn: Connection, subscriptions, durable, persisting| {
+        conn.detach(std::time::Instant::now()).map(|_| Waiting {
+            conn,
+            subscriptions,
+            durable,
+            persisting,
+        })
     };
     loop {
         let next = if *closing.borrow_and_update() {
-            persist_now(inner, &conn).await;
+            durable.sync(inner, &conn, true).await;
             Next::Close(close_of(
                 conn.close(close::SERVICE_RESTART, "server restarting"),
             ))
@@ -404,11 +423,11 @@ async fn drive<'a>(
                         Some(Err(error)) => {
                             tracing::debug!(%ip, error = %sanitize_for_log(&error.to_string()), "WebSocket read error");
                             drop(admission);
-                            return detach(conn, subscriptions, persisting);
+                            return detach(conn, subscriptions, durable, persisting);
                         }
                         None => {
                             drop(admission);
-                            return detach(conn, subscriptions, persisting);
+                            return detach(conn, subscriptions, durable, persisting);
                         }
                     }
                 }
@@ -418,22 +437,37 @@ async fn drive<'a>(
                 () = sleep_until(conn.poll_timeout()) => {
                     (conn.on_timeout(std::time::Instant::now()).await, false)
                 }
+                () = sleep_until(durable.again_at()) => {
+                    durable.sync(inner, &conn, true).await;
+                    (Step::default(), false)
+                }
                 _ = closing.changed() => {
-                    persist_now(inner, &conn).await;
+                    durable.sync(inner, &conn, true).await;
                     (conn.close(close::SERVICE_RESTART, "server restarting"), false)
                 }
             };
+            // The id a view resumed here was stored under: forgotten once
+            // its new id is written.
+            let mut stale_id = None;
             if let Some(request) = step.resume.take() {
-                if let Some((resumed, handed_over)) =
+                if let Some((resumed, handed_over, handed_durable)) =
                     take_over(inner, &mut conn, &request, &mut step).await
                 {
                     conn = resumed;
                     subscriptions = handed_over;
+                    durable = handed_durable;
+                    stale_id = Some(request.id);
                 }
             }
             subscriptions.extend(conn.take_subscriptions());
             if persisting.is_none() && conn.persists() {
                 persisting = Some(inner.persisting.enter());
+            }
+            // Durable before acknowledged: the store holds what the frames
+            // of this step tell the client (see `durable.rs`).
+            durable.sync(inner, &conn, false).await;
+            if let Some(id) = stale_id {
+                forget_persisted(inner, &id).await;
             }
             deliver(&mut sink, step, stream_failed, send_timeout, inner, ip).await
         };
@@ -441,7 +475,7 @@ async fn drive<'a>(
             Next::Continue => {}
             Next::Broken => {
                 drop(admission);
-                return detach(conn, subscriptions, persisting);
+                return detach(conn, subscriptions, durable, persisting);
             }
             Next::Close(close) => {
                 // Give the shared slot up before the drain, so a shutdown
@@ -450,13 +484,25 @@ async fn drive<'a>(
                 close_and_drain(&mut sink, &mut stream, close.code, close.reason).await;
                 drop(admission);
                 // A heartbeat timeout closes the socket but keeps the view.
-                return conn
-                    .is_detached()
-                    .then_some((conn, subscriptions, persisting));
+                if conn.is_detached() {
+                    return Some(Waiting {
+                        conn,
+                        subscriptions,
+                        durable,
+                        persisting,
+                    });
+                }
+                if close.code != close::SERVICE_RESTART {
+                    durable.end(inner).await;
+                }
+                return None;
             }
             Next::CloseAndLinger(close) => {
                 admission.shared_slot = None;
                 send_close(&mut sink, close.code, close.reason).await;
+                if close.code != close::SERVICE_RESTART {
+                    durable.end(inner).await;
+                }
                 linger(&mut closing).await;
                 return None;
             }
@@ -499,7 +545,7 @@ async fn take_over(
     conn: &mut Connection,
     request: &ResumeRequest,
     step: &mut Step,
-) -> Option<(Connection, SelectAll<InfoStream>)> {
+) -> Option<(Connection, SelectAll<InfoStream>, Durable)> {
     let handed = match detached_control(inner, &request.id).await {
         Some(control) => {
             let (reply, handover) = tokio::sync::oneshot::channel::<Handover>();
@@ -519,10 +565,10 @@ async fn take_over(
         None => None,
     };
     match handed {
-        Some((resumed, resumed_step, subscriptions)) => {
+        Some((resumed, resumed_step, subscriptions, durable)) => {
             tracing::debug!(ip = %conn.peer().ip, "view resumed");
             *step = resumed_step;
-            Some((resumed, subscriptions))
+            Some((resumed, subscriptions, durable))
         }
         None => {
             // Not detached here: perhaps persisted by another process (or
@@ -537,23 +583,6 @@ async fn take_over(
             None
         }
     }
-}
-
-/// Longest wait for the view-state store (a persist view's write or read).
-const STORE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The store key of the view persisted under resume id `id`: in the
-/// tenant's namespace when the socket has one.
-fn persist_key(id: &str) -> String {
-    match crate::tenant::current() {
-        Some(tenant) => tenant.scoped(id),
-        None => id.to_owned(),
-    }
-}
-
-/// The key persisted views of this socket's tenant are sealed with.
-fn persist_signer(inner: &AppInner) -> crate::auth::Signer {
-    inner.live.signer_for(crate::tenant::current().as_ref())
 }
 
 /// The snapshot persisted under `id`, taken from the store (single use).
@@ -579,58 +608,18 @@ async fn take_persisted(inner: &AppInner, id: &str) -> Option<crate::live::Snaps
     }
 }
 
-/// Saves a `persist` view's state for a resume on any process, for the
-/// grace window (bounded wait; failures are logged: the view then only
-/// resumes here). The state is taken before the first `.await`.
-fn persist_now(
-    inner: &AppInner,
-    conn: &Connection,
-) -> impl std::future::Future<Output = ()> + Send + 'static {
-    let pending = sealed_state(inner, conn);
-    let ttl = Duration::from_secs(inner.config.reconnect_grace_secs);
-    async move {
-        let Some((store, id, sealed)) = pending else {
-            return;
-        };
-        match tokio::time::timeout(STORE_TIMEOUT, store.put(&id, sealed, ttl)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(error = %error, "cannot persist a view"),
-            Err(_) => tracing::warn!("view-state store timed out; a view was not persisted"),
-        }
-    }
-}
-
-/// The store, the id and the sealed state of a `persist` view.
-fn sealed_state(
-    inner: &AppInner,
-    conn: &Connection,
-) -> Option<(Arc<dyn crate::live::ViewStateStore>, String, Vec<u8>)> {
-    let store = inner.live.view_states()?.clone();
-    let (id, snapshot) = conn.snapshot()?;
-    let Some(sealed) = crate::live::seal_snapshot(&persist_signer(inner), &id, &snapshot) else {
-        tracing::warn!(view = %snapshot.view, "a view's state is too large to persist");
-        return None;
-    };
-    Some((store, persist_key(&id), sealed))
-}
-
-/// Forgets what was persisted under `id` (the view resumed here).
-async fn forget_persisted(inner: &AppInner, id: &str) {
-    if let Some(store) = inner.live.view_states() {
-        let _ = tokio::time::timeout(STORE_TIMEOUT, store.remove(&persist_key(id))).await;
-    }
-}
-
 /// Keeps a view whose socket dropped until its client resumes it, the
 /// grace window ends, room is needed for others, or the server stops. Its
 /// ticks and subscription messages still run; what they change is kept
-/// for the client.
-async fn wait_detached(
-    mut conn: Connection,
-    mut subscriptions: SelectAll<InfoStream>,
-    inner: &Arc<AppInner>,
-    _persisting: Option<BusyGuard<'_>>,
-) {
+/// for the client (and, for a `persist` view, written through to the
+/// view-state store).
+async fn wait_detached(waiting: Waiting<'_>, inner: &Arc<AppInner>) {
+    let Waiting {
+        mut conn,
+        mut subscriptions,
+        mut durable,
+        persisting: _persisting,
+    } = waiting;
     let Some(id) = conn.resume_id().map(str::to_owned) else {
         return;
     };
@@ -640,11 +629,16 @@ async fn wait_detached(
         id.clone(),
         session,
         conn.peer().ip,
-        conn.memory_estimate(),
+        detached_bytes(&conn),
         control,
     );
     let mut closing = inner.closing.subscribe();
-    persist_now(inner, &conn).await;
+    // Written with the rest of the grace window as its TTL.
+    durable.sync(inner, &conn, true).await;
+    // Whether the view is gone for good (its copy must go too): not when
+    // evicted for room (it may still resume from the store) or when the
+    // server stops (another process resumes it).
+    let mut ended = false;
     loop {
         let step = tokio::select! {
             request = requests.recv() => match request {
@@ -652,10 +646,9 @@ async fn wait_detached(
                     match conn.resume(*peer, version, std::time::Instant::now()) {
                         Ok(step) => {
                             inner.detached.remove(&id);
-                            if conn.persists() {
-                                forget_persisted(inner, &id).await;
-                            }
-                            let _ = reply.send(Ok((conn, step, subscriptions)));
+                            // The new socket writes the view under its new
+                            // id, then forgets this one.
+                            let _ = reply.send(Ok((conn, step, subscriptions, durable)));
                             return;
                         }
                         // Someone else's token: the view keeps waiting for
@@ -674,19 +667,33 @@ async fn wait_detached(
             () = sleep_until(conn.poll_timeout()) => {
                 conn.on_timeout(std::time::Instant::now()).await
             }
+            () = sleep_until(durable.again_at()) => {
+                durable.sync(inner, &conn, true).await;
+                continue;
+            }
             _ = closing.changed() => {
                 // A deploy: the latest state, for a resume on another process.
-                persist_now(inner, &conn).await;
+                durable.sync(inner, &conn, true).await;
                 break;
             }
         };
         subscriptions.extend(conn.take_subscriptions());
         if step.close.is_some() {
+            ended = true;
             break;
         }
-        inner.detached.update_bytes(&id, conn.memory_estimate());
+        durable.sync(inner, &conn, false).await;
+        inner.detached.update_bytes(&id, detached_bytes(&conn));
     }
     inner.detached.remove(&id);
+    if ended {
+        durable.end(inner).await;
+    }
+}
+
+/// What keeping `conn` detached costs, as the caps count it.
+fn detached_bytes(conn: &Connection) -> usize {
+    conn.memory_estimate()
 }
 
 fn close_of(step: Step) -> Close {
