@@ -37,6 +37,28 @@ pub(crate) enum Control {
     Evict,
 }
 
+/// Bytes one allocation costs beyond what it asks for (glibc malloc on
+/// 64-bit: an 8-byte header, sizes rounded up to 16).
+const ALLOCATION_OVERHEAD: usize = 16;
+
+/// Allocations a detached view holds besides its tree and state (task,
+/// channel, registry entries, context, ids), about.
+const FIXED_ALLOCATIONS: usize = 24;
+
+/// What keeping one view detached costs besides the view and its task,
+/// estimated: its registry entry and indexes (the id four times, the
+/// session twice), its control channel (tokio's first block of 32 slots),
+/// and the allocator's overhead on the view's allocations.
+pub(crate) fn overhead_bytes(id: &str, session: Option<&str>) -> usize {
+    use std::mem::size_of;
+    // A hash table slot at 7/8 load; B-tree nodes about half full.
+    let entry = size_of::<(String, Entry)>() * 8 / 7;
+    let indexes = 3 * 2 * (size_of::<u64>() + size_of::<String>());
+    let strings = 4 * id.len() + 2 * session.map_or(0, str::len);
+    let channel = 32 * size_of::<Control>() + 256;
+    entry + indexes + strings + channel + FIXED_ALLOCATIONS * ALLOCATION_OVERHEAD
+}
+
 /// The caps, from [`Config`].
 #[derive(Debug, Clone, Copy)]
 struct Caps {

@@ -193,16 +193,37 @@ impl Busy {
     }
 }
 
+impl Busy {
+    fn leave(&self) {
+        if self.count.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+}
+
 impl Drop for BusyGuard<'_> {
     fn drop(&mut self) {
-        if self
-            .0
+        self.0.leave();
+    }
+}
+
+/// A task counted in the app's `persisting` [`Busy`], for a task that
+/// owns its app (a detached view's); uncounted on drop.
+pub(crate) struct PersistingGuard(Arc<AppInner>);
+
+impl PersistingGuard {
+    pub(crate) fn new(inner: &Arc<AppInner>) -> Self {
+        inner
+            .persisting
             .count
-            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
-            == 1
-        {
-            self.0.idle.notify_waiters();
-        }
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        PersistingGuard(inner.clone())
+    }
+}
+
+impl Drop for PersistingGuard {
+    fn drop(&mut self) {
+        self.0.persisting.leave();
     }
 }
 

@@ -36,7 +36,7 @@ use super::detached::{Control, Handover};
 use super::durable::{forget_persisted, persist_key, persist_signer, Durable, STORE_TIMEOUT};
 use super::origin::check_origin;
 use super::AppInner;
-use super::BusyGuard;
+use super::{BusyGuard, PersistingGuard};
 use crate::limits::{client_ip, IpRefusal, IpSlot};
 use crate::live::{Close, Connection, Peer, ResumeRequest, Step};
 use crate::protocol::{close, ServerMessage};
@@ -245,12 +245,26 @@ async fn upgrade(
                     Some(config),
                 )
                 .await;
-                // Boxed: the socket's driver (its buffers, its select) is
-                // freed when the socket ends, and does not stay allocated
-                // in this task while the view waits detached.
-                let waiting = Box::pin(drive(socket, ip, cookie, admission, &inner)).await;
+                let waiting = drive(socket, ip, cookie, admission, &inner).await;
+                // The detached view waits in a task of its own, sized for
+                // the wait only: this one (sized for the socket's driver)
+                // ends here.
                 if let Some(waiting) = waiting {
-                    wait_detached(waiting, &inner).await;
+                    let detached = Detached {
+                        conn: waiting.conn,
+                        subscriptions: waiting.subscriptions,
+                        durable: waiting.durable,
+                        persisting: waiting.persisting.map(|_| PersistingGuard::new(&inner)),
+                    };
+                    let task = crate::tenant::scope(
+                        crate::tenant::current(),
+                        wait_detached(detached, inner.clone()),
+                    );
+                    DETACHED_TASK_BYTES.store(
+                        std::mem::size_of_val(&task) + TASK_HEADER_BYTES,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                    tokio::spawn(task);
                 }
             }
             Err(error) => {
@@ -343,6 +357,23 @@ struct Waiting<'a> {
     /// Held while the view persists: shutdown waits for its state to be saved.
     persisting: Option<BusyGuard<'a>>,
 }
+
+/// A detached view in its own task (see [`wait_detached`]).
+struct Detached {
+    conn: Connection,
+    subscriptions: SelectAll<InfoStream>,
+    durable: Durable,
+    persisting: Option<PersistingGuard>,
+}
+
+/// Bytes of the future of a detached view's task (the same for all),
+/// measured when the first one is spawned: part of what the detached
+/// caps count.
+static DETACHED_TASK_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// What tokio adds to a task's future (header, scheduler handle, id,
+/// trailer; rounded up to its 128-byte alignment), as measured.
+const TASK_HEADER_BYTES: usize = 256;
 
 /// What became of the socket after a step.
 enum Next {
@@ -481,6 +512,11 @@ async fn drive<'a>(
                 // Give the shared slot up before the drain, so a shutdown
                 // need not wait for slow clients.
                 admission.shared_slot = None;
+                // The view ended (unless it waits for its client, or the
+                // server restarts): its copy goes before the close frame.
+                if !conn.is_detached() && close.code != close::SERVICE_RESTART {
+                    durable.end(inner).await;
+                }
                 close_and_drain(&mut sink, &mut stream, close.code, close.reason).await;
                 drop(admission);
                 // A heartbeat timeout closes the socket but keeps the view.
@@ -492,17 +528,14 @@ async fn drive<'a>(
                         persisting,
                     });
                 }
-                if close.code != close::SERVICE_RESTART {
-                    durable.end(inner).await;
-                }
                 return None;
             }
             Next::CloseAndLinger(close) => {
                 admission.shared_slot = None;
-                send_close(&mut sink, close.code, close.reason).await;
                 if close.code != close::SERVICE_RESTART {
                     durable.end(inner).await;
                 }
+                send_close(&mut sink, close.code, close.reason).await;
                 linger(&mut closing).await;
                 return None;
             }
@@ -613,13 +646,14 @@ async fn take_persisted(inner: &AppInner, id: &str) -> Option<crate::live::Snaps
 /// ticks and subscription messages still run; what they change is kept
 /// for the client (and, for a `persist` view, written through to the
 /// view-state store).
-async fn wait_detached(waiting: Waiting<'_>, inner: &Arc<AppInner>) {
-    let Waiting {
+async fn wait_detached(detached: Detached, inner: Arc<AppInner>) {
+    let inner = &inner;
+    let Detached {
         mut conn,
         mut subscriptions,
         mut durable,
         persisting: _persisting,
-    } = waiting;
+    } = detached;
     let Some(id) = conn.resume_id().map(str::to_owned) else {
         return;
     };
@@ -691,9 +725,14 @@ async fn wait_detached(waiting: Waiting<'_>, inner: &Arc<AppInner>) {
     }
 }
 
-/// What keeping `conn` detached costs, as the caps count it.
+/// What keeping `conn` detached costs, as the caps count it: its task
+/// (which holds the connection itself), what the connection holds on the
+/// heap, and its registry entry and channel (see `detached.rs`).
 fn detached_bytes(conn: &Connection) -> usize {
-    conn.memory_estimate()
+    let task = DETACHED_TASK_BYTES.load(std::sync::atomic::Ordering::Relaxed);
+    let session = conn.peer().session.as_ref().map(|s| s.id.as_str());
+    let id = conn.resume_id().unwrap_or_default();
+    task + conn.heap_estimate() + super::detached::overhead_bytes(id, session)
 }
 
 fn close_of(step: Step) -> Close {
