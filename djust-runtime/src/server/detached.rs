@@ -8,7 +8,7 @@
 //! in all, by count and by estimated memory; making room evicts the oldest
 //! first, so abandoned sockets cannot pile up into a memory DoS.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
@@ -129,6 +129,11 @@ impl State {
 pub(crate) struct DetachedViews {
     caps: Caps,
     state: Mutex<State>,
+    /// Resume ids of views attached to a socket of this process: a resume
+    /// of one of them waits for its old socket to be noticed gone; any
+    /// other id that is not detached here is looked up in the store at
+    /// once.
+    attached: Mutex<HashSet<String>>,
 }
 
 impl DetachedViews {
@@ -141,7 +146,27 @@ impl DetachedViews {
                 bytes: config.max_detached_bytes,
             },
             state: Mutex::new(State::default()),
+            attached: Mutex::new(HashSet::new()),
         }
+    }
+
+    fn attached(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.attached.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A socket of this process holds the view of resume id `id`.
+    pub(crate) fn attach(&self, id: &str) {
+        self.attached().insert(id.to_owned());
+    }
+
+    /// No socket of this process holds `id`'s view any more.
+    pub(crate) fn unattach(&self, id: &str) {
+        self.attached().remove(id);
+    }
+
+    /// Whether a socket of this process holds `id`'s view.
+    pub(crate) fn is_attached(&self, id: &str) -> bool {
+        self.attached().contains(id)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

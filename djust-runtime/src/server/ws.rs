@@ -255,6 +255,7 @@ async fn upgrade(
                         subscriptions: waiting.subscriptions,
                         durable: waiting.durable,
                         persisting: waiting.persisting.map(|_| PersistingGuard::new(&inner)),
+                        attached: waiting.attached,
                     };
                     let task = crate::tenant::scope(
                         crate::tenant::current(),
@@ -354,6 +355,7 @@ struct Waiting<'a> {
     conn: Connection,
     subscriptions: SelectAll<InfoStream>,
     durable: Durable,
+    attached: AttachedMark,
     /// Held while the view persists: shutdown waits for its state to be saved.
     persisting: Option<BusyGuard<'a>>,
 }
@@ -364,6 +366,40 @@ struct Detached {
     subscriptions: SelectAll<InfoStream>,
     durable: Durable,
     persisting: Option<PersistingGuard>,
+    /// Released once the view is registered as detached, so a resume
+    /// always finds it one way or the other.
+    attached: AttachedMark,
+}
+
+/// Marks the resume id of a socket's view as attached in this process
+/// (see `DetachedViews::attach`) while it lives.
+struct AttachedMark {
+    inner: Arc<AppInner>,
+    id: Option<String>,
+}
+
+impl AttachedMark {
+    /// Follows the view's current resume id (mounts and resumes change it).
+    fn track(&mut self, id: Option<&str>) {
+        if self.id.as_deref() == id {
+            return;
+        }
+        if let Some(old) = self.id.take() {
+            self.inner.detached.unattach(&old);
+        }
+        if let Some(id) = id {
+            self.inner.detached.attach(id);
+            self.id = Some(id.to_owned());
+        }
+    }
+}
+
+impl Drop for AttachedMark {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.inner.detached.unattach(&id);
+        }
+    }
 }
 
 /// Bytes of the future of a detached view's task (the same for all),
@@ -421,12 +457,17 @@ async fn drive<'a>(
     let mut persisting = None;
     // The view's copy in the view-state store (`persist` views).
     let mut durable = Durable::default();
+    let mut attached = AttachedMark {
+        inner: inner.clone(),
+        id: None,
+    };
     // The socket ended without a close from the user: the view may wait.
-    let detach = |mut conn: Connection, subscriptions, durable, persisting| {
+    let detach = |mut conn: Connection, subscriptions, durable, attached, persisting| {
         conn.detach(std::time::Instant::now()).map(|_| Waiting {
             conn,
             subscriptions,
             durable,
+            attached,
             persisting,
         })
     };
@@ -454,11 +495,11 @@ async fn drive<'a>(
                         Some(Err(error)) => {
                             tracing::debug!(%ip, error = %sanitize_for_log(&error.to_string()), "WebSocket read error");
                             drop(admission);
-                            return detach(conn, subscriptions, durable, persisting);
+                            return detach(conn, subscriptions, durable, attached, persisting);
                         }
                         None => {
                             drop(admission);
-                            return detach(conn, subscriptions, durable, persisting);
+                            return detach(conn, subscriptions, durable, attached, persisting);
                         }
                     }
                 }
@@ -491,6 +532,7 @@ async fn drive<'a>(
                 }
             }
             subscriptions.extend(conn.take_subscriptions());
+            attached.track(conn.resume_id());
             if persisting.is_none() && conn.persists() {
                 persisting = Some(inner.persisting.enter());
             }
@@ -506,7 +548,7 @@ async fn drive<'a>(
             Next::Continue => {}
             Next::Broken => {
                 drop(admission);
-                return detach(conn, subscriptions, durable, persisting);
+                return detach(conn, subscriptions, durable, attached, persisting);
             }
             Next::Close(close) => {
                 // Give the shared slot up before the drain, so a shutdown
@@ -525,6 +567,7 @@ async fn drive<'a>(
                         conn,
                         subscriptions,
                         durable,
+                        attached,
                         persisting,
                     });
                 }
@@ -552,7 +595,8 @@ const HANDOVER_TIMEOUT: Duration = Duration::from_secs(5);
 const DETACH_WAIT: Duration = Duration::from_secs(2);
 
 /// The control channel of the view detached under `id`, waiting (at most
-/// [`DETACH_WAIT`]) for a view still attached to its dropped socket.
+/// [`DETACH_WAIT`]) for a view still attached here to its dropped socket;
+/// `None` at once when no socket of this process holds the view.
 async fn detached_control(
     inner: &AppInner,
     id: &str,
@@ -562,7 +606,7 @@ async fn detached_control(
         if let Some(control) = inner.detached.control(id) {
             return Some(control);
         }
-        if tokio::time::Instant::now() >= deadline {
+        if !inner.detached.is_attached(id) || tokio::time::Instant::now() >= deadline {
             return None;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -653,6 +697,7 @@ async fn wait_detached(detached: Detached, inner: Arc<AppInner>) {
         mut subscriptions,
         mut durable,
         persisting: _persisting,
+        attached,
     } = detached;
     let Some(id) = conn.resume_id().map(str::to_owned) else {
         return;
@@ -666,6 +711,7 @@ async fn wait_detached(detached: Detached, inner: Arc<AppInner>) {
         detached_bytes(&conn),
         control,
     );
+    drop(attached);
     let mut closing = inner.closing.subscribe();
     // Written with the rest of the grace window as its TTL.
     durable.sync(inner, &conn, true).await;
