@@ -719,7 +719,9 @@ async fn wait_detached(detached: Detached, inner: Arc<AppInner>) {
     // evicted for room (it may still resume from the store) or when the
     // server stops (another process resumes it).
     let mut ended = false;
-    loop {
+    // Detached while the server was already stopping: saved just above.
+    let stopping = *closing.borrow_and_update();
+    while !stopping {
         let step = tokio::select! {
             request = requests.recv() => match request {
                 Some(Control::Resume { peer, version, reply }) => {
