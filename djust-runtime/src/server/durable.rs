@@ -13,14 +13,21 @@
 //!   that does not change is written again every half window so its copy
 //!   never lapses, and a detached view writes with the rest of its window.
 //! * When the store fails or is slow (each write waits at most
-//!   `STORE_TIMEOUT`): the event is still applied and answered, nothing is
-//!   shown to the user, a warning is logged (once a second), and the view
-//!   is written again at its next change or within [`RETRY`]. Meanwhile
-//!   the view lives on in this process (it still resumes here). A circuit
-//!   breaker stops other views from waiting on a store that just failed:
-//!   for [`RETRY`] they skip the write (and retry later), then one write
-//!   probes the store. Availability first, as for the rest of djust's Redis
-//!   state: a store outage must not stop a page from working.
+//!   `STORE_TIMEOUT`): the reply waits, and the write is tried again,
+//!   for at most [`DURABLE_WAIT`] in all (a warning is logged once a
+//!   second). A short outage (a Redis restart, a failover, a pause) is
+//!   then only a slow reply. Past that, the reply is not sent: the socket
+//!   closes with 1013 (try again later) and the view waits detached in
+//!   this process, as after a network drop. The client reconnects and
+//!   resumes: here, with the view as it is (the unsaved change included);
+//!   elsewhere, from the last snapshot saved, which holds every change a
+//!   reply acknowledged. Nothing acknowledged is ever missing from the
+//!   store; an event that was not acknowledged may or may not count, as
+//!   for any request whose answer was lost. A circuit breaker spares the
+//!   other views the timeout of a store that just failed: for [`RETRY`]
+//!   their writes skip the store (and wait), then one write probes it.
+//!   Writes that acknowledge nothing (a detached view's updates, the
+//!   renewal of an idle view's copy) are retried without holding anything.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -36,6 +43,13 @@ pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How soon a write that failed is tried again; how long the breaker
 /// stays open after a failure.
 pub(crate) const RETRY: Duration = Duration::from_secs(1);
+
+/// How long a reply waits, at most, for its view's state to reach the
+/// store (see [`Durable::wait_durable`]).
+pub(crate) const DURABLE_WAIT: Duration = Duration::from_secs(5);
+
+/// How often a waiting reply tries the store again.
+const DURABLE_RETRY: Duration = Duration::from_millis(100);
 
 /// The store key of the view persisted under resume id `id`: in the
 /// tenant's namespace when the socket has one.
@@ -70,12 +84,37 @@ pub(crate) struct Durable {
     /// When to write again without a change (to keep the copy from
     /// expiring, or to retry a failed write).
     again_at: Option<Instant>,
+    /// The view's current state is not in the store: its last write
+    /// failed or was skipped by the breaker.
+    dirty: bool,
 }
 
 impl Durable {
     /// When [`Durable::sync`] must run again even without a change.
     pub(crate) fn again_at(&self) -> Option<Instant> {
         self.again_at
+    }
+
+    /// Whether the view's current state failed to reach the store.
+    pub(crate) fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Retries [`Durable::sync`] until the store holds `conn`'s state or
+    /// [`DURABLE_WAIT`] has passed; `true` when it does. Each try is
+    /// bounded by the store timeout; while the breaker is open the tries
+    /// skip the store and wait for its probe to succeed.
+    pub(crate) async fn wait_durable(&mut self, inner: &AppInner, conn: &mut Connection) -> bool {
+        let deadline = Instant::now() + DURABLE_WAIT;
+        while self.dirty {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(DURABLE_RETRY).await;
+            // `&mut`: a connection is `Send` but not `Sync`.
+            self.sync(inner, &*conn, false).await;
+        }
+        true
     }
 
     /// Writes `conn`'s snapshot unless the store already holds this very
@@ -105,6 +144,7 @@ impl Durable {
         if inner.live.view_states().is_none() || !conn.persists() {
             return Prepared::Nothing;
         }
+        self.dirty = false;
         let Some((id, snapshot)) = conn.snapshot() else {
             return Prepared::Nothing;
         };
@@ -137,6 +177,7 @@ impl Durable {
         if !inner.persist_breaker.allow(now) {
             self.written = None;
             self.again_at = Some(now + RETRY);
+            self.dirty = true;
             return Prepared::Nothing;
         }
         Prepared::Write(Write {
@@ -175,11 +216,12 @@ impl Durable {
                     tracing::warn!(
                         error = %crate::security::sanitize_for_log(&error),
                         suppressed,
-                        "view-state store write failed; the view is answered anyway and written again later"
+                        "view-state store write failed; the reply waits and the write is tried again"
                     );
                 }
                 self.written = None;
                 self.again_at = Some(now + RETRY);
+                self.dirty = true;
                 false
             }
         }

@@ -539,7 +539,9 @@ async fn drive<'a>(
             // Durable before acknowledged: the store holds what the frames
             // of this step tell the client (see `durable.rs`).
             durable.sync(inner, &conn, false).await;
-            if let Some(id) = stale_id {
+            if durable.is_dirty() && !durable.wait_durable(inner, &mut conn).await {
+                step = unsaved(&mut conn, ip);
+            } else if let Some(id) = stale_id {
                 forget_persisted(inner, &id).await;
             }
             deliver(&mut sink, step, stream_failed, send_timeout, inner, ip).await
@@ -770,6 +772,27 @@ async fn wait_detached(detached: Detached, inner: Arc<AppInner>) {
     inner.detached.remove(&id);
     if ended {
         durable.end(inner).await;
+    }
+}
+
+/// The step instead of one whose frames would acknowledge a state the
+/// view-state store does not hold: no frame, the view detached (it waits
+/// for its client, as after a network drop), the socket closed with 1013
+/// (try again later) so the client reconnects and resumes.
+fn unsaved(conn: &mut Connection, ip: IpAddr) -> Step {
+    tracing::warn!(%ip, "a persist view's state could not be saved; closing its socket (1013) unanswered");
+    let close = if conn.detach(std::time::Instant::now()).is_some() {
+        Close {
+            code: close::TRY_AGAIN_LATER,
+            reason: "state not saved",
+            cooldown: false,
+        }
+    } else {
+        close_of(conn.close(close::TRY_AGAIN_LATER, "state not saved"))
+    };
+    Step {
+        close: Some(close),
+        ..Step::default()
     }
 }
 
