@@ -723,7 +723,10 @@ async fn wait_detached(detached: Detached, inner: Arc<AppInner>) {
     let mut ended = false;
     // Detached while the server was already stopping: saved just above.
     let stopping = *closing.borrow_and_update();
-    while !stopping {
+    loop {
+        if stopping {
+            break;
+        }
         let step = tokio::select! {
             request = requests.recv() => match request {
                 Some(Control::Resume { peer, version, reply }) => {
