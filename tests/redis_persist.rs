@@ -38,6 +38,31 @@ impl Cart {
     }
 }
 
+/// A cart without `#[rate_limit]` (whose Redis buckets fail closed while
+/// Redis is down): its events only meet the view-state store.
+#[derive(Serialize, Deserialize)]
+struct Jot {
+    items: Vec<String>,
+}
+
+#[live_view(public, name = "jot", persist)]
+impl Jot {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(Jot { items: Vec::new() })
+    }
+
+    fn render(&self) -> Html {
+        html! {
+            <ul>for (index, item) in self.items.iter().enumerate() key = index { <li>{item}</li> }</ul>
+        }
+    }
+
+    #[event_handler]
+    fn add(&mut self, item: String) {
+        self.items.push(item);
+    }
+}
+
 async fn server(redis: &RedisServer) -> djust::Server {
     App::new()
         .config(djust::Config {
@@ -45,6 +70,7 @@ async fn server(redis: &RedisServer) -> djust::Server {
             ..test_config()
         })
         .live("/", Cart::view())
+        .live("/jot", Jot::view())
         .bind("127.0.0.1:0")
         .await
         .expect("bind")
@@ -113,7 +139,9 @@ async fn a_view_saved_by_one_process_resumes_on_the_other_through_redis() {
         .as_str()
         .unwrap_or_default()
         .contains("secret-sauce"));
-    assert!(snapshots(&redis).await.is_empty(), "taken once");
+    // Taken once: what Redis holds now is B's copy, under the new token's
+    // id (written before `resumed` was sent).
+    assert_eq!(snapshots(&redis).await.len(), 1, "taken once");
     let (_again, frames) = resume(b.local_addr(), &token).await;
     assert_eq!(frames[0]["type"], "resume_refused");
     b.shutdown().await;
@@ -142,6 +170,63 @@ async fn a_dropped_socket_resumes_on_the_other_process_through_redis() {
         .as_str()
         .unwrap_or_default()
         .contains("kept"));
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// Frames until the socket closes, waiting through silences (a reply held
+/// while the store is down); the close code and the frames.
+async fn until_closed_patiently(socket: &mut Socket) -> (Option<u16>, Vec<Value>) {
+    let mut frames = Vec::new();
+    for _ in 0..10 {
+        match next(socket).await {
+            Incoming::Frame(frame) => frames.push(frame),
+            Incoming::Closed(code) => return (code, frames),
+            Incoming::Timeout => continue,
+        }
+    }
+    (None, frames)
+}
+
+#[tokio::test]
+async fn a_change_redis_cannot_save_is_not_acknowledged() {
+    let Some(mut redis) = RedisServer::start("redis_persist_down") else {
+        return;
+    };
+    let a = server(&redis).await;
+    let b = server(&redis).await;
+    let (mut socket, mounted) = mount_page(a.local_addr(), "/jot", "jot").await;
+    let token = mounted["resume_token"].as_str().expect("token").to_owned();
+    let frames = send_event(&mut socket, "add", json!({"item": "kept"}), 1).await;
+    assert_eq!(frames[0]["type"], "patch", "acknowledged: {frames:?}");
+    // Redis goes away: the next change cannot be saved, so its reply never
+    // comes; the socket closes with 1013 (try again later) instead.
+    redis.kill();
+    send_json(
+        &mut socket,
+        &json!({"type": "event", "event": "add", "params": {"item": "unsaved"}, "ref": 2}),
+    )
+    .await;
+    let (code, frames) = until_closed_patiently(&mut socket).await;
+    assert_eq!(code, Some(1013), "{frames:?}");
+    assert!(
+        frames.iter().all(|frame| frame["ref"] != 2),
+        "the unsaved change was not acknowledged: {frames:?}"
+    );
+    // Redis is back (its append-only file kept the snapshot). On another
+    // process the view comes back as saved: with every acknowledged change.
+    redis.spawn();
+    // (B refuses sockets with 429 until its Redis connection is back.)
+    let mut resumed = connect_when_admitted(b.local_addr(), &[]).await;
+    send_json(
+        &mut resumed,
+        &json!({"type": "resume", "view": "jot", "token": token, "version": 2}),
+    )
+    .await;
+    let frames = until_pong(&mut resumed).await;
+    assert_eq!(frames[0]["type"], "resumed", "{frames:?}");
+    let page = frames[1]["html"].as_str().unwrap_or_default();
+    assert!(page.contains("kept") && !page.contains("unsaved"), "{page}");
     a.shutdown().await;
     b.shutdown().await;
 }

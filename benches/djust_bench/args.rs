@@ -23,9 +23,11 @@ USAGE:
                                    serve the bench views on 127.0.0.1:0 (used by --spawn)
 
 OPTIONS:
-  --scenario counter|limited|chat|table|search   view and events (default counter)
+  --scenario counter|limited|persisted|chat|table|search   view and events (default counter)
                       limited: the counter with #[rate_limit(rate = 1000000, burst = 1000000)]
                                (never refuses; all clients share the 127.0.0.1 bucket)
+                      persisted: the counter with #[live_view(persist)]: with --redis every
+                                 event writes its sealed state to Redis before the reply
                       chat: each event posts one message to the sender's room; every
                             view of the room gets it through handle_info
   --room-size K       chat: views per room (default 10); session i joins room
@@ -58,6 +60,7 @@ OPTIONS:
 pub enum Scenario {
     Counter,
     Limited,
+    Persisted,
     Chat,
     Table,
     Search,
@@ -65,9 +68,10 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in `--help` order.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Counter,
         Scenario::Limited,
+        Scenario::Persisted,
         Scenario::Chat,
         Scenario::Table,
         Scenario::Search,
@@ -77,6 +81,7 @@ impl Scenario {
         match self {
             Scenario::Counter => "counter",
             Scenario::Limited => "limited",
+            Scenario::Persisted => "persisted",
             Scenario::Chat => "chat",
             Scenario::Table => "table",
             Scenario::Search => "search",
@@ -86,6 +91,7 @@ impl Scenario {
         match self {
             Scenario::Counter => "/",
             Scenario::Limited => "/limited",
+            Scenario::Persisted => "/persisted",
             Scenario::Chat => "/chat",
             Scenario::Table => "/table",
             Scenario::Search => "/search",
@@ -93,7 +99,7 @@ impl Scenario {
     }
     pub fn default_event(self) -> &'static str {
         match self {
-            Scenario::Counter | Scenario::Limited => "increment",
+            Scenario::Counter | Scenario::Limited | Scenario::Persisted => "increment",
             Scenario::Chat => "send",
             Scenario::Table => "bump",
             Scenario::Search => "search",
@@ -190,7 +196,7 @@ pub fn parse_args(raw: &[String]) -> BenchResult<Args> {
                     .into_iter()
                     .find(|scenario| scenario.name() == name)
                     .ok_or_else(|| {
-                        format!("unknown scenario `{name}` (counter|limited|chat|table|search)")
+                        format!("unknown scenario `{name}` (counter|limited|persisted|chat|table|search)")
                     })?
             }
             "--sessions" => args.sessions = number("--sessions", value("--sessions")?)?,

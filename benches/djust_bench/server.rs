@@ -15,7 +15,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use crate::args::NO_REDIS_FEATURE;
 use crate::args::{check_redis_url, Args, MAX_ROOMS};
 use crate::client::{parse_url, Target, IO_TIMEOUT};
-use crate::views::{BenchChat, BenchCounter, BenchLimited, BenchSearch, BenchTable, ChatRooms};
+use crate::views::{
+    BenchChat, BenchCounter, BenchLimited, BenchPersisted, BenchSearch, BenchTable, ChatRooms,
+};
 use crate::BenchResult;
 
 /// Secret of the bench server (not a real secret: loopback benchmark only).
@@ -62,6 +64,7 @@ async fn bench_app(spec: &ServeSpec) -> BenchResult<App> {
         .state(rooms)
         .live("/", BenchCounter::view())
         .live("/limited", BenchLimited::view())
+        .live("/persisted", BenchPersisted::view())
         .live("/chat", BenchChat::view())
         .live("/table", BenchTable::view())
         .live("/search", BenchSearch::view()))

@@ -59,6 +59,50 @@ impl BenchCounter {
     }
 }
 
+/// The counter with `#[live_view(persist)]` (served at `/persisted`): with
+/// a view-state store (`--redis`), every event that changes the count
+/// writes the view's sealed state before its reply (issue 20), so runs of
+/// this and `counter` give the cost of write-through persistence.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct BenchPersisted {
+    count: i64,
+}
+
+#[live_view(public, name = "bench_persisted", persist)]
+impl BenchPersisted {
+    fn mount(_ctx: &mut MountCtx) -> Result<Self> {
+        Ok(BenchPersisted { count: 0 })
+    }
+
+    fn render(&self) -> Html {
+        html! {
+            <main class="counter">
+                <h1>"Counter"</h1>
+                <p class="count" id="count">{self.count}</p>
+                <button id="decrement" dj-click="decrement">"−1"</button>
+                <button id="increment" dj-click="increment">"+1"</button>
+                <button id="add10" dj-click="increment" dj-value-by="10">"+10"</button>
+                <button id="reset" dj-click="reset">"Reset"</button>
+            </main>
+        }
+    }
+
+    #[event_handler]
+    fn increment(&mut self, #[default(1)] by: i64) {
+        self.count = self.count.saturating_add(by.clamp(-1000, 1000));
+    }
+
+    #[event_handler]
+    fn decrement(&mut self) {
+        self.count = self.count.saturating_sub(1);
+    }
+
+    #[event_handler]
+    fn reset(&mut self) {
+        self.count = 0;
+    }
+}
+
 /// The counter with `#[rate_limit]` on `increment` (served at `/limited`):
 /// every event takes a token from the configured limiter, in memory or, with
 /// `--redis`, one `EVALSHA` in Redis.

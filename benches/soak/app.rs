@@ -7,7 +7,7 @@
 
 use djust::prelude::*;
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncReadExt as _;
+use tokio::io::AsyncBufReadExt as _;
 
 /// The secret of the server under test (loopback benchmark only).
 const SECRET: &str = "djust-soak secret key, at least thirty-two bytes!";
@@ -48,8 +48,14 @@ impl Tally {
     }
 }
 
+/// Asked on stdin: the server answers `detached COUNT BYTES` on stdout
+/// (`Server::detached_views`: the views waiting for their client and the
+/// estimate the detached caps count).
+pub const ASK_DETACHED: &str = "detached";
+
 /// `djust-soak serve [--redis URL]`: serves on 127.0.0.1:0, prints
-/// `listening ADDR`, and shuts down gracefully when stdin closes.
+/// `listening ADDR`, answers [`ASK_DETACHED`] lines, and shuts down
+/// gracefully when stdin closes.
 pub async fn serve(raw: &[String]) -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -73,8 +79,13 @@ pub async fn serve(raw: &[String]) -> Result<(), String> {
         .await
         .map_err(|error| error.to_string())?;
     println!("{LISTENING}{}", server.local_addr());
-    let mut sink = Vec::new();
-    let _ = tokio::io::stdin().read_to_end(&mut sink).await;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.trim() == ASK_DETACHED {
+            let (count, bytes) = server.detached_views();
+            println!("{ASK_DETACHED} {count} {bytes}");
+        }
+    }
     server.shutdown().await;
     Ok(())
 }

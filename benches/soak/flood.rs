@@ -34,7 +34,7 @@ pub async fn run(options: &Options) -> Result<Value, String> {
         ("DJUST_MAX_DETACHED_BYTES", cap_bytes.to_string()),
         ("DJUST_MAX_SESSIONS", (options.sockets * 2).to_string()),
     ];
-    let server = ServerChild::start(None, &env).await?;
+    let mut server = ServerChild::start(None, &env).await?;
     let addr = server.addr;
     // Baseline: the server after a few hundred users came and went cleanly.
     for index in 0..200 {
@@ -95,6 +95,7 @@ pub async fn run(options: &Options) -> Result<Value, String> {
         Err(_) => "could not mount",
     };
     let fds_after = open_fds(server.pid).unwrap_or(0);
+    let (detached_views, detached_estimate) = server.detached_views().await.unwrap_or((0, 0));
     server.stop().await;
     let limit_kib = baseline + cap_bytes as u64 / 1024;
     Ok(json!({
@@ -112,6 +113,14 @@ pub async fn run(options: &Options) -> Result<Value, String> {
             "peak_under_baseline_plus_cap": peak <= limit_kib as f64,
         },
         "server_fds_after": fds_after,
+        // After the user check (one more view, detached by its last drop).
+        "detached_views_after": detached_views,
+        "detached_estimate_bytes_after": detached_estimate,
+        "rss_growth_per_estimated_byte": if detached_estimate > 0 {
+            (after.saturating_sub(baseline) * 1024) as f64 / detached_estimate as f64
+        } else {
+            0.0
+        },
         "user_after_flood": user_check,
         "samples": samples.iter().map(|s| [s.secs.round(), s.rss_kib, s.fds]).collect::<Vec<_>>(),
     }))

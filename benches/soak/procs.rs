@@ -111,6 +111,7 @@ pub struct ServerChild {
     pub child: Child,
     pub addr: SocketAddr,
     pub pid: u32,
+    stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
 }
 
 impl ServerChild {
@@ -144,7 +145,31 @@ impl ServerChild {
             .strip_prefix(LISTENING)
             .and_then(|a| a.trim().parse().ok())
             .ok_or_else(|| format!("unexpected line from the server: {line}"))?;
-        Ok(ServerChild { child, addr, pid })
+        Ok(ServerChild {
+            child,
+            addr,
+            pid,
+            stdout: lines,
+        })
+    }
+
+    /// The server's detached views and their estimated bytes, as the caps
+    /// count them (asked on its stdin).
+    pub async fn detached_views(&mut self) -> Option<(u64, u64)> {
+        use tokio::io::AsyncWriteExt as _;
+        let stdin = self.child.stdin.as_mut()?;
+        let ask = format!("{}\n", crate::app::ASK_DETACHED);
+        stdin.write_all(ask.as_bytes()).await.ok()?;
+        stdin.flush().await.ok()?;
+        let line = tokio::time::timeout(Duration::from_secs(10), self.stdout.next_line())
+            .await
+            .ok()?
+            .ok()??;
+        let mut words = line.split_whitespace();
+        if words.next() != Some(crate::app::ASK_DETACHED) {
+            return None;
+        }
+        Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
     }
 
     /// Graceful stop: stdin closes, the server persists and closes with 1012.

@@ -326,8 +326,15 @@ tokio::task_local! {
 
 /// Runs `future` as the handling of a request of `tenant`: framework code
 /// inside it signs and keys for that tenant ([`current`]).
-pub async fn scope<F: std::future::Future>(tenant: Option<Tenant>, future: F) -> F::Output {
-    CURRENT.scope(tenant, future).await
+///
+/// Not an `async fn`: that would keep `future` twice in its state (as the
+/// argument and inside the scope), doubling the memory of every task
+/// spawned with it.
+pub fn scope<F: std::future::Future>(
+    tenant: Option<Tenant>,
+    future: F,
+) -> impl std::future::Future<Output = F::Output> {
+    CURRENT.scope(tenant, future)
 }
 
 /// The tenant of the request being handled (`None` outside a request, or

@@ -313,13 +313,36 @@ impl Connection {
         self.resume_id.as_deref()
     }
 
-    /// What keeping this connection costs, estimated: the mounted view's
-    /// last tree and the frames kept for a detached client (the view's own
-    /// state is not measured; it is usually smaller than its rendering).
+    /// What keeping this connection costs, estimated: the connection
+    /// itself and [`Connection::heap_estimate`].
     pub fn memory_estimate(&self) -> usize {
-        let tree = self.live.as_ref().map_or(0, LiveSession::heap_bytes);
-        let missed = self.detached.as_ref().map_or(0, |d| d.missed_bytes);
-        std::mem::size_of::<Connection>() + tree + missed
+        std::mem::size_of::<Connection>() + self.heap_estimate()
+    }
+
+    /// What this connection holds on the heap, estimated: the mounted
+    /// view (its state, see [`LiveSession::state_bytes`], its context and
+    /// its last tree), who it serves, and the frames kept for a detached
+    /// client. Allocator overhead is not included.
+    pub fn heap_estimate(&self) -> usize {
+        use std::mem::size_of;
+        let view = self.live.as_ref().map_or(0, |live| {
+            live.heap_bytes() + live.state_bytes() + size_of::<Ctx>() + live.url().len()
+        });
+        let missed = self.detached.as_ref().map_or(0, |detached| {
+            detached.missed_bytes + detached.missed.capacity() * size_of::<ServerMessage>()
+        });
+        let session = self.peer.session.as_ref().map_or(0, |session| {
+            // The connection's copy, and the context's id and CSRF token.
+            2 * (session.id.len() + session.csrf_token.len())
+                + session.user_id.as_ref().map_or(0, String::len)
+                + session
+                    .data
+                    .iter()
+                    .map(|(key, value)| key.len() + value.len() + 64)
+                    .sum::<usize>()
+        });
+        let ids = self.id.len() + self.resume_id.as_ref().map_or(0, String::len);
+        view + missed + session + ids
     }
 
     /// The next instant [`Connection::on_timeout`] must be called at: the
@@ -1005,6 +1028,11 @@ impl Connection {
             streamed: false,
         });
         Some(id)
+    }
+
+    /// When the grace window of a detached view ends (`None`: attached).
+    pub fn detached_until(&self) -> Option<Instant> {
+        self.detached.as_ref().map(|detached| detached.until)
     }
 
     /// Whether the mounted view persists (`#[live_view(persist)]`).

@@ -40,6 +40,7 @@ pub use endpoint::{page_title, Endpoint};
 pub use frames::update_frames;
 pub use gates::json_depth_exceeds;
 pub(crate) use guard::{panic_text, ViewCodeScope};
+pub(crate) use persist::{encode as encode_snapshot, seal_encoded as seal_encoded_snapshot};
 pub use persist::{
     open as open_snapshot, seal as seal_snapshot, MemoryViewStateStore, Snapshot, ViewStateStore,
     MAX_SNAPSHOT_BYTES,

@@ -56,13 +56,23 @@ fn cipher(signer: &Signer) -> ChaCha20Poly1305 {
 
 /// `snapshot` encrypted and authenticated for `id` (a random nonce first).
 pub fn seal(signer: &Signer, id: &str, snapshot: &Snapshot) -> Option<Vec<u8>> {
-    let plain = serde_json::to_vec(snapshot).ok()?;
+    seal_encoded(signer, id, &encode(snapshot)?)
+}
+
+/// The plain bytes [`seal`] encrypts (JSON of the snapshot): the server
+/// compares them to skip writing a snapshot that did not change.
+pub(crate) fn encode(snapshot: &Snapshot) -> Option<Vec<u8>> {
+    serde_json::to_vec(snapshot).ok()
+}
+
+/// [`seal`] for a snapshot already [`encode`]d.
+pub(crate) fn seal_encoded(signer: &Signer, id: &str, plain: &[u8]) -> Option<Vec<u8>> {
     let nonce: [u8; NONCE_LEN] = rand::random();
     let sealed = cipher(signer)
         .encrypt(
             Nonce::from_slice(&nonce),
             Payload {
-                msg: &plain,
+                msg: plain,
                 aad: id.as_bytes(),
             },
         )

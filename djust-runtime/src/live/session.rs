@@ -628,6 +628,26 @@ impl LiveSession {
         self.nodes.heap_bytes()
     }
 
+    /// Bytes the view's own state holds, estimated: the struct itself,
+    /// and for a `persist` view what its serialized state says of its
+    /// heap: the bytes of the JSON, plus for each JSON string (counted by
+    /// its quotes) one `String` and one allocation, which is what a state
+    /// of strings and collections of strings holds. The heap of a view
+    /// that does not persist is not visible; its rendering usually holds
+    /// as much.
+    pub fn state_bytes(&self) -> usize {
+        let own = std::mem::size_of_val(&*self.view);
+        let state = if self.meta.persist {
+            self.view.snapshot().and_then(Result::ok).map_or(0, |json| {
+                let strings = json.iter().filter(|byte| **byte == b'"').count() / 2;
+                json.len() + strings * (std::mem::size_of::<String>() + 16)
+            })
+        } else {
+            0
+        };
+        own + state + self.title.capacity()
+    }
+
     /// The HTML of the last tree sent.
     pub fn html(&self) -> String {
         to_html(&self.nodes)

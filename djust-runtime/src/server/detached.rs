@@ -8,20 +8,22 @@
 //! in all, by count and by estimated memory; making room evicts the oldest
 //! first, so abandoned sockets cannot pile up into a memory DoS.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
 use futures_util::stream::SelectAll;
 use tokio::sync::{mpsc, oneshot};
 
+use super::durable::Durable;
 use crate::config::Config;
 use crate::limits::address_group;
 use crate::live::{Connection, Peer, ResumeRefusal, Step};
 use crate::view::InfoStream;
 
 /// What a resumed view hands to its new socket's driver.
-pub(crate) type Handover = Result<(Connection, Step, SelectAll<InfoStream>), ResumeRefusal>;
+pub(crate) type Handover =
+    Result<(Connection, Step, SelectAll<InfoStream>, Durable), ResumeRefusal>;
 
 /// A message to a detached view's task.
 pub(crate) enum Control {
@@ -33,6 +35,28 @@ pub(crate) enum Control {
     },
     /// Room was needed: drop the view.
     Evict,
+}
+
+/// Bytes one allocation costs beyond what it asks for (glibc malloc on
+/// 64-bit: an 8-byte header, sizes rounded up to 16).
+const ALLOCATION_OVERHEAD: usize = 16;
+
+/// Allocations a detached view holds besides its tree and state (task,
+/// channel, registry entries, context, ids), about.
+const FIXED_ALLOCATIONS: usize = 24;
+
+/// What keeping one view detached costs besides the view and its task,
+/// estimated: its registry entry and indexes (the id four times, the
+/// session twice), its control channel (tokio's first block of 32 slots),
+/// and the allocator's overhead on the view's allocations.
+pub(crate) fn overhead_bytes(id: &str, session: Option<&str>) -> usize {
+    use std::mem::size_of;
+    // A hash table slot at 7/8 load; B-tree nodes about half full.
+    let entry = size_of::<(String, Entry)>() * 8 / 7;
+    let indexes = 3 * 2 * (size_of::<u64>() + size_of::<String>());
+    let strings = 4 * id.len() + 2 * session.map_or(0, str::len);
+    let channel = 32 * size_of::<Control>() + 256;
+    entry + indexes + strings + channel + FIXED_ALLOCATIONS * ALLOCATION_OVERHEAD
 }
 
 /// The caps, from [`Config`].
@@ -105,6 +129,11 @@ impl State {
 pub(crate) struct DetachedViews {
     caps: Caps,
     state: Mutex<State>,
+    /// Resume ids of views attached to a socket of this process: a resume
+    /// of one of them waits for its old socket to be noticed gone; any
+    /// other id that is not detached here is looked up in the store at
+    /// once.
+    attached: Mutex<HashSet<String>>,
 }
 
 impl DetachedViews {
@@ -117,7 +146,27 @@ impl DetachedViews {
                 bytes: config.max_detached_bytes,
             },
             state: Mutex::new(State::default()),
+            attached: Mutex::new(HashSet::new()),
         }
+    }
+
+    fn attached(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.attached.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A socket of this process holds the view of resume id `id`.
+    pub(crate) fn attach(&self, id: &str) {
+        self.attached().insert(id.to_owned());
+    }
+
+    /// No socket of this process holds `id`'s view any more.
+    pub(crate) fn unattach(&self, id: &str) {
+        self.attached().remove(id);
+    }
+
+    /// Whether a socket of this process holds `id`'s view.
+    pub(crate) fn is_attached(&self, id: &str) -> bool {
+        self.attached().contains(id)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

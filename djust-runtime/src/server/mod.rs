@@ -22,6 +22,7 @@ mod body;
 mod conn_table;
 mod connection;
 mod detached;
+mod durable;
 mod extensions;
 pub mod files;
 mod flash;
@@ -192,16 +193,37 @@ impl Busy {
     }
 }
 
+impl Busy {
+    fn leave(&self) {
+        if self.count.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+}
+
 impl Drop for BusyGuard<'_> {
     fn drop(&mut self) {
-        if self
-            .0
+        self.0.leave();
+    }
+}
+
+/// A task counted in the app's `persisting` [`Busy`], for a task that
+/// owns its app (a detached view's); uncounted on drop.
+pub(crate) struct PersistingGuard(Arc<AppInner>);
+
+impl PersistingGuard {
+    pub(crate) fn new(inner: &Arc<AppInner>) -> Self {
+        inner
+            .persisting
             .count
-            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
-            == 1
-        {
-            self.0.idle.notify_waiters();
-        }
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        PersistingGuard(inner.clone())
+    }
+}
+
+impl Drop for PersistingGuard {
+    fn drop(&mut self) {
+        self.0.persisting.leave();
     }
 }
 
@@ -241,6 +263,9 @@ pub(crate) struct AppInner {
     /// Sockets and detached views holding a `persist` view: shutdown waits
     /// for them to save their state.
     pub(crate) persisting: Busy,
+    /// Stops `persist` views from waiting on a view-state store that just
+    /// failed (see `durable.rs`).
+    pub(crate) persist_breaker: durable::Breaker,
     /// Flips to `true` when the server shuts down: live sockets close (1012)
     /// so clients reconnect elsewhere instead of hanging on.
     pub(crate) closing: tokio::sync::watch::Sender<bool>,
@@ -642,6 +667,7 @@ impl App {
             state: self.state,
             live_connections: AtomicUsize::new(0),
             persisting: Busy::default(),
+            persist_breaker: durable::Breaker::default(),
             closing: tokio::sync::watch::Sender::new(false),
             login_note_html: self.login_note_html,
             config,

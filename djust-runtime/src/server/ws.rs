@@ -33,9 +33,10 @@ use warp::reply::Response as WarpResponse;
 use warp::{Filter, Rejection, Reply};
 
 use super::detached::{Control, Handover};
+use super::durable::{forget_persisted, persist_key, persist_signer, Durable, STORE_TIMEOUT};
 use super::origin::check_origin;
 use super::AppInner;
-use super::BusyGuard;
+use super::{BusyGuard, PersistingGuard};
 use crate::limits::{client_ip, IpRefusal, IpSlot};
 use crate::live::{Close, Connection, Peer, ResumeRequest, Step};
 use crate::protocol::{close, ServerMessage};
@@ -245,8 +246,26 @@ async fn upgrade(
                 )
                 .await;
                 let waiting = drive(socket, ip, cookie, admission, &inner).await;
-                if let Some((conn, subscriptions, persisting)) = waiting {
-                    wait_detached(conn, subscriptions, &inner, persisting).await;
+                // The detached view waits in a task of its own, sized for
+                // the wait only: this one (sized for the socket's driver)
+                // ends here.
+                if let Some(waiting) = waiting {
+                    let detached = Detached {
+                        conn: waiting.conn,
+                        subscriptions: waiting.subscriptions,
+                        durable: waiting.durable,
+                        persisting: waiting.persisting.map(|_| PersistingGuard::new(&inner)),
+                        attached: waiting.attached,
+                    };
+                    let task = crate::tenant::scope(
+                        crate::tenant::current(),
+                        wait_detached(detached, inner.clone()),
+                    );
+                    DETACHED_TASK_BYTES.store(
+                        std::mem::size_of_val(&task) + TASK_HEADER_BYTES,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                    tokio::spawn(task);
                 }
             }
             Err(error) => {
@@ -331,6 +350,67 @@ async fn sleep_until(deadline: Option<std::time::Instant>) {
     }
 }
 
+/// A view whose socket dropped, with what its detached wait needs.
+struct Waiting<'a> {
+    conn: Connection,
+    subscriptions: SelectAll<InfoStream>,
+    durable: Durable,
+    attached: AttachedMark,
+    /// Held while the view persists: shutdown waits for its state to be saved.
+    persisting: Option<BusyGuard<'a>>,
+}
+
+/// A detached view in its own task (see [`wait_detached`]).
+struct Detached {
+    conn: Connection,
+    subscriptions: SelectAll<InfoStream>,
+    durable: Durable,
+    persisting: Option<PersistingGuard>,
+    /// Released once the view is registered as detached, so a resume
+    /// always finds it one way or the other.
+    attached: AttachedMark,
+}
+
+/// Marks the resume id of a socket's view as attached in this process
+/// (see `DetachedViews::attach`) while it lives.
+struct AttachedMark {
+    inner: Arc<AppInner>,
+    id: Option<String>,
+}
+
+impl AttachedMark {
+    /// Follows the view's current resume id (mounts and resumes change it).
+    fn track(&mut self, id: Option<&str>) {
+        if self.id.as_deref() == id {
+            return;
+        }
+        if let Some(old) = self.id.take() {
+            self.inner.detached.unattach(&old);
+        }
+        if let Some(id) = id {
+            self.inner.detached.attach(id);
+            self.id = Some(id.to_owned());
+        }
+    }
+}
+
+impl Drop for AttachedMark {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.inner.detached.unattach(&id);
+        }
+    }
+}
+
+/// Bytes of the future of a detached view's task (the same for all),
+/// measured when the first one is spawned: part of what the detached
+/// caps count.
+static DETACHED_TASK_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// What tokio adds to a task's future (header, scheduler handle, id,
+/// trailer; rounded up to its 128-byte alignment), as measured.
+const TASK_HEADER_BYTES: usize = 256;
+
 /// What became of the socket after a step.
 enum Next {
     Continue,
@@ -352,7 +432,7 @@ async fn drive<'a>(
     cookie: Option<String>,
     mut admission: Admission,
     inner: &'a Arc<AppInner>,
-) -> Option<(Connection, SelectAll<InfoStream>, Option<BusyGuard<'a>>)> {
+) -> Option<Waiting<'a>> {
     let (mut sink, mut stream) = socket.split();
     let (session, identity) = inner.resolve(cookie.as_deref()).await;
     let peer = Peer {
@@ -375,14 +455,25 @@ async fn drive<'a>(
     let mut subscriptions: SelectAll<InfoStream> = SelectAll::new();
     // Held while the view persists: shutdown waits for its state to be saved.
     let mut persisting = None;
+    // The view's copy in the view-state store (`persist` views).
+    let mut durable = Durable::default();
+    let mut attached = AttachedMark {
+        inner: inner.clone(),
+        id: None,
+    };
     // The socket ended without a close from the user: the view may wait.
-    let detach = |mut conn: Connection, subscriptions, persisting| {
-        conn.detach(std::time::Instant::now())
-            .map(|_| (conn, subscriptions, persisting))
+    let detach = |mut conn: Connection, subscriptions, durable, attached, persisting| {
+        conn.detach(std::time::Instant::now()).map(|_| Waiting {
+            conn,
+            subscriptions,
+            durable,
+            attached,
+            persisting,
+        })
     };
     loop {
         let next = if *closing.borrow_and_update() {
-            persist_now(inner, &conn).await;
+            durable.sync(inner, &conn, true).await;
             Next::Close(close_of(
                 conn.close(close::SERVICE_RESTART, "server restarting"),
             ))
@@ -404,11 +495,11 @@ async fn drive<'a>(
                         Some(Err(error)) => {
                             tracing::debug!(%ip, error = %sanitize_for_log(&error.to_string()), "WebSocket read error");
                             drop(admission);
-                            return detach(conn, subscriptions, persisting);
+                            return detach(conn, subscriptions, durable, attached, persisting);
                         }
                         None => {
                             drop(admission);
-                            return detach(conn, subscriptions, persisting);
+                            return detach(conn, subscriptions, durable, attached, persisting);
                         }
                     }
                 }
@@ -418,22 +509,40 @@ async fn drive<'a>(
                 () = sleep_until(conn.poll_timeout()) => {
                     (conn.on_timeout(std::time::Instant::now()).await, false)
                 }
+                () = sleep_until(durable.again_at()) => {
+                    durable.sync(inner, &conn, true).await;
+                    (Step::default(), false)
+                }
                 _ = closing.changed() => {
-                    persist_now(inner, &conn).await;
+                    durable.sync(inner, &conn, true).await;
                     (conn.close(close::SERVICE_RESTART, "server restarting"), false)
                 }
             };
+            // The id a view resumed here was stored under: forgotten once
+            // its new id is written.
+            let mut stale_id = None;
             if let Some(request) = step.resume.take() {
-                if let Some((resumed, handed_over)) =
+                if let Some((resumed, handed_over, handed_durable)) =
                     take_over(inner, &mut conn, &request, &mut step).await
                 {
                     conn = resumed;
                     subscriptions = handed_over;
+                    durable = handed_durable;
+                    stale_id = Some(request.id);
                 }
             }
             subscriptions.extend(conn.take_subscriptions());
+            attached.track(conn.resume_id());
             if persisting.is_none() && conn.persists() {
                 persisting = Some(inner.persisting.enter());
+            }
+            // Durable before acknowledged: the store holds what the frames
+            // of this step tell the client (see `durable.rs`).
+            durable.sync(inner, &conn, false).await;
+            if durable.is_dirty() && !durable.wait_durable(inner, &mut conn).await {
+                step = unsaved(&mut conn, ip);
+            } else if let Some(id) = stale_id {
+                forget_persisted(inner, &id).await;
             }
             deliver(&mut sink, step, stream_failed, send_timeout, inner, ip).await
         };
@@ -441,21 +550,36 @@ async fn drive<'a>(
             Next::Continue => {}
             Next::Broken => {
                 drop(admission);
-                return detach(conn, subscriptions, persisting);
+                return detach(conn, subscriptions, durable, attached, persisting);
             }
             Next::Close(close) => {
                 // Give the shared slot up before the drain, so a shutdown
                 // need not wait for slow clients.
                 admission.shared_slot = None;
+                // The view ended (unless it waits for its client, or the
+                // server restarts): its copy goes before the close frame.
+                if !conn.is_detached() && close.code != close::SERVICE_RESTART {
+                    durable.end(inner).await;
+                }
                 close_and_drain(&mut sink, &mut stream, close.code, close.reason).await;
                 drop(admission);
                 // A heartbeat timeout closes the socket but keeps the view.
-                return conn
-                    .is_detached()
-                    .then_some((conn, subscriptions, persisting));
+                if conn.is_detached() {
+                    return Some(Waiting {
+                        conn,
+                        subscriptions,
+                        durable,
+                        attached,
+                        persisting,
+                    });
+                }
+                return None;
             }
             Next::CloseAndLinger(close) => {
                 admission.shared_slot = None;
+                if close.code != close::SERVICE_RESTART {
+                    durable.end(inner).await;
+                }
                 send_close(&mut sink, close.code, close.reason).await;
                 linger(&mut closing).await;
                 return None;
@@ -473,7 +597,8 @@ const HANDOVER_TIMEOUT: Duration = Duration::from_secs(5);
 const DETACH_WAIT: Duration = Duration::from_secs(2);
 
 /// The control channel of the view detached under `id`, waiting (at most
-/// [`DETACH_WAIT`]) for a view still attached to its dropped socket.
+/// [`DETACH_WAIT`]) for a view still attached here to its dropped socket;
+/// `None` at once when no socket of this process holds the view.
 async fn detached_control(
     inner: &AppInner,
     id: &str,
@@ -483,7 +608,7 @@ async fn detached_control(
         if let Some(control) = inner.detached.control(id) {
             return Some(control);
         }
-        if tokio::time::Instant::now() >= deadline {
+        if !inner.detached.is_attached(id) || tokio::time::Instant::now() >= deadline {
             return None;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -499,7 +624,7 @@ async fn take_over(
     conn: &mut Connection,
     request: &ResumeRequest,
     step: &mut Step,
-) -> Option<(Connection, SelectAll<InfoStream>)> {
+) -> Option<(Connection, SelectAll<InfoStream>, Durable)> {
     let handed = match detached_control(inner, &request.id).await {
         Some(control) => {
             let (reply, handover) = tokio::sync::oneshot::channel::<Handover>();
@@ -519,10 +644,10 @@ async fn take_over(
         None => None,
     };
     match handed {
-        Some((resumed, resumed_step, subscriptions)) => {
+        Some((resumed, resumed_step, subscriptions, durable)) => {
             tracing::debug!(ip = %conn.peer().ip, "view resumed");
             *step = resumed_step;
-            Some((resumed, subscriptions))
+            Some((resumed, subscriptions, durable))
         }
         None => {
             // Not detached here: perhaps persisted by another process (or
@@ -537,23 +662,6 @@ async fn take_over(
             None
         }
     }
-}
-
-/// Longest wait for the view-state store (a persist view's write or read).
-const STORE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The store key of the view persisted under resume id `id`: in the
-/// tenant's namespace when the socket has one.
-fn persist_key(id: &str) -> String {
-    match crate::tenant::current() {
-        Some(tenant) => tenant.scoped(id),
-        None => id.to_owned(),
-    }
-}
-
-/// The key persisted views of this socket's tenant are sealed with.
-fn persist_signer(inner: &AppInner) -> crate::auth::Signer {
-    inner.live.signer_for(crate::tenant::current().as_ref())
 }
 
 /// The snapshot persisted under `id`, taken from the store (single use).
@@ -579,58 +687,20 @@ async fn take_persisted(inner: &AppInner, id: &str) -> Option<crate::live::Snaps
     }
 }
 
-/// Saves a `persist` view's state for a resume on any process, for the
-/// grace window (bounded wait; failures are logged: the view then only
-/// resumes here). The state is taken before the first `.await`.
-fn persist_now(
-    inner: &AppInner,
-    conn: &Connection,
-) -> impl std::future::Future<Output = ()> + Send + 'static {
-    let pending = sealed_state(inner, conn);
-    let ttl = Duration::from_secs(inner.config.reconnect_grace_secs);
-    async move {
-        let Some((store, id, sealed)) = pending else {
-            return;
-        };
-        match tokio::time::timeout(STORE_TIMEOUT, store.put(&id, sealed, ttl)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(error = %error, "cannot persist a view"),
-            Err(_) => tracing::warn!("view-state store timed out; a view was not persisted"),
-        }
-    }
-}
-
-/// The store, the id and the sealed state of a `persist` view.
-fn sealed_state(
-    inner: &AppInner,
-    conn: &Connection,
-) -> Option<(Arc<dyn crate::live::ViewStateStore>, String, Vec<u8>)> {
-    let store = inner.live.view_states()?.clone();
-    let (id, snapshot) = conn.snapshot()?;
-    let Some(sealed) = crate::live::seal_snapshot(&persist_signer(inner), &id, &snapshot) else {
-        tracing::warn!(view = %snapshot.view, "a view's state is too large to persist");
-        return None;
-    };
-    Some((store, persist_key(&id), sealed))
-}
-
-/// Forgets what was persisted under `id` (the view resumed here).
-async fn forget_persisted(inner: &AppInner, id: &str) {
-    if let Some(store) = inner.live.view_states() {
-        let _ = tokio::time::timeout(STORE_TIMEOUT, store.remove(&persist_key(id))).await;
-    }
-}
-
 /// Keeps a view whose socket dropped until its client resumes it, the
 /// grace window ends, room is needed for others, or the server stops. Its
 /// ticks and subscription messages still run; what they change is kept
-/// for the client.
-async fn wait_detached(
-    mut conn: Connection,
-    mut subscriptions: SelectAll<InfoStream>,
-    inner: &Arc<AppInner>,
-    _persisting: Option<BusyGuard<'_>>,
-) {
+/// for the client (and, for a `persist` view, written through to the
+/// view-state store).
+async fn wait_detached(detached: Detached, inner: Arc<AppInner>) {
+    let inner = &inner;
+    let Detached {
+        mut conn,
+        mut subscriptions,
+        mut durable,
+        persisting: _persisting,
+        attached,
+    } = detached;
     let Some(id) = conn.resume_id().map(str::to_owned) else {
         return;
     };
@@ -640,22 +710,32 @@ async fn wait_detached(
         id.clone(),
         session,
         conn.peer().ip,
-        conn.memory_estimate(),
+        detached_bytes(&conn),
         control,
     );
+    drop(attached);
     let mut closing = inner.closing.subscribe();
-    persist_now(inner, &conn).await;
+    // Written with the rest of the grace window as its TTL.
+    durable.sync(inner, &conn, true).await;
+    // Whether the view is gone for good (its copy must go too): not when
+    // evicted for room (it may still resume from the store) or when the
+    // server stops (another process resumes it).
+    let mut ended = false;
+    // Detached while the server was already stopping: saved just above.
+    let stopping = *closing.borrow_and_update();
     loop {
+        if stopping {
+            break;
+        }
         let step = tokio::select! {
             request = requests.recv() => match request {
                 Some(Control::Resume { peer, version, reply }) => {
                     match conn.resume(*peer, version, std::time::Instant::now()) {
                         Ok(step) => {
                             inner.detached.remove(&id);
-                            if conn.persists() {
-                                forget_persisted(inner, &id).await;
-                            }
-                            let _ = reply.send(Ok((conn, step, subscriptions)));
+                            // The new socket writes the view under its new
+                            // id, then forgets this one.
+                            let _ = reply.send(Ok((conn, step, subscriptions, durable)));
                             return;
                         }
                         // Someone else's token: the view keeps waiting for
@@ -674,19 +754,59 @@ async fn wait_detached(
             () = sleep_until(conn.poll_timeout()) => {
                 conn.on_timeout(std::time::Instant::now()).await
             }
+            () = sleep_until(durable.again_at()) => {
+                durable.sync(inner, &conn, true).await;
+                continue;
+            }
             _ = closing.changed() => {
                 // A deploy: the latest state, for a resume on another process.
-                persist_now(inner, &conn).await;
+                durable.sync(inner, &conn, true).await;
                 break;
             }
         };
         subscriptions.extend(conn.take_subscriptions());
         if step.close.is_some() {
+            ended = true;
             break;
         }
-        inner.detached.update_bytes(&id, conn.memory_estimate());
+        durable.sync(inner, &conn, false).await;
+        inner.detached.update_bytes(&id, detached_bytes(&conn));
     }
     inner.detached.remove(&id);
+    if ended {
+        durable.end(inner).await;
+    }
+}
+
+/// The step instead of one whose frames would acknowledge a state the
+/// view-state store does not hold: no frame, the view detached (it waits
+/// for its client, as after a network drop), the socket closed with 1013
+/// (try again later) so the client reconnects and resumes.
+fn unsaved(conn: &mut Connection, ip: IpAddr) -> Step {
+    tracing::warn!(%ip, "a persist view's state could not be saved; closing its socket (1013) unanswered");
+    let close = if conn.detach(std::time::Instant::now()).is_some() {
+        Close {
+            code: close::TRY_AGAIN_LATER,
+            reason: "state not saved",
+            cooldown: false,
+        }
+    } else {
+        close_of(conn.close(close::TRY_AGAIN_LATER, "state not saved"))
+    };
+    Step {
+        close: Some(close),
+        ..Step::default()
+    }
+}
+
+/// What keeping `conn` detached costs, as the caps count it: its task
+/// (which holds the connection itself), what the connection holds on the
+/// heap, and its registry entry and channel (see `detached.rs`).
+fn detached_bytes(conn: &Connection) -> usize {
+    let task = DETACHED_TASK_BYTES.load(std::sync::atomic::Ordering::Relaxed);
+    let session = conn.peer().session.as_ref().map(|s| s.id.as_str());
+    let id = conn.resume_id().unwrap_or_default();
+    task + conn.heap_estimate() + super::detached::overhead_bytes(id, session)
 }
 
 fn close_of(step: Step) -> Close {
