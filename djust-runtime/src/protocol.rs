@@ -172,6 +172,25 @@ pub enum ClientMessage {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<u64>,
     },
+    /// A queued offline action, replayed (`#[event_handler(offline)]`
+    /// handlers only; see `crate::offline`). Answered with the event's
+    /// frames, then `replayed`.
+    Replay {
+        /// Handler name.
+        event: String,
+        /// Handler parameters.
+        #[serde(default)]
+        params: Map<String, Value>,
+        /// Idempotency key.
+        key: String,
+        /// When the user did it (ms since the Unix epoch, client clock).
+        at: u64,
+        /// The owner tag the page carried when the action was queued.
+        owner: String,
+        /// Client reference echoed in the reply.
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<u64>,
+    },
     /// Take back the view this client had before its socket dropped.
     Resume {
         /// View name (`data-djust-view`).
@@ -395,6 +414,15 @@ pub enum ServerMessage {
         /// The entry.
         #[serde(rename = "ref")]
         reference: String,
+    },
+    /// What became of a replayed offline action.
+    Replayed {
+        /// The result (key, status, code, message).
+        #[serde(flatten)]
+        result: crate::offline::ActionResult,
+        /// The `replay` frame's reference.
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<u64>,
     },
     /// An upload was refused or aborted; its bytes are deleted.
     UploadError {

@@ -53,6 +53,7 @@ fn handler(name: &'static str) -> HandlerMeta {
         rate_limit: None,
         permission: None,
         is_async: false,
+        offline: false,
     }
 }
 

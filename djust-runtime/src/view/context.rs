@@ -468,6 +468,8 @@ pub struct EventCtx {
     effects: Effects,
     /// Finished uploads, lent by the connection while a handler runs.
     uploads: Vec<CompletedUpload>,
+    /// The queued offline action being replayed, if this event is one.
+    offline: Option<crate::offline::OfflineStamp>,
 }
 
 impl EventCtx {
@@ -479,7 +481,24 @@ impl EventCtx {
             limiter,
             effects: Effects::default(),
             uploads: Vec::new(),
+            offline: None,
         }
+    }
+
+    /// When this event is a replayed offline action
+    /// (`#[event_handler(offline)]`): its idempotency key and when the user
+    /// did it (client clock, checked against the age limit). A handler
+    /// compares [`OfflineStamp::at`](crate::offline::OfflineStamp::at) with
+    /// the record's last change and returns
+    /// [`Error::conflict`](crate::view::Error::conflict) for a stale edit.
+    /// `None` for a live event.
+    pub fn offline(&self) -> Option<&crate::offline::OfflineStamp> {
+        self.offline.as_ref()
+    }
+
+    /// Marks the next dispatch as the replay of `stamp` (the server does).
+    pub(crate) fn set_offline(&mut self, stamp: Option<crate::offline::OfflineStamp>) {
+        self.offline = stamp;
     }
 
     /// The finished uploads of `slot`, waiting to be consumed (the client's

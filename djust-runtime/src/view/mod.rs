@@ -72,6 +72,7 @@ impl EventError {
             EventError::RateLimited => SafeError::RateLimited,
             EventError::Handler(error) => match error.kind() {
                 ErrorKind::Forbidden => SafeError::PermissionDenied,
+                ErrorKind::Conflict => SafeError::Conflict,
                 _ => SafeError::HandlerFailed,
             },
         }
