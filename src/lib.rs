@@ -243,3 +243,8 @@ pub mod __private {
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// docs/offline.md's example compiles (checked by `cargo test --doc`).
+#[doc = include_str!("../docs/offline.md")]
+#[cfg(doctest)]
+pub struct OfflineDoctests;
