@@ -7,7 +7,8 @@
  *    install; pages and same-origin static files are fetched from the
  *    network first and the last good copy is kept for offline use. A page
  *    never seen before gets /djust/offline.html while offline.
- * 2. Background Sync ('djust-offline'): the actions djust.js queued in
+ * 2. Background Sync ('djust-offline:<key>', one tag per queued action, so
+ *    a new one fires at once even while an older one waits to retry): the actions djust.js queued in
  *    IndexedDB while offline are posted to /djust/offline/sync (the
  *    session cookie plus the X-CSRF-Token header of the page that queued
  *    them), at most 100 per request. An action comes off the queue once
@@ -135,5 +136,5 @@ async function flush() {
 }
 
 self.addEventListener('sync', (event) => {
-  if (event.tag === 'djust-offline') event.waitUntil(flush());
+  if (event.tag === 'djust-offline' || event.tag.startsWith('djust-offline:')) event.waitUntil(flush());
 });

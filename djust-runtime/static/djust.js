@@ -1088,7 +1088,10 @@ function queueOffline(view, name, params) {
     emit(view, 'djust:queued', { event: name });
     showQueued(view);
     if ('serviceWorker' in navigator && navigator.serviceWorker.controller) {
-      navigator.serviceWorker.ready.then((reg) => reg.sync && reg.sync.register('djust-offline')).catch(() => _log(root, 'no background sync'));
+      // A tag per action: a new registration fires as soon as the worker
+      // is online, even while an older one waits for its retry backoff.
+      navigator.serviceWorker.ready.then((reg) => reg.sync && reg.sync.register('djust-offline:' + action.key))
+        .catch(() => _log(root, 'no background sync'));
     }
     if (view.mounted && navigator.onLine && !view.replaying) replayNext(view);
   }, () => _log(root, 'offline: event could not be queued'));
