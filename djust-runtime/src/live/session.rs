@@ -711,7 +711,7 @@ impl LiveSession {
                 code: Some(SafeError::Conflict.code().to_owned()),
                 message: Some(message),
             },
-            Verdict::Refused(error) => crate::offline::ActionResult::from_error(&key, &error),
+            Verdict::Refused(error) => crate::offline::from_error(&key, &error),
         };
         (outcome, result)
     }

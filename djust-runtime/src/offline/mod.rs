@@ -23,6 +23,8 @@
 
 mod keys;
 
+pub use crate::protocol::{ActionResult, ActionStatus};
+pub use crate::view::OfflineStamp;
 pub use keys::{Claim, IdempotencyKeys};
 
 use serde::{Deserialize, Serialize};
@@ -40,41 +42,6 @@ pub const MAX_KEY_LEN: usize = 64;
 pub const CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
 /// Signing purpose of owner tags.
 const OWNER_PURPOSE: &str = "offline-owner";
-
-/// A replayed action's identity, as the handler sees it
-/// ([`EventCtx::offline`](crate::view::EventCtx::offline)).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfflineStamp {
-    key: String,
-    at_ms: u64,
-}
-
-impl OfflineStamp {
-    /// A stamp (the server makes them after the checks).
-    pub fn new(key: &str, at_ms: u64) -> Self {
-        OfflineStamp {
-            key: key.to_owned(),
-            at_ms,
-        }
-    }
-
-    /// The action's idempotency key (random, chosen by the client).
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// When the user did it, in milliseconds since the Unix epoch, by the
-    /// client's clock (within the age limit and at most
-    /// [`CLOCK_SKEW_MS`] ahead of the server's).
-    pub fn at_ms(&self) -> u64 {
-        self.at_ms
-    }
-
-    /// [`OfflineStamp::at_ms`] as a `SystemTime`.
-    pub fn at(&self) -> std::time::SystemTime {
-        std::time::UNIX_EPOCH + std::time::Duration::from_millis(self.at_ms)
-    }
-}
 
 /// One queued action as the client sends it (in a `replay` frame or in a
 /// sync batch). Unknown fields are refused.
@@ -105,99 +72,34 @@ pub struct SyncBatch {
     pub actions: Vec<OfflineAction>,
 }
 
-/// What became of one action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionStatus {
-    /// The handler ran and accepted it.
-    Applied,
-    /// Its key was seen before for this session: not applied again
-    /// (`code` says what became of it the first time).
-    Duplicate,
-    /// The handler refused it as stale (`message` is for the user).
-    Conflict,
-    /// Refused before or by the handler (`code` says why); retrying will
-    /// not help.
-    Refused,
-    /// Older than the age limit.
-    Expired,
-    /// Rate-limited: not applied, keep it queued and try later.
-    Retry,
-}
-
-impl ActionStatus {
-    /// The wire name (`"applied"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionStatus::Applied => "applied",
-            ActionStatus::Duplicate => "duplicate",
-            ActionStatus::Conflict => "conflict",
-            ActionStatus::Refused => "refused",
-            ActionStatus::Expired => "expired",
-            ActionStatus::Retry => "retry",
-        }
-    }
-
-    /// Whether the client may drop the action from its queue.
-    pub fn is_final(self) -> bool {
-        self != ActionStatus::Retry
+/// A refusal before dispatch with a code and a fixed message (the key is
+/// echoed only when well formed).
+pub fn refused(key: &str, status: ActionStatus, code: &str, message: &str) -> ActionResult {
+    ActionResult {
+        key: if is_valid_key(key) {
+            key.to_owned()
+        } else {
+            String::new()
+        },
+        status,
+        code: Some(code.to_owned()),
+        message: Some(message.to_owned()),
     }
 }
 
-/// The result of one action, as sent back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionResult {
-    /// The action's idempotency key (echoed when well formed, else empty).
-    pub key: String,
-    /// What became of it.
-    pub status: ActionStatus,
-    /// Why, as a stable code (`"not_offline"`, `"foreign_session"`, a
-    /// [`SafeError::code`], ...), when not applied.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// A message for the user (a conflict's, or the generic one of a refusal).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-impl ActionResult {
-    /// Applied.
-    pub fn applied(key: &str) -> Self {
-        ActionResult {
-            key: key.to_owned(),
-            status: ActionStatus::Applied,
-            code: None,
-            message: None,
-        }
-    }
-
-    /// Refused before dispatch with a code and a fixed message.
-    pub fn refused(key: &str, status: ActionStatus, code: &str, message: &str) -> Self {
-        ActionResult {
-            key: if is_valid_key(key) {
-                key.to_owned()
-            } else {
-                String::new()
-            },
-            status,
-            code: Some(code.to_owned()),
-            message: Some(message.to_owned()),
-        }
-    }
-
-    /// Refused by the dispatch with `error`.
-    pub fn from_error(key: &str, error: &SafeError) -> Self {
-        let status = match error {
-            SafeError::RateLimited => ActionStatus::Retry,
-            SafeError::Conflict => ActionStatus::Conflict,
-            _ => ActionStatus::Refused,
-        };
-        ActionResult {
-            key: key.to_owned(),
-            status,
-            code: Some(error.code().to_owned()),
-            message: Some(error.public_message(false, None)),
-        }
+/// The result of an action the dispatch refused with `error`
+/// (rate-limited: `retry`).
+pub fn from_error(key: &str, error: &SafeError) -> ActionResult {
+    let status = match error {
+        SafeError::RateLimited => ActionStatus::Retry,
+        SafeError::Conflict => ActionStatus::Conflict,
+        _ => ActionStatus::Refused,
+    };
+    ActionResult {
+        key: key.to_owned(),
+        status,
+        code: Some(error.code().to_owned()),
+        message: Some(error.public_message(false, None)),
     }
 }
 
@@ -267,10 +169,10 @@ pub fn check_action(
         .then(|| meta.handler(&action.event))
         .flatten()
     else {
-        return Err(ActionResult::from_error(key, &SafeError::UnknownEvent));
+        return Err(from_error(key, &SafeError::UnknownEvent));
     };
     if !handler.offline {
-        return Err(ActionResult::refused(
+        return Err(refused(
             key,
             ActionStatus::Refused,
             "not_offline",
@@ -278,7 +180,7 @@ pub fn check_action(
         ));
     }
     if !is_valid_key(key) {
-        return Err(ActionResult::refused(
+        return Err(refused(
             key,
             ActionStatus::Refused,
             "bad_key",
@@ -286,7 +188,7 @@ pub fn check_action(
         ));
     }
     let Some(session_id) = session_id.filter(|id| !id.is_empty()) else {
-        return Err(ActionResult::refused(
+        return Err(refused(
             key,
             ActionStatus::Refused,
             "no_session",
@@ -294,7 +196,7 @@ pub fn check_action(
         ));
     };
     if !owner_matches(signer, session_id, user_id, &action.owner) {
-        return Err(ActionResult::refused(
+        return Err(refused(
             key,
             ActionStatus::Refused,
             "foreign_session",
@@ -302,7 +204,7 @@ pub fn check_action(
         ));
     }
     if action.at > limits.now_ms.saturating_add(CLOCK_SKEW_MS) {
-        return Err(ActionResult::refused(
+        return Err(refused(
             key,
             ActionStatus::Refused,
             "from_the_future",
@@ -310,7 +212,7 @@ pub fn check_action(
         ));
     }
     if limits.now_ms.saturating_sub(action.at) > limits.max_age_ms {
-        return Err(ActionResult::refused(
+        return Err(refused(
             key,
             ActionStatus::Expired,
             "expired",

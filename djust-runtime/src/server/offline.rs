@@ -361,7 +361,7 @@ async fn sync(inner: &AppInner, request: SyncRequest, body: &[u8]) -> WarpRespon
         if broken {
             // A handler panicked: the view can no longer be trusted; the
             // rest stays queued.
-            results.push(ActionResult::refused(
+            results.push(crate::offline::refused(
                 &action.key,
                 ActionStatus::Retry,
                 "not_attempted",

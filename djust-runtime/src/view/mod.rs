@@ -23,7 +23,7 @@ use std::pin::Pin;
 
 pub use coalesce::Coalescer;
 pub use context::{
-    AppState, Ctx, Effects, EventCtx, HistoryKind, InfoStream, MountCtx, Navigation,
+    AppState, Ctx, Effects, EventCtx, HistoryKind, InfoStream, MountCtx, Navigation, OfflineStamp,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use flash::{Flash, FlashKind};
