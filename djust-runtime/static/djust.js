@@ -467,6 +467,7 @@ function onFrame(view, data) {
     if (type === 'error') emit(view, 'djust:error', { error: String(f.error) });
   } else if (type === 'rate_limit_exceeded') {
     emit(view, 'djust:rate-limited', { message: String(f.message) });
+    if (view.replaying) replayLater(view); // the replay frame was not read
   } else if (type === 'navigate' && samePath(f.to)) {
     view.navigated = true;
     leaving = true; // the server sends us away: no unsaved-changes prompt
@@ -1124,15 +1125,18 @@ function replayNext(view) {
   }, () => { view.replaying = false; });
 }
 
+/** Tries the queue again in 2 s; meanwhile new events queue behind it (order is kept). */
+function replayLater(view) {
+  view.replaying = true;
+  clearTimeout(view.replayTimer);
+  view.replayTimer = setTimeout(() => view.mounted && replayNext(view), 2000);
+}
+
 function replayed(view, f) {
   const key = typeof f.key === 'string' && f.key ? f.key : view.replayKey;
   const status = String(f.status);
   emit(view, 'djust:replayed', { status, code: f.code == null ? null : String(f.code) });
-  if (status === 'retry') { // rate-limited: try again a little later
-    view.replaying = false;
-    view.replayTimer = setTimeout(() => view.mounted && replayNext(view), 2000);
-    return;
-  }
+  if (status === 'retry') return replayLater(view); // rate-limited: not applied
   offlineTx('readwrite', (store) => store.delete(key)).then(() => replayNext(view), () => { view.replaying = false; });
 }
 
