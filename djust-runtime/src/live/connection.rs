@@ -30,7 +30,10 @@
 //! checks the signed mount token before the view is looked up, mounted and
 //! rendered; `event` goes to the mounted view's allowlist (for a
 //! `reauth_each_event` view, an accepted event first reloads the user from
-//! the endpoint's auth backend, and the mount's checks run again).
+//! the endpoint's auth backend, and the mount's checks run again); `replay`
+//! (a queued offline action) first meets the offline checks of
+//! [`crate::offline`] (opt-in, key, owner, age, idempotency), then the
+//! same path as `event`, and is answered with `replayed` as well.
 //!
 //! Once a `Step` carried a close, the connection is closed: every later
 //! input returns an empty step and nothing more is processed.
