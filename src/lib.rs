@@ -148,6 +148,8 @@ pub use djust_macros::format_html;
 pub use djust_macros::live_view;
 
 /// Marks a method of a `#[live_view]` as callable from the client.
+/// `#[event_handler(offline)]` also lets the client queue the event while
+/// offline and replay it later (see `docs/offline.md`).
 pub use djust_macros::event_handler;
 
 /// Turns an `impl` block into a stateful component: its own state,
@@ -171,8 +173,8 @@ pub use djust_macros::permission_required;
 /// entry points of generated code, which only [`__private`] re-exports.
 pub mod runtime {
     pub use djust_runtime::{
-        audit, auth, config, limits, live, protocol, security, server, session, template, upload,
-        vdom, view,
+        audit, auth, config, limits, live, offline, protocol, security, server, session, template,
+        upload, vdom, view,
     };
 
     #[cfg(feature = "redis")]
@@ -181,9 +183,10 @@ pub mod runtime {
 
 pub use djust_runtime::cli;
 pub use djust_runtime::live::LiveGroup;
+pub use djust_runtime::offline;
 pub use djust_runtime::queries;
 pub use djust_runtime::server::files::StoredFile;
-pub use djust_runtime::server::{App, Config, Server};
+pub use djust_runtime::server::{App, Config, Pwa, Server};
 pub use djust_runtime::template::{
     AttrValue, Html, JsChain, Private, Render, SafeHtml, TextWriter, UrlValue, JS,
 };
@@ -260,3 +263,8 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../docs/navigation.md")]
 #[cfg(doctest)]
 pub struct NavigationDoctests;
+
+/// docs/offline.md's example compiles (checked by `cargo test --doc`).
+#[doc = include_str!("../docs/offline.md")]
+#[cfg(doctest)]
+pub struct OfflineDoctests;

@@ -392,7 +392,18 @@ async fn the_notes_example_keeps_each_tenants_notes_apart_over_the_wire() {
     // globex's socket adds a note that acme never sees.
     let page = http(addr, "GET", "/", &[("Host", &host("globex"))], "").await;
     let origin = format!("http://{}", host("globex"));
-    let mut socket = connect_with(addr, &[("Host", &host("globex")), ("Origin", &origin)]).await;
+    // The board has offline handlers, so the page gave the visitor a
+    // session (its mount token is bound to it), as a browser keeps it.
+    let cookie = set_cookie_pair(&page, "djust_session").expect("a session");
+    let mut socket = connect_with(
+        addr,
+        &[
+            ("Host", &host("globex")),
+            ("Origin", &origin),
+            ("Cookie", &cookie),
+        ],
+    )
+    .await;
     send_mount(&mut socket, "board", &mount_token(&page.body), "/").await;
     assert_eq!(recv(&mut socket).await.expect("mount")["type"], "mount");
     let frames = send_event(&mut socket, "add", json!({ "text": "globex plan" }), 1).await;

@@ -43,6 +43,16 @@ pub const DEFAULT_UPLOAD_MAX_ENTRIES: usize = 4;
 pub const DEFAULT_UPLOAD_BYTES_PER_SECOND: u64 = 32 << 20;
 /// Default idle time before an upload is dropped (`DJUST_UPLOAD_IDLE_SECS`).
 pub const DEFAULT_UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+/// Default actions in one offline sync batch (`DJUST_OFFLINE_MAX_ACTIONS`).
+pub const DEFAULT_OFFLINE_MAX_ACTIONS: usize = 100;
+/// Default age limit of a queued offline action (`DJUST_OFFLINE_MAX_AGE_SECS`): a day.
+pub const DEFAULT_OFFLINE_MAX_AGE_SECS: u64 = 24 * 60 * 60;
+/// Default body limit of the offline sync endpoint (`DJUST_OFFLINE_MAX_BODY_BYTES`): 256 KiB.
+pub const DEFAULT_OFFLINE_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Default idempotency keys remembered per session (`DJUST_OFFLINE_KEYS_PER_SESSION`).
+pub const DEFAULT_OFFLINE_KEYS_PER_SESSION: usize = 1000;
+/// Default sessions whose idempotency keys are remembered (`DJUST_OFFLINE_KEY_SESSIONS`).
+pub const DEFAULT_OFFLINE_KEY_SESSIONS: usize = 10_000;
 
 /// Server configuration. `Config::default()` is the secure default; see
 /// [`Config::from_env`] for the variables.
@@ -130,6 +140,21 @@ pub struct Config {
     /// `DJUST_UPLOAD_IDLE_SECS` (60): an upload that receives nothing this
     /// long is dropped.
     pub upload_idle_secs: u64,
+    /// `DJUST_OFFLINE_MAX_ACTIONS` (100): queued offline actions one sync
+    /// request may carry; a longer batch is refused whole (413).
+    pub offline_max_actions: usize,
+    /// `DJUST_OFFLINE_MAX_AGE_SECS` (86400): a queued offline action older
+    /// than this (by its timestamp) is refused as `expired`.
+    pub offline_max_age_secs: u64,
+    /// `DJUST_OFFLINE_MAX_BODY_BYTES` (262144): body limit of the offline
+    /// sync endpoint (413 past it).
+    pub offline_max_body_bytes: usize,
+    /// `DJUST_OFFLINE_KEYS_PER_SESSION` (1000): idempotency keys remembered
+    /// per session and tenant (the oldest is forgotten first).
+    pub offline_keys_per_session: usize,
+    /// `DJUST_OFFLINE_KEY_SESSIONS` (10000): sessions whose idempotency keys
+    /// are remembered (the least recently used is forgotten first).
+    pub offline_key_sessions: usize,
     /// `DJUST_LOGIN_URL` ("/login"): where `login_required` views send anonymous users.
     pub login_url: String,
     /// `DJUST_SECURE_COOKIES` (false): the site is served over TLS: cookies get
@@ -228,6 +253,11 @@ impl Default for Config {
             upload_max_entries: DEFAULT_UPLOAD_MAX_ENTRIES,
             upload_bytes_per_second: DEFAULT_UPLOAD_BYTES_PER_SECOND,
             upload_idle_secs: DEFAULT_UPLOAD_IDLE.as_secs(),
+            offline_max_actions: DEFAULT_OFFLINE_MAX_ACTIONS,
+            offline_max_age_secs: DEFAULT_OFFLINE_MAX_AGE_SECS,
+            offline_max_body_bytes: DEFAULT_OFFLINE_MAX_BODY_BYTES,
+            offline_keys_per_session: DEFAULT_OFFLINE_KEYS_PER_SESSION,
+            offline_key_sessions: DEFAULT_OFFLINE_KEY_SESSIONS,
             login_url: "/login".to_owned(),
             secure_cookies: false,
             max_live_connections: DEFAULT_MAX_LIVE_CONNECTIONS,
@@ -290,6 +320,11 @@ impl fmt::Debug for Config {
             .field("upload_max_entries", &self.upload_max_entries)
             .field("upload_bytes_per_second", &self.upload_bytes_per_second)
             .field("upload_idle_secs", &self.upload_idle_secs)
+            .field("offline_max_actions", &self.offline_max_actions)
+            .field("offline_max_age_secs", &self.offline_max_age_secs)
+            .field("offline_max_body_bytes", &self.offline_max_body_bytes)
+            .field("offline_keys_per_session", &self.offline_keys_per_session)
+            .field("offline_key_sessions", &self.offline_key_sessions)
             .field("login_url", &self.login_url)
             .field("secure_cookies", &self.secure_cookies)
             .field("max_live_connections", &self.max_live_connections)
@@ -474,6 +509,21 @@ impl Config {
             upload_idle_secs,
             "DJUST_UPLOAD_IDLE_SECS",
             "a stalled upload holds its disk longer"
+        );
+        higher_is_looser!(
+            offline_max_actions,
+            "DJUST_OFFLINE_MAX_ACTIONS",
+            "one offline sync request may carry more actions"
+        );
+        higher_is_looser!(
+            offline_max_age_secs,
+            "DJUST_OFFLINE_MAX_AGE_SECS",
+            "older queued offline actions are applied"
+        );
+        higher_is_looser!(
+            offline_max_body_bytes,
+            "DJUST_OFFLINE_MAX_BODY_BYTES",
+            "larger offline sync bodies are read and parsed"
         );
         higher_is_looser!(
             mount_token_ttl_secs,
@@ -790,6 +840,26 @@ impl Config {
             config.upload_bytes_per_second =
                 parse_number("DJUST_UPLOAD_BYTES_PER_SECOND", &raw, "a number of bytes")?;
         }
+        if let Some(raw) = get("DJUST_OFFLINE_MAX_ACTIONS") {
+            config.offline_max_actions =
+                parse_number("DJUST_OFFLINE_MAX_ACTIONS", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_OFFLINE_MAX_AGE_SECS") {
+            config.offline_max_age_secs =
+                parse_number("DJUST_OFFLINE_MAX_AGE_SECS", &raw, "a number of seconds")?;
+        }
+        if let Some(raw) = get("DJUST_OFFLINE_MAX_BODY_BYTES") {
+            config.offline_max_body_bytes =
+                parse_number("DJUST_OFFLINE_MAX_BODY_BYTES", &raw, "a number of bytes")?;
+        }
+        if let Some(raw) = get("DJUST_OFFLINE_KEYS_PER_SESSION") {
+            config.offline_keys_per_session =
+                parse_number("DJUST_OFFLINE_KEYS_PER_SESSION", &raw, "a positive integer")?;
+        }
+        if let Some(raw) = get("DJUST_OFFLINE_KEY_SESSIONS") {
+            config.offline_key_sessions =
+                parse_number("DJUST_OFFLINE_KEY_SESSIONS", &raw, "a positive integer")?;
+        }
         if let Some(raw) = get("DJUST_UPLOAD_IDLE_SECS") {
             config.upload_idle_secs =
                 parse_number("DJUST_UPLOAD_IDLE_SECS", &raw, "a number of seconds")?;
@@ -884,6 +954,38 @@ impl Config {
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// The offline replay limits (see `docs/offline.md`).
+    fn validate_offline(&self) -> Result<(), ConfigError> {
+        if !(1..=10_000).contains(&self.offline_max_actions) {
+            return Err(error(
+                "DJUST_OFFLINE_MAX_ACTIONS",
+                "must be between 1 and 10000",
+            ));
+        }
+        if !(60..=30 * 24 * 60 * 60).contains(&self.offline_max_age_secs) {
+            return Err(error(
+                "DJUST_OFFLINE_MAX_AGE_SECS",
+                "must be between 60 and 2592000 (30 days)",
+            ));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.offline_max_body_bytes) {
+            return Err(error(
+                "DJUST_OFFLINE_MAX_BODY_BYTES",
+                "must be between 1024 and 16777216",
+            ));
+        }
+        if self.offline_keys_per_session < self.offline_max_actions {
+            return Err(error(
+                "DJUST_OFFLINE_KEYS_PER_SESSION",
+                "must be at least DJUST_OFFLINE_MAX_ACTIONS, or a retried batch could apply twice",
+            ));
+        }
+        if self.offline_key_sessions == 0 {
+            return Err(error("DJUST_OFFLINE_KEY_SESSIONS", "must be at least 1"));
+        }
+        Ok(())
     }
 
     /// Checks every value; the error names the variable.
@@ -995,6 +1097,7 @@ impl Config {
         if self.max_live_connections == 0 {
             return Err(error("DJUST_MAX_LIVE_CONNECTIONS", "must be at least 1"));
         }
+        self.validate_offline()?;
         self.validate_http()?;
         self.validate_login()?;
         if let Some(url) = &self.redis_url {
@@ -1253,6 +1356,11 @@ mod hostile_env_tests {
             "DJUST_UPLOAD_MAX_ENTRIES",
             "DJUST_UPLOAD_BYTES_PER_SECOND",
             "DJUST_UPLOAD_IDLE_SECS",
+            "DJUST_OFFLINE_MAX_ACTIONS",
+            "DJUST_OFFLINE_MAX_AGE_SECS",
+            "DJUST_OFFLINE_MAX_BODY_BYTES",
+            "DJUST_OFFLINE_KEYS_PER_SESSION",
+            "DJUST_OFFLINE_KEY_SESSIONS",
             "DJUST_HTTP_HEADER_TIMEOUT_SECS",
             "DJUST_HTTP_IDLE_TIMEOUT_SECS",
             "DJUST_HTTP_BODY_TIMEOUT_SECS",

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod limits;
 pub mod live;
+pub mod offline;
 pub mod protocol;
 pub mod queries;
 #[cfg(feature = "redis")]

@@ -176,6 +176,25 @@ pub enum ClientMessage {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<u64>,
     },
+    /// A queued offline action, replayed (`#[event_handler(offline)]`
+    /// handlers only; see `crate::offline`). Answered with the event's
+    /// frames, then `replayed`.
+    Replay {
+        /// Handler name.
+        event: String,
+        /// Handler parameters.
+        #[serde(default)]
+        params: Map<String, Value>,
+        /// Idempotency key.
+        key: String,
+        /// When the user did it (ms since the Unix epoch, client clock).
+        at: u64,
+        /// The owner tag the page carried when the action was queued.
+        owner: String,
+        /// Client reference echoed in the reply.
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<u64>,
+    },
     /// Take back the view this client had before its socket dropped.
     Resume {
         /// View name (`data-djust-view`).
@@ -400,6 +419,15 @@ pub enum ServerMessage {
         #[serde(rename = "ref")]
         reference: String,
     },
+    /// What became of a replayed offline action.
+    Replayed {
+        /// The result (key, status, code, message).
+        #[serde(flatten)]
+        result: ActionResult,
+        /// The `replay` frame's reference.
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<u64>,
+    },
     /// An upload was refused or aborted; its bytes are deleted.
     UploadError {
         /// The entry, when the frame named one.
@@ -408,6 +436,73 @@ pub enum ServerMessage {
         /// Why (safe to show).
         error: String,
     },
+}
+
+/// What became of one action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    /// The handler ran and accepted it.
+    Applied,
+    /// Its key was seen before for this session: not applied again
+    /// (`code` says what became of it the first time).
+    Duplicate,
+    /// The handler refused it as stale (`message` is for the user).
+    Conflict,
+    /// Refused before or by the handler (`code` says why); retrying will
+    /// not help.
+    Refused,
+    /// Older than the age limit.
+    Expired,
+    /// Rate-limited: not applied, keep it queued and try later.
+    Retry,
+}
+
+impl ActionStatus {
+    /// The wire name (`"applied"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Applied => "applied",
+            ActionStatus::Duplicate => "duplicate",
+            ActionStatus::Conflict => "conflict",
+            ActionStatus::Refused => "refused",
+            ActionStatus::Expired => "expired",
+            ActionStatus::Retry => "retry",
+        }
+    }
+
+    /// Whether the client may drop the action from its queue.
+    pub fn is_final(self) -> bool {
+        self != ActionStatus::Retry
+    }
+}
+
+/// The result of one action, as sent back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionResult {
+    /// The action's idempotency key (echoed when well formed, else empty).
+    pub key: String,
+    /// What became of it.
+    pub status: ActionStatus,
+    /// Why, as a stable code (`"not_offline"`, `"foreign_session"`, a
+    /// `SafeError::code`, ...), when not applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// A message for the user (a conflict's, or the generic one of a refusal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl ActionResult {
+    /// Applied.
+    pub fn applied(key: &str) -> Self {
+        ActionResult {
+            key: key.to_owned(),
+            status: ActionStatus::Applied,
+            code: None,
+            message: None,
+        }
+    }
 }
 
 fn is_false(value: &bool) -> bool {

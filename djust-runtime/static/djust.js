@@ -16,6 +16,9 @@
  *    An event inside a component ([data-djust-component]) or with dj-target
  *    carries the component's id as `target`.
  * 8. Public API (window.djust) and start-up.
+ * 9. Offline: events of #[event_handler(offline)] handlers are queued in
+ *    IndexedDB while offline and replayed over the socket once it is back
+ *    (the service worker's Background Sync delivers them otherwise).
  */
 (function () {
 'use strict';
@@ -341,6 +344,9 @@ function eventTarget(view, el) {
 
 function pushEvent(view, el, name, params) {
   const ref = ++nextRef;
+  if (offlineCapable(view, name) && (!view.mounted || !navigator.onLine || view.replaying)) {
+    return queueOffline(view, String(name), params);
+  }
   const frame = { type: 'event', event: String(name), params, ref };
   const target = eventTarget(view, el);
   if (target) frame.target = target;
@@ -435,6 +441,7 @@ function onFrame(view, data) {
     view.mounted = true;
     view.attempt = 0;
     setStatus(view, 'connected');
+    onlineAgain(view);
     reconnected(view);
     emit(view, 'djust:reconnected', {});
   } else if (type === 'mount' || type === 'html_update') {
@@ -454,6 +461,7 @@ function onFrame(view, data) {
       view.attempt = 0;
       settleAll(view);
       setStatus(view, 'connected');
+      onlineAgain(view);
       restoreForms(view, recovered);
       reconnected(view); // the old hooks hear it, then make way for the new DOM
     }
@@ -474,6 +482,7 @@ function onFrame(view, data) {
     if (type === 'error') emit(view, 'djust:error', { error: String(f.error) });
   } else if (type === 'rate_limit_exceeded') {
     emit(view, 'djust:rate-limited', { message: String(f.message) });
+    if (view.replaying) replayLater(view); // the replay frame was not read
   } else if (type === 'navigate' && samePath(f.to)) {
     view.navigated = true;
     leaving = true; // the server sends us away: no unsaved-changes prompt
@@ -496,6 +505,8 @@ function onFrame(view, data) {
     }
     hookEvent(view, f.event, f.payload);
     emit(view, 'djust:' + f.event, f.payload);
+  } else if (type === 'replayed') {
+    replayed(view, f);
   } else if (/^upload_(ack|done|error)$/.test(type)) {
     uploadFrame(view, f);
   } else if (type !== 'pong') {
@@ -522,6 +533,7 @@ function closed(view, code) {
     uploadFrame(view, { type: 'upload_error', ref: entry.ref, error: 'The connection was lost: choose the file again.' });
   }
   setStatus(view, 'disconnected');
+  markOffline();
   if (view.navigated || view.stopped) return; // navigation wins
   view.dropped = true;
   view.hooks.forEach((hook) => callHook(view, hook, 'disconnected'));
@@ -1015,6 +1027,151 @@ window.djust = Object.freeze({
   disconnect,
 });
 
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', connect);
-else connect();
+/* ---- 9. Offline ---- */
+
+/* The view's root names the events it may queue (data-djust-offline), the
+   owner tag each queued action repeats and the CSRF token the service
+   worker's sync request needs. Queued actions live in IndexedDB
+   ('djust-offline', store 'actions', keyed by a random idempotency key);
+   they are replayed one at a time, oldest first, each after the previous
+   one's 'replayed' answer, through the server's ordinary event dispatch.
+   While offline, <html> and each view root carry the class dj-offline;
+   elements with dj-offline-count show how many actions wait. */
+const OFFLINE_DB = 'djust-offline';
+const OFFLINE_STORE = 'actions';
+let offlineDb = null;
+
+function offlineCapable(view, name) {
+  const names = (view.root.getAttribute('data-djust-offline') || '').split(' ');
+  return typeof name === 'string' && name !== '' && names.includes(name) && 'indexedDB' in window;
+}
+
+function openOfflineDb() {
+  if (!offlineDb) {
+    offlineDb = new Promise((resolve, reject) => {
+      const open = indexedDB.open(OFFLINE_DB, 1);
+      open.onupgradeneeded = () => {
+        if (!open.result.objectStoreNames.contains(OFFLINE_STORE)) open.result.createObjectStore(OFFLINE_STORE, { keyPath: 'key' });
+      };
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => { offlineDb = null; reject(open.error); };
+    });
+  }
+  return offlineDb;
+}
+
+function offlineTx(mode, work) {
+  return openOfflineDb().then((db) => new Promise((resolve, reject) => {
+    const tx = db.transaction(OFFLINE_STORE, mode);
+    const result = work(tx.objectStore(OFFLINE_STORE));
+    tx.oncomplete = () => resolve(result && 'result' in result ? result.result : undefined);
+    tx.onerror = () => reject(tx.error);
+  }));
+}
+
+/** 128 random bits, base64url (22 characters). */
+function idempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode.apply(null, Array.from(bytes)))
+    .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The actions queued on this page by this owner, oldest first. */
+function queuedFor(view) {
+  const owner = view.root.getAttribute('data-djust-offline-owner') || '';
+  const url = location.pathname + location.search;
+  return offlineTx('readonly', (store) => store.getAll())
+    .then((all) => (all || []).filter((a) => a.owner === owner && a.url === url).sort((a, b) => a.at - b.at));
+}
+
+function showQueued(view) {
+  return queuedFor(view).then((list) => {
+    const n = list.length;
+    if (n) view.root.setAttribute('data-djust-queued', String(n));
+    else view.root.removeAttribute('data-djust-queued');
+    view.root.querySelectorAll('[dj-offline-count]').forEach((el) => { el.textContent = String(n); });
+  }, () => _log(view.root, 'offline queue unavailable'));
+}
+
+function queueOffline(view, name, params) {
+  const root = view.root;
+  const action = {
+    key: idempotencyKey(), event: name, params: safeObjectAssign({}, params), at: Date.now(),
+    owner: root.getAttribute('data-djust-offline-owner') || '', csrf: root.getAttribute('data-djust-csrf') || '',
+    url: location.pathname + location.search, view: root.dataset.djustView || '',
+  };
+  offlineTx('readwrite', (store) => store.put(action)).then(() => {
+    emit(view, 'djust:queued', { event: name });
+    showQueued(view);
+    if ('serviceWorker' in navigator && navigator.serviceWorker.controller) {
+      // A tag per action: a new registration fires as soon as the worker
+      // is online, even while an older one waits for its retry backoff.
+      navigator.serviceWorker.ready.then((reg) => reg.sync && reg.sync.register('djust-offline:' + action.key))
+        .catch(() => _log(root, 'no background sync'));
+    }
+    if (view.mounted && navigator.onLine && !view.replaying) replayNext(view);
+  }, () => _log(root, 'offline: event could not be queued'));
+}
+
+function markOffline() {
+  const offline = !navigator.onLine || views.some((v) => !v.mounted && !v.stopped);
+  document.documentElement.classList.toggle('dj-offline', offline);
+  views.forEach((v) => v.root.classList.toggle('dj-offline', offline));
+}
+
+/** The view is connected again: replay what was queued. */
+function onlineAgain(view) {
+  markOffline();
+  if (view.root.hasAttribute('data-djust-offline') && navigator.onLine) replayNext(view);
+}
+
+function replayNext(view) {
+  view.replaying = true;
+  queuedFor(view).then((list) => {
+    const next = list[0];
+    if (!next || !view.mounted || !navigator.onLine) {
+      view.replaying = false;
+      return showQueued(view);
+    }
+    view.replayKey = next.key;
+    if (!send(view, { type: 'replay', event: next.event, params: next.params, key: next.key, at: next.at, owner: next.owner })) {
+      view.replaying = false;
+    }
+  }, () => { view.replaying = false; });
+}
+
+/** Tries the queue again in 2 s; meanwhile new events queue behind it (order is kept). */
+function replayLater(view) {
+  view.replaying = true;
+  clearTimeout(view.replayTimer);
+  view.replayTimer = setTimeout(() => view.mounted && replayNext(view), 2000);
+}
+
+function replayed(view, f) {
+  const key = typeof f.key === 'string' && f.key ? f.key : view.replayKey;
+  const status = String(f.status);
+  emit(view, 'djust:replayed', { status, code: f.code == null ? null : String(f.code) });
+  if (status === 'retry') return replayLater(view); // rate-limited: not applied
+  offlineTx('readwrite', (store) => store.delete(key)).then(() => replayNext(view), () => { view.replaying = false; });
+}
+
+function registerWorker() {
+  const wanted = document.querySelector('link[rel="manifest"]') && document.querySelector('[data-djust-offline]');
+  if (!wanted || !('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('/djust/sw.js', { scope: '/' }).catch(() => _log(document.body, 'service worker not registered'));
+  navigator.serviceWorker.addEventListener('message', (e) => {
+    if (!e.data || e.data.type !== 'djust-offline-synced' || !(Number(e.data.decided) > 0)) return;
+    // The server applied actions over HTTP: mount afresh to show them.
+    views.forEach((view) => {
+      showQueued(view);
+      if (view.ws && view.root.hasAttribute('data-djust-offline')) { view.resume = null; view.ws.close(); }
+    });
+  });
+}
+
+window.addEventListener('online', () => views.forEach((view) => { markOffline(); if (view.mounted) onlineAgain(view); }));
+window.addEventListener('offline', markOffline);
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => { connect(); registerWorker(); });
+else { connect(); registerWorker(); }
 })();

@@ -53,6 +53,7 @@ fn handler(name: &'static str) -> HandlerMeta {
         rate_limit: None,
         permission: None,
         is_async: false,
+        offline: false,
     }
 }
 
@@ -570,6 +571,7 @@ fn json_shape() {
                     "decorators": ["@rate_limit(rate=5, burst=3, key=user)"],
                     "rate_limit": {"rate": 5.0, "burst": 3, "key": "user"},
                     "permission": null,
+                    "offline": false,
                 },
                 {
                     "name": "delete",
@@ -578,6 +580,7 @@ fn json_shape() {
                     "decorators": ["@permission_required(\"contacts.delete\")"],
                     "rate_limit": null,
                     "permission": "contacts.delete",
+                    "offline": false,
                 },
             ],
             "config": {"tick": null, "reauth_each_event": false, "safe_splices": 0, "persist": false},

@@ -26,6 +26,8 @@ const LAYERS: &[&[&str]] = &[
     &["session", "upload"],
     // settings (defaults come from the modules that enforce them), views
     &["config", "view"],
+    // the checks of replayed offline actions, their idempotency keys
+    &["offline"],
     // one socket's protocol, without I/O
     &["live"],
     // the security audit (metadata and settings)

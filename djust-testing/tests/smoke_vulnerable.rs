@@ -188,6 +188,7 @@ static LEAKY_HANDLERS: [HandlerMeta; 2] = [
         rate_limit: None,
         permission: None,
         is_async: false,
+        offline: false,
     },
     HandlerMeta {
         name: "handle_tick",
@@ -195,6 +196,7 @@ static LEAKY_HANDLERS: [HandlerMeta; 2] = [
         rate_limit: None,
         permission: None,
         is_async: false,
+        offline: false,
     },
 ];
 

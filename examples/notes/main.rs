@@ -7,7 +7,14 @@
 //! tenant is resolved by the framework (`App::tenancy`) and reaches the
 //! view as `ctx.tenant()`; the database hands out notes only for a tenant
 //! (`db::TenantNotes`), so an unscoped query cannot be written. Sessions,
-//! tokens and rate limits are per tenant too. `NOTES_DOMAIN` changes the
+//! tokens and rate limits are per tenant too.
+//!
+//! It is an installable app (`App::pwa`) that works offline: adding and
+//! removing notes are `#[event_handler(offline)]`, so while the network is
+//! down the browser queues them (IndexedDB) and replays them when it is
+//! back, over the socket or the service worker's Background Sync (see
+//! docs/offline.md). Removing a note someone else removed meanwhile is a
+//! conflict, shown to the user. `NOTES_DOMAIN` changes the
 //! base domain (default `localhost`); `NOTES_DB` the SQLite file (default
 //! in memory).
 
@@ -20,6 +27,7 @@ use std::sync::Arc;
 
 use djust::prelude::*;
 use djust::tenant::{Tenant, TenantResolver};
+use djust::Pwa;
 
 use db::{Db, Note, MAX_NOTE_CHARS};
 
@@ -61,6 +69,7 @@ impl Board {
         html! {
             <main class="notes">
                 <h1>"Notes of " <span id="tenant">{&self.tenant}</span></h1>
+                <p class="offline-notice" role="status">"Offline: " <span dj-offline-count="">"0"</span> " change(s) will be sent when the connection is back."</p>
                 <form id="add" dj-submit="add">
                     <input id="text" name="text" type="text" maxlength="500" required/>
                     <button type="submit">"Add"</button>
@@ -78,7 +87,7 @@ impl Board {
         }
     }
 
-    #[event_handler]
+    #[event_handler(offline)]
     #[rate_limit(rate = 2, burst = 10, key = "ip")]
     fn add(&mut self, ctx: &mut EventCtx, text: String) -> Result<()> {
         let text = djust::text::display_text(&text);
@@ -95,12 +104,19 @@ impl Board {
         Ok(())
     }
 
-    #[event_handler]
+    #[event_handler(offline)]
     #[rate_limit(rate = 2, burst = 10, key = "ip")]
     fn remove(&mut self, ctx: &mut EventCtx, id: i64) -> Result<()> {
         let tenant = tenant_of(ctx)?;
         let notes = self._db.expose().for_tenant(&tenant);
         if !notes.remove(id).map_err(db_error)? {
+            if ctx.offline().is_some() {
+                // Queued offline; someone removed it meanwhile.
+                self.notes = notes.list().map_err(db_error)?;
+                return Err(Error::conflict(
+                    "A note you removed offline had already been removed.",
+                ));
+            }
             return Err(Error::not_found());
         }
         self.notes = notes.list().map_err(db_error)?;
@@ -119,6 +135,7 @@ pub fn app(db: Arc<Db>, domain: &str) -> App {
         )
         .tenancy(TenantResolver::subdomain(domain))
         .tenants(|tenant| TENANTS.contains(&tenant.id()))
+        .pwa(Pwa::new("Notes"))
         .state(db)
         .live("/", Board::view())
 }

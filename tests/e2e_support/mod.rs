@@ -383,11 +383,64 @@ impl Browser {
         }
     }
 
+    /// Runs a Chrome DevTools Protocol command through chromedriver
+    /// (`POST /session/{id}/goog/cdp/execute`); returns its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let command = CdpCommand {
+            cmd: cmd.to_owned(),
+            params,
+        };
+        within(
+            &format!("CDP {cmd}"),
+            COMMAND_TIMEOUT,
+            self.client.issue_cmd(command),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("CDP {cmd} failed: {error}"))
+    }
+
+    /// Emulates the network going away (`offline`) or coming back: the
+    /// page's requests and sockets fail and `navigator.onLine` turns false,
+    /// with an `offline` event (Chromium's `Network.emulateNetworkConditions`).
+    pub async fn set_offline(&self, offline: bool) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({ "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+        )
+        .await;
+    }
+
     /// Ends the session politely (the browser quits), then stops chromedriver.
     pub async fn close(self) {
         let Browser { client, driver } = self;
         let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
         drop(driver);
+    }
+}
+
+/// Chromedriver's vendor command running one CDP method.
+#[derive(Debug)]
+struct CdpCommand {
+    cmd: String,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for CdpCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (warp::http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params }).to_string();
+        (warp::http::Method::POST, Some(body))
     }
 }
 

@@ -272,6 +272,7 @@ pub fn handler_meta(handler: &HandlerDef) -> TokenStream {
     };
     let permission = option_str(handler.permission.as_deref());
     let is_async = handler.is_async;
+    let offline = handler.offline;
     quote! {
         ::djust::__private::HandlerMeta {
             name: #name,
@@ -279,6 +280,7 @@ pub fn handler_meta(handler: &HandlerDef) -> TokenStream {
             rate_limit: #rate_limit,
             permission: #permission,
             is_async: #is_async,
+            offline: #offline,
         }
     }
 }

@@ -71,6 +71,9 @@ pub struct HandlerDef {
     pub rate_limit: Option<RateLimitDef>,
     /// `#[permission_required]`.
     pub permission: Option<String>,
+    /// `#[event_handler(offline)]`: the client may queue this event while
+    /// offline and replay it later.
+    pub offline: bool,
     /// Where type errors about the return value point.
     pub output_span: Span,
 }
@@ -314,15 +317,14 @@ fn read_handler(method: &mut ImplItemFn, cx: &Ctxt) -> Option<HandlerDef> {
     let mut rate_limit = None;
     let mut permission = None;
     let mut seen_handler = false;
+    let mut offline = false;
     for attr in &method.attrs {
         if is_attr(attr, "event_handler") {
             if seen_handler {
                 cx.error_spanned_by(attr, "duplicate `#[event_handler]`");
             }
             seen_handler = true;
-            if !matches!(attr.meta, syn::Meta::Path(_)) {
-                cx.error_spanned_by(attr, "`#[event_handler]` takes no arguments");
-            }
+            offline = parse_handler_args(attr, cx);
         } else if is_attr(attr, "rate_limit") {
             if rate_limit.is_some() {
                 cx.error_spanned_by(attr, "duplicate `#[rate_limit]`");
@@ -389,8 +391,54 @@ fn read_handler(method: &mut ImplItemFn, cx: &Ctxt) -> Option<HandlerDef> {
         params,
         rate_limit,
         permission,
+        offline,
         output_span,
     })
+}
+
+/// The arguments of `#[event_handler]`: none, or `offline`. Returns
+/// whether the handler opted in to offline replay.
+fn parse_handler_args(attr: &Attribute, cx: &Ctxt) -> bool {
+    let list = match &attr.meta {
+        syn::Meta::Path(_) => return false,
+        syn::Meta::List(list) => list,
+        syn::Meta::NameValue(_) => {
+            cx.error_spanned_by(attr, "`#[event_handler]` takes no value\n\nhelp: write `#[event_handler]`, or `#[event_handler(offline)]` to let the client queue this event while offline");
+            return false;
+        }
+    };
+    let mut offline = false;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("offline") {
+            if offline {
+                cx.error_spanned_by(&meta.path, "`offline` specified more than once");
+            }
+            offline = true;
+            if meta.input.peek(syn::Token![=]) {
+                cx.error_spanned_by(
+                    &meta.path,
+                    "`offline` takes no value: write `#[event_handler(offline)]`",
+                );
+                let _: Expr = meta.value()?.parse()?;
+            }
+        } else {
+            let hint = match meta.path.get_ident().map(ToString::to_string) {
+                Some(word) if super::attrs::did_you_mean(&word, ["offline"]).is_some() => {
+                    "did you mean `offline`? "
+                }
+                _ => "",
+            };
+            cx.error_spanned_by(&meta.path, format!("unknown `#[event_handler]` option\n\nhelp: {hint}the only option is `offline` (`#[event_handler(offline)]`: the client may queue this event while offline and replay it later)"));
+            if meta.input.peek(syn::Token![=]) {
+                let _: Expr = meta.value()?.parse()?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = syn::parse::Parser::parse2(parser, list.tokens.clone()) {
+        cx.syn_error(error);
+    }
+    offline
 }
 
 /// The context argument and the typed parameters of a handler or of

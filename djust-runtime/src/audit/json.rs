@@ -41,6 +41,7 @@ fn handler(handler: &HandlerMeta) -> Value {
             "key": limit.key.as_str(),
         })),
         "permission": handler.permission,
+        "offline": handler.offline,
     })
 }
 
@@ -126,7 +127,7 @@ impl AuditReport {
     ///              "auth": {"login_required", "permission", "login_url"},
     ///              "exposed_state": [paths...],
     ///              "assigned": [{"field", "by"}],
-    ///              "handlers": [{"name", "async", "params": [{"name", "type", "kind", "optional", "default"}],
+    ///              "handlers": [{"name", "async", "offline", "params": [{"name", "type", "kind", "optional", "default"}],
     ///                            "decorators": ["@rate_limit(..)", ..],
     ///                            "rate_limit": {"rate", "burst", "key"} | null,
     ///                            "permission": ".." | null}],

@@ -16,9 +16,13 @@ const SIGNATURE_WIDTH: usize = 33;
 
 /// A handler's decorators as written in the output, e.g.
 /// `@rate_limit(rate=5, burst=3, key=user)`,
-/// `@permission_required("contacts.delete")`.
+/// `@permission_required("contacts.delete")`, `@offline` (the client may
+/// queue and replay it: see docs/offline.md).
 pub(crate) fn decorators(handler: &HandlerMeta) -> Vec<String> {
     let mut out = Vec::new();
+    if handler.offline {
+        out.push("@offline".to_owned());
+    }
     if let Some(limit) = handler.rate_limit {
         out.push(format!(
             "@rate_limit(rate={}, burst={}, key={})",

@@ -30,7 +30,10 @@
 //! checks the signed mount token before the view is looked up, mounted and
 //! rendered; `event` goes to the mounted view's allowlist (for a
 //! `reauth_each_event` view, an accepted event first reloads the user from
-//! the endpoint's auth backend, and the mount's checks run again).
+//! the endpoint's auth backend, and the mount's checks run again); `replay`
+//! (a queued offline action) first meets the offline checks of
+//! [`crate::offline`] (opt-in, key, owner, age, idempotency), then the
+//! same path as `event`, and is answered with `replayed` as well.
 //!
 //! Once a `Step` carried a close, the connection is closed: every later
 //! input returns an empty step and nothing more is processed.
@@ -415,6 +418,23 @@ impl Connection {
             } => {
                 self.event(&event, &params, target.as_deref(), reference, now)
                     .await
+            }
+            ClientMessage::Replay {
+                event,
+                params,
+                key,
+                at,
+                owner,
+                reference,
+            } => {
+                let action = crate::offline::OfflineAction {
+                    event,
+                    params,
+                    key,
+                    at,
+                    owner,
+                };
+                self.replay(action, reference, now).await
             }
             ClientMessage::Upload {
                 slot,
@@ -1331,6 +1351,89 @@ impl Connection {
             uploads.give_back(left);
         }
         self.deliver(outcome, now).await
+    }
+
+    /// A `replay` frame: the offline checks ([`crate::offline::check_action`]),
+    /// the idempotency key claimed for this session and tenant, then the
+    /// same dispatch as [`Connection::event`]; the event's frames are
+    /// followed by `replayed` with the action's result.
+    async fn replay(
+        &mut self,
+        action: crate::offline::OfflineAction,
+        reference: Option<u64>,
+        now: Instant,
+    ) -> Step {
+        use crate::offline::{
+            check_action, scope, ActionLimits, ActionResult, ActionStatus, Claim,
+        };
+        let Some(live) = &self.live else {
+            return Step::frame(self.error(SafeError::NotMounted, reference));
+        };
+        let replayed = |result: ActionResult| ServerMessage::Replayed { result, reference };
+        let limits = ActionLimits {
+            max_age_ms: self
+                .endpoint
+                .config()
+                .offline_max_age_secs
+                .saturating_mul(1000),
+            now_ms: self.unix_now_ms(now),
+        };
+        let session = self.peer.session.as_ref().map(|s| s.id.as_str());
+        let stamp = match check_action(
+            live.meta(),
+            &action,
+            &self.signer,
+            session,
+            self.peer.identity.user_id(),
+            limits,
+        ) {
+            Ok(stamp) => stamp,
+            Err(result) => {
+                tracing::info!(view = live.meta().name, event = %sanitize_for_log(&action.event), code = ?result.code, "offline replay refused");
+                return Step::frame(replayed(result));
+            }
+        };
+        let scope = scope(self.peer.tenant.as_ref(), session.unwrap_or_default());
+        let keys = self.endpoint.offline_keys.clone();
+        if let Claim::Seen(first) = keys.claim(&scope, &action.key, now) {
+            let mut result = ActionResult::applied(&action.key);
+            result.status = ActionStatus::Duplicate;
+            result.code = Some(first.map_or("pending", ActionStatus::as_str).to_owned());
+            return Step::frame(replayed(result));
+        }
+        if live.meta().reauth_each_event {
+            self.reload_identity().await;
+        }
+        let Some(live) = self.live.as_mut() else {
+            keys.release(&scope, &action.key);
+            return Step::frame(self.error(SafeError::NotMounted, reference));
+        };
+        if let Some(uploads) = self.uploads.as_mut() {
+            live.lend_uploads(uploads.lend_completed());
+        }
+        let (outcome, result) = live
+            .replay_event(&action.event, &action.params, stamp, reference)
+            .await;
+        let left = live.reclaim_uploads();
+        if let Some(uploads) = self.uploads.as_mut() {
+            uploads.give_back(left);
+        }
+        if result.status.is_final() {
+            keys.settle(&scope, &action.key, result.status);
+        } else {
+            keys.release(&scope, &action.key);
+        }
+        let mut step = self.deliver(outcome, now).await;
+        step.frames.push(replayed(result));
+        step
+    }
+
+    /// `now` as milliseconds since the Unix epoch (the connection's clock).
+    fn unix_now_ms(&self, now: Instant) -> u64 {
+        let (opened_at, opened_unix) = self.opened;
+        opened_unix.saturating_mul(1000).saturating_add(
+            u64::try_from(now.saturating_duration_since(opened_at).as_millis()).unwrap_or(u64::MAX),
+        )
     }
 
     /// The user as the auth backend knows them now: a permission removed

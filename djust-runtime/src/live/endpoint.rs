@@ -29,6 +29,9 @@ pub struct Endpoint {
     pub(crate) router: Router,
     pub(crate) site_title: String,
     pub(crate) auth: Option<Arc<dyn AuthBackend>>,
+    /// Idempotency keys of replayed offline actions, per session and
+    /// tenant (shared by sockets and the sync endpoint).
+    pub(crate) offline_keys: Arc<crate::offline::IdempotencyKeys>,
 }
 
 /// The `<title>` of a page: the view's title, then the site's name (when
@@ -48,6 +51,7 @@ impl Endpoint {
     pub fn new(config: Config, signer: Signer) -> Self {
         Endpoint {
             revoked: Arc::new(Revoked::new(config.heartbeat_timeout_secs)),
+            offline_keys: Arc::new(crate::offline::IdempotencyKeys::from_config(&config)),
             config,
             views: HashMap::new(),
             signer,
@@ -74,6 +78,11 @@ impl Endpoint {
     pub fn site_title(mut self, title: impl Into<String>) -> Self {
         self.site_title = title.into();
         self
+    }
+
+    /// The idempotency keys of replayed offline actions.
+    pub fn offline_keys(&self) -> &crate::offline::IdempotencyKeys {
+        &self.offline_keys
     }
 
     /// The live routes.

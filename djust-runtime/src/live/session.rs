@@ -146,6 +146,16 @@ impl Outcome {
     }
 }
 
+/// What became of a dispatched event.
+enum Verdict {
+    /// The handler ran and returned `Ok`.
+    Applied,
+    /// The handler returned `Error::conflict` with this message for the user.
+    Conflict(String),
+    /// Refused before or by the handler.
+    Refused(SafeError),
+}
+
 /// A mounted view and the last tree sent to the client.
 pub struct LiveSession {
     view: Box<dyn DynView>,
@@ -713,28 +723,70 @@ impl LiveSession {
         params: &Params,
         reference: Option<u64>,
     ) -> Outcome {
+        self.dispatch_event(event, params, reference, None).await.0
+    }
+
+    /// Handles one replayed offline action, already checked by
+    /// [`crate::offline::check_action`]: the same dispatch as
+    /// [`LiveSession::handle_event`] (allowlist, reauth, typed parameters,
+    /// permission, rate limit), with `ctx.offline()` set to `stamp`.
+    /// Returns the frames and what became of the action.
+    pub async fn replay_event(
+        &mut self,
+        event: &str,
+        params: &Params,
+        stamp: crate::offline::OfflineStamp,
+        reference: Option<u64>,
+    ) -> (Outcome, crate::offline::ActionResult) {
+        let key = stamp.key().to_owned();
+        self.ctx.set_offline(Some(stamp));
+        let (outcome, verdict) = self
+            .dispatch_event(event, params, reference, Some(&key))
+            .await;
+        self.ctx.set_offline(None);
+        let result = match verdict {
+            Verdict::Applied => crate::offline::ActionResult::applied(&key),
+            Verdict::Conflict(message) => crate::offline::ActionResult {
+                key,
+                status: crate::offline::ActionStatus::Conflict,
+                code: Some(SafeError::Conflict.code().to_owned()),
+                message: Some(message),
+            },
+            Verdict::Refused(error) => crate::offline::from_error(&key, &error),
+        };
+        (outcome, result)
+    }
+
+    /// The dispatch shared by live events and replays. `replay` is the
+    /// replayed action's key (for the logs).
+    async fn dispatch_event(
+        &mut self,
+        event: &str,
+        params: &Params,
+        reference: Option<u64>,
+        replay: Option<&str>,
+    ) -> (Outcome, Verdict) {
         let name = self.meta.name;
+        let replayed = replay.is_some();
         if !self.accepts_event(event) {
-            tracing::warn!(view = name, event = %sanitize_for_log(event), "refused event: not an #[event_handler]");
-            return Outcome::frames(vec![error_frame(
-                &SafeError::UnknownEvent,
-                self.debug,
-                None,
-                reference,
-            )]);
+            tracing::warn!(view = name, event = %sanitize_for_log(event), replayed, "refused event: not an #[event_handler]");
+            let error = SafeError::UnknownEvent;
+            let frames = vec![error_frame(&error, self.debug, None, reference)];
+            return (Outcome::frames(frames), Verdict::Refused(error));
         }
         if self.meta.reauth_each_event {
             if let Err(refusal) = self.reauthorize(event) {
-                return Outcome::frames(vec![error_frame(&refusal, self.debug, None, reference)]);
+                let frames = vec![error_frame(&refusal, self.debug, None, reference)];
+                return (Outcome::frames(frames), Verdict::Refused(refusal));
             }
         }
         let result = guarded(self.view.dispatch(&mut self.ctx, event, params)).await;
         let mut frames = Vec::new();
-        match result {
+        let verdict = match result {
             Err(panic) => {
-                tracing::error!(view = name, event, panic = %sanitize_for_log(&panic), "event handler panicked; closing the connection");
+                tracing::error!(view = name, event, replayed, panic = %sanitize_for_log(&panic), "event handler panicked; closing the connection");
                 let _ = self.ctx.take_effects();
-                return Outcome {
+                let outcome = Outcome {
                     frames: vec![error_frame(
                         &SafeError::HandlerFailed,
                         self.debug,
@@ -744,29 +796,43 @@ impl LiveSession {
                     close: true,
                     ..Outcome::default()
                 };
+                return (outcome, Verdict::Refused(SafeError::HandlerFailed));
             }
             Ok(Err(error)) => {
                 let safe = error.to_safe();
-                tracing::info!(view = name, event, error = %sanitize_for_log(&error.to_string()), "event refused or failed");
+                tracing::info!(view = name, event, replayed, error = %sanitize_for_log(&error.to_string()), "event refused or failed");
                 let detail = match &error {
                     EventError::Handler(inner) => Some(sanitize_for_log(&inner.to_string())),
                     _ => None,
                 };
                 frames.push(error_frame(&safe, self.debug, detail.as_deref(), reference));
-                if !matches!(error, EventError::Handler(_)) {
+                let EventError::Handler(inner) = &error else {
                     // Refused before the handler ran: state is untouched, nothing to render.
                     let _ = self.ctx.take_effects();
-                    return Outcome::frames(frames);
-                }
+                    return (Outcome::frames(frames), Verdict::Refused(safe));
+                };
+                let verdict = if inner.kind() == ErrorKind::Conflict {
+                    // Written for the user: shown in the flash area (escaped).
+                    let message =
+                        crate::security::display::display_text(inner.message()).into_owned();
+                    self.ctx.put_flash(crate::view::FlashKind::Error, &message);
+                    Verdict::Conflict(message)
+                } else {
+                    Verdict::Refused(safe)
+                };
                 // The handler ran and may have changed state: keep the client in sync.
                 frames.extend(self.rerender(None));
+                verdict
             }
-            Ok(Ok(())) => frames.extend(self.rerender(reference)),
-        }
+            Ok(Ok(())) => {
+                frames.extend(self.rerender(reference));
+                Verdict::Applied
+            }
+        };
         // A view has no parent: `notify_parent` from its own handler is dropped.
         let _ = self.ctx.take_parent_messages();
         let effects = self.ctx.take_effects();
-        self.finish(effects, &mut frames)
+        (self.finish(effects, &mut frames), verdict)
     }
 
     /// Whether the component mounted as `target` has an

@@ -58,6 +58,9 @@ pub enum SafeError {
     PatchToOtherView,
     /// Navigation kept redirecting (more than a few hops in a row).
     TooManyRedirects,
+    /// The handler refused a change that conflicts with a newer state
+    /// (`Error::conflict`); its message for the user goes with it.
+    Conflict,
     /// Any other server-side failure.
     Internal,
 }
@@ -86,6 +89,7 @@ impl SafeError {
             Self::NoLiveRoute => "no_live_route",
             Self::PatchToOtherView => "patch_to_other_view",
             Self::TooManyRedirects => "too_many_redirects",
+            Self::Conflict => "conflict",
             Self::Internal => "internal",
         }
     }
@@ -113,6 +117,7 @@ impl SafeError {
             Self::NoLiveRoute => "No live view is served at this path",
             Self::PatchToOtherView => "A patch stays on the same view; navigate to change views",
             Self::TooManyRedirects => "Too many redirects",
+            Self::Conflict => "The change conflicts with a newer one",
             Self::Internal => "Internal error",
         }
     }

@@ -75,7 +75,22 @@ async fn live_page(
     };
     let factory = resolved.route.view;
     let meta = factory.meta();
-    let (session, identity) = inner.resolve(cookie.as_deref()).await;
+    let (mut session, identity) = inner.resolve(cookie.as_deref()).await;
+    let offline_handlers: Vec<&str> = meta.offline_handlers().map(|h| h.name).collect();
+    // Offline actions are bound to a session (their owner tag, idempotency
+    // keys, the sync endpoint's CSRF token): a visitor without one gets one.
+    let mut new_session_cookie = None;
+    if session.is_none() && !offline_handlers.is_empty() {
+        match inner.sessions.create().await {
+            Ok(created) => {
+                new_session_cookie = inner.session_cookie(&created.id);
+                session = Some(created);
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "session store unavailable; the page cannot queue offline actions");
+            }
+        }
+    }
     let session_id = session.as_ref().map(|s| s.id.clone());
     let user_id = identity.user_id().map(str::to_owned);
     let ctx = Arc::new(
@@ -124,10 +139,25 @@ async fn live_page(
                     .flatten();
                 return Ok(redirect(&to, clear));
             }
+            let handlers = offline_handlers.join(" ");
+            let owner = session_id
+                .as_deref()
+                .map(|id| crate::offline::owner_tag(&inner.signer(), id, user_id.as_deref()));
+            let csrf_token = session.as_ref().map(|s| s.csrf_token.as_str());
+            let offline = match (owner.as_deref(), csrf_token) {
+                (Some(owner), Some(csrf_token)) if !handlers.is_empty() => {
+                    Some(super::layout::OfflineRoot {
+                        handlers: &handlers,
+                        owner,
+                        csrf_token,
+                    })
+                }
+                _ => None,
+            };
             let token = MountToken::new(
                 meta.name,
-                session_id.unwrap_or_default(),
-                user_id,
+                session_id.clone().unwrap_or_default(),
+                user_id.clone(),
                 now_unix(),
             )
             .encode(&inner.signer());
@@ -138,6 +168,7 @@ async fn live_page(
                 view_html: &page.html,
                 flash: &flash,
                 ctx: &ctx,
+                offline,
             };
             match inner.layout.live_page(live_page) {
                 Ok(body) => {
@@ -146,7 +177,10 @@ async fn live_page(
                         .is_some()
                         .then(|| clear_flash_cookie(&inner))
                         .flatten();
-                    if let Some(value) = clear.and_then(|c| header::HeaderValue::from_str(&c).ok())
+                    for value in [clear, new_session_cookie]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|c| header::HeaderValue::from_str(&c).ok())
                     {
                         response.headers_mut().append(header::SET_COOKIE, value);
                     }

@@ -94,11 +94,45 @@ pub fn flash_area(flash: &[Flash]) -> String {
 /// and the digest of the first render (so the socket's `mount` can leave
 /// an unchanged render out), with the first render inside.
 pub fn live_root(view: &str, token: &str, view_html: &str) -> String {
-    let mut out = String::with_capacity(view_html.len() + token.len() + 144);
+    live_root_offline(view, token, view_html, None)
+}
+
+/// What the root of a view with `#[event_handler(offline)]` handlers
+/// tells the client: which events it may queue offline, the owner tag
+/// every queued action repeats, and the session's CSRF token for the
+/// service worker's sync request.
+#[derive(Debug, Clone, Copy)]
+pub struct OfflineRoot<'a> {
+    /// The offline-capable handlers, space-separated.
+    pub handlers: &'a str,
+    /// [`crate::offline::owner_tag`] of the session and user.
+    pub owner: &'a str,
+    /// The session's CSRF token.
+    pub csrf_token: &'a str,
+}
+
+/// [`live_root`] with, for a view with offline handlers, the
+/// `data-djust-offline`, `data-djust-offline-owner` and `data-djust-csrf`
+/// attributes (escaped).
+pub fn live_root_offline(
+    view: &str,
+    token: &str,
+    view_html: &str,
+    offline: Option<OfflineRoot<'_>>,
+) -> String {
+    let mut out = String::with_capacity(view_html.len() + token.len() + 256);
     out.push_str("<div data-djust-view=\"");
     escape_into(view, &mut out);
     out.push_str("\" data-djust-token=\"");
     escape_into(token, &mut out);
+    if let Some(offline) = offline {
+        out.push_str("\" data-djust-offline=\"");
+        escape_into(offline.handlers, &mut out);
+        out.push_str("\" data-djust-offline-owner=\"");
+        escape_into(offline.owner, &mut out);
+        out.push_str("\" data-djust-csrf=\"");
+        escape_into(offline.csrf_token, &mut out);
+    }
     out.push_str("\" data-djust-digest=\"");
     out.push_str(&html_digest(view_html));
     out.push_str("\">");

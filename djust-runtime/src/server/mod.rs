@@ -29,6 +29,7 @@ mod flash;
 mod http;
 pub mod layout;
 mod login;
+mod offline;
 pub mod origin;
 pub mod page;
 mod reply;
@@ -46,6 +47,7 @@ use warp::{Filter, Reply};
 
 pub use crate::config::{Config, ConfigError};
 pub use layout::{LayoutCtx, LayoutFn};
+pub use offline::{Pwa, ICON_SVG, OFFLINE_HTML, SERVICE_WORKER_JS};
 pub use page::{csrf_field, LoginForm, CONTENT_SECURITY_POLICY};
 
 use crate::auth::{AuthBackend, Identity, SecretKey, Signer};
@@ -110,6 +112,7 @@ pub struct App {
     stylesheets: Vec<String>,
     scripts: Vec<String>,
     login_note_html: String,
+    pwa: Option<Pwa>,
 }
 
 impl Default for App {
@@ -270,6 +273,8 @@ pub(crate) struct AppInner {
     /// so clients reconnect elsewhere instead of hanging on.
     pub(crate) closing: tokio::sync::watch::Sender<bool>,
     pub(crate) login_note_html: String,
+    /// The web app manifest's settings, when the app is installable.
+    pub(crate) pwa: Option<Pwa>,
 }
 
 impl AppInner {
@@ -358,7 +363,19 @@ impl App {
             stylesheets: Vec::new(),
             scripts: Vec::new(),
             login_note_html: String::new(),
+            pwa: None,
         }
+    }
+
+    /// Makes the app installable (a Progressive Web App): pages link the
+    /// web app manifest (`/djust/manifest.webmanifest`, from `pwa`) and
+    /// the client registers the service worker (`/djust/sw.js`), which
+    /// keeps an app shell for offline use, shows an offline page and
+    /// delivers queued `#[event_handler(offline)]` actions with Background
+    /// Sync. See `docs/offline.md`.
+    pub fn pwa(mut self, pwa: Pwa) -> Self {
+        self.pwa = Some(pwa);
+        self
     }
 
     /// Serves the live view `view` (from `MyView::view()`) at `path`: a
@@ -648,7 +665,9 @@ impl App {
                 stylesheets: self.stylesheets,
                 scripts: self.scripts,
                 root: self.root_layout,
+                manifest: self.pwa.is_some(),
             },
+            pwa: self.pwa,
             live,
             base_signer: signer,
             tenancy,
@@ -694,6 +713,11 @@ impl App {
         filter = filter.or(http::live_pages(inner.clone())).unify().boxed();
         filter = filter.or(flash::route(inner.clone())).unify().boxed();
         filter = filter.or(login::auth_routes(inner.clone())).unify().boxed();
+        filter = filter.or(offline::files(inner.clone())).unify().boxed();
+        filter = filter
+            .or(offline::sync_route(inner.clone()))
+            .unify()
+            .boxed();
         for (prefix, dir) in static_dirs {
             let files = warp::path(prefix)
                 .and(warp::fs::dir(dir))

@@ -3,7 +3,7 @@
 
 use warp::http::header::{HeaderMap, HeaderName, HeaderValue};
 
-use super::layout::{flash_area, live_root, LayoutCtx, LayoutFn};
+use super::layout::{flash_area, live_root_offline, LayoutCtx, LayoutFn, OfflineRoot};
 use crate::live::page_title;
 use crate::template::escape::escape_into;
 use crate::template::mode::render_markup;
@@ -46,6 +46,8 @@ pub struct Layout {
     pub scripts: Vec<String>,
     /// The root layout around live views (`App::layout`).
     pub root: Option<LayoutFn>,
+    /// Link the web app manifest (`App::pwa`).
+    pub manifest: bool,
 }
 
 impl std::fmt::Debug for Layout {
@@ -73,6 +75,8 @@ pub struct LivePage<'a> {
     pub flash: &'a [Flash],
     /// The request's context (for the root layout).
     pub ctx: &'a Ctx,
+    /// The offline attributes of a view with offline handlers.
+    pub offline: Option<OfflineRoot<'a>>,
 }
 
 impl Layout {
@@ -93,6 +97,9 @@ impl Layout {
             escape_into(href, &mut out);
             out.push_str("\">");
         }
+        if self.manifest {
+            out.push_str("<link rel=\"manifest\" href=\"/djust/manifest.webmanifest\">");
+        }
         out.push_str("<script src=\"/djust/djust.js\" defer></script>");
         for src in &self.scripts {
             out.push_str("<script src=\"");
@@ -109,7 +116,7 @@ impl Layout {
     /// flash area) around the view's root element, which carries the view
     /// name and the signed mount token. `Err` when the layout panicked.
     pub fn live_page(&self, page: LivePage<'_>) -> Result<String, String> {
-        let content = live_root(page.view, page.token, page.view_html);
+        let content = live_root_offline(page.view, page.token, page.view_html, page.offline);
         let title = page_title(page.view_title, &self.title);
         let body = match &self.root {
             Some(layout) => {

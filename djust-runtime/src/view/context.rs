@@ -460,6 +460,41 @@ impl Deref for MountCtx {
     }
 }
 
+/// A replayed action's identity, as the handler sees it
+/// ([`EventCtx::offline`](EventCtx::offline)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineStamp {
+    key: String,
+    at_ms: u64,
+}
+
+impl OfflineStamp {
+    /// A stamp (the server makes them after the checks).
+    pub fn new(key: &str, at_ms: u64) -> Self {
+        OfflineStamp {
+            key: key.to_owned(),
+            at_ms,
+        }
+    }
+
+    /// The action's idempotency key (random, chosen by the client).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// When the user did it, in milliseconds since the Unix epoch, by the
+    /// client's clock (within the age limit and at most
+    /// `CLOCK_SKEW_MS` (`crate::offline`) ahead of the server's).
+    pub fn at_ms(&self) -> u64 {
+        self.at_ms
+    }
+
+    /// [`OfflineStamp::at_ms`] as a `SystemTime`.
+    pub fn at(&self) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(self.at_ms)
+    }
+}
+
 /// What handlers, `handle_tick` and `handle_info` receive.
 pub struct EventCtx {
     ctx: Arc<Ctx>,
@@ -473,6 +508,8 @@ pub struct EventCtx {
     /// (A `Mutex` only so the context stays `Sync`; always reached
     /// through `&mut self`, never locked.)
     parent_messages: std::sync::Mutex<Vec<Box<dyn std::any::Any + Send>>>,
+    /// The queued offline action being replayed, if this event is one.
+    offline: Option<OfflineStamp>,
 }
 
 impl EventCtx {
@@ -485,6 +522,7 @@ impl EventCtx {
             effects: Effects::default(),
             uploads: Vec::new(),
             parent_messages: std::sync::Mutex::new(Vec::new()),
+            offline: None,
         }
     }
 
@@ -507,6 +545,22 @@ impl EventCtx {
             Ok(messages) => std::mem::take(messages),
             Err(poisoned) => std::mem::take(poisoned.into_inner()),
         }
+    }
+
+    /// When this event is a replayed offline action
+    /// (`#[event_handler(offline)]`): its idempotency key and when the user
+    /// did it (client clock, checked against the age limit). A handler
+    /// compares [`OfflineStamp::at`](OfflineStamp::at) with
+    /// the record's last change and returns
+    /// [`Error::conflict`](crate::view::Error::conflict) for a stale edit.
+    /// `None` for a live event.
+    pub fn offline(&self) -> Option<&OfflineStamp> {
+        self.offline.as_ref()
+    }
+
+    /// Marks the next dispatch as the replay of `stamp` (the server does).
+    pub(crate) fn set_offline(&mut self, stamp: Option<OfflineStamp>) {
+        self.offline = stamp;
     }
 
     /// The finished uploads of `slot`, waiting to be consumed (the client's

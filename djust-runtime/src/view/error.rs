@@ -20,6 +20,9 @@ pub enum ErrorKind {
     BadRequest,
     /// The server's configuration is invalid (startup errors).
     Config,
+    /// The change conflicts with a newer state (e.g. a queued offline edit
+    /// of a note someone changed since); the message is meant for the user.
+    Conflict,
 }
 
 /// An error from application code or the framework.
@@ -64,6 +67,20 @@ impl Error {
     pub fn bad_request(message: impl fmt::Display) -> Self {
         Error {
             kind: ErrorKind::BadRequest,
+            message: message.to_string(),
+            source: None,
+        }
+    }
+
+    /// The change is refused because it conflicts with a newer state: a
+    /// handler returns it for a stale offline action (compare
+    /// [`EventCtx::offline`](crate::view::EventCtx::offline)'s timestamp
+    /// with the record's). `message` is written for the user: it is shown
+    /// in the page's flash area (escaped) and returned with the action's
+    /// `conflict` result. Return it before changing any state.
+    pub fn conflict(message: impl fmt::Display) -> Self {
+        Error {
+            kind: ErrorKind::Conflict,
             message: message.to_string(),
             source: None,
         }

@@ -92,6 +92,9 @@ pub struct HandlerMeta {
     pub permission: Option<&'static str>,
     /// `async fn`.
     pub is_async: bool,
+    /// `#[event_handler(offline)]`: the client may queue this event while
+    /// offline and replay it later (see `docs/offline.md`).
+    pub offline: bool,
 }
 
 /// A field a method assigns, for the audit's "exposed state" list.
@@ -154,6 +157,12 @@ impl ViewMeta {
     /// The handler named `name`, if it is an `#[event_handler]`.
     pub fn handler(&self, name: &str) -> Option<&'static HandlerMeta> {
         self.handlers.iter().find(|handler| handler.name == name)
+    }
+
+    /// The handlers declared `#[event_handler(offline)]`, in source order:
+    /// the only events a client may queue offline and replay.
+    pub fn offline_handlers(&self) -> impl Iterator<Item = &'static HandlerMeta> {
+        self.handlers.iter().filter(|handler| handler.offline)
     }
 
     /// The page title: `title = "..."` or the type name.

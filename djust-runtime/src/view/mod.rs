@@ -30,7 +30,7 @@ pub use component::{
 };
 pub use component_check::check_component_event;
 pub use context::{
-    AppState, Ctx, Effects, EventCtx, HistoryKind, InfoStream, MountCtx, Navigation,
+    AppState, Ctx, Effects, EventCtx, HistoryKind, InfoStream, MountCtx, Navigation, OfflineStamp,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use flash::{Flash, FlashKind};
@@ -79,6 +79,7 @@ impl EventError {
             EventError::RateLimited => SafeError::RateLimited,
             EventError::Handler(error) => match error.kind() {
                 ErrorKind::Forbidden => SafeError::PermissionDenied,
+                ErrorKind::Conflict => SafeError::Conflict,
                 _ => SafeError::HandlerFailed,
             },
         }
