@@ -179,6 +179,14 @@ pub use djust_runtime::template::{
     AttrValue, Html, JsChain, Private, Render, SafeHtml, TextWriter, UrlValue, JS,
 };
 pub use djust_runtime::tenant;
+
+/// Typed forms that validate as you type (docs/forms.md).
+pub mod forms {
+    pub use djust_runtime::forms::{
+        dropped_keys_total, fields_of, FieldError, Form, FormData, FormState,
+    };
+}
+
 pub use djust_runtime::view::{
     Coalescer, Ctx, DynView, Error, ErrorKind, EventCtx, FlashKind, LiveView, MountCtx, Result,
     ViewFactory, ViewMeta,
@@ -229,9 +237,10 @@ pub mod __private {
     pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, TreeSizeHint, VBuilder};
     pub use djust_runtime::view::{
         params, persist_fns, AssignedField, AuthPosture, BoxFuture, Ctx, EventCtx, EventError,
-        HandlerMeta, HandlerOutput, LiveView, MountCtx, ParamKind, ParamMeta, Params, PersistFns,
+        FormFields, HandlerMeta, HandlerOutput, LiveView, MountCtx, ParamKind, ParamMeta, Params, PersistFns,
         RateKey, RateLimitMeta, UploadSlotMeta, ViewFactory, ViewMeta, ViewRegistration,
     };
+    pub use djust_runtime::forms as forms;
     pub use inventory;
     pub use tracing;
 }

@@ -420,6 +420,7 @@ fn contacts() -> &'static ViewMeta {
                     kind: ParamKind::String,
                     optional: false,
                     has_default: false,
+                    form: None,
                 }]),
                 is_async: true,
                 ..limited("search")
@@ -431,6 +432,7 @@ fn contacts() -> &'static ViewMeta {
                     kind: ParamKind::Integer,
                     optional: false,
                     has_default: false,
+                    form: None,
                 }]),
                 ..guarded("delete", "contacts.delete")
             },
@@ -496,6 +498,7 @@ fn text_lists_findings_and_config() {
                 kind: ParamKind::Integer,
                 optional: false,
                 has_default: true,
+                form: None,
             }]),
             ..handler("add")
         }]),

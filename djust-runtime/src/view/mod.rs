@@ -28,7 +28,7 @@ pub use context::{
 pub use error::{Error, ErrorKind, Result};
 pub use flash::{Flash, FlashKind};
 pub use meta::{
-    AssignedField, AuthPosture, HandlerMeta, ParamKind, ParamMeta, RateKey, RateLimitMeta,
+    AssignedField, AuthPosture, FormFields, HandlerMeta, ParamKind, ParamMeta, RateKey, RateLimitMeta,
     UploadSlotMeta, ViewMeta,
 };
 pub use params::{url_params, ParamError, Params};
