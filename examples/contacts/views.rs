@@ -455,7 +455,9 @@ pub struct ContactEditor {
 }
 
 impl ContactEditor {
-    /// The field's first error, once the user touched it.
+    /// The field's first error, once the user touched it. The template
+    /// always renders each error's `<p>` (empty when there is none) so an
+    /// error coming or going never shifts the inputs the user is typing in.
     fn error(&self, field: &str) -> Option<&str> {
         self.form.error_for(field)
     }
@@ -523,15 +525,15 @@ impl ContactEditor {
             <h1>if self.id.is_some() { "Edit contact" } else { "Add contact" }</h1>
             <form class="stack" id="contact-form" dj-change="validate" dj-submit="save" dj-guard="Discard your changes to this contact?" novalidate>
                 <label>"Name" <input name="name" id="name" value={self.form.value("name")} maxlength="100"></label>
-                if let Some(error) = self.error("name") { <p class="error" id="error-name">{error}</p> }
+                <p class="error" id="error-name" aria-live="polite">{self.error("name").unwrap_or_default()}</p>
                 <label>"Email" <input name="email" id="email" type="email" value={self.form.value("email")}></label>
-                if let Some(error) = self.error("email") { <p class="error" id="error-email">{error}</p> }
+                <p class="error" id="error-email" aria-live="polite">{self.error("email").unwrap_or_default()}</p>
                 <label>"Phone" <input name="phone" id="phone" value={self.form.value("phone")}></label>
-                if let Some(error) = self.error("phone") { <p class="error" id="error-phone">{error}</p> }
+                <p class="error" id="error-phone" aria-live="polite">{self.error("phone").unwrap_or_default()}</p>
                 <label>"Website" <input name="website" id="website" value={self.form.value("website")}></label>
-                if let Some(error) = self.error("website") { <p class="error" id="error-website">{error}</p> }
+                <p class="error" id="error-website" aria-live="polite">{self.error("website").unwrap_or_default()}</p>
                 <label>"Notes" <textarea name="notes" id="notes" rows="4">{self.form.value("notes")}</textarea></label>
-                if let Some(error) = self.error("notes") { <p class="error" id="error-notes">{error}</p> }
+                <p class="error" id="error-notes" aria-live="polite">{self.error("notes").unwrap_or_default()}</p>
                 <fieldset class="photo">
                     <legend>"Photo (PNG, JPEG, GIF or WebP, at most 2 MB)"</legend>
                     if let (Some(id), true) = (self.id, self.has_photo) {
