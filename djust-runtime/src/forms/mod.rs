@@ -4,8 +4,8 @@
 //! A handler takes it as one parameter, `form: Form<ContactForm>`: the
 //! macro reads it from the whole event (not from a key named `form`), and
 //! only the struct's own fields are read. Every other key is dropped and
-//! counted ([`dropped_keys_total`]); keys starting with `_` (`_target`)
-//! are the framework's and are not counted.
+//! counted ([`dropped_keys_total`]); `_target` (the field the user
+//! changed, sent by the client) is the framework's and is not counted.
 //!
 //! [`FormState`] keeps what the user typed, the errors of the last check
 //! and which fields were touched; [`FormState::errors_for`] shows errors
@@ -27,6 +27,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::view::Params;
 
 pub use garde;
+
+/// The key naming the field a `dj-change` was for.
+const TARGET: &str = "_target";
 
 static DROPPED_KEYS: AtomicU64 = AtomicU64::new(0);
 
@@ -94,7 +97,7 @@ pub fn decode_form<T: DeserializeOwned>(params: &Params) -> Form<T> {
     let fields = fields_of::<T>();
     let mut dropped = 0;
     for key in params.keys() {
-        if !key.starts_with('_') && !fields.contains(&key.as_str()) {
+        if key != TARGET && !fields.contains(&key.as_str()) {
             dropped += 1;
         }
     }
@@ -111,7 +114,7 @@ pub fn decode_form<T: DeserializeOwned>(params: &Params) -> Form<T> {
         }
     }
     let target = params
-        .get("_target")
+        .get(TARGET)
         .and_then(Value::as_str)
         .and_then(|name| fields.iter().copied().find(|f| *f == name));
     let parsed = parse::<T>(fields, &present);
