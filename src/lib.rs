@@ -254,3 +254,8 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../docs/navigation.md")]
 #[cfg(doctest)]
 pub struct NavigationDoctests;
+
+/// The forms chapter's example compiles (checked by `cargo test --doc`).
+#[doc = include_str!("../docs/forms.md")]
+#[cfg(doctest)]
+pub struct FormsDoctests;
