@@ -229,6 +229,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use djust_runtime::__private::*;
+    pub use djust_runtime::forms;
     pub use djust_runtime::template::filters::{filter_srcset, filter_url, filter_url_list};
     pub use djust_runtime::template::html::SizeHint;
     pub use djust_runtime::template::mode::vdom_mode;
@@ -237,10 +238,10 @@ pub mod __private {
     pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, TreeSizeHint, VBuilder};
     pub use djust_runtime::view::{
         params, persist_fns, AssignedField, AuthPosture, BoxFuture, Ctx, EventCtx, EventError,
-        FormFields, HandlerMeta, HandlerOutput, LiveView, MountCtx, ParamKind, ParamMeta, Params, PersistFns,
-        RateKey, RateLimitMeta, UploadSlotMeta, ViewFactory, ViewMeta, ViewRegistration,
+        FormFields, HandlerMeta, HandlerOutput, LiveView, MountCtx, ParamKind, ParamMeta, Params,
+        PersistFns, RateKey, RateLimitMeta, UploadSlotMeta, ViewFactory, ViewMeta,
+        ViewRegistration,
     };
-    pub use djust_runtime::forms as forms;
     pub use inventory;
     pub use tracing;
 }

@@ -105,7 +105,11 @@ async fn errors_follow_typing_and_a_submit_shows_its_progress() {
     type_into(&browser, "#email", "not-an-email").await;
     wait_text(&browser, "#error-email", "not a valid email").await;
     assert_eq!(
-        js(&browser, "return document.querySelector('#error-name').textContent;").await,
+        js(
+            &browser,
+            "return document.querySelector('#error-name').textContent;"
+        )
+        .await,
         json!("")
     );
     // What is being typed is never overwritten by the replies.
@@ -158,7 +162,11 @@ async fn errors_follow_typing_and_a_submit_shows_its_progress() {
     wait_text(&browser, "#error-name", "length is lower than 1").await;
     wait_text(&browser, "#error-email", "not a valid email").await;
     assert_eq!(
-        js(&browser, "return document.querySelector('#saved').textContent;").await,
+        js(
+            &browser,
+            "return document.querySelector('#saved').textContent;"
+        )
+        .await,
         json!("Ada")
     );
     browser.close().await;

@@ -74,7 +74,8 @@ impl SignupView {
     fn save(&mut self, form: Form<Signup>) {
         self.dropped += form.dropped();
         if let Some(valid) = self.form.submit(form) {
-            self.saved.push(format!("{}/{}/{}", valid.name, valid.email, valid.age));
+            self.saved
+                .push(format!("{}/{}/{}", valid.name, valid.email, valid.age));
         }
     }
 }
@@ -140,7 +141,10 @@ fn submit_touches_everything_and_saves_only_valid_values() {
         json!({ "name": "Ada", "email": "ada@example.com", "age": "36" }),
     );
     assert_eq!(shown(&c, "name"), "");
-    assert_eq!(by_id(&c, "saved").as_deref(), Some("Ada/ada@example.com/36"));
+    assert_eq!(
+        by_id(&c, "saved").as_deref(),
+        Some("Ada/ada@example.com/36")
+    );
 }
 
 /// CVE-2023-36558's shape: the last dj-change saw valid values, the
@@ -161,7 +165,11 @@ fn submit_revalidates_and_never_trusts_the_last_change() {
     assert!(Some(shown(&c, "age")).is_some_and(|e| e.contains("lower than 13")));
     // And a submit with fields left out does not reuse the earlier values.
     c.event("save", json!({ "email": "ada@example.com", "age": "36" }));
-    assert_eq!(by_id(&c, "saved").as_deref(), Some(""), "name missing: refused");
+    assert_eq!(
+        by_id(&c, "saved").as_deref(),
+        Some(""),
+        "name missing: refused"
+    );
 }
 
 #[test]
@@ -178,7 +186,10 @@ fn unknown_keys_are_ignored_and_counted() {
     // `_target` is the framework's; the other three are dropped.
     assert_eq!(by_id(&c, "dropped").as_deref(), Some("3"));
     assert_eq!(by_id(&c, "admin").as_deref(), Some("false"));
-    assert_eq!(by_id(&c, "saved").as_deref(), Some("Ada/ada@example.com/36"));
+    assert_eq!(
+        by_id(&c, "saved").as_deref(),
+        Some("Ada/ada@example.com/36")
+    );
     assert!(djust::forms::dropped_keys_total() >= before + 3);
 }
 
@@ -231,7 +242,10 @@ fn oversize_and_unicode_fields() {
         json!({ "name": twenty, "email": "ada@example.com", "age": "20" }),
     );
     assert_eq!(shown(&c, "name"), "");
-    assert_eq!(by_id(&c, "saved").as_deref(), Some(format!("{twenty}/ada@example.com/20").as_str()));
+    assert_eq!(
+        by_id(&c, "saved").as_deref(),
+        Some(format!("{twenty}/ada@example.com/20").as_str())
+    );
     for name in ["x".repeat(21), "😀".repeat(21), "a".repeat(10_000)] {
         c.event(
             "save",
@@ -240,8 +254,15 @@ fn oversize_and_unicode_fields() {
         let error = shown(&c, "name");
         assert!(error.contains("greater than 20"), "{error}");
     }
-    for email in ["ada@exa mple.com", "ada\u{0}@example.com", "\u{202e}@example.com"] {
-        c.event("save", json!({ "name": "Ada", "email": email, "age": "20" }));
+    for email in [
+        "ada@exa mple.com",
+        "ada\u{0}@example.com",
+        "\u{202e}@example.com",
+    ] {
+        c.event(
+            "save",
+            json!({ "name": "Ada", "email": email, "age": "20" }),
+        );
         assert!(!shown(&c, "email").is_empty(), "{email:?}");
     }
     assert_eq!(c.html().matches("Ada/").count(), 0);
@@ -250,14 +271,21 @@ fn oversize_and_unicode_fields() {
 #[test]
 fn the_audit_lists_the_form_fields() {
     let meta = <SignupView as djust::LiveView>::meta();
-    let save = meta.handlers.iter().find(|h| h.name == "save").expect("save");
+    let save = meta
+        .handlers
+        .iter()
+        .find(|h| h.name == "save")
+        .expect("save");
     let form = save.params[0].form.expect("a form parameter");
     assert_eq!(form.names(), &["name", "email", "age", "admin_note"]);
     let text = App::new()
         .live("/", SignupView::view())
         .audit_report()
         .to_text(false);
-    assert!(text.contains("{name, email, age, admin_note} (unknown keys dropped, counted)"), "{text}");
+    assert!(
+        text.contains("{name, email, age, admin_note} (unknown keys dropped, counted)"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -98,8 +98,8 @@ impl de::Error for FieldError {
 /// serde's "expected" text (`u8`, `a string`) in words a form can show.
 fn plain(expected: &str) -> String {
     match expected {
-        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
-        | "u128" | "usize" => format!("a whole number ({expected})"),
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
+        | "usize" => format!("a whole number ({expected})"),
         "f32" | "f64" => "a number".to_owned(),
         "a boolean" => "on or off".to_owned(),
         "a string" => "text".to_owned(),
@@ -274,7 +274,11 @@ impl<'de> de::Deserializer<'de> for FieldValue<'_> {
                 Some(1) => Some(true),
                 _ => None,
             },
-            Value::String(_) => match self.text().unwrap_or_default().to_ascii_lowercase().as_str()
+            Value::String(_) => match self
+                .text()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                .as_str()
             {
                 "true" | "on" | "1" | "yes" => Some(true),
                 "false" | "off" | "0" | "no" | "" => Some(false),

@@ -268,7 +268,10 @@ where
         if !self.touched.contains(field) {
             return &[];
         }
-        self.errors.get(field).map(Vec::as_slice).unwrap_or_default()
+        self.errors
+            .get(field)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// `field`'s first error if touched (convenient in templates).
