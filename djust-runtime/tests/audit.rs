@@ -569,7 +569,7 @@ fn json_shape() {
                 {
                     "name": "search",
                     "async": true,
-                    "params": [{"name": "q", "type": "String", "kind": "string", "optional": false, "default": false}],
+                    "params": [{"name": "q", "type": "String", "kind": "string", "optional": false, "default": false, "form": null}],
                     "decorators": ["@rate_limit(rate=5, burst=3, key=user)"],
                     "rate_limit": {"rate": 5.0, "burst": 3, "key": "user"},
                     "permission": null,
@@ -577,7 +577,7 @@ fn json_shape() {
                 {
                     "name": "delete",
                     "async": false,
-                    "params": [{"name": "id", "type": "i64", "kind": "integer", "optional": false, "default": false}],
+                    "params": [{"name": "id", "type": "i64", "kind": "integer", "optional": false, "default": false, "form": null}],
                     "decorators": ["@permission_required(\"contacts.delete\")"],
                     "rate_limit": null,
                     "permission": "contacts.delete",
