@@ -292,7 +292,7 @@ function bind(view) {
     if (type === 'focusout') flush(target); // dj-debounce="blur"
     const text = /^(textarea|text|search|email|url|tel|password|number)$/.test(target.type);
     // A form's dj-change validates as you type: text inputs send on input
-    // (debounced, 300 ms or dj-debounce), their change event only flushes.
+    // (debounced: 300 ms or the form's dj-debounce); their change event only flushes.
     const changeForm = text && target.name ? target.closest('form[dj-change]') : null;
     if (changeForm && kind === 'change') return flush(changeForm);
     if (changeForm && kind === 'input' && !target.closest('[dj-input]')) kind = 'change';
