@@ -191,6 +191,14 @@ pub use djust_runtime::template::{
     AttrValue, Html, JsChain, Private, Render, SafeHtml, TextWriter, UrlValue, JS,
 };
 pub use djust_runtime::tenant;
+
+/// Typed forms that validate as you type (docs/forms.md).
+pub mod forms {
+    pub use djust_runtime::forms::{
+        dropped_keys_total, fields_of, FieldError, Form, FormData, FormState,
+    };
+}
+
 pub use djust_runtime::view::{
     Coalescer, ComponentMeta, Ctx, DynView, Error, ErrorKind, EventCtx, FlashKind, LiveComponent,
     LiveView, MountCtx, Result, ViewFactory, ViewMeta,
@@ -233,6 +241,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use djust_runtime::__private::*;
+    pub use djust_runtime::forms;
     pub use djust_runtime::template::filters::{filter_srcset, filter_url, filter_url_list};
     pub use djust_runtime::template::html::SizeHint;
     pub use djust_runtime::template::mode::vdom_mode;
@@ -241,7 +250,7 @@ pub mod __private {
     pub use djust_runtime::vdom::{ElementTemplate, StaticNode, TAttr, TreeSizeHint, VBuilder};
     pub use djust_runtime::view::{
         check_component_event, params, persist_fns, AssignedField, AuthPosture, BoxFuture,
-        ComponentMeta, ComponentRegistration, Ctx, EventCtx, EventError, HandlerMeta,
+        ComponentMeta, ComponentRegistration, Ctx, EventCtx, EventError, FormFields, HandlerMeta,
         HandlerOutput, LiveComponent, LiveView, MountCtx, ParamKind, ParamMeta, Params, PersistFns,
         RateKey, RateLimitMeta, UploadSlotMeta, ViewFactory, ViewMeta, ViewRegistration,
     };
@@ -268,3 +277,8 @@ pub struct NavigationDoctests;
 #[doc = include_str!("../docs/offline.md")]
 #[cfg(doctest)]
 pub struct OfflineDoctests;
+
+/// The forms chapter's example compiles (checked by `cargo test --doc`).
+#[doc = include_str!("../docs/forms.md")]
+#[cfg(doctest)]
+pub struct FormsDoctests;

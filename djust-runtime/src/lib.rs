@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod forms;
 pub mod limits;
 pub mod live;
 pub mod offline;

@@ -145,7 +145,9 @@ function applyOne(root, p, touched) {
     else if (value === null) return _log(root, 'refused ' + key) || true; // skipped
     else node.setAttribute(key, value);
     if (/^(checked|selected)$/.test(key) && key in node) node[key] = value !== null;
-    if (key === 'value' && node.localName === 'input' && !typing.has(node)) node.value = value || '';
+    // The focused input of a validating form keeps what is being typed.
+    const editing = node === document.activeElement && node.closest('form[dj-change]');
+    if (key === 'value' && node.localName === 'input' && !typing.has(node) && !editing) node.value = value || '';
     if (key === 'class' && keep) keep.classes.forEach((on, name) => node.classList.toggle(name, on));
   } else return false;
   if (touched) touched.push(t === 'replace' ? null : node);
@@ -291,8 +293,14 @@ function bind(view) {
     if (t instanceof Element && t.closest('[data-djust-view]') === root) fn(e, t);
   });
   Object.keys(KINDS).forEach((type) => on(type, (e, target) => {
-    const kind = KINDS[type];
+    let kind = KINDS[type];
     if (type === 'focusout') flush(target); // dj-debounce="blur"
+    const text = /^(textarea|text|search|email|url|tel|password|number)$/.test(target.type);
+    // A form's dj-change validates as you type: text inputs send on input
+    // (debounced: 300 ms or the form's dj-debounce); their change event only flushes.
+    const changeForm = text && target.name ? target.closest('form[dj-change]') : null;
+    if (changeForm && kind === 'change') return flush(changeForm);
+    if (changeForm && kind === 'input' && !target.closest('[dj-input]')) kind = 'change';
     const el = target.closest('[dj-' + kind + ']');
     if (!el || !root.contains(el) || (kind === 'submit' && el !== target)) return;
     let params = { value: fieldValue(target) };
@@ -304,11 +312,13 @@ function bind(view) {
       if (kind === 'submit') {
         e.preventDefault();
         Array.from(el.elements).forEach(flush);
+        flush(el); // a dj-change still waiting goes first
       }
       params = formParams(el, e.submitter);
+      // The field the user changed: the server marks only it as touched.
+      if (kind === 'change' && target.name) put(params, '_target', target.name);
     }
-    const text = /^(textarea|text|search|email|url|tel|password|number)$/.test(target.type);
-    fire(el, el.getAttribute('dj-' + kind), params, kind, kind === 'input' && text ? 300 : 0);
+    fire(el, el.getAttribute('dj-' + kind), params, kind, (kind === 'input' || el === changeForm) && text ? 300 : 0);
   }));
   ['keydown', 'keyup'].forEach((kind) => on(kind, (e, target) => {
     const key = e.key === ' ' ? 'space' : String(e.key).toLowerCase();
@@ -356,6 +366,36 @@ function pushEvent(view, el, name, params) {
   view.pending.set(ref, el);
   el.classList.add('dj-loading');
   view.root.classList.add('dj-loading');
+  if (el.localName === 'form' && name === el.getAttribute('dj-submit')) submitting(el, ref);
+}
+
+/* A submit in flight: the form gets the dj-submitting class and each
+   [dj-disable-with] control in it is disabled showing that text, until
+   the reply to this submit comes (then the text and state are restored). */
+const submits = new WeakMap(); // form -> {ref, controls: [[el, text, disabled]]}
+
+function submitting(form, ref) {
+  if (submits.has(form)) release(form);
+  const controls = [];
+  for (const el of Array.from(form.querySelectorAll('[dj-disable-with]'))) {
+    controls.push([el, el.textContent, el.disabled]);
+    el.textContent = el.getAttribute('dj-disable-with');
+    el.disabled = true;
+  }
+  form.classList.add('dj-submitting');
+  submits.set(form, { ref, controls });
+}
+
+function release(form) {
+  const s = submits.get(form);
+  if (!s) return;
+  submits.delete(form);
+  for (const [el, text, disabled] of s.controls) {
+    if (el.getAttribute('dj-disable-with') === el.textContent) el.textContent = text;
+    el.disabled = disabled;
+  }
+  form.classList.remove('dj-submitting');
+  if (!form.classList.length) form.removeAttribute('class');
 }
 
 /* Form recovery: when the view is mounted afresh after the connection was
@@ -411,6 +451,7 @@ function unload(el) {
 function settle(view, ref) {
   const el = view.pending.get(ref);
   if (!view.pending.delete(ref)) return;
+  if ((submits.get(el) || {}).ref === ref) release(el);
   const busy = Array.from(view.pending.values());
   if (!busy.includes(el)) unload(el);
   if (!busy.length) unload(view.root);

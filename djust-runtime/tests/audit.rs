@@ -421,6 +421,7 @@ fn contacts() -> &'static ViewMeta {
                     kind: ParamKind::String,
                     optional: false,
                     has_default: false,
+                    form: None,
                 }]),
                 is_async: true,
                 ..limited("search")
@@ -432,6 +433,7 @@ fn contacts() -> &'static ViewMeta {
                     kind: ParamKind::Integer,
                     optional: false,
                     has_default: false,
+                    form: None,
                 }]),
                 ..guarded("delete", "contacts.delete")
             },
@@ -497,6 +499,7 @@ fn text_lists_findings_and_config() {
                 kind: ParamKind::Integer,
                 optional: false,
                 has_default: true,
+                form: None,
             }]),
             ..handler("add")
         }]),
@@ -567,7 +570,7 @@ fn json_shape() {
                 {
                     "name": "search",
                     "async": true,
-                    "params": [{"name": "q", "type": "String", "kind": "string", "optional": false, "default": false}],
+                    "params": [{"name": "q", "type": "String", "kind": "string", "optional": false, "default": false, "form": null}],
                     "decorators": ["@rate_limit(rate=5, burst=3, key=user)"],
                     "rate_limit": {"rate": 5.0, "burst": 3, "key": "user"},
                     "permission": null,
@@ -576,7 +579,7 @@ fn json_shape() {
                 {
                     "name": "delete",
                     "async": false,
-                    "params": [{"name": "id", "type": "i64", "kind": "integer", "optional": false, "default": false}],
+                    "params": [{"name": "id", "type": "i64", "kind": "integer", "optional": false, "default": false, "form": null}],
                     "decorators": ["@permission_required(\"contacts.delete\")"],
                     "rate_limit": null,
                     "permission": "contacts.delete",

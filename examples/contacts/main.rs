@@ -239,6 +239,50 @@ mod smoke {
     }
 
     #[test]
+    fn the_editor_validates_as_you_type_and_again_on_save() {
+        let mut client = editor(djust_testing::TestClient::build::<ContactEditor>())
+            .user(admin())
+            .mount()
+            .expect("mount");
+        let error = |client: &djust_testing::TestClient, field: &str| {
+            let selector = scraper::Selector::parse(&format!("#error-{field}")).expect("selector");
+            let document = client.document();
+            let text = document
+                .select(&selector)
+                .next()
+                .map(|el| el.text().collect::<String>())
+                .unwrap_or_default();
+            text
+        };
+        // Typing a bad email: only the email's error (name is empty and untouched).
+        let result = client.event(
+            "validate",
+            serde_json::json!({ "name": "", "email": "nope", "phone": "", "website": "", "notes": "", "_target": "email" }),
+        );
+        assert_eq!(result.error(), None);
+        assert!(error(&client, "email").contains("valid email"));
+        assert_eq!(error(&client, "name"), "");
+        // The last change was valid; the save carries a bad phone and a forged key.
+        client.event(
+            "validate",
+            serde_json::json!({ "name": "Ada", "email": "ada@example.com", "_target": "email" }),
+        );
+        assert_eq!(error(&client, "email"), "");
+        let result = client.event(
+            "save",
+            serde_json::json!({ "name": "Ada", "email": "ada@example.com", "phone": "<script>", "id": 1 }),
+        );
+        assert_eq!(result.error(), None);
+        assert_eq!(
+            client.meta().name,
+            "contact_editor",
+            "refused: stays on the form"
+        );
+        assert!(error(&client, "phone").contains("digits"));
+        assert!(client.flashes().is_empty());
+    }
+
+    #[test]
     fn saving_navigates_to_the_contact_with_a_flash_shown_once() {
         let mut client = editor(djust_testing::TestClient::build::<ContactEditor>())
             .user(admin())

@@ -1,15 +1,16 @@
 //! The three live views of one live session: the contact list (search,
 //! sort and page held in the URL, delete with a confirmation step), a
 //! contact's page (the long fields the list leaves out), and the add/edit
-//! form (server-side validation shown inline, a guard for unsaved input).
+//! form (validated as you type, errors shown for touched fields, validated
+//! again on submit, a guard for unsaved input).
 //! They move between each other over one socket: `dj-navigate` links and
 //! `ctx.push_navigate` mount the next view without a page load, and
 //! `handle_params` reads each view's URL, on the first paint, on reload and
 //! on Back and Forward.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use djust::forms::{Form, FormState};
 use djust::prelude::*;
 
 use super::db::{Contact, ContactInput, Db, Sort};
@@ -364,61 +365,83 @@ impl ContactDetail {
     }
 }
 
-/// Validates the form; errors are keyed by field name.
-pub fn validate(input: &ContactInput) -> BTreeMap<&'static str, String> {
-    let mut errors = BTreeMap::new();
-    let name_len = input.name.chars().count();
-    if name_len == 0 {
-        errors.insert("name", "Name is required.".to_owned());
-    } else if name_len > 100 {
-        errors.insert("name", "Name must be at most 100 characters.".to_owned());
+/// The add/edit form: only these fields are read from an event (any other
+/// key is dropped and counted), and garde checks them on every change and
+/// again, from the submitted values alone, on every submit.
+/// A field left out of the event is empty (`#[serde(default)]`).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, garde::Validate)]
+#[serde(default)]
+pub struct ContactForm {
+    /// Required, at most 100 characters.
+    #[garde(custom(not_blank), length(chars, max = 100))]
+    pub name: String,
+    /// Optional (an empty field is `None`); an email address.
+    #[garde(email, length(max = 254))]
+    pub email: Option<String>,
+    /// Digits, spaces and + ( ) - . only; at most 40 characters.
+    #[garde(custom(phone_chars), length(chars, max = 40))]
+    pub phone: String,
+    /// Optional; an http:// or https:// address.
+    #[garde(custom(http_address), length(max = 300))]
+    pub website: Option<String>,
+    /// At most 2000 characters.
+    #[garde(length(chars, max = 2000))]
+    pub notes: String,
+}
+
+fn not_blank(value: &str, _: &()) -> garde::Result {
+    if value.trim().is_empty() {
+        return Err(garde::Error::new("Name is required."));
     }
-    if !input.email.is_empty() {
-        let valid = input.email.len() <= 254
-            && input.email.split_once('@').is_some_and(|(user, host)| {
-                !user.is_empty() && host.contains('.') && !host.contains('@')
-            })
-            && !input
-                .email
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control());
-        if !valid {
-            errors.insert(
-                "email",
-                "Enter a valid email address, like ada@example.com.".to_owned(),
-            );
-        }
-    }
-    if input.phone.chars().count() > 40
-        || !input
-            .phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +()-.".contains(c))
+    Ok(())
+}
+
+fn phone_chars(value: &str, _: &()) -> garde::Result {
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +()-.".contains(c))
     {
-        errors.insert(
-            "phone",
-            "Phone numbers may contain digits, spaces and + ( ) - . only.".to_owned(),
-        );
+        return Err(garde::Error::new(
+            "Phone numbers may contain digits, spaces and + ( ) - . only.",
+        ));
     }
-    if !input.website.is_empty() {
-        let lower = input.website.to_ascii_lowercase();
-        let valid = (lower.starts_with("https://") || lower.starts_with("http://"))
-            && input.website.len() <= 300
-            && !input
-                .website
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control());
-        if !valid {
-            errors.insert(
-                "website",
-                "The website must be an http:// or https:// address.".to_owned(),
-            );
+    Ok(())
+}
+
+fn http_address(value: &Option<String>, _: &()) -> garde::Result {
+    let Some(value) = value else { return Ok(()) };
+    let lower = value.to_ascii_lowercase();
+    let valid = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        return Err(garde::Error::new(
+            "The website must be an http:// or https:// address.",
+        ));
+    }
+    Ok(())
+}
+
+impl ContactForm {
+    fn from_input(input: ContactInput) -> Self {
+        let some = |text: String| (!text.is_empty()).then_some(text);
+        ContactForm {
+            name: input.name,
+            email: some(input.email),
+            phone: input.phone,
+            website: some(input.website),
+            notes: input.notes,
         }
     }
-    if input.notes.chars().count() > 2000 {
-        errors.insert("notes", "Notes must be at most 2000 characters.".to_owned());
+
+    fn into_input(self) -> ContactInput {
+        ContactInput {
+            name: self.name.trim().to_owned(),
+            email: self.email.unwrap_or_default().trim().to_owned(),
+            phone: self.phone.trim().to_owned(),
+            website: self.website.unwrap_or_default().trim().to_owned(),
+            notes: self.notes,
+        }
     }
-    errors
 }
 
 /// `/contacts/new` adds, `/contacts/{id}/edit` edits (the same view at
@@ -426,15 +449,17 @@ pub fn validate(input: &ContactInput) -> BTreeMap<&'static str, String> {
 /// or an unload asks before typed input is thrown away.
 pub struct ContactEditor {
     id: Option<i64>,
-    form: ContactInput,
+    form: FormState<ContactForm>,
     has_photo: bool,
-    errors: BTreeMap<&'static str, String>,
     _db: Private<Arc<Db>>,
 }
 
 impl ContactEditor {
-    fn error(&self, field: &str) -> Option<&String> {
-        self.errors.get(field)
+    /// The field's first error, once the user touched it. The template
+    /// always renders each error's `<p>` (empty when there is none) so an
+    /// error coming or going never shifts the inputs the user is typing in.
+    fn error(&self, field: &str) -> Option<&str> {
+        self.form.error_for(field)
     }
 
     /// Where Cancel goes: the contact's page, or the list for a new one.
@@ -461,19 +486,17 @@ impl ContactEditor {
         let db = ctx.state::<Arc<Db>>()?.clone();
         Ok(ContactEditor {
             id: None,
-            form: ContactInput::default(),
+            form: FormState::new(ContactForm::default()),
             has_photo: false,
-            errors: BTreeMap::new(),
             _db: Private::new(db),
         })
     }
 
     /// `id` from `/contacts/{id}/edit`; none at `/contacts/new`.
     fn handle_params(&mut self, ctx: &mut EventCtx, id: Option<i64>) -> Result<()> {
-        self.errors.clear();
         let Some(id) = id else {
             self.id = None;
-            self.form = ContactInput::default();
+            self.form = FormState::new(ContactForm::default());
             self.has_photo = false;
             ctx.set_title("New contact");
             return Ok(());
@@ -487,30 +510,30 @@ impl ContactEditor {
         ctx.set_title(&format!("Edit {}", contact.name));
         self.id = Some(id);
         self.has_photo = contact.has_photo;
-        self.form = ContactInput {
+        self.form = FormState::new(ContactForm::from_input(ContactInput {
             name: contact.name,
             email: contact.email,
             phone: contact.phone,
             website: contact.website,
             notes: contact.notes,
-        };
+        }));
         Ok(())
     }
 
     fn render(&self) -> Html {
         html! {
             <h1>if self.id.is_some() { "Edit contact" } else { "Add contact" }</h1>
-            <form class="stack" id="contact-form" dj-submit="save" dj-guard="Discard your changes to this contact?" novalidate>
-                <label>"Name" <input name="name" id="name" value={self.form.name} maxlength="100"></label>
-                if let Some(error) = self.error("name") { <p class="error" id="error-name">{error}</p> }
-                <label>"Email" <input name="email" id="email" type="email" value={self.form.email}></label>
-                if let Some(error) = self.error("email") { <p class="error" id="error-email">{error}</p> }
-                <label>"Phone" <input name="phone" id="phone" value={self.form.phone}></label>
-                if let Some(error) = self.error("phone") { <p class="error" id="error-phone">{error}</p> }
-                <label>"Website" <input name="website" id="website" value={self.form.website}></label>
-                if let Some(error) = self.error("website") { <p class="error" id="error-website">{error}</p> }
-                <label>"Notes" <textarea name="notes" id="notes" rows="4">{self.form.notes}</textarea></label>
-                if let Some(error) = self.error("notes") { <p class="error" id="error-notes">{error}</p> }
+            <form class="stack" id="contact-form" dj-change="validate" dj-submit="save" dj-guard="Discard your changes to this contact?" novalidate>
+                <label>"Name" <input name="name" id="name" value={self.form.value("name")} maxlength="100"></label>
+                <p class="error" id="error-name" aria-live="polite">{self.error("name").unwrap_or_default()}</p>
+                <label>"Email" <input name="email" id="email" type="email" value={self.form.value("email")}></label>
+                <p class="error" id="error-email" aria-live="polite">{self.error("email").unwrap_or_default()}</p>
+                <label>"Phone" <input name="phone" id="phone" value={self.form.value("phone")}></label>
+                <p class="error" id="error-phone" aria-live="polite">{self.error("phone").unwrap_or_default()}</p>
+                <label>"Website" <input name="website" id="website" value={self.form.value("website")}></label>
+                <p class="error" id="error-website" aria-live="polite">{self.error("website").unwrap_or_default()}</p>
+                <label>"Notes" <textarea name="notes" id="notes" rows="4">{self.form.value("notes")}</textarea></label>
+                <p class="error" id="error-notes" aria-live="polite">{self.error("notes").unwrap_or_default()}</p>
                 <fieldset class="photo">
                     <legend>"Photo (PNG, JPEG, GIF or WebP, at most 2 MB)"</legend>
                     if let (Some(id), true) = (self.id, self.has_photo) {
@@ -523,46 +546,40 @@ impl ContactEditor {
                     <p class="error" id="error-photo" dj-upload-error="photo" role="alert"></p>
                 </fieldset>
                 <div class="toolbar">
-                    <button type="submit" id="save">"Save"</button>
+                    <button type="submit" id="save" dj-disable-with="Saving…">"Save"</button>
                     <a id="cancel" href={self.cancel_url()} dj-navigate>"Cancel"</a>
                 </div>
             </form>
         }
     }
 
-    /// Saves, then shows the contact's page with a flash: the flash rides
-    /// the navigation (the next view shows it once).
+    /// Validates as the user types: errors show for touched fields only.
+    #[event_handler]
+    #[rate_limit(rate = 20, burst = 40)]
+    #[permission_required("contacts.change")]
+    fn validate(&mut self, form: Form<ContactForm>) {
+        self.form.change(form);
+    }
+
+    /// Validates again from the submitted values (never the state the last
+    /// `validate` left), saves, then shows the contact's page with a flash:
+    /// the flash rides the navigation (the next view shows it once).
     #[event_handler]
     #[rate_limit(rate = 2, burst = 5)]
     #[permission_required("contacts.change")]
-    fn save(
-        &mut self,
-        ctx: &mut EventCtx,
-        name: String,
-        #[default(String::new())] email: String,
-        #[default(String::new())] phone: String,
-        #[default(String::new())] website: String,
-        #[default(String::new())] notes: String,
-    ) -> Result<()> {
-        self.form = ContactInput {
-            name: name.trim().to_owned(),
-            email: email.trim().to_owned(),
-            phone: phone.trim().to_owned(),
-            website: website.trim().to_owned(),
-            notes,
-        };
-        self.errors = validate(&self.form);
-        if !self.errors.is_empty() {
+    fn save(&mut self, ctx: &mut EventCtx, form: Form<ContactForm>) -> Result<()> {
+        let Some(valid) = self.form.submit(form) else {
             return Ok(());
-        }
+        };
+        let input = valid.into_input();
         let id = match self.id {
             Some(id) => {
-                if !self._db.expose().update(id, &self.form).map_err(db_error)? {
+                if !self._db.expose().update(id, &input).map_err(db_error)? {
                     return Err(Error::not_found());
                 }
                 id
             }
-            None => self._db.expose().insert(&self.form).map_err(db_error)?,
+            None => self._db.expose().insert(&input).map_err(db_error)?,
         };
         // The photo, if one was uploaded: its type is what its bytes proved.
         let db = self._db.expose();

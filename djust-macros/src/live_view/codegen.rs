@@ -76,9 +76,25 @@ fn option_str(value: Option<&str>) -> TokenStream {
     }
 }
 
+/// `Form<T>` (or `forms::Form<T>`): the `T`.
+fn form_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Form" {
+        return None;
+    }
+    single_type_arg(&last.arguments)
+}
+
 fn decode_param(param: &ParamDef) -> TokenStream {
     let ident = &param.ident;
     let ty = &param.ty;
+    if let Some(inner) = form_inner(ty) {
+        let span = ty.span();
+        return quote_spanned! {span=>
+            let #ident: #ty = ::djust::__private::forms::decode_form::<#inner>(__djust_params);
+        };
+    }
     let name = ident.to_string().trim_start_matches("r#").to_owned();
     let expected = type_text(ty);
     let span = ty.span();
@@ -222,7 +238,13 @@ fn param_meta(param: &ParamDef) -> TokenStream {
     let ty = type_text(&param.ty);
     let (kind, optional) = param_kind(&param.ty);
     let has_default = param.default.is_some();
-    quote!(::djust::__private::ParamMeta { name: #pname, ty: #ty, kind: #kind, optional: #optional, has_default: #has_default })
+    let form = match form_inner(&param.ty) {
+        Some(inner) => {
+            quote!(::std::option::Option::Some(::djust::__private::FormFields(::djust::__private::forms::fields_of::<#inner>)))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    quote!(::djust::__private::ParamMeta { name: #pname, ty: #ty, kind: #kind, optional: #optional, has_default: #has_default, form: #form })
 }
 
 /// `handle_params_view`: decodes the URL's parameters like a handler's,

@@ -26,6 +26,10 @@ fn param(param: &ParamMeta) -> Value {
         "kind": kind(param.kind),
         "optional": param.optional,
         "default": param.has_default,
+        "form": param.form.map(|fields| json!({
+            "fields": fields.names(),
+            "unknown_keys": "dropped_and_counted",
+        })),
     })
 }
 

@@ -48,7 +48,16 @@ fn param_list(params: &[crate::view::ParamMeta]) -> String {
         .iter()
         .map(|param| {
             let default = if param.has_default { " = .." } else { "" };
-            format!("{}: {}{default}", param.name, param.ty)
+            match param.form {
+                // `form: Form<ContactForm> {name, email} (unknown keys dropped, counted)`
+                Some(fields) => format!(
+                    "{}: {} {{{}}} (unknown keys dropped, counted)",
+                    param.name,
+                    param.ty,
+                    fields.names().join(", ")
+                ),
+                None => format!("{}: {}{default}", param.name, param.ty),
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")

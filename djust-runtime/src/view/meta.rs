@@ -77,6 +77,33 @@ pub struct ParamMeta {
     pub optional: bool,
     /// Has `#[default(...)]`.
     pub has_default: bool,
+    /// `Form<T>`: read from the whole event, only `T`'s fields.
+    pub form: Option<FormFields>,
+}
+
+/// The fields of a `Form<T>` parameter (serde's list, read when asked).
+#[derive(Clone, Copy)]
+pub struct FormFields(pub fn() -> &'static [&'static str]);
+
+impl FormFields {
+    /// The struct's field names.
+    pub fn names(&self) -> &'static [&'static str] {
+        (self.0)()
+    }
+}
+
+impl PartialEq for FormFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.names() == other.names()
+    }
+}
+
+impl Eq for FormFields {}
+
+impl std::fmt::Debug for FormFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
 }
 
 /// One `#[event_handler]`.

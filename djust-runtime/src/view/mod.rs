@@ -35,8 +35,8 @@ pub use context::{
 pub use error::{Error, ErrorKind, Result};
 pub use flash::{Flash, FlashKind};
 pub use meta::{
-    AssignedField, AuthPosture, HandlerMeta, ParamKind, ParamMeta, RateKey, RateLimitMeta,
-    UploadSlotMeta, ViewMeta,
+    AssignedField, AuthPosture, FormFields, HandlerMeta, ParamKind, ParamMeta, RateKey,
+    RateLimitMeta, UploadSlotMeta, ViewMeta,
 };
 pub use params::{url_params, ParamError, Params};
 pub use registry::{find_view, registered_views, ViewFactory, ViewRegistration};
