@@ -40,7 +40,7 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Proxies 127.0.0.1:<free port> to `target`.
+    /// Proxies `127.0.0.1:<free port>` to `target`.
     pub async fn start(target: SocketAddr) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
