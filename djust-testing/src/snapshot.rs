@@ -42,3 +42,33 @@ macro_rules! assert_snapshot {
         )
     };
 }
+
+/// `text` with the paths of an example's items made independent of where
+/// the example is compiled: run as its own binary its types are
+/// `contacts::views::ContactEditor`, compiled into a test crate with
+/// `#[path]` they are `e2e_examples::contacts::views::ContactEditor`. The
+/// segments of `module_path` before the segment `example` are removed, so
+/// an example's snapshot reads the same from both.
+pub fn example_paths(text: &str, module_path: &str, example: &str) -> String {
+    let segments: Vec<&str> = module_path.split("::").collect();
+    match segments.iter().position(|segment| *segment == example) {
+        Some(0) | None => text.to_owned(),
+        Some(at) => text.replace(&format!("{}::", segments[..at].join("::")), ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::example_paths;
+
+    #[test]
+    fn example_paths_drop_the_enclosing_crate_only() {
+        let text = "chat (e2e_examples::chat::Chat) and e2e_examples::chat::room";
+        assert_eq!(
+            example_paths(text, "e2e_examples::chat::tests", "chat"),
+            "chat (chat::Chat) and chat::room"
+        );
+        assert_eq!(example_paths(text, "chat::tests", "chat"), text);
+        assert_eq!(example_paths(text, "other::tests", "chat"), text);
+    }
+}

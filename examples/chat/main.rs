@@ -495,11 +495,15 @@ mod tests {
         );
         djust_testing::assert_snapshot!(
             "tests/snapshots/example_chat_audit.txt",
-            report.to_text(true)
+            djust_testing::snapshot::example_paths(&report.to_text(true), module_path!(), "chat")
         );
         djust_testing::assert_snapshot!(
             "tests/snapshots/example_chat_audit.json",
-            format!("{:#}\n", report.to_json())
+            djust_testing::snapshot::example_paths(
+                &format!("{:#}\n", report.to_json()),
+                module_path!(),
+                "chat"
+            )
         );
     }
 }

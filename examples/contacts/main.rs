@@ -318,11 +318,19 @@ mod smoke {
         );
         djust_testing::assert_snapshot!(
             "tests/snapshots/example_contacts_audit.txt",
-            report.to_text(true)
+            djust_testing::snapshot::example_paths(
+                &report.to_text(true),
+                module_path!(),
+                "contacts"
+            )
         );
         djust_testing::assert_snapshot!(
             "tests/snapshots/example_contacts_audit.json",
-            format!("{:#}\n", report.to_json())
+            djust_testing::snapshot::example_paths(
+                &format!("{:#}\n", report.to_json()),
+                module_path!(),
+                "contacts"
+            )
         );
     }
 }
