@@ -28,6 +28,8 @@ const LAYERS: &[&[&str]] = &[
     &["config", "view"],
     // the checks of replayed offline actions, their idempotency keys
     &["offline"],
+    // typed forms: decoding and validating a `Form<T>` parameter
+    &["forms"],
     // one socket's protocol, without I/O
     &["live"],
     // the security audit (metadata and settings)
