@@ -72,8 +72,11 @@ pub struct RedisBroadcast<T> {
 
 struct Shared<T> {
     redis: Redis,
-    topic: String,
     channel: String,
+    /// `djust:pubsub:tenant:` and `:{topic}`: a tenant's channel is its id
+    /// between them.
+    tenant_prefix: String,
+    tenant_suffix: String,
     sender: broadcast::Sender<T>,
     tenants: Arc<TenantSenders<T>>,
     subscribed: watch::Receiver<bool>,
@@ -249,8 +252,8 @@ where
                 tenants: Arc::clone(&tenants),
                 subscribed: subscribed_tx,
                 channel: channel.clone(),
-                tenant_prefix,
-                tenant_suffix,
+                tenant_prefix: tenant_prefix.clone(),
+                tenant_suffix: tenant_suffix.clone(),
                 bad_messages: OutageLog::default(),
                 _type: PhantomData,
             },
@@ -258,8 +261,9 @@ where
         Ok(Self {
             shared: Arc::new(Shared {
                 redis: redis.clone(),
-                topic: topic.to_owned(),
                 channel,
+                tenant_prefix,
+                tenant_suffix,
                 sender,
                 tenants,
                 subscribed,
@@ -291,9 +295,10 @@ where
     pub fn channel_of(&self, tenant: Option<&Tenant>) -> String {
         match tenant {
             Some(tenant) => format!(
-                "{PUBSUB_PREFIX}{TENANT_SEGMENT}{}:{}",
+                "{}{}{}",
+                self.shared.tenant_prefix,
                 tenant.id(),
-                self.shared.topic
+                self.shared.tenant_suffix
             ),
             None => self.shared.channel.clone(),
         }

@@ -273,13 +273,21 @@ fn is_per_connection(error: &std::io::Error) -> bool {
     )
 }
 
+/// `errno` values of the resource errors, the same on Linux, the BSDs and
+/// macOS except `ENOBUFS` (105 on Linux, 55 on the BSDs and macOS).
+#[cfg(unix)]
+mod errno {
+    pub(super) const ENOMEM: i32 = 12;
+    pub(super) const ENFILE: i32 = 23;
+    pub(super) const EMFILE: i32 = 24;
+    pub(super) const ENOBUFS: i32 = if cfg!(target_os = "linux") { 105 } else { 55 };
+}
+
 /// `EMFILE`, `ENFILE`: the process or the system is out of descriptors.
 fn is_out_of_descriptors(error: &std::io::Error) -> bool {
     #[cfg(unix)]
     {
-        const ENFILE: i32 = 23;
-        const EMFILE: i32 = 24;
-        matches!(error.raw_os_error(), Some(ENFILE | EMFILE))
+        matches!(error.raw_os_error(), Some(errno::ENFILE | errno::EMFILE))
     }
     #[cfg(not(unix))]
     {
@@ -293,16 +301,8 @@ fn is_out_of_descriptors(error: &std::io::Error) -> bool {
 fn is_out_of_resources(error: &std::io::Error) -> bool {
     #[cfg(unix)]
     {
-        // The same numbers on Linux, the BSDs and macOS, except ENOBUFS
-        // (105 on Linux, 55 on the BSDs and macOS).
-        const ENOMEM: i32 = 12;
-        const ENFILE: i32 = 23;
-        const EMFILE: i32 = 24;
-        const ENOBUFS: i32 = if cfg!(target_os = "linux") { 105 } else { 55 };
-        matches!(
-            error.raw_os_error(),
-            Some(ENOMEM | ENFILE | EMFILE | ENOBUFS)
-        )
+        is_out_of_descriptors(error)
+            || matches!(error.raw_os_error(), Some(errno::ENOMEM | errno::ENOBUFS))
     }
     #[cfg(not(unix))]
     {
