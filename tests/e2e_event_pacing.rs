@@ -14,8 +14,6 @@ use e2e_support::Browser;
 use fantoccini::key::Key;
 use fantoccini::Locator;
 
-const SECRET: &str = "e2e-secret-key-with-at-least-32-bytes!!";
-
 #[derive(Default)]
 struct Pacing {
     typed: u32,
@@ -82,15 +80,7 @@ async fn debounce_throttle_and_key_filters_pace_events_as_documented() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let server = App::new()
-        .config(djust::Config {
-            secret_key: Some(SECRET.to_owned()),
-            ..djust::Config::default()
-        })
-        .live("/", Pacing::view())
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let server = e2e_support::serve_live(Pacing::view()).await;
     browser
         .goto(&format!("http://{}/", server.local_addr()))
         .await;

@@ -10,8 +10,6 @@ use e2e_support::page::{click, wait_connected, wait_text};
 use e2e_support::Browser;
 use serde_json::json;
 
-const SECRET: &str = "e2e-secret-key-with-at-least-32-bytes!!";
-
 struct Log {
     posted: u64,
     round: u32,
@@ -97,15 +95,7 @@ async fn stream_items_live_in_the_browser_only() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let server = App::new()
-        .config(djust::Config {
-            secret_key: Some(SECRET.to_owned()),
-            ..djust::Config::default()
-        })
-        .live("/", Log::view())
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let server = e2e_support::serve_live(Log::view()).await;
     browser
         .goto(&format!("http://{}/", server.local_addr()))
         .await;

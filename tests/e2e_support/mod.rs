@@ -524,3 +524,20 @@ pub fn page_with_client(body: &str) -> String {
          <body>{body}<script src=\"{DJUST_JS_PATH}\"></script></body></html>"
     )
 }
+
+/// The secret key of [`serve_live`]'s servers.
+pub const SERVER_SECRET: &str = "e2e-secret-key-with-at-least-32-bytes!!";
+
+/// A server on 127.0.0.1:0 with `view` at `/` and default settings (but
+/// for a secret key), for browser tests of one view.
+pub async fn serve_live(view: djust::ViewFactory) -> djust::Server {
+    djust::App::new()
+        .config(djust::Config {
+            secret_key: Some(SERVER_SECRET.to_owned()),
+            ..djust::Config::default()
+        })
+        .live("/", view)
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+}
