@@ -19,7 +19,7 @@ djust-bench: load generator for djust live views (issue 10)
 
 USAGE:
   djust-bench [OPTIONS]            run a scenario
-  djust-bench serve [--sessions N] [--rooms R] [--redis URL]
+  djust-bench serve [--sessions N] [--rooms R] [--redis URL] [--hibernate-after SECS]
                                    serve the bench views on 127.0.0.1:0 (used by --spawn)
 
 OPTIONS:
@@ -45,6 +45,9 @@ OPTIONS:
   --protocol djust-rs|djust-py   wire dialect (default djust-rs)
   --event NAME        override the event name (default per scenario)
   --settle SECS       wait after mounting before reading RSS (default 2)
+  --hibernate-after SECS   the bench server's DJUST_HIBERNATE_AFTER_SECS: idle views drop
+                      their rendered page after SECS (default 15; 0 = never). With a
+                      --settle longer than SECS the RSS read is that of hibernating sessions
   --no-digest         mount without the page's digest (the server sends the whole
                       first render again, as before the client kept the SSR DOM)
   --json PATH         also write the results as JSON
@@ -139,6 +142,8 @@ pub struct Args {
     pub protocol: Protocol,
     pub event: Option<String>,
     pub settle: f64,
+    /// The bench server's `Config::hibernate_after_secs` (`None`: default).
+    pub hibernate_after: Option<u64>,
     pub json: Option<PathBuf>,
     pub redis: Option<String>,
     pub room_size: usize,
@@ -173,6 +178,7 @@ pub fn parse_args(raw: &[String]) -> BenchResult<Args> {
         protocol: Protocol::DjustRs,
         event: None,
         settle: 2.0,
+        hibernate_after: None,
         json: None,
         redis: None,
         room_size: 10,
@@ -222,6 +228,10 @@ pub fn parse_args(raw: &[String]) -> BenchResult<Args> {
             }
             "--event" => args.event = Some(value("--event")?),
             "--settle" => args.settle = number("--settle", value("--settle")?)?,
+            "--hibernate-after" => {
+                args.hibernate_after =
+                    Some(number("--hibernate-after", value("--hibernate-after")?)?)
+            }
             "--json" => args.json = Some(PathBuf::from(value("--json")?)),
             "--redis" => args.redis = Some(value("--redis")?),
             "--room-size" => args.room_size = number("--room-size", value("--room-size")?)?,

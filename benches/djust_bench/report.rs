@@ -119,6 +119,7 @@ pub fn build(measured: Measurements<'_>) -> BenchResult<Value> {
         "setup_us": percentiles_us(&setup.histogram),
         "mount_frame_bytes_avg": setup.mount_bytes.checked_div(mounted as u64).unwrap_or(0),
         "active": active,
+        "hibernate_after_secs": args.hibernate_after,
         "mode": if args.rate > 0.0 { format!("open loop {} events/s per session", args.rate) } else { "closed loop".to_owned() },
         "duration_secs": args.duration,
         "warmup_secs": args.warmup,

@@ -32,6 +32,8 @@ struct ServeSpec {
     sessions: usize,
     rooms: usize,
     redis: Option<String>,
+    /// `Config::hibernate_after_secs` (`None`: the default).
+    hibernate_after: Option<u64>,
 }
 
 /// The bench app: the bench views, limits raised for `sessions` connections
@@ -49,6 +51,9 @@ async fn bench_app(spec: &ServeSpec) -> BenchResult<App> {
         rate_burst: 1_000_000,
         heartbeat_timeout_secs: 3_600,
         redis_url: spec.redis.clone(),
+        hibernate_after_secs: spec
+            .hibernate_after
+            .unwrap_or(Config::default().hibernate_after_secs),
         ..Config::default()
     };
     let rooms = match &spec.redis {
@@ -86,6 +91,7 @@ pub async fn serve_child(raw: &[String]) -> BenchResult<()> {
         sessions: 20_000,
         rooms: 1,
         redis: None,
+        hibernate_after: None,
     };
     let mut it = raw.iter();
     while let Some(flag) = it.next() {
@@ -102,6 +108,13 @@ pub async fn serve_child(raw: &[String]) -> BenchResult<()> {
                     .and_then(|v| v.parse().ok())
                     .filter(|rooms| (1..=MAX_ROOMS).contains(rooms))
                     .ok_or_else(|| format!("serve --rooms needs a number in 1..={MAX_ROOMS}"))?
+            }
+            "--hibernate-after" => {
+                spec.hibernate_after = Some(
+                    it.next()
+                        .and_then(|v| v.parse().ok())
+                        .ok_or("serve --hibernate-after needs a number of seconds")?,
+                )
             }
             "--redis" => {
                 let url = it.next().ok_or("serve --redis needs a URL")?;
@@ -173,6 +186,7 @@ pub async fn start_server(
         sessions: args.sessions,
         rooms: args.rooms(),
         redis: args.redis.clone(),
+        hibernate_after: args.hibernate_after,
     };
     if args.spawn {
         let exe =
@@ -186,6 +200,9 @@ pub async fn start_server(
             .arg(spec.rooms.to_string());
         if let Some(url) = &spec.redis {
             command.arg("--redis").arg(url);
+        }
+        if let Some(secs) = spec.hibernate_after {
+            command.arg("--hibernate-after").arg(secs.to_string());
         }
         let mut child = command
             .stdin(Stdio::piped())

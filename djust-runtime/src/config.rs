@@ -25,6 +25,10 @@ use crate::session::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_SESSIONS};
 
 /// Default reconnect grace (`DJUST_RECONNECT_GRACE_SECS`).
 pub const DEFAULT_RECONNECT_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a mounted view stays idle before it drops its rendered page
+/// (`DJUST_HIBERNATE_AFTER_SECS`): Phoenix LiveView's `hibernate_after`.
+pub const DEFAULT_HIBERNATE_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
 /// Default detached views per session (`DJUST_MAX_DETACHED_PER_SESSION`).
 pub const DEFAULT_MAX_DETACHED_PER_SESSION: usize = 4;
 /// Default detached views per client address (`DJUST_MAX_DETACHED_PER_IP`).
@@ -112,6 +116,11 @@ pub struct Config {
     /// without a close from the user is kept, detached, this long for its
     /// client to resume it (0: never kept).
     pub reconnect_grace_secs: u64,
+    /// `DJUST_HIBERNATE_AFTER_SECS` (15): a mounted view that got no event,
+    /// message or tick this long drops its rendered page and keeps only
+    /// its state, and a view whose socket dropped does so at once; its
+    /// next input renders the page again before it runs (0: never).
+    pub hibernate_after_secs: u64,
     /// `DJUST_MAX_DETACHED_PER_SESSION` (4): detached views kept per
     /// session; the oldest is dropped first.
     pub max_detached_per_session: usize,
@@ -243,6 +252,7 @@ impl Default for Config {
             send_timeout_secs: 10,
             mount_token_ttl_secs: DEFAULT_MOUNT_TOKEN_TTL_SECS,
             reconnect_grace_secs: DEFAULT_RECONNECT_GRACE.as_secs(),
+            hibernate_after_secs: DEFAULT_HIBERNATE_AFTER.as_secs(),
             max_detached_per_session: DEFAULT_MAX_DETACHED_PER_SESSION,
             max_detached_per_ip: DEFAULT_MAX_DETACHED_PER_IP,
             max_detached_views: DEFAULT_MAX_DETACHED_VIEWS,
@@ -307,6 +317,7 @@ impl fmt::Debug for Config {
             .field("send_timeout_secs", &self.send_timeout_secs)
             .field("mount_token_ttl_secs", &self.mount_token_ttl_secs)
             .field("reconnect_grace_secs", &self.reconnect_grace_secs)
+            .field("hibernate_after_secs", &self.hibernate_after_secs)
             .field("max_detached_per_session", &self.max_detached_per_session)
             .field("max_detached_per_ip", &self.max_detached_per_ip)
             .field("max_detached_views", &self.max_detached_views)
@@ -802,6 +813,13 @@ impl Config {
                 "a number of seconds (0 = no grace)",
             )?;
         }
+        if let Some(raw) = get("DJUST_HIBERNATE_AFTER_SECS") {
+            config.hibernate_after_secs = parse_number(
+                "DJUST_HIBERNATE_AFTER_SECS",
+                &raw,
+                "a number of seconds (0 = never)",
+            )?;
+        }
         if let Some(raw) = get("DJUST_MAX_DETACHED_PER_SESSION") {
             config.max_detached_per_session =
                 parse_number("DJUST_MAX_DETACHED_PER_SESSION", &raw, "a positive integer")?;
@@ -1052,6 +1070,12 @@ impl Config {
             return Err(error(
                 "DJUST_RECONNECT_GRACE_SECS",
                 "must be at most 3600 (an hour)",
+            ));
+        }
+        if self.hibernate_after_secs > 86_400 {
+            return Err(error(
+                "DJUST_HIBERNATE_AFTER_SECS",
+                "must be at most 86400 (a day); 0 turns hibernation off",
             ));
         }
         for (variable, value) in [
@@ -1347,6 +1371,7 @@ mod hostile_env_tests {
             "DJUST_MOUNT_TOKEN_TTL_SECS",
             "DJUST_MAX_LIVE_CONNECTIONS",
             "DJUST_RECONNECT_GRACE_SECS",
+            "DJUST_HIBERNATE_AFTER_SECS",
             "DJUST_MAX_DETACHED_PER_SESSION",
             "DJUST_MAX_DETACHED_PER_IP",
             "DJUST_MAX_DETACHED_VIEWS",
@@ -1449,6 +1474,23 @@ mod hostile_env_tests {
         );
     }
 
+    #[test]
+    fn hibernation_is_on_by_default_and_can_be_turned_off() {
+        assert_eq!(Config::default().hibernate_after_secs, 15);
+        assert_eq!(
+            with("DJUST_HIBERNATE_AFTER_SECS", "0")
+                .expect("0 turns it off")
+                .hibernate_after_secs,
+            0
+        );
+        assert_eq!(
+            with("DJUST_HIBERNATE_AFTER_SECS", "86400")
+                .expect("a day")
+                .hibernate_after_secs,
+            86_400
+        );
+    }
+
     /// Values that parse but would disable a bound: absurdly high, below
     /// what the server needs, or contradicting another setting.
     #[test]
@@ -1465,6 +1507,8 @@ mod hostile_env_tests {
             ("DJUST_LOGIN_CONCURRENCY", "1025"),
             ("DJUST_LOGIN_QUEUE", "100001"),
             ("DJUST_LOGIN_PER_MINUTE", "1000001"),
+            ("DJUST_HIBERNATE_AFTER_SECS", "86401"),
+            ("DJUST_HIBERNATE_AFTER_SECS", "18446744073709551615"),
         ] {
             let error = with(name, value).expect_err(&format!("{name}={value}"));
             assert_eq!(error.variable, name, "{name}={value}: {error}");

@@ -186,6 +186,7 @@ impl TestClientBuilder {
             tenant: self.tenant,
         };
         let mut client = TestClient {
+            hibernated_html: None,
             runtime,
             connection: Connection::new(endpoint, peer, now, unix_now),
             now,
@@ -263,6 +264,9 @@ pub struct TestClient {
     closed: bool,
     /// The private upload directory, removed on drop.
     upload_root: Option<std::path::PathBuf>,
+    /// The page while the view hibernates (it keeps no tree then; this is
+    /// what the browser still shows).
+    hibernated_html: Option<String>,
 }
 
 impl Drop for TestClient {
@@ -542,7 +546,28 @@ impl TestClient {
 
     /// The view's current HTML (what the browser shows).
     pub fn html(&self) -> String {
-        self.session().html()
+        match &self.hibernated_html {
+            Some(html) if self.session().is_hibernating() => html.clone(),
+            _ => self.session().html(),
+        }
+    }
+
+    /// Hibernates the view as `DJUST_HIBERNATE_AFTER_SECS` without input
+    /// would: it drops its rendered page and keeps its state; the next
+    /// event, message or tick renders the page again first. `false` when
+    /// it was hibernating already.
+    pub fn hibernate(&mut self) -> bool {
+        let html = self.html();
+        let hibernated = self.connection.hibernate();
+        if hibernated {
+            self.hibernated_html = Some(html);
+        }
+        hibernated
+    }
+
+    /// Whether the view is hibernating (see [`TestClient::hibernate`]).
+    pub fn is_hibernating(&self) -> bool {
+        self.session().is_hibernating()
     }
 
     /// The current HTML parsed with html5ever.

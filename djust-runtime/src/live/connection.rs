@@ -222,6 +222,9 @@ pub struct Connection {
     /// The id of the resume token last handed out (`None`: no grace).
     resume_id: Option<String>,
     detached: Option<Detached>,
+    /// When the mounted view hibernates if nothing reaches it before
+    /// (`DJUST_HIBERNATE_AFTER_SECS`; `None`: not scheduled).
+    hibernate_at: Option<Instant>,
     /// Uploads in progress or waiting for a handler (created at the first).
     uploads: Option<Uploads>,
 }
@@ -266,6 +269,7 @@ impl Connection {
             closed: None,
             resume_id: None,
             detached: None,
+            hibernate_at: None,
             uploads: None,
         }
     }
@@ -358,6 +362,10 @@ impl Connection {
         let deadline = match &self.detached {
             Some(detached) => detached.until,
             None => self.heartbeat_deadline,
+        };
+        let deadline = match self.hibernate_at {
+            Some(at) => at.min(deadline),
+            None => deadline,
         };
         Some(match self.tick {
             Some(tick) => tick.next.min(deadline),
@@ -479,8 +487,12 @@ impl Connection {
                 self.deliver_navigation(Some(navigation), Vec::new(), Step::default(), now)
                     .await
             }
-            ClientMessage::RequestHtml => match &self.live {
-                Some(live) => Step::frame(live.html_update()),
+            ClientMessage::RequestHtml => match self.live.as_mut() {
+                Some(live) => {
+                    let frame = live.html_update();
+                    self.note_activity(now);
+                    Step::frame(frame)
+                }
                 None => Step::frame(self.error(SafeError::NotMounted, None)),
             },
         }
@@ -586,6 +598,12 @@ impl Connection {
             }
             None => {}
         }
+        if self.hibernate_at.is_some_and(|at| now >= at) {
+            self.hibernate_at = None;
+            if let Some(live) = self.live.as_mut() {
+                live.hibernate();
+            }
+        }
         match self.tick {
             Some(tick) if now >= tick.next => self.on_tick(now).await,
             _ => Step::default(),
@@ -612,6 +630,14 @@ impl Connection {
             }
             None => Step::default(),
         }
+    }
+
+    /// Hibernates the mounted view now, as `DJUST_HIBERNATE_AFTER_SECS`
+    /// without input would (see [`LiveSession::hibernate`]): `false` when
+    /// nothing is mounted or it was hibernating already.
+    pub fn hibernate(&mut self) -> bool {
+        self.hibernate_at = None;
+        self.live.as_mut().is_some_and(LiveSession::hibernate)
     }
 
     /// The server closes the connection (e.g. restarting: 1012).
@@ -724,7 +750,19 @@ impl Connection {
     /// The step for a callback's outcome: its frames, then the navigation
     /// it asked for (see [`Connection::deliver_navigation`]); a detached
     /// view keeps the frames for its client.
+    /// Input reached the mounted view at `now`: it hibernates (drops its
+    /// rendered page, see [`LiveSession::hibernate`]) once
+    /// `DJUST_HIBERNATE_AFTER_SECS` pass without more.
+    fn note_activity(&mut self, now: Instant) {
+        let after = self.endpoint.config().hibernate_after_secs;
+        self.hibernate_at = match after {
+            0 => None,
+            secs => now.checked_add(Duration::from_secs(secs)),
+        };
+    }
+
     async fn deliver(&mut self, outcome: Outcome, now: Instant) -> Step {
+        self.note_activity(now);
         let Outcome {
             frames,
             close: broken,
@@ -941,6 +979,7 @@ impl Connection {
                 self.tick = None;
                 self.uploads = None;
                 self.start_tick(session.meta().tick_ms, now);
+                self.note_activity(now);
                 let meta = session.meta();
                 let title = self.endpoint.page_title(session.title());
                 self.live = Some(session);
@@ -1047,6 +1086,13 @@ impl Connection {
             overflow: false,
             streamed: false,
         });
+        // Nobody sees the page until the client is back: keep the state.
+        if self.endpoint.config().hibernate_after_secs > 0 {
+            self.hibernate_at = None;
+            if let Some(live) = self.live.as_mut() {
+                live.hibernate();
+            }
+        }
         Some(id)
     }
 
@@ -1117,6 +1163,7 @@ impl Connection {
             Ok(mounted) => {
                 self.new_subscriptions.extend(mounted.subscriptions);
                 self.start_tick(mounted.session.meta().tick_ms, now);
+                self.note_activity(now);
                 let version = mounted.session.version();
                 self.live = Some(mounted.session);
                 self.group = group_index;
@@ -1276,7 +1323,8 @@ impl Connection {
         };
         self.peer.ip = peer.ip;
         self.heartbeat_deadline = now + self.heartbeat;
-        let Some(live) = self.live.as_ref() else {
+        self.note_activity(now);
+        let Some(live) = self.live.as_mut() else {
             return Err(ResumeRefusal::NotDetached);
         };
         let current = live.version();
@@ -1534,6 +1582,7 @@ impl Connection {
             Ok(mounted) => {
                 self.new_subscriptions.extend(mounted.subscriptions);
                 self.start_tick(meta.tick_ms, now);
+                self.note_activity(now);
                 self.live = Some(mounted.session);
                 self.group = group_index;
                 let mut frames = mounted.frames;

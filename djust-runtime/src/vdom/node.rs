@@ -282,6 +282,34 @@ impl VTree {
             + self.sig.capacity()
     }
 
+    /// A digest of everything the diff reads: the signature stream (node
+    /// kinds and nesting, static nodes and templates by address, attribute
+    /// writes with their values), the text, and every element's key. Two
+    /// trees of one process with equal fingerprints diff as the same tree,
+    /// so a session can drop its tree while idle and check, when it
+    /// renders it again, that it got back what the client has (see
+    /// `LiveSession::hibernate`). Addresses make it meaningless across
+    /// processes.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::{Digest as _, Sha256};
+        let mut hasher = Sha256::new();
+        for part in [self.sig.as_slice(), self.text.as_bytes()] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        for extra in &self.extras {
+            match extra.key {
+                Some(span) => {
+                    let key = span.bytes(&self.keys);
+                    hasher.update((key.len() as u64).to_le_bytes());
+                    hasher.update(key);
+                }
+                None => hasher.update(u64::MAX.to_le_bytes()),
+            }
+        }
+        hasher.finalize().into()
+    }
+
     /// The top-level nodes.
     pub fn roots(&self) -> Children<'_> {
         Children {
