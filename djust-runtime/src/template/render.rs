@@ -89,7 +89,7 @@ pub trait UrlValue {
 // ----- generated-code entry points (re-exported by `crate::__private`) -----
 
 /// `{value}` in element content, server-side rendering.
-#[inline]
+#[inline(always)]
 pub(crate) fn render_text<T: Render + ?Sized>(value: &T, out: &mut String) {
     value.render(&mut TextWriter::content(out));
 }
@@ -268,7 +268,7 @@ trait SmallInteger: Copy {
 macro_rules! small_unsigned {
     ($($ty:ty),*) => {$(
         impl SmallInteger for $ty {
-            #[inline]
+            #[inline(always)]
             fn write_decimal(self, out: &mut String) { push_u64(out, u64::from(self)); }
         }
     )*};
@@ -292,7 +292,7 @@ macro_rules! small_signed {
 small_signed!(i8, i16, i32, i64);
 
 impl SmallInteger for usize {
-    #[inline]
+    #[inline(always)]
     fn write_decimal(self, out: &mut String) {
         match u64::try_from(self) {
             Ok(value) => push_u64(out, value),
@@ -325,16 +325,21 @@ impl SmallInteger for u128 {
     }
 }
 
+// `inline(always)`: at a template's call site the writer's target is
+// known, so the digits go straight into the page buffer; as an out-of-line
+// call (what `#[inline]` got from LLVM for the big table's cells) the
+// target is matched again at run time and the page buffer's length lives
+// in memory across the call.
 macro_rules! integers {
     ($($ty:ty),*) => {$(
         impl Render for $ty {
-            #[inline]
+            #[inline(always)]
             fn render(&self, out: &mut TextWriter<'_>) {
                 SmallInteger::write_decimal(*self, out.escape_free_buffer());
             }
         }
         impl AttrValue for $ty {
-            #[inline]
+            #[inline(always)]
             fn write_attr(&self, out: &mut TextWriter<'_>) {
                 SmallInteger::write_decimal(*self, out.escape_free_buffer());
             }
@@ -406,7 +411,7 @@ impl AttrValue for char {
 // ----- wrappers -----
 
 impl<T: Render + ?Sized> Render for &T {
-    #[inline]
+    #[inline(always)]
     fn render(&self, out: &mut TextWriter<'_>) {
         (**self).render(out);
     }

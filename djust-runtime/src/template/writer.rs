@@ -44,7 +44,7 @@ pub struct TextWriter<'a> {
 
 impl<'a> TextWriter<'a> {
     /// Writes into element content of a server-rendered page.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn content(out: &'a mut String) -> Self {
         TextWriter {
             target: Target::Content(out),
@@ -52,7 +52,7 @@ impl<'a> TextWriter<'a> {
     }
 
     /// Writes into a quoted attribute value of a server-rendered page.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn attribute(out: &'a mut String) -> Self {
         TextWriter {
             target: Target::Attribute(out),
@@ -76,7 +76,7 @@ impl<'a> TextWriter<'a> {
     }
 
     /// Appends text (escaped if it lands in a page).
-    #[inline]
+    #[inline(always)]
     pub fn push_str(&mut self, text: &str) {
         match &mut self.target {
             Target::Content(out) | Target::Attribute(out) => escape_into(text, out),
@@ -101,7 +101,7 @@ impl<'a> TextWriter<'a> {
 
     /// The buffer the text goes to, for text the crate knows needs no
     /// escaping (digits, `true`): skips the escaper's scan. Only append.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn escape_free_buffer(&mut self) -> &mut String {
         match &mut self.target {
             Target::Content(out) | Target::Attribute(out) | Target::Raw(out) => out,
