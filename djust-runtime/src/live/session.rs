@@ -662,7 +662,9 @@ impl LiveSession {
             return false;
         }
         self.hibernated = Some(self.nodes.fingerprint());
-        self.nodes = VTree::default();
+        // Freed, not pooled for the next render: the point is to give the
+        // memory back.
+        std::mem::take(&mut self.nodes).release();
         true
     }
 

@@ -531,6 +531,14 @@ impl VTree {
             .unwrap_or_default()
     }
 
+    /// Drops the tree and frees its buffers instead of keeping them for
+    /// the next render on this thread: for a tree that is dropped because
+    /// its session goes idle (hibernation), whose memory should go back,
+    /// not wait in the pool.
+    pub(crate) fn release(mut self) {
+        self.nodes = Vec::new();
+    }
+
     fn clear(&mut self) {
         self.nodes.clear();
         self.text.clear();
@@ -635,4 +643,32 @@ pub fn is_void_tag(tag: &str) -> bool {
 #[inline]
 pub fn is_raw_text_tag(tag: &str) -> bool {
     djust_rules::elements::is_raw_text_element(tag)
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    fn pooled() -> usize {
+        POOL.with(|pool| pool.borrow().len())
+    }
+
+    fn some_tree() -> VTree {
+        let mut tree = VTree::recycled();
+        tree.nodes.reserve(64);
+        tree.text.push_str("text");
+        tree
+    }
+
+    #[test]
+    fn a_dropped_tree_is_pooled_and_a_released_one_is_freed() {
+        POOL.with(|pool| pool.borrow_mut().clear());
+        drop(some_tree());
+        assert_eq!(pooled(), 1, "dropped: kept for the next render");
+        let tree = VTree::recycled();
+        assert_eq!(pooled(), 0, "taken again");
+        assert!(tree.nodes.capacity() >= 64 && tree.text.is_empty());
+        tree.release();
+        assert_eq!(pooled(), 0, "released: its memory goes back");
+    }
 }
