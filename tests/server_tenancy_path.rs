@@ -10,6 +10,7 @@ mod support;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use djust::prelude::*;
 use djust::runtime::auth::{MemoryAuthBackend, User};
@@ -18,13 +19,15 @@ use serde_json::{json, Value};
 use support::*;
 use warp::{Filter as _, Reply as _};
 
-/// How many times `Site` was mounted, over HTTP or a socket: a refused
-/// request must never get that far.
-static SITE_MOUNTS: AtomicUsize = AtomicUsize::new(0);
+/// How many times a server's `Site` was mounted, over HTTP or a socket
+/// (app state): a refused request must never get that far.
+#[derive(Clone, Default)]
+struct Mounts(Arc<AtomicUsize>);
 
 /// Shows its tenant and a link to another page of the same tenant.
 struct Site {
     tenant: String,
+    url: String,
     account_link: String,
     clicks: u32,
 }
@@ -32,10 +35,13 @@ struct Site {
 #[live_view(public, name = "site")]
 impl Site {
     fn mount(ctx: &mut MountCtx) -> Result<Self> {
-        SITE_MOUNTS.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mounts) = ctx.state::<Mounts>() {
+            mounts.0.fetch_add(1, Ordering::SeqCst);
+        }
         let tenant = ctx.tenant().map(|t| t.id().to_owned()).unwrap_or_default();
         Ok(Site {
             tenant,
+            url: ctx.url().to_owned(),
             account_link: ctx.path("/account"),
             clicks: 0,
         })
@@ -44,6 +50,7 @@ impl Site {
     fn render(&self) -> Html {
         html! {
             <p id="tenant">"site of " {&self.tenant}</p>
+            <p id="url">"url=" {&self.url}</p>
             <p id="clicks">{self.clicks}</p>
             <a id="account" href={&self.account_link} dj-navigate>"account"</a>
             <button dj-click="click">"+"</button>
@@ -110,7 +117,7 @@ impl Inbox {
     }
 }
 
-fn app(config: djust::Config) -> App {
+fn app(config: djust::Config, mounts: Mounts) -> App {
     let backend = MemoryAuthBackend::new();
     backend.insert(User::new("1", "alice"), quick_hash("alice-password"));
     // An ordinary route, declared once without the prefix, that redirects.
@@ -124,10 +131,12 @@ fn app(config: djust::Config) -> App {
     });
     App::new()
         .config(config)
+        .state(mounts)
         .auth(backend)
         .tenancy(TenantResolver::path_prefix("t"))
         .tenants(|tenant| tenant.id() != "ghost")
         .stylesheet("/static/app.css")
+        .pwa(djust::Pwa::new("Sites"))
         .live("/", Site::view())
         .live("/account", Account::view())
         .live("/inbox", Inbox::view())
@@ -135,7 +144,14 @@ fn app(config: djust::Config) -> App {
 }
 
 async fn start() -> djust::Server {
-    app(test_config()).bind("127.0.0.1:0").await.expect("bind")
+    start_counting(Mounts::default()).await
+}
+
+async fn start_counting(mounts: Mounts) -> djust::Server {
+    app(test_config(), mounts)
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind")
 }
 
 /// The tenant's socket.
@@ -212,15 +228,20 @@ async fn pages_assets_and_the_socket_live_under_the_tenants_prefix() {
     let server = start().await;
     let addr = server.local_addr();
     for id in ["acme", "globex"] {
-        let page = http(addr, "GET", &format!("/t/{id}/"), &[], "").await;
+        let page = http(addr, "GET", &format!("/t/{id}/?x=1"), &[], "").await;
         assert_eq!(page.status, 200, "{}", page.body);
         let body = &page.body;
         assert!(body.contains(&format!("site of {id}")), "{body}");
+        assert!(
+            body.contains("url=/?x=1"),
+            "the view sees the app's path: {body}"
+        );
         for url in [
             format!("<meta name=\"djust-base\" content=\"/t/{id}\">"),
             format!("<script src=\"/t/{id}/djust/djust.js\" defer>"),
             format!("<link rel=\"stylesheet\" href=\"/t/{id}/static/app.css\">"),
             format!("href=\"/t/{id}/account\" dj-navigate"),
+            format!("<link rel=\"manifest\" href=\"/t/{id}/djust/manifest.webmanifest\">"),
         ] {
             assert!(body.contains(&url), "{url} in {body}");
         }
@@ -230,6 +251,30 @@ async fn pages_assets_and_the_socket_live_under_the_tenants_prefix() {
             script.body.contains("djust-base"),
             "the client reads the prefix"
         );
+        // The installable app and its offline page are the tenant's own.
+        let manifest = http(
+            addr,
+            "GET",
+            &format!("/t/{id}/djust/manifest.webmanifest"),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(manifest.status, 200);
+        let manifest: Value = serde_json::from_str(&manifest.body).expect("manifest JSON");
+        assert_eq!(manifest["start_url"], format!("/t/{id}/"));
+        assert_eq!(manifest["scope"], format!("/t/{id}/"));
+        assert_eq!(
+            manifest["icons"][0]["src"],
+            format!("/t/{id}/djust/icon.svg")
+        );
+        let offline = http(addr, "GET", &format!("/t/{id}/djust/offline.html"), &[], "").await;
+        assert_eq!(offline.status, 200);
+        assert!(offline.body.contains(&format!("<a href=\"/t/{id}/\">")));
+        assert!(offline
+            .body
+            .contains(&format!("href=\"/t/{id}/djust/icon.svg\"")));
+        assert!(!offline.body.contains("href=\"/djust"), "{}", offline.body);
         // A 404 under the tenant links home within the tenant.
         let missing = http(addr, "GET", &format!("/t/{id}/no/such/page"), &[], "").await;
         assert_eq!(missing.status, 404);
@@ -303,6 +348,39 @@ async fn logins_redirects_and_cookies_carry_the_prefix() {
     .await;
     assert_eq!(own.status, 200, "{}", own.body);
     assert!(own.body.contains("your account"));
+    // Logging out: back to the tenant's login page, and the cookie is
+    // cleared on the path it was set on.
+    let login = http(
+        addr,
+        "GET",
+        "/t/acme/login",
+        &[("Cookie", &pair(&session))],
+        "",
+    )
+    .await;
+    let token = csrf_from_page(&login.body).expect("the session's CSRF token");
+    let out = http(
+        addr,
+        "POST",
+        "/t/acme/logout",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &pair(&session)),
+        ],
+        &form_body(&[("csrf_token", &token)]),
+    )
+    .await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    assert_eq!(out.header("location"), Some("/t/acme/login"));
+    let cleared = out
+        .headers_named("set-cookie")
+        .into_iter()
+        .find(|cookie| cookie.starts_with("djust_session="))
+        .expect("cleared cookie");
+    assert!(
+        cleared.contains("; Path=/t/acme;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
     server.shutdown().await;
 }
 
@@ -411,9 +489,9 @@ async fn a_resume_token_of_one_tenant_does_not_resume_under_another_prefix() {
 
 #[tokio::test]
 async fn hostile_tenant_segments_never_reach_a_view() {
-    let server = start().await;
+    let mounts = Mounts::default();
+    let server = start_counting(mounts.clone()).await;
     let addr = server.local_addr();
-    let before = SITE_MOUNTS.load(Ordering::SeqCst);
     let long = format!("/t/{}/", "a".repeat(64));
     for path in [
         "/t/ghost/",              // unknown
@@ -448,16 +526,14 @@ async fn hostile_tenant_segments_never_reach_a_view() {
             "{path}"
         );
     }
-    // Raw non-ASCII (a look-alike) and an oversized request target: the
-    // HTTP layer refuses them before any tenant is looked at.
+    // Raw non-ASCII bytes in the request line (a Cyrillic look-alike, an
+    // accent) reach the resolver as sent, and are no tenant id.
     for raw in ["/t/аcme/", "/t/acmé/"] {
         let response = http(addr, "GET", raw, &[], "").await;
-        assert!(
-            [400, 404].contains(&response.status),
-            "{raw}: {}",
-            response.status
-        );
+        assert_eq!(response.status, 404, "{raw}");
+        assert!(response.body.contains("There is no such site."), "{raw}");
     }
+    // An oversized request target is refused by the HTTP layer.
     let huge = format!("/t/{}/", "a".repeat(100_000));
     let response = http(addr, "GET", &huge, &[], "").await;
     assert!(
@@ -466,10 +542,14 @@ async fn hostile_tenant_segments_never_reach_a_view() {
         response.status
     );
     assert_eq!(
-        SITE_MOUNTS.load(Ordering::SeqCst),
-        before,
+        mounts.0.load(Ordering::SeqCst),
+        0,
         "no refused request reached the view"
     );
+    // The counter counts: a good request does reach it.
+    let page = http(addr, "GET", "/t/acme/", &[], "").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(mounts.0.load(Ordering::SeqCst), 1);
     server.shutdown().await;
 }
 
@@ -545,7 +625,10 @@ async fn a_host_only_csrf_cookie_is_named_per_tenant_and_signed_for_it() {
         secure_cookies: true,
         ..test_config()
     };
-    let server = app(config).bind("127.0.0.1:0").await.expect("bind");
+    let server = app(config, Mounts::default())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = server.local_addr();
     let acme = http(addr, "GET", "/t/acme/login", &[], "").await;
     let cookie = acme
