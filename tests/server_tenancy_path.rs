@@ -717,3 +717,123 @@ fn the_audit_states_a_path_prefix_tenancy() {
         finding.message
     );
 }
+
+/// Pub/sub under a path prefix (feature `redis`, a private redis-server):
+/// a message published in one tenant's handler reaches that tenant's
+/// views only.
+#[cfg(feature = "redis")]
+mod pubsub {
+    use super::*;
+    use djust::runtime::redis::{Redis, RedisBroadcast};
+    use std::time::Duration;
+
+    struct Bus(RedisBroadcast<String>);
+
+    /// Shows what its tenant's bus carried.
+    struct Wall {
+        lines: Vec<String>,
+    }
+
+    #[live_view(public, name = "wall")]
+    impl Wall {
+        fn mount(ctx: &mut MountCtx) -> Result<Self> {
+            // In the tenant's scope: the tenant's channel.
+            let receiver = ctx.state::<Bus>()?.0.subscribe();
+            ctx.subscribe(receiver);
+            Ok(Wall { lines: Vec::new() })
+        }
+
+        fn render(&self) -> Html {
+            html! {
+                <ul>
+                    for (index, line) in self.lines.iter().enumerate() key = index { <li>{line}</li> }
+                </ul>
+            }
+        }
+
+        fn handle_info(&mut self, line: String) {
+            self.lines.push(line);
+        }
+
+        #[event_handler]
+        #[rate_limit(rate = 100, burst = 100, key = "ip")]
+        async fn say(&mut self, ctx: &mut EventCtx, text: String) -> Result<()> {
+            let bus = ctx.state::<Bus>()?;
+            bus.0
+                .publish(&text)
+                .await
+                .map(|_| ())
+                .map_err(|_| Error::bad_request("not sent"))
+        }
+    }
+
+    async fn wall(addr: SocketAddr, id: &str) -> Socket {
+        let page = http(addr, "GET", &format!("/t/{id}/"), &[], "").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let mut socket = socket_of(addr, id, None).await;
+        send_mount(&mut socket, "wall", &mount_token(&page.body), "/").await;
+        assert_eq!(recv(&mut socket).await.expect("mount")["type"], "mount");
+        socket
+    }
+
+    /// Frames until one carries `needle` (bounded); all of them.
+    async fn frames_until(socket: &mut Socket, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            match tokio::time::timeout_at(deadline, recv(socket)).await {
+                Ok(Some(frame)) => {
+                    let text = frame.to_string();
+                    let found = text.contains(needle);
+                    seen.push(text);
+                    if found {
+                        return seen;
+                    }
+                }
+                _ => break,
+            }
+        }
+        panic!("{needle} never arrived: {seen:?}");
+    }
+
+    #[tokio::test]
+    async fn a_tenants_messages_reach_only_its_own_views() {
+        let Some(redis) = support::redis::RedisServer::start("tenancy_path_pubsub") else {
+            return;
+        };
+        let handle = Redis::open(&redis.url()).expect("url");
+        let bus = RedisBroadcast::<String>::new(&handle, "wall", 16).expect("bus");
+        assert!(bus.wait_subscribed(Duration::from_secs(10)).await);
+        let server = App::new()
+            .config(test_config())
+            .tenancy(TenantResolver::path_prefix("t"))
+            .state(Bus(bus))
+            .live("/", Wall::view())
+            .bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = server.local_addr();
+        let mut acme_speaker = wall(addr, "acme").await;
+        let mut acme_reader = wall(addr, "acme").await;
+        let mut globex_speaker = wall(addr, "globex").await;
+        let mut globex_reader = wall(addr, "globex").await;
+
+        send_event(&mut acme_speaker, "say", json!({ "text": "for acme" }), 1).await;
+        frames_until(&mut acme_reader, "for acme").await;
+        // globex's own message comes first to globex: acme's, published
+        // before it on the same Redis connection, never came.
+        send_event(
+            &mut globex_speaker,
+            "say",
+            json!({ "text": "for globex" }),
+            2,
+        )
+        .await;
+        let seen = frames_until(&mut globex_reader, "for globex").await;
+        assert!(
+            seen.iter().all(|frame| !frame.contains("for acme")),
+            "{seen:?}"
+        );
+        server.shutdown().await;
+    }
+}
