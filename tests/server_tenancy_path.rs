@@ -66,6 +66,13 @@ impl Site {
         }
         Ok(())
     }
+
+    #[event_handler]
+    #[rate_limit(rate = 100, burst = 100, key = "ip")]
+    fn bounce(&mut self, ctx: &mut EventCtx) -> Result<()> {
+        ctx.put_flash(FlashKind::Info, "Off you go.");
+        ctx.redirect("/inbox")
+    }
 }
 
 /// Needs a logged-in user.
@@ -320,6 +327,48 @@ async fn pages_assets_and_the_socket_live_under_the_tenants_prefix() {
         .find(|f| f["type"] == "navigate")
         .unwrap_or_else(|| panic!("a navigation: {frames:?}"));
     assert_eq!(navigate["to"], "/login?next=%2Faccount", "{navigate}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_flash_redirect_stays_in_the_tenant() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let page = http(addr, "GET", "/t/acme/", &[], "").await;
+    let mut socket = socket_of(addr, "acme", None).await;
+    send_mount(&mut socket, "site", &mount_token(&page.body), "/").await;
+    assert_eq!(recv(&mut socket).await.expect("mount")["type"], "mount");
+    let frames = send_event(&mut socket, "bounce", json!({}), 1).await;
+    let to = frames
+        .iter()
+        .find(|f| f["type"] == "navigate")
+        .and_then(|f| f["to"].as_str())
+        .unwrap_or_else(|| panic!("{frames:?}"))
+        .to_owned();
+    // An app path: the browser follows it under its prefix.
+    assert!(to.starts_with("/djust/flash?t="), "{to}");
+    let hop = http(addr, "GET", &format!("/t/acme{to}"), &[], "").await;
+    assert_eq!(hop.status, 303, "{}", hop.body);
+    assert_eq!(hop.header("location"), Some("/t/acme/inbox"));
+    let set = hop
+        .headers_named("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("djust_flash="))
+        .expect("flash cookie")
+        .to_owned();
+    assert!(set.contains("; Path=/t/acme;"), "{set}");
+    let inbox = http(addr, "GET", "/t/acme/inbox", &[("Cookie", &pair(&set))], "").await;
+    assert!(inbox.body.contains("Off you go."), "{}", inbox.body);
+    // The same link under globex: signed for acme, it sets nothing.
+    let foreign = http(addr, "GET", &format!("/t/globex{to}"), &[], "").await;
+    assert!(
+        foreign
+            .headers_named("set-cookie")
+            .iter()
+            .all(|c| !c.starts_with("djust_flash=") || c.contains("Max-Age=0")),
+        "{:?}",
+        foreign.headers
+    );
     server.shutdown().await;
 }
 
