@@ -595,6 +595,15 @@ async fn hostile_tenant_segments_never_reach_a_view() {
         0,
         "no refused request reached the view"
     );
+    // A second prefix inside a tenant's path is an app path of that
+    // tenant (a 404 there), never the other tenant.
+    let nested = http(addr, "GET", "/t/acme/t/globex/", &[], "").await;
+    assert_eq!(nested.status, 404);
+    assert!(!nested.body.contains("globex"), "{}", nested.body);
+    assert_eq!(
+        refused_status(try_connect_at(addr, "/t/acme/t/globex/ws/live/", &[]).await),
+        404
+    );
     // The counter counts: a good request does reach it.
     let page = http(addr, "GET", "/t/acme/", &[], "").await;
     assert_eq!(page.status, 200);
