@@ -278,6 +278,11 @@ pub struct NavigationDoctests;
 #[cfg(doctest)]
 pub struct OfflineDoctests;
 
+/// docs/tenancy.md's examples compile (checked by `cargo test --doc`).
+#[doc = include_str!("../docs/tenancy.md")]
+#[cfg(doctest)]
+pub struct TenancyDoctests;
+
 /// The forms chapter's example compiles (checked by `cargo test --doc`).
 #[doc = include_str!("../docs/forms.md")]
 #[cfg(doctest)]

@@ -211,3 +211,124 @@ async fn notes_queue_offline_and_replay_once_when_the_network_is_back() {
     browser.close().await;
     server.shutdown().await;
 }
+
+/// What IndexedDB's queue holds: each action's key.
+async fn queued_keys(browser: &Browser) -> Vec<String> {
+    let keys = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const open = indexedDB.open('djust-offline', 1);
+             open.onupgradeneeded = () => open.result.createObjectStore('actions', { keyPath: 'key' });
+             open.onsuccess = () => {
+               const req = open.result.transaction('actions').objectStore('actions').getAllKeys();
+               req.onsuccess = () => done(req.result);
+             };
+             open.onerror = () => done(null);",
+            vec![],
+        )
+        .await;
+    keys.as_array()
+        .expect("queued keys")
+        .iter()
+        .filter_map(|key| key.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The notes example with its tenants under a path prefix on one host
+/// (`NOTES_PATH_PREFIX`): the service worker is the tenant's (served and
+/// scoped under `/t/acme/`), its Background Sync posts to the tenant's
+/// sync endpoint, and it leaves the actions another tenant queued in the
+/// origin's shared IndexedDB alone.
+#[tokio::test]
+async fn under_a_path_prefix_the_tenants_worker_syncs_only_its_own_queue() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let db = Arc::new(notes::db::Db::in_memory().expect("db"));
+    let server = notes::app_with(db.clone(), djust::tenant::TenantResolver::path_prefix("t"))
+        .config(djust::Config {
+            secret_key: Some(SECRET.to_owned()),
+            ..djust::Config::default()
+        })
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    // `localhost` is a secure context: service workers work over HTTP.
+    let base = format!("http://localhost:{}/t/acme/", server.local_addr().port());
+    browser.goto(&base).await;
+    wait_connected(&browser).await;
+    browser
+        .wait_for(
+            "the tenant's service worker to be active",
+            "return navigator.serviceWorker.getRegistration(location.origin + '/t/acme/').then(r => !!(r && r.active && r.scope === location.origin + '/t/acme/' && r.active.scriptURL === location.origin + '/t/acme/djust/sw.js'));",
+            vec![],
+            WAIT,
+        )
+        .await;
+    add(&browser, "written online").await;
+    wait_text(&browser, "#notes", "written online").await;
+
+    // An action another tenant's page queued in this origin's IndexedDB
+    // (its worker is not running): acme's worker must not send it.
+    let put = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const open = indexedDB.open('djust-offline', 1);
+             open.onsuccess = () => {
+               const tx = open.result.transaction('actions', 'readwrite');
+               tx.objectStore('actions').put({ key: 'globex-action', event: 'add', params: { text: 'of globex' },
+                 at: Date.now(), owner: 'x', csrf: 'x', url: '/', base: '/t/globex', view: 'board' });
+               tx.oncomplete = () => done(true);
+               tx.onerror = () => done(false);
+             };
+             open.onerror = () => done(false);",
+            vec![],
+        )
+        .await;
+    assert_eq!(put, json!(true));
+
+    // Only the page offline: acme's worker delivers acme's queue.
+    browser.set_offline(true).await;
+    browser
+        .wait_for(
+            "the page to be offline",
+            "return !navigator.onLine && document.documentElement.classList.contains('dj-offline');",
+            vec![],
+            WAIT,
+        )
+        .await;
+    add(&browser, "sent by the tenant's worker").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while texts(&db).len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Background Sync did not deliver the queued note: {:?}",
+            texts(&db)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    browser.set_offline(false).await;
+    browser
+        .wait_for(
+            "the page to show the synced note",
+            "const root = document.querySelector('[data-djust-view]');
+             return !root.hasAttribute('data-djust-queued') && document.querySelectorAll('#notes .text').length === 2;",
+            vec![],
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        browser.execute("return location.pathname;", vec![]).await,
+        json!("/t/acme/")
+    );
+    let mut synced = texts(&db);
+    synced.sort();
+    assert_eq!(synced, ["sent by the tenant's worker", "written online"]);
+    // globex's action is still queued (acme's worker did not post it,
+    // which would have spent it on a refusal), and globex has no note.
+    assert_eq!(queued_keys(&browser).await, ["globex-action"]);
+    let globex = Tenant::new("globex").expect("tenant");
+    assert!(db.for_tenant(&globex).list().expect("list").is_empty());
+    browser.close().await;
+    server.shutdown().await;
+}

@@ -7,6 +7,9 @@
  *    install; pages and same-origin static files are fetched from the
  *    network first and the last good copy is kept for offline use. A page
  *    never seen before gets /djust/offline.html while offline.
+ * Under a path-prefix tenant the worker is served at /t/acme/djust/sw.js
+ * and registered for /t/acme/: BASE (/t/acme) comes from its own URL, its
+ * paths carry it, and it delivers only the actions queued under it.
  * 2. Background Sync ('djust-offline:<key>', one tag per queued action, so
  *    a new one fires at once even while an older one waits to retry): the actions djust.js queued in
  *    IndexedDB while offline are posted to /djust/offline/sync (the
@@ -18,7 +21,9 @@
 'use strict';
 
 const CACHE = 'djust-shell-v1';
-const SHELL = ['/djust/djust.js', '/djust/offline.html', '/djust/icon.svg'];
+/** The tenant's path prefix ('' without one): where this worker is served. */
+const BASE = self.location.pathname.replace(/\/djust\/sw\.js$/, '');
+const SHELL = [BASE + '/djust/djust.js', BASE + '/djust/offline.html', BASE + '/djust/icon.svg'];
 const DB_NAME = 'djust-offline';
 const STORE = 'actions';
 const BATCH = 100;
@@ -50,10 +55,10 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin || url.pathname.startsWith('/ws/')) return;
+  if (url.origin !== self.location.origin || url.pathname.startsWith(BASE + '/ws/')) return;
   if (request.mode === 'navigate') {
-    event.respondWith(networkFirst(request, '/djust/offline.html'));
-  } else if (url.pathname.startsWith('/djust/') || url.pathname.startsWith('/static/')) {
+    event.respondWith(networkFirst(request, BASE + '/djust/offline.html'));
+  } else if (url.pathname.startsWith(BASE + '/djust/') || url.pathname.startsWith(BASE + '/static/')) {
     event.respondWith(networkFirst(request, null));
   }
 });
@@ -90,7 +95,8 @@ function removeKeys(db, keys) {
 
 async function flush() {
   const db = await openDb();
-  const queued = (await allActions(db)).sort((a, b) => a.at - b.at);
+  // Another tenant's actions are its worker's to deliver.
+  const queued = (await allActions(db)).filter((a) => (a.base || '') === BASE).sort((a, b) => a.at - b.at);
   const groups = new Map(); // page and CSRF token -> actions
   queued.forEach((a) => {
     const id = a.url + '\n' + a.csrf;
@@ -102,7 +108,7 @@ async function flush() {
   for (const actions of groups.values()) {
     for (let i = 0; i < actions.length; i += BATCH) {
       const chunk = actions.slice(i, i + BATCH);
-      const response = await fetch('/djust/offline/sync', {
+      const response = await fetch(BASE + '/djust/offline/sync', {
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': String(chunk[0].csrf) },

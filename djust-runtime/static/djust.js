@@ -7,6 +7,9 @@
  * 3. Events: delegated on each view root; debounce/throttle; dj-loading.
  * 4. Connection: a WebSocket per [data-djust-view] root, reconnect with backoff;
  *    after a drop the client resumes its view (resume token), else mounts anew.
+ *    Under a path-prefix tenant (<meta name="djust-base" content="/t/acme">)
+ *    the socket protocol speaks the app's paths (/notes) and the browser the
+ *    tenant's (/t/acme/notes): pageUrl() and browserUrl() map between them.
  * 5. Uploads: dj-upload inputs stream files as acknowledged binary chunks,
  *    with progress, preview, cancel and errors shown without custom JS.
  * 6. Navigation: dj-patch / dj-navigate links and Back/Forward move over the
@@ -461,6 +464,26 @@ const settleAll = (view) => Array.from(view.pending.keys()).forEach((ref) => set
 const setStatus = (view, status) => view.root.setAttribute('data-djust-status', status);
 const emit = (view, name, detail) => view.root.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));
 
+/** The path prefix of a path-prefix tenant ('' without one). */
+const BASE = (() => {
+  const meta = document.querySelector('meta[name="djust-base"]');
+  const base = meta ? meta.getAttribute('content') || '' : '';
+  return /^(\/[a-z0-9_-]{1,63}){2}$/.test(base) ? base : '';
+})();
+
+/** The app path of browser path `path`; null when it is outside the tenant. */
+function appPath(path) {
+  if (!BASE) return path;
+  if (path === BASE) return '/';
+  return path.startsWith(BASE + '/') ? path.slice(BASE.length) : null;
+}
+
+/** The app URL (path and query) of the page shown. */
+const pageUrl = () => (appPath(location.pathname) || location.pathname) + location.search;
+
+/** The browser URL of app URL `to` (a same-origin path the server sent). */
+const browserUrl = (to) => BASE + to;
+
 function onFrame(view, data) {
   let f = {};
   try { f = Object(JSON.parse(data)); } catch (e) { /* not JSON */ }
@@ -476,7 +499,7 @@ function onFrame(view, data) {
     // DOM changed (a mount, a patch, a navigation), it no longer names it.
     const digest = view.pristine ? root.dataset.djustDigest : undefined;
     send(view, { type: 'mount', view: root.dataset.djustView || '', params: {},
-      url: location.pathname + location.search, mount_token: root.dataset.djustToken || '', digest });
+      url: pageUrl(), mount_token: root.dataset.djustToken || '', digest });
   } else if (type === 'resumed' && typeof f.resume_token === 'string') {
     view.resume = f.resume_token; // what was missed follows
     view.mounted = true;
@@ -527,9 +550,9 @@ function onFrame(view, data) {
   } else if (type === 'navigate' && samePath(f.to)) {
     view.navigated = true;
     leaving = true; // the server sends us away: no unsaved-changes prompt
-    if (f.replace) location.replace(f.to); else location.assign(f.to);
+    if (f.replace) location.replace(browserUrl(f.to)); else location.assign(browserUrl(f.to));
   } else if (type === 'live_patch' && samePath(f.to)) {
-    record(view, f.to, f.kind);
+    record(view, browserUrl(f.to), f.kind);
     markCurrentLinks();
   } else if (type === 'live_navigate' && samePath(f.to)) {
     navigated(view, f);
@@ -558,7 +581,7 @@ function onFrame(view, data) {
 function open(view) {
   if (view.ws || view.stopped) return;
   setStatus(view, 'connecting');
-  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/live/');
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + BASE + '/ws/live/');
   view.ws = ws;
   ws.onmessage = (m) => view.ws === ws && onFrame(view, m.data);
   ws.onclose = (e) => view.ws === ws && closed(view, e.code);
@@ -753,7 +776,7 @@ function navigated(view, f) {
   const root = view.root;
   root.dataset.djustView = String(f.view);
   root.dataset.djustToken = String(f.mount_token || '');
-  record(view, f.to, f.kind); // before the new content moves the scroll position
+  record(view, browserUrl(f.to), f.kind); // before the new content moves the scroll position
   safeSetInnerHTML(root, f.html);
   view.version = Number(f.version) || 0;
   view.resync = false;
@@ -773,7 +796,7 @@ function navigated(view, f) {
   if (!target.hasAttribute('tabindex') && !target.matches('[autofocus]')) target.setAttribute('tabindex', '-1');
   target.focus({ preventScroll: true });
   announce(document.title);
-  emit(view, 'djust:navigated', { url: f.to, view: f.view });
+  emit(view, 'djust:navigated', { url: browserUrl(f.to), view: f.view });
 }
 
 /** The page's flash area (added before the first view when the layout has none). */
@@ -842,10 +865,11 @@ function bindNavigation() {
     let url = null;
     try { url = new URL(a.getAttribute('href') || '', location.href); } catch (err) { return; }
     const view = liveView();
-    if (url.origin !== location.origin || !view) return; // the browser loads it
+    const path = url.origin === location.origin ? appPath(url.pathname) : null;
+    if (path === null || !view) return; // the browser loads it (another site or tenant)
     e.preventDefault();
     if (!mayLeave()) return;
-    const to = url.pathname + url.search;
+    const to = path + url.search;
     send(view, { type: a.hasAttribute('dj-patch') ? 'live_patch' : 'live_navigate', url: to,
       kind: a.hasAttribute('dj-replace') ? 'replace' : 'push' });
   });
@@ -857,7 +881,7 @@ function bindNavigation() {
     shown = here();
     popScroll = Number(state.scroll) || 0;
     const same = state.view === (view.root.dataset.djustView || '');
-    send(view, { type: same ? 'live_patch' : 'live_navigate', url: location.pathname + location.search, kind: 'pop' });
+    send(view, { type: same ? 'live_patch' : 'live_navigate', url: pageUrl(), kind: 'pop' });
     if (same) { window.scrollTo(0, popScroll); popScroll = null; }
   });
   document.addEventListener('input', (e) => {
@@ -1120,9 +1144,10 @@ function idempotencyKey() {
 /** The actions queued on this page by this owner, oldest first. */
 function queuedFor(view) {
   const owner = view.root.getAttribute('data-djust-offline-owner') || '';
-  const url = location.pathname + location.search;
+  const url = pageUrl();
   return offlineTx('readonly', (store) => store.getAll())
-    .then((all) => (all || []).filter((a) => a.owner === owner && a.url === url).sort((a, b) => a.at - b.at));
+    .then((all) => (all || []).filter((a) => a.owner === owner && a.url === url && (a.base || '') === BASE)
+      .sort((a, b) => a.at - b.at));
 }
 
 function showQueued(view) {
@@ -1139,7 +1164,7 @@ function queueOffline(view, name, params) {
   const action = {
     key: idempotencyKey(), event: name, params: safeObjectAssign({}, params), at: Date.now(),
     owner: root.getAttribute('data-djust-offline-owner') || '', csrf: root.getAttribute('data-djust-csrf') || '',
-    url: location.pathname + location.search, view: root.dataset.djustView || '',
+    url: pageUrl(), base: BASE, view: root.dataset.djustView || '',
   };
   offlineTx('readwrite', (store) => store.put(action)).then(() => {
     emit(view, 'djust:queued', { event: name });
@@ -1199,7 +1224,7 @@ function replayed(view, f) {
 function registerWorker() {
   const wanted = document.querySelector('link[rel="manifest"]') && document.querySelector('[data-djust-offline]');
   if (!wanted || !('serviceWorker' in navigator)) return;
-  navigator.serviceWorker.register('/djust/sw.js', { scope: '/' }).catch(() => _log(document.body, 'service worker not registered'));
+  navigator.serviceWorker.register(BASE + '/djust/sw.js', { scope: BASE + '/' }).catch(() => _log(document.body, 'service worker not registered'));
   navigator.serviceWorker.addEventListener('message', (e) => {
     if (!e.data || e.data.type !== 'djust-offline-synced' || !(Number(e.data.decided) > 0)) return;
     // The server applied actions over HTTP: mount afresh to show them.

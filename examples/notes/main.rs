@@ -16,7 +16,9 @@
 //! docs/offline.md). Removing a note someone else removed meanwhile is a
 //! conflict, shown to the user. `NOTES_DOMAIN` changes the
 //! base domain (default `localhost`); `NOTES_DB` the SQLite file (default
-//! in memory).
+//! in memory). `NOTES_PATH_PREFIX=t` serves the tenants on one host under
+//! a path prefix instead (`http://localhost:8000/t/acme/`, see
+//! docs/tenancy.md, "Path-prefix tenants").
 
 // Example code: public items are documented where it helps the reader.
 #![allow(missing_docs)]
@@ -126,6 +128,12 @@ impl Board {
 
 /// The app on `db`, tenants resolved as subdomains of `domain`.
 pub fn app(db: Arc<Db>, domain: &str) -> App {
+    app_with(db, TenantResolver::subdomain(domain))
+}
+
+/// The app on `db`, tenants resolved by `resolver` (a subdomain, or a
+/// path prefix: the routes are the same).
+pub fn app_with(db: Arc<Db>, resolver: TenantResolver) -> App {
     App::new()
         .title("Notes")
         .stylesheet("/static/demo.css")
@@ -133,7 +141,7 @@ pub fn app(db: Arc<Db>, domain: &str) -> App {
             "static",
             concat!(env!("CARGO_MANIFEST_DIR"), "/examples/static"),
         )
-        .tenancy(TenantResolver::subdomain(domain))
+        .tenancy(resolver)
         .tenants(|tenant| TENANTS.contains(&tenant.id()))
         .pwa(Pwa::new("Notes"))
         .state(db)
@@ -151,13 +159,27 @@ async fn main() -> std::process::ExitCode {
                 None => Db::in_memory(),
             }
             .map_err(|error| djust::Error::msg(format!("notes database: {error}")))?;
+            let prefix = std::env::var("NOTES_PATH_PREFIX")
+                .ok()
+                .filter(|p| !p.is_empty());
             if args.serves() {
                 let port = args.addr().rsplit(':').next().unwrap_or("8000");
                 for tenant in TENANTS {
-                    println!("Notes of {tenant} on http://{tenant}.{domain}:{port}/");
+                    match &prefix {
+                        Some(segment) => {
+                            println!(
+                                "Notes of {tenant} on http://{domain}:{port}/{segment}/{tenant}/"
+                            )
+                        }
+                        None => println!("Notes of {tenant} on http://{tenant}.{domain}:{port}/"),
+                    }
                 }
             }
-            Ok(app(Arc::new(db), &domain).config(config))
+            let resolver = match prefix {
+                Some(segment) => TenantResolver::path_prefix(segment),
+                None => TenantResolver::subdomain(domain),
+            };
+            Ok(app_with(Arc::new(db), resolver).config(config))
         })
         .await
 }

@@ -163,7 +163,17 @@ pub async fn try_connect(
     addr: SocketAddr,
     headers: &[(&str, &str)],
 ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-    let mut request = format!("ws://{addr}/ws/live/")
+    try_connect_at(addr, "/ws/live/", headers).await
+}
+
+/// Opens the socket at `path` (`/t/acme/ws/live/` under a path-prefix
+/// tenant) with the given extra headers.
+pub async fn try_connect_at(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let mut request = format!("ws://{addr}{path}")
         .into_client_request()
         .expect("request");
     let own_origin = format!("http://{addr}");

@@ -95,12 +95,20 @@ enum Shown {
     },
 }
 
-/// The name of the double-submit cookie on this site.
-fn csrf_cookie_name(inner: &AppInner) -> &'static str {
-    if inner.cookie.secure {
-        csrf::SECURE_COOKIE
-    } else {
-        csrf::COOKIE
+/// The name of the double-submit cookie on this site. A `__Host-` cookie
+/// must have `Path=/`, so under a path-prefix tenant (several tenants on
+/// one host) it cannot be scoped by path: it is named per tenant instead
+/// (`__Host-djust_csrf-acme`), so one tenant's login page does not replace
+/// another's cookie. Its value is signed with the tenant's key either way.
+fn csrf_cookie_name(inner: &AppInner) -> std::borrow::Cow<'static, str> {
+    if !inner.cookie.secure {
+        return csrf::COOKIE.into();
+    }
+    match crate::tenant::current() {
+        Some(tenant) if tenant.base_path().is_some() => {
+            format!("{}-{}", csrf::SECURE_COOKIE, tenant.id()).into()
+        }
+        _ => csrf::SECURE_COOKIE.into(),
     }
 }
 
@@ -122,14 +130,14 @@ async fn show_login(
         Some(session) => session.csrf_token,
         None => {
             let existing = cookie
-                .and_then(|header| cookie_value(header, csrf_cookie_name(inner)))
+                .and_then(|header| cookie_value(header, &csrf_cookie_name(inner)))
                 .and_then(|value| DoubleSubmit::token_for(&inner.signer(), value));
             match existing {
                 Some(token) => token,
                 None => {
                     let (value, token) = DoubleSubmit::issue(&inner.signer());
                     let options = crate::session::CookieOptions {
-                        name: csrf_cookie_name(inner).to_owned(),
+                        name: csrf_cookie_name(inner).into_owned(),
                         ..inner.cookie.clone()
                     };
                     new_cookie = crate::session::set_cookie_header(&options, &value).ok();
@@ -242,7 +250,7 @@ async fn login_submit(
             &inner.signer(),
             cookie
                 .as_deref()
-                .and_then(|header| cookie_value(header, csrf_cookie_name(&inner))),
+                .and_then(|header| cookie_value(header, &csrf_cookie_name(&inner))),
             submitted,
         ),
     };

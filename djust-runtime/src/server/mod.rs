@@ -32,6 +32,7 @@ mod login;
 mod offline;
 pub mod origin;
 pub mod page;
+mod path_prefix;
 mod reply;
 mod request;
 mod ws;
@@ -502,10 +503,11 @@ impl App {
     }
 
     /// Serves several tenants (customers) from one app: every request's
-    /// tenant is resolved by `resolver` (a subdomain, or a header set by
-    /// your proxy), is in every context (`ctx.tenant()`), and scopes the
-    /// tokens, rate limits, persisted state and uploads the framework keeps
-    /// (see [`crate::tenant`]). A request without a valid tenant gets 404.
+    /// tenant is resolved by `resolver` (a subdomain, a header set by
+    /// your proxy, or a path prefix such as `/t/acme/`), is in every
+    /// context (`ctx.tenant()`), and scopes the tokens, rate limits,
+    /// persisted state and uploads the framework keeps (see
+    /// [`crate::tenant`]). A request without a valid tenant gets 404.
     pub fn tenancy(mut self, resolver: crate::tenant::TenantResolver) -> Self {
         self.tenant_resolver = Some(resolver);
         self
@@ -651,7 +653,10 @@ impl App {
             .login_throttle
             .unwrap_or_else(|| Arc::new(MemoryLoginThrottle::default()));
         let tenancy = match (self.tenant_resolver, self.known_tenants) {
-            (Some(resolver), known) => Some(crate::tenant::Tenancy { resolver, known }),
+            (Some(resolver), known) => {
+                resolver.check().map_err(Error::config)?;
+                Some(crate::tenant::Tenancy { resolver, known })
+            }
             (None, Some(_)) => {
                 return Err(Error::config(
                     "App::tenants needs App::tenancy: say how tenants are resolved",

@@ -85,22 +85,30 @@ impl Pwa {
         self
     }
 
-    /// The manifest's JSON (serialised, so no value can break out of it).
-    fn manifest(&self) -> String {
+    /// The manifest's JSON (serialised, so no value can break out of it),
+    /// its URLs under `base` for a path-prefix tenant (`/t/acme`): each
+    /// tenant installs as its own app.
+    fn manifest(&self, base: Option<&str>) -> String {
+        let url = |path: &str| crate::tenant::prefixed(base, path);
         json!({
             "name": self.name,
             "short_name": self.short_name,
-            "start_url": self.start_url,
-            "scope": "/",
+            "start_url": url(&self.start_url),
+            "scope": url("/"),
             "display": "standalone",
             "theme_color": self.theme_color,
             "background_color": self.background_color,
             "icons": [
-                { "src": "/djust/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any" },
+                { "src": url("/djust/icon.svg"), "sizes": "any", "type": "image/svg+xml", "purpose": "any" },
             ],
         })
         .to_string()
     }
+}
+
+/// The request's path-prefix tenant's base path (`/t/acme`), if any.
+fn current_base() -> Option<String> {
+    crate::tenant::current().and_then(|tenant| tenant.base_path().map(str::to_owned))
 }
 
 fn is_hex_color(value: &str) -> bool {
@@ -143,9 +151,21 @@ pub(crate) fn files(
         );
         response
     });
-    let offline = warp::path!("djust" / "offline.html")
-        .and(warp::get())
-        .map(|| static_file(OFFLINE_HTML, "text/html; charset=utf-8", "no-cache"));
+    let offline =
+        warp::path!("djust" / "offline.html")
+            .and(warp::get())
+            .map(|| match current_base() {
+                // Its links ("Try again", the icon) under the tenant's prefix
+                // (a validated `/segment/id`, nothing to escape).
+                Some(base) => {
+                    let mut response = static_file("", "text/html; charset=utf-8", "no-cache");
+                    *response.body_mut() = OFFLINE_HTML
+                        .replace("href=\"/", &format!("href=\"{base}/"))
+                        .into();
+                    response
+                }
+                None => static_file(OFFLINE_HTML, "text/html; charset=utf-8", "no-cache"),
+            });
     let icon = warp::path!("djust" / "icon.svg")
         .and(warp::get())
         .map(|| static_file(ICON_SVG, "image/svg+xml", "public, max-age=86400"));
@@ -156,7 +176,7 @@ pub(crate) fn files(
             let Some(pwa) = &inner.pwa else {
                 return Err(warp::reject::not_found());
             };
-            let mut response = Response::new(pwa.manifest().into());
+            let mut response = Response::new(pwa.manifest(current_base().as_deref()).into());
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,

@@ -86,24 +86,39 @@ impl Layout {
         self.document(&page_title(title, &self.title), body_html)
     }
 
-    /// The document around `body_html`, with the full `title`.
+    /// The document around `body_html`, with the full `title`. Under a
+    /// path-prefix tenant (`/t/acme`) every URL it writes carries the
+    /// prefix, and `<meta name="djust-base">` tells djust.js the prefix.
     fn document(&self, title: &str, body_html: &str) -> String {
+        let tenant = crate::tenant::current();
+        let base = tenant.as_ref().and_then(crate::tenant::Tenant::base_path);
+        let url = |path: &str| crate::tenant::prefixed(base, path);
         let mut out = String::with_capacity(body_html.len() + 512);
-        out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
+        out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+        if let Some(base) = base {
+            out.push_str("<meta name=\"djust-base\" content=\"");
+            escape_into(base, &mut out);
+            out.push_str("\">");
+        }
+        out.push_str("<title>");
         escape_into(title, &mut out);
         out.push_str("</title>");
         for href in &self.stylesheets {
             out.push_str("<link rel=\"stylesheet\" href=\"");
-            escape_into(href, &mut out);
+            escape_into(&url(href), &mut out);
             out.push_str("\">");
         }
         if self.manifest {
-            out.push_str("<link rel=\"manifest\" href=\"/djust/manifest.webmanifest\">");
+            out.push_str("<link rel=\"manifest\" href=\"");
+            escape_into(&url("/djust/manifest.webmanifest"), &mut out);
+            out.push_str("\">");
         }
-        out.push_str("<script src=\"/djust/djust.js\" defer></script>");
+        out.push_str("<script src=\"");
+        escape_into(&url("/djust/djust.js"), &mut out);
+        out.push_str("\" defer></script>");
         for src in &self.scripts {
             out.push_str("<script src=\"");
-            escape_into(src, &mut out);
+            escape_into(&url(src), &mut out);
             out.push_str("\" defer></script>");
         }
         out.push_str("</head><body>");
@@ -147,8 +162,19 @@ impl Layout {
         escape_into(title, &mut body);
         body.push_str("</h1><p>");
         escape_into(message, &mut body);
-        body.push_str("</p><p><a href=\"/\">Home</a></p></main>");
+        body.push_str("</p><p><a href=\"");
+        escape_into(&current_path("/"), &mut body);
+        body.push_str("\">Home</a></p></main>");
         self.page(title, &body)
+    }
+}
+
+/// `path` as the browser addresses it for the request's tenant (see
+/// [`crate::tenant::Tenant::path`]).
+fn current_path(path: &str) -> String {
+    match crate::tenant::current() {
+        Some(tenant) => tenant.path(path),
+        None => path.to_owned(),
     }
 }
 
@@ -175,7 +201,9 @@ pub fn login_form_html(form: &LoginForm) -> String {
         escape_into(error, &mut out);
         out.push_str("</p>");
     }
-    out.push_str("<form method=\"post\" action=\"/login\">");
+    out.push_str("<form method=\"post\" action=\"");
+    escape_into(&current_path("/login"), &mut out);
+    out.push_str("\">");
     out.push_str(&csrf_field(&form.csrf_token).into_string());
     out.push_str("<input type=\"hidden\" name=\"next\" value=\"");
     escape_into(&form.next, &mut out);

@@ -5,6 +5,10 @@
 //!   `PeerAddr` extension; `warp::addr::remote()` does not work here);
 //! * behind trusted proxies, the per-address cap counts requests in
 //!   progress per forwarded client address (429 beyond it);
+//! * with tenancy, the tenant is resolved before anything else (404
+//!   without a known one); under a path prefix the URI loses it before
+//!   routing and the response's `Location` and cookies get it back
+//!   (`path_prefix.rs`);
 //! * a declared body above `DJUST_HTTP_MAX_BODY_BYTES` is refused (413)
 //!   before a byte of it is read; every body is cut at that size and at
 //!   `DJUST_HTTP_BODY_TIMEOUT_SECS` after the request started, answered 413
@@ -35,7 +39,7 @@ use warp::http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use super::body::{AnyBody, Bounded, BoxError, Cut, CutFlag, Tracked};
 use super::conn_table::Requests;
 use super::extensions::{FormCsrfToken, PeerAddr};
-use super::AppInner;
+use super::{path_prefix, AppInner};
 use crate::auth::csrf;
 use crate::limits::{client_ip, IpTracker};
 
@@ -107,17 +111,51 @@ async fn handle(
                 .get(header::HOST)
                 .and_then(|value| value.to_str().ok());
             let lookup = |name: &str| joined_header(headers, name);
-            match tenancy.resolve(host, &lookup) {
-                Ok(tenant) => Some(tenant),
+            let path = request.uri().path();
+            let (tenant, app_path) = match tenancy.resolve_request(host, path, &lookup) {
+                Ok(resolved) => (resolved.tenant, resolved.app_path.map(str::to_owned)),
                 Err(error) => {
                     tracing::debug!(reason = %error, "HTTP request refused: tenant");
                     return refusal(app, Refusal::UnknownTenant);
                 }
+            };
+            if let Some(base) = tenant.base_path() {
+                // The app sees its own paths: the prefix is put back on
+                // the way out (`path_prefix.rs`).
+                let Some(app_path) = app_path else {
+                    let to = path_prefix::slash_redirect_target(base, request.uri().query());
+                    return boxed(path_prefix::slash_redirect(&to));
+                };
+                if !path_prefix::strip(&mut request, &app_path) {
+                    return refusal(app, Refusal::BadBody);
+                }
             }
+            Some(tenant)
         }
         None => None,
     };
-    crate::tenant::scope(tenant, route(app, routes, requests, started, request)).await
+    let base = tenant
+        .as_ref()
+        .and_then(|tenant| tenant.base_path().map(str::to_owned));
+    let mut response =
+        crate::tenant::scope(tenant, route(app, routes, requests, started, request)).await;
+    if let Some(base) = base {
+        path_prefix::to_browser(&mut response, &base);
+    }
+    response
+}
+
+/// A small reply as the body type of the routes.
+fn boxed(response: Response<String>) -> Response<AnyBody> {
+    let mut response = response.map(|body| {
+        Full::new(Bytes::from(body))
+            .map_err(|never: Infallible| match never {})
+            .boxed()
+    });
+    response
+        .headers_mut()
+        .extend(super::page::security_headers());
+    response
 }
 
 /// The request's body limits, its form token, then the routes.

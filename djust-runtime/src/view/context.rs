@@ -104,6 +104,19 @@ impl Ctx {
         self.tenant.as_ref()
     }
 
+    /// The URL the browser uses for the app path `path` (a route as
+    /// declared, `/notes/2`): under a path-prefix tenant
+    /// ([`TenantResolver::path_prefix`](crate::tenant::TenantResolver::path_prefix))
+    /// `/t/acme/notes/2`, else `path` itself. Write links with it
+    /// (`href={ctx.path("/notes")}`, kept in a field at mount) so they
+    /// keep the tenant, with or without JavaScript.
+    pub fn path(&self, path: &str) -> String {
+        match &self.tenant {
+            Some(tenant) => tenant.path(path),
+            None => path.to_owned(),
+        }
+    }
+
     /// The same context with the session's CSRF token (for forms posting to the app).
     pub fn with_csrf_token(mut self, token: Option<String>) -> Self {
         self.csrf_token = token;
