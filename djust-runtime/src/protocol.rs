@@ -471,6 +471,20 @@ impl ActionStatus {
         }
     }
 
+    /// The status whose wire name is `name` ([`ActionStatus::as_str`]).
+    pub fn from_wire(name: &str) -> Option<ActionStatus> {
+        [
+            ActionStatus::Applied,
+            ActionStatus::Duplicate,
+            ActionStatus::Conflict,
+            ActionStatus::Refused,
+            ActionStatus::Expired,
+            ActionStatus::Retry,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == name)
+    }
+
     /// Whether the client may drop the action from its queue.
     pub fn is_final(self) -> bool {
         self != ActionStatus::Retry

@@ -106,6 +106,7 @@ pub struct App {
     shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     view_states: Option<Arc<dyn ViewStateStore>>,
     login_throttle: Option<Arc<dyn LoginThrottle>>,
+    idempotency: Option<Arc<dyn crate::offline::IdempotencyStore>>,
     tenant_resolver: Option<crate::tenant::TenantResolver>,
     known_tenants: Option<crate::tenant::TenantCheck>,
     title: String,
@@ -357,6 +358,7 @@ impl App {
             shared_ip_limiter: None,
             view_states: None,
             login_throttle: None,
+            idempotency: None,
             tenant_resolver: None,
             known_tenants: None,
             title: "djust".to_owned(),
@@ -501,6 +503,15 @@ impl App {
         self
     }
 
+    /// Claims the idempotency keys of replayed offline actions here (see
+    /// [`IdempotencyStore`](crate::offline::IdempotencyStore); the default is
+    /// in memory, or Redis with `DJUST_REDIS_URL`, so that a sync batch
+    /// retried on another process applies once).
+    pub fn idempotency_store(mut self, store: Arc<dyn crate::offline::IdempotencyStore>) -> Self {
+        self.idempotency = Some(store);
+        self
+    }
+
     /// Serves several tenants (customers) from one app: every request's
     /// tenant is resolved by `resolver` (a subdomain, or a header set by
     /// your proxy), is in every context (`ctx.tenant()`), and scopes the
@@ -597,6 +608,7 @@ impl App {
                 ip_limiter: self.shared_ip_limiter,
                 view_states: self.view_states,
                 login_throttle: self.login_throttle,
+                idempotency: self.idempotency,
             },
         )?;
         let sessions = shared.sessions.unwrap_or_else(|| {
@@ -630,6 +642,9 @@ impl App {
         }
         if let Some(store) = shared.view_states {
             live = live.view_state_store(store);
+        }
+        if let Some(store) = shared.idempotency {
+            live = live.idempotency_store(store);
         }
         if views.values().any(|view| !view.meta().uploads.is_empty()) {
             let dir = config
@@ -851,6 +866,7 @@ struct SharedStores {
     ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     view_states: Option<Arc<dyn ViewStateStore>>,
     login_throttle: Option<Arc<dyn LoginThrottle>>,
+    idempotency: Option<Arc<dyn crate::offline::IdempotencyStore>>,
 }
 
 impl SharedStores {
@@ -887,6 +903,12 @@ impl SharedStores {
                 login_throttle: explicit
                     .login_throttle
                     .or_else(|| Some(Arc::new(r::RedisLoginThrottle::new(redis.clone())))),
+                idempotency: explicit.idempotency.or_else(|| {
+                    Some(Arc::new(r::RedisIdempotencyStore::from_config(
+                        redis.clone(),
+                        config,
+                    )))
+                }),
             })
         }
         #[cfg(not(feature = "redis"))]
