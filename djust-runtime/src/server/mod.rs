@@ -34,6 +34,7 @@ pub mod origin;
 pub mod page;
 mod reply;
 mod request;
+pub mod stores;
 mod ws;
 
 use std::collections::HashMap;
@@ -459,8 +460,26 @@ impl App {
     }
 
     /// Makes `value` available to views through `ctx.state::<T>()`.
+    ///
+    /// A store shared by every tenant without scoping (djust's key-value
+    /// stores, a raw `Redis` handle: see [`stores::is_unscoped_store`]) is
+    /// refused by `ctx.state` under a tenant and reported by the audit
+    /// (`DJ011`) when the app serves tenants: give a key-value store to
+    /// [`App::kv_store`] instead, which views reach scoped with `ctx.kv()`.
     pub fn state<T: std::any::Any + Send + Sync>(mut self, value: T) -> Self {
         self.state.insert(value);
+        if stores::is_unscoped_store::<T>() {
+            self.state.mark_unscoped::<T>();
+        }
+        self
+    }
+
+    /// The application's key-value store (e.g. a `RedisKeyValueStore`),
+    /// which views reach with `ctx.kv()`: scoped to the request's tenant
+    /// when the app serves tenants (keys `tenant:{id}:{key}`), the store
+    /// itself otherwise.
+    pub fn kv_store(mut self, store: Arc<dyn crate::session::KeyValueStore>) -> Self {
+        self.state.insert(crate::view::KvSlot(store));
         self
     }
 
@@ -833,6 +852,9 @@ impl App {
         };
         report.components = crate::audit::registered_component_audits();
         if let Some(resolver) = &self.tenant_resolver {
+            for store in self.state.unscoped_stores() {
+                report.add_finding(crate::audit::unscoped_store(store));
+            }
             let proxies = config.as_ref().map_or(0, |config| config.trusted_proxies);
             report.add_finding(crate::audit::tenancy_mode(
                 resolver,
