@@ -14,7 +14,8 @@
 //!   never lapses, and a detached view writes with the rest of its window.
 //! * When the store fails or is slow (each write waits at most
 //!   `STORE_TIMEOUT`): the reply waits, and the write is tried again,
-//!   for at most [`DURABLE_WAIT`] in all (a warning is logged once a
+//!   for at most `DJUST_DURABLE_WAIT_MS` in all (5 s by default:
+//!   [`Config::durable_wait`](crate::config::Config::durable_wait); a warning is logged once a
 //!   second). A short outage (a Redis restart, a failover, a pause) is
 //!   then only a slow reply. Past that, the reply is not sent: the socket
 //!   closes with 1013 (try again later) and the view waits detached in
@@ -43,10 +44,6 @@ pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How soon a write that failed is tried again; how long the breaker
 /// stays open after a failure.
 pub(crate) const RETRY: Duration = Duration::from_secs(1);
-
-/// How long a reply waits, at most, for its view's state to reach the
-/// store (see [`Durable::wait_durable`]).
-pub(crate) const DURABLE_WAIT: Duration = Duration::from_secs(5);
 
 /// How often a waiting reply tries the store again.
 const DURABLE_RETRY: Duration = Duration::from_millis(100);
@@ -101,11 +98,11 @@ impl Durable {
     }
 
     /// Retries [`Durable::sync`] until the store holds `conn`'s state or
-    /// [`DURABLE_WAIT`] has passed; `true` when it does. Each try is
+    /// `DJUST_DURABLE_WAIT_MS` has passed; `true` when it does. Each try is
     /// bounded by the store timeout; while the breaker is open the tries
     /// skip the store and wait for its probe to succeed.
     pub(crate) async fn wait_durable(&mut self, inner: &AppInner, conn: &mut Connection) -> bool {
-        let deadline = Instant::now() + DURABLE_WAIT;
+        let deadline = Instant::now() + inner.config.durable_wait();
         while self.dirty {
             if Instant::now() >= deadline {
                 return false;
