@@ -14,7 +14,7 @@ use std::time::Duration;
 use djust::prelude::*;
 use djust::runtime::auth::Signer;
 use djust::runtime::live::{
-    seal_snapshot, MemoryViewStateStore, ResumeToken, Snapshot, ViewStateStore,
+    seal_snapshot, MemoryViewStateStore, ResumeToken, Snapshot, Stored, ViewStateStore,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -186,8 +186,11 @@ async fn a_dropped_socket_can_resume_on_another_process() {
 
 /// A store holding one crafted snapshot, and a token for it.
 async fn crafted(store: &MemoryViewStateStore, signer: &Signer, snapshot: Snapshot) -> String {
+    // A fresh id each time: a resume marks its id taken, refused or not.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut token = ResumeToken::fresh("draft", now());
-    token.id = "crafted-id".to_owned();
+    token.id = format!("crafted-id-{n}");
     let sealed = seal_snapshot(signer, &token.id, &snapshot).expect("sealed");
     store
         .put(&token.id, sealed, Duration::from_secs(30))
@@ -290,7 +293,7 @@ impl ViewStateStore for Flaky {
         id: &'a str,
         sealed: Vec<u8>,
         ttl: Duration,
-    ) -> djust::runtime::limits::BoxFuture<'a, Result<(), djust::runtime::session::StoreError>>
+    ) -> djust::runtime::limits::BoxFuture<'a, Result<Stored, djust::runtime::session::StoreError>>
     {
         use std::sync::atomic::Ordering;
         let failing = self
@@ -310,11 +313,12 @@ impl ViewStateStore for Flaky {
     fn take<'a>(
         &'a self,
         id: &'a str,
+        keep_taken: Duration,
     ) -> djust::runtime::limits::BoxFuture<
         'a,
         Result<Option<Vec<u8>>, djust::runtime::session::StoreError>,
     > {
-        self.inner.take(id)
+        self.inner.take(id, keep_taken)
     }
 
     fn remove<'a>(

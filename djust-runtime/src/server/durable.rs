@@ -29,6 +29,13 @@
 //!   their writes skip the store (and wait), then one write probes it.
 //!   Writes that acknowledge nothing (a detached view's updates, the
 //!   renewal of an idle view's copy) are retried without holding anything.
+//! * Owned: a resume on another process takes the view's id from the store
+//!   (restoring it there); from then on the store refuses this process's
+//!   writes under that id ([`Stored::Taken`](crate::live::Stored)). The
+//!   copy here is then stale ([`Durable::is_lost`]): an attached view's
+//!   socket closes with 4409 without the reply (its change was not saved,
+//!   so it is not acknowledged), a detached view is dropped, and neither
+//!   writes again, so the restored view is the only one.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -36,7 +43,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::AppInner;
-use crate::live::Connection;
+use crate::live::{Connection, Stored};
 
 /// Longest wait for the view-state store (a persist view's write or read).
 pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -84,6 +91,23 @@ pub(crate) struct Durable {
     /// The view's current state is not in the store: its last write
     /// failed or was skipped by the breaker.
     dirty: bool,
+    /// The store refused a write: the id was taken by a resume on another
+    /// process, which now owns the view. Nothing is written any more.
+    lost: bool,
+}
+
+/// How long the mark of a taken id outlives the take: while the former
+/// owner's copy may still write (its socket may take the heartbeat
+/// timeout to be noticed gone, then it waits the grace window), plus a
+/// minute of margin.
+pub(crate) fn keep_taken(config: &crate::config::Config) -> Duration {
+    Duration::from_secs(
+        config
+            .reconnect_grace_secs
+            .saturating_mul(2)
+            .saturating_add(config.heartbeat_timeout_secs)
+            .saturating_add(60),
+    )
 }
 
 impl Durable {
@@ -97,13 +121,19 @@ impl Durable {
         self.dirty
     }
 
+    /// Whether another process took the view over (see the module docs):
+    /// this copy is stale and must end without acknowledging anything.
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost
+    }
+
     /// Retries [`Durable::sync`] until the store holds `conn`'s state or
     /// `DJUST_DURABLE_WAIT_MS` has passed; `true` when it does. Each try is
     /// bounded by the store timeout; while the breaker is open the tries
     /// skip the store and wait for its probe to succeed.
     pub(crate) async fn wait_durable(&mut self, inner: &AppInner, conn: &mut Connection) -> bool {
         let deadline = Instant::now() + inner.config.durable_wait();
-        while self.dirty {
+        while self.dirty && !self.lost {
             if Instant::now() >= deadline {
                 return false;
             }
@@ -138,7 +168,7 @@ impl Durable {
 
     /// What [`Durable::sync`] must do for `conn` now.
     fn prepare(&mut self, inner: &AppInner, conn: &Connection, force: bool) -> Prepared {
-        if inner.live.view_states().is_none() || !conn.persists() {
+        if inner.live.view_states().is_none() || !conn.persists() || self.lost {
             return Prepared::Nothing;
         }
         self.dirty = false;
@@ -194,7 +224,22 @@ impl Durable {
         };
         let put = store.put(&write.key, write.sealed, write.ttl);
         let failure = match tokio::time::timeout(STORE_TIMEOUT, put).await {
-            Ok(Ok(())) => None,
+            Ok(Ok(Stored::Written)) => None,
+            Ok(Ok(Stored::Taken)) => {
+                // The store answered: it is up. The view is another
+                // process's now; this copy must not be saved nor resumed.
+                inner.persist_breaker.succeeded();
+                tracing::info!(
+                    "a persist view was resumed on another process; its copy here is dropped"
+                );
+                self.lost = true;
+                self.dirty = false;
+                self.written = None;
+                self.again_at = None;
+                // The id is no longer ours to delete: its mark stays.
+                self.stored_id = None;
+                return false;
+            }
             Ok(Err(error)) => Some(error.to_string()),
             Err(_) => Some("timed out".to_owned()),
         };
