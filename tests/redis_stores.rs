@@ -337,3 +337,55 @@ async fn a_bus_is_scoped_to_the_tenant_that_uses_it() {
     // A topic may not pose as a tenant's channel.
     assert!(RedisBroadcast::<String>::new(&redis, "tenant:acme:board", 16).is_err());
 }
+
+#[tokio::test]
+async fn a_view_state_id_once_taken_refuses_its_former_owners_writes() {
+    use djust::runtime::live::{Stored, ViewStateStore};
+    use djust::runtime::redis::RedisViewStateStore;
+    let Some(url) = redis_url("view state ownership") else {
+        return;
+    };
+    let store = RedisViewStateStore::new(Redis::open(&url).expect("url"));
+    let mut con = raw(&url).await;
+    let id = format!("owner-{}", std::process::id());
+    let key = format!("djust:view:{id}");
+    let sealed = vec![7u8; 40];
+    let minute = Duration::from_secs(60);
+    assert_eq!(
+        store.put(&id, sealed.clone(), minute).await.expect("put"),
+        Stored::Written
+    );
+    assert_eq!(
+        store.put(&id, vec![8u8; 40], minute).await.expect("put"),
+        Stored::Written,
+        "its owner replaces it"
+    );
+    // A resume elsewhere takes it: the snapshot, once, and a mark for 120 s.
+    let taken = store
+        .take(&id, Duration::from_secs(120))
+        .await
+        .expect("take");
+    assert_eq!(taken, Some(vec![8u8; 40]));
+    assert_eq!(store.take(&id, minute).await.expect("take"), None, "once");
+    let ttl: i64 = con.ttl(&key).await.expect("ttl");
+    assert!((1..=120).contains(&ttl), "the mark expires: {ttl}");
+    // The former owner's write is refused and leaves the mark as it is.
+    assert_eq!(
+        store.put(&id, sealed.clone(), minute).await.expect("put"),
+        Stored::Taken
+    );
+    let held: Vec<u8> = con.get(&key).await.expect("get");
+    assert_eq!(held, b"taken");
+    // An id never written is absent (and marked taken from then on).
+    assert_eq!(
+        store.take("never-written", minute).await.expect("take"),
+        None
+    );
+    // Hostile ids never reach Redis.
+    for hostile in ["", "a b", "x\r\nFLUSHALL", &"i".repeat(129)] {
+        assert!(store.put(hostile, sealed.clone(), minute).await.is_err());
+        assert!(store.take(hostile, minute).await.is_err());
+    }
+    store.remove(&id).await.expect("remove");
+    store.remove("never-written").await.expect("remove");
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 use djust::prelude::*;
 use djust::runtime::auth::Signer;
 use djust::runtime::live::{
-    seal_snapshot, MemoryViewStateStore, ResumeToken, Snapshot, ViewStateStore,
+    seal_snapshot, MemoryViewStateStore, ResumeToken, Snapshot, Stored, ViewStateStore,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -186,8 +186,11 @@ async fn a_dropped_socket_can_resume_on_another_process() {
 
 /// A store holding one crafted snapshot, and a token for it.
 async fn crafted(store: &MemoryViewStateStore, signer: &Signer, snapshot: Snapshot) -> String {
+    // A fresh id each time: a resume marks its id taken, refused or not.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut token = ResumeToken::fresh("draft", now());
-    token.id = "crafted-id".to_owned();
+    token.id = format!("crafted-id-{n}");
     let sealed = seal_snapshot(signer, &token.id, &snapshot).expect("sealed");
     store
         .put(&token.id, sealed, Duration::from_secs(30))
@@ -276,4 +279,118 @@ fn the_audit_lists_persisted_views() {
     assert!(text.contains("persist"), "{text}");
     let json = report.to_json();
     assert_eq!(json["audits"][0]["config"]["persist"], true, "{json}");
+}
+
+/// A view-state store that fails its next `failures` writes, then works.
+struct Flaky {
+    inner: MemoryViewStateStore,
+    failures: std::sync::atomic::AtomicUsize,
+}
+
+impl ViewStateStore for Flaky {
+    fn put<'a>(
+        &'a self,
+        id: &'a str,
+        sealed: Vec<u8>,
+        ttl: Duration,
+    ) -> djust::runtime::limits::BoxFuture<'a, Result<Stored, djust::runtime::session::StoreError>>
+    {
+        use std::sync::atomic::Ordering;
+        let failing = self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if failing {
+            return Box::pin(std::future::ready(Err(
+                djust::runtime::session::StoreError::Unavailable("injected".to_owned()),
+            )));
+        }
+        self.inner.put(id, sealed, ttl)
+    }
+
+    fn take<'a>(
+        &'a self,
+        id: &'a str,
+        keep_taken: Duration,
+    ) -> djust::runtime::limits::BoxFuture<
+        'a,
+        Result<Option<Vec<u8>>, djust::runtime::session::StoreError>,
+    > {
+        self.inner.take(id, keep_taken)
+    }
+
+    fn remove<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> djust::runtime::limits::BoxFuture<'a, Result<(), djust::runtime::session::StoreError>>
+    {
+        self.inner.remove(id)
+    }
+}
+
+/// Frames until the socket closes or a patch arrives, waiting through
+/// silences (a reply held while the store fails).
+async fn patch_or_close(socket: &mut Socket) -> (Option<u16>, Vec<Value>) {
+    let mut frames = Vec::new();
+    for _ in 0..10 {
+        match next(socket).await {
+            Incoming::Frame(frame) => {
+                let patched = frame["type"] == "patch";
+                frames.push(frame);
+                if patched {
+                    return (None, frames);
+                }
+            }
+            Incoming::Closed(code) => return (code, frames),
+            Incoming::Timeout => continue,
+        }
+    }
+    (None, frames)
+}
+
+#[tokio::test]
+async fn durable_wait_ms_decides_whether_a_reply_outlasts_a_failing_store() {
+    // The same failure (the next write fails once, the one after works)
+    // under two settings: no wait closes the socket unanswered (1013); a
+    // wait long enough for the retry gets the reply.
+    for (wait_ms, expect_reply) in [(0, false), (60_000, true)] {
+        let store = Arc::new(Flaky {
+            inner: MemoryViewStateStore::new(100),
+            failures: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let server = App::new()
+            .config(djust::Config {
+                durable_wait_ms: wait_ms,
+                ..test_config()
+            })
+            .view_state_store(store.clone())
+            .live("/", Draft::view())
+            .bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let (mut socket, _) = mount(server.local_addr()).await;
+        store.failures.store(1, std::sync::atomic::Ordering::SeqCst);
+        send_json(
+            &mut socket,
+            &json!({"type": "event", "event": "add", "params": {}, "ref": 1}),
+        )
+        .await;
+        let (code, frames) = patch_or_close(&mut socket).await;
+        if expect_reply {
+            assert_eq!(code, None, "{wait_ms} ms: {frames:?}");
+            assert!(
+                frames.iter().any(|frame| frame["type"] == "patch"),
+                "{wait_ms} ms: the reply came once the retry saved the state: {frames:?}"
+            );
+        } else {
+            assert_eq!(code, Some(1013), "{wait_ms} ms: {frames:?}");
+            assert!(
+                frames.iter().all(|frame| frame["type"] != "patch"),
+                "{wait_ms} ms: nothing acknowledged: {frames:?}"
+            );
+        }
+        server.shutdown().await;
+    }
 }

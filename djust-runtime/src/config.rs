@@ -29,6 +29,13 @@ pub const DEFAULT_RECONNECT_GRACE: std::time::Duration = std::time::Duration::fr
 /// How long a mounted view stays idle before it drops its rendered page
 /// (`DJUST_HIBERNATE_AFTER_SECS`): Phoenix LiveView's `hibernate_after`.
 pub const DEFAULT_HIBERNATE_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
+/// Default longest wait of a reply for its `persist` view's state to reach
+/// the view-state store before the socket closes with 1013
+/// (`DJUST_DURABLE_WAIT_MS`).
+pub const DEFAULT_DURABLE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Longest `DJUST_DURABLE_WAIT_MS` accepted: a minute. A reply held longer
+/// pins its socket and its view while users see nothing happen.
+pub const MAX_DURABLE_WAIT_MS: u64 = 60_000;
 /// Default detached views per session (`DJUST_MAX_DETACHED_PER_SESSION`).
 pub const DEFAULT_MAX_DETACHED_PER_SESSION: usize = 4;
 /// Default detached views per client address (`DJUST_MAX_DETACHED_PER_IP`).
@@ -121,6 +128,12 @@ pub struct Config {
     /// its state, and a view whose socket dropped does so at once; its
     /// next input renders the page again before it runs (0: never).
     pub hibernate_after_secs: u64,
+    /// `DJUST_DURABLE_WAIT_MS` (5000): how long a reply waits, at most,
+    /// while its `persist` view's state is written again to a view-state
+    /// store that failed; past it the reply is dropped and the socket
+    /// closes with 1013 (the view waits detached). 0: no retry, the first
+    /// failed write closes the socket. At most 60000.
+    pub durable_wait_ms: u64,
     /// `DJUST_MAX_DETACHED_PER_SESSION` (4): detached views kept per
     /// session; the oldest is dropped first.
     pub max_detached_per_session: usize,
@@ -253,6 +266,7 @@ impl Default for Config {
             mount_token_ttl_secs: DEFAULT_MOUNT_TOKEN_TTL_SECS,
             reconnect_grace_secs: DEFAULT_RECONNECT_GRACE.as_secs(),
             hibernate_after_secs: DEFAULT_HIBERNATE_AFTER.as_secs(),
+            durable_wait_ms: u64::try_from(DEFAULT_DURABLE_WAIT.as_millis()).unwrap_or(u64::MAX),
             max_detached_per_session: DEFAULT_MAX_DETACHED_PER_SESSION,
             max_detached_per_ip: DEFAULT_MAX_DETACHED_PER_IP,
             max_detached_views: DEFAULT_MAX_DETACHED_VIEWS,
@@ -318,6 +332,7 @@ impl fmt::Debug for Config {
             .field("mount_token_ttl_secs", &self.mount_token_ttl_secs)
             .field("reconnect_grace_secs", &self.reconnect_grace_secs)
             .field("hibernate_after_secs", &self.hibernate_after_secs)
+            .field("durable_wait_ms", &self.durable_wait_ms)
             .field("max_detached_per_session", &self.max_detached_per_session)
             .field("max_detached_per_ip", &self.max_detached_per_ip)
             .field("max_detached_views", &self.max_detached_views)
@@ -475,6 +490,11 @@ impl Config {
             reconnect_grace_secs,
             "DJUST_RECONNECT_GRACE_SECS",
             "views of dropped sockets are kept longer"
+        );
+        higher_is_looser!(
+            durable_wait_ms,
+            "DJUST_DURABLE_WAIT_MS",
+            "a reply waits longer for a failing view-state store, holding its socket"
         );
         higher_is_looser!(
             max_detached_per_session,
@@ -820,6 +840,13 @@ impl Config {
                 "a number of seconds (0 = never)",
             )?;
         }
+        if let Some(raw) = get("DJUST_DURABLE_WAIT_MS") {
+            config.durable_wait_ms = parse_number(
+                "DJUST_DURABLE_WAIT_MS",
+                &raw,
+                "a number of milliseconds (0 to 60000)",
+            )?;
+        }
         if let Some(raw) = get("DJUST_MAX_DETACHED_PER_SESSION") {
             config.max_detached_per_session =
                 parse_number("DJUST_MAX_DETACHED_PER_SESSION", &raw, "a positive integer")?;
@@ -1078,6 +1105,12 @@ impl Config {
                 "must be at most 86400 (a day); 0 turns hibernation off",
             ));
         }
+        if self.durable_wait_ms > MAX_DURABLE_WAIT_MS {
+            return Err(error(
+                "DJUST_DURABLE_WAIT_MS",
+                format!("must be at most {MAX_DURABLE_WAIT_MS} (a minute): a reply held longer pins its socket while the user waits"),
+            ));
+        }
         for (variable, value) in [
             (
                 "DJUST_MAX_DETACHED_PER_SESSION",
@@ -1185,6 +1218,11 @@ fn within<T: PartialOrd + fmt::Display>(
 }
 
 impl Config {
+    /// `DJUST_DURABLE_WAIT_MS` as a duration.
+    pub fn durable_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.durable_wait_ms)
+    }
+
     /// The bounds of the plain HTTP path.
     fn validate_http(&self) -> Result<(), ConfigError> {
         within(
@@ -1372,6 +1410,7 @@ mod hostile_env_tests {
             "DJUST_MAX_LIVE_CONNECTIONS",
             "DJUST_RECONNECT_GRACE_SECS",
             "DJUST_HIBERNATE_AFTER_SECS",
+            "DJUST_DURABLE_WAIT_MS",
             "DJUST_MAX_DETACHED_PER_SESSION",
             "DJUST_MAX_DETACHED_PER_IP",
             "DJUST_MAX_DETACHED_VIEWS",
@@ -1430,6 +1469,65 @@ mod hostile_env_tests {
                 .expect("unset")
                 .send_timeout_secs,
             10
+        );
+    }
+
+    #[test]
+    fn durable_wait_is_parsed_bounded_and_defaulted_from_one_constant() {
+        assert_eq!(
+            Config::default().durable_wait(),
+            super::DEFAULT_DURABLE_WAIT
+        );
+        let parsed = with("DJUST_DURABLE_WAIT_MS", "250").expect("valid");
+        assert_eq!(parsed.durable_wait(), std::time::Duration::from_millis(250));
+        assert_eq!(
+            with("DJUST_DURABLE_WAIT_MS", "0")
+                .expect("no retry")
+                .durable_wait_ms,
+            0
+        );
+        assert_eq!(
+            with("DJUST_DURABLE_WAIT_MS", "60000")
+                .expect("a minute")
+                .durable_wait_ms,
+            60_000
+        );
+        for hostile in [
+            "60001",
+            "18446744073709551615",
+            "-5",
+            "5s",
+            "2.5",
+            "\u{661}",
+        ] {
+            let error = with("DJUST_DURABLE_WAIT_MS", hostile).expect_err(hostile);
+            assert_eq!(
+                error.variable, "DJUST_DURABLE_WAIT_MS",
+                "{hostile}: {error}"
+            );
+            assert!(error.problem.contains("60000"), "{hostile}: {error}");
+        }
+        // Set in code, the same bound holds.
+        let in_code = Config {
+            durable_wait_ms: 3_600_000,
+            ..Config::default()
+        };
+        assert_eq!(
+            in_code.validate().expect_err("too long").variable,
+            "DJUST_DURABLE_WAIT_MS"
+        );
+        // Longer than the default is looser (the audit's DJ006).
+        let longer = Config {
+            durable_wait_ms: 10_000,
+            ..Config::default()
+        };
+        assert!(
+            longer
+                .loosened()
+                .iter()
+                .any(|loose| loose.variable == "DJUST_DURABLE_WAIT_MS"),
+            "{:?}",
+            longer.loosened()
         );
     }
 

@@ -471,6 +471,20 @@ impl ActionStatus {
         }
     }
 
+    /// The status whose wire name is `name` ([`ActionStatus::as_str`]).
+    pub fn from_wire(name: &str) -> Option<ActionStatus> {
+        [
+            ActionStatus::Applied,
+            ActionStatus::Duplicate,
+            ActionStatus::Conflict,
+            ActionStatus::Refused,
+            ActionStatus::Expired,
+            ActionStatus::Retry,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == name)
+    }
+
     /// Whether the client may drop the action from its queue.
     pub fn is_final(self) -> bool {
         self != ActionStatus::Retry
@@ -537,6 +551,10 @@ pub mod close {
     pub const UNKNOWN_VIEW: u16 = 4404;
     /// No frame within the heartbeat timeout.
     pub const TIMEOUT: u16 = 4408;
+    /// The view was resumed on another connection (another process took
+    /// it over from the view-state store): this copy ended, and the change
+    /// it could not save was not acknowledged.
+    pub const MOVED: u16 = 4409;
     /// Rate limited, too many connections from the IP, or cooling down.
     pub const RATE_LIMITED: u16 = 4429;
 }

@@ -717,3 +717,32 @@ fn run_cli_reads_the_registry() {
     };
     assert_eq!(run_cli(&args(&["--strict"]), &debug).1, 1);
 }
+
+#[test]
+fn dj011_an_unscoped_shared_store_is_a_warning_with_the_fix_and_fails_strict() {
+    let mut report = run(&[finish(ViewMeta {
+        permission: Some("x.view"),
+        handlers: leak(vec![handler("x")]),
+        ..base("clean", AuthPosture::LoginRequired)
+    })]);
+    assert_eq!(run_cli_with(&args(&["--strict"]), &report).1, 0);
+    report.add_finding(djust_runtime::audit::unscoped_store(
+        "alloc::sync::Arc<dyn djust_runtime::session::tenant::KeyValueStore>",
+    ));
+    let finding = &codes(&report, "DJ011")[0];
+    assert_eq!(finding.severity, Severity::Warning);
+    assert_eq!(finding.view, None);
+    assert!(
+        finding.message.contains("KeyValueStore"),
+        "{}",
+        finding.message
+    );
+    assert!(finding.message.contains("ctx.kv()"), "{}", finding.message);
+    let (text, code) = run_cli_with(&args(&["--strict"]), &report);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("DJ011"), "{text}");
+    let (json_text, _) = run_cli_with(&args(&["--json"]), &report);
+    let parsed: Value = serde_json::from_str(&json_text).unwrap();
+    assert_eq!(parsed["summary"]["by_severity"]["warning"], 1, "{parsed}");
+    assert!(json_text.contains("\"DJ011\""), "{json_text}");
+}

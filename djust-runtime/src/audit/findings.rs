@@ -123,6 +123,25 @@ pub fn tenancy_mode(
     }
 }
 
+/// `DJ011`: a store shared by every tenant is in the app state, unscoped.
+pub const DJ011: &str = "DJ011";
+
+/// The finding for an app (serving tenants) whose state holds a store
+/// every tenant shares without scoping, named by its type: any view could
+/// read or write another tenant's keys with `ctx.state::<T>()` (the call is
+/// refused under a tenant, so a view that tries fails at runtime).
+pub fn unscoped_store(type_name: &str) -> Finding {
+    Finding {
+        code: DJ011,
+        severity: Severity::Warning,
+        view: None,
+        handler: None,
+        message: format!(
+            "app state {type_name} is a store shared by every tenant without scoping: every view can name any tenant's keys through it, so ctx.state() refuses it under a tenant (a view using it fails). Register it with App::kv_store(..) and use ctx.kv() in views (keys scoped to the tenant), or give it only through a type that needs a Tenant"
+        ),
+    }
+}
+
 /// The finding for a configuration the server would refuse at startup.
 pub fn invalid_config(error: &crate::config::ConfigError) -> Finding {
     Finding {

@@ -27,6 +27,7 @@
 //! | `DJ008` | error | the configuration (`DJUST_*` variables or `App::config`) is invalid: the server would refuse to start, and the other config findings were computed from the defaults | fix the variable the message names |
 //! | `DJ009` | warning | a public view declares upload slots and none of its handlers has `#[rate_limit]`: anonymous clients can keep filling the upload quota | rate-limit the handler that consumes the uploads (`key = "ip"`) or make the view `login_required` |
 //! | `DJ010` | info, warning when the tenant comes from a header and `DJUST_TRUSTED_PROXIES` is 0 | the app serves several tenants ([`App::tenancy`](crate::server::App::tenancy)): how they are resolved, whether unknown ones are refused | resolve by subdomain, or trust the proxy that sets the header |
+//! | `DJ011` | warning | the app serves tenants and its state (`App::state`) holds a store every tenant shares without scoping: djust's key-value stores (`Arc<dyn KeyValueStore>`, `MemoryKeyValueStore`, `RedisKeyValueStore`) or a raw `Redis` handle. Any view could reach any tenant's keys through it, so `ctx.state` refuses it under a tenant (a view that tries fails) | register the key-value store with `App::kv_store` and use `ctx.kv()` in views (scoped to the tenant); give other shared data only through a type that needs a `Tenant` |
 //! | `DJ007` | info | a `login_required` view has no view-level `permission` and none of its handlers has `#[permission_required]`: every logged-in user may do everything | add `permission = ".."`, `#[permission_required]` or `check_permissions` if that is not intended |
 //!
 //! `--strict` makes [`run_cli`] exit with 1 when any finding is a warning or
@@ -49,8 +50,8 @@ mod text;
 
 pub use cli::{run_cli, run_cli_with, USAGE};
 pub use findings::{
-    invalid_config, sensitive_word, tenancy_mode, Finding, Severity, DJ001, DJ002, DJ003, DJ004,
-    DJ005, DJ006, DJ007, DJ008, DJ009, DJ010,
+    invalid_config, sensitive_word, tenancy_mode, unscoped_store, Finding, Severity, DJ001, DJ002,
+    DJ003, DJ004, DJ005, DJ006, DJ007, DJ008, DJ009, DJ010, DJ011,
 };
 
 use std::collections::BTreeMap;

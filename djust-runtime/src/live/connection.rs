@@ -1411,9 +1411,7 @@ impl Connection {
         reference: Option<u64>,
         now: Instant,
     ) -> Step {
-        use crate::offline::{
-            check_action, scope, ActionLimits, ActionResult, ActionStatus, Claim,
-        };
+        use crate::offline::{check_action, scope, ActionLimits, ActionResult, Claim};
         let Some(live) = &self.live else {
             return Step::frame(self.error(SafeError::NotMounted, reference));
         };
@@ -1443,17 +1441,24 @@ impl Connection {
         };
         let scope = scope(self.peer.tenant.as_ref(), session.unwrap_or_default());
         let keys = self.endpoint.offline_keys.clone();
-        if let Claim::Seen(first) = keys.claim(&scope, &action.key, now) {
-            let mut result = ActionResult::applied(&action.key);
-            result.status = ActionStatus::Duplicate;
-            result.code = Some(first.map_or("pending", ActionStatus::as_str).to_owned());
-            return Step::frame(replayed(result));
+        let (view, reauth) = (live.meta().name, live.meta().reauth_each_event);
+        match keys.claim(&scope, &action.key).await {
+            Ok(Claim::New) => {}
+            Ok(Claim::Seen(first)) => {
+                return Step::frame(replayed(crate::offline::duplicate(&action.key, first)));
+            }
+            Err(error) => {
+                // Fail closed: without the claim the action might apply
+                // twice; the client keeps it queued and retries.
+                tracing::warn!(view, %error, "offline replay not applied: idempotency store unavailable");
+                return Step::frame(replayed(crate::offline::store_unavailable(&action.key)));
+            }
         }
-        if live.meta().reauth_each_event {
+        if reauth {
             self.reload_identity().await;
         }
         let Some(live) = self.live.as_mut() else {
-            keys.release(&scope, &action.key);
+            crate::offline::forget(keys.as_ref(), &scope, &action.key).await;
             return Step::frame(self.error(SafeError::NotMounted, reference));
         };
         if let Some(uploads) = self.uploads.as_mut() {
@@ -1466,11 +1471,7 @@ impl Connection {
         if let Some(uploads) = self.uploads.as_mut() {
             uploads.give_back(left);
         }
-        if result.status.is_final() {
-            keys.settle(&scope, &action.key, result.status);
-        } else {
-            keys.release(&scope, &action.key);
-        }
+        crate::offline::record(keys.as_ref(), &scope, &action.key, result.status).await;
         let mut step = self.deliver(outcome, now).await;
         step.frames.push(replayed(result));
         step

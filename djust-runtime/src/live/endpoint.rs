@@ -30,8 +30,9 @@ pub struct Endpoint {
     pub(crate) site_title: String,
     pub(crate) auth: Option<Arc<dyn AuthBackend>>,
     /// Idempotency keys of replayed offline actions, per session and
-    /// tenant (shared by sockets and the sync endpoint).
-    pub(crate) offline_keys: Arc<crate::offline::IdempotencyKeys>,
+    /// tenant (shared by sockets and the sync endpoint; in memory unless
+    /// [`Endpoint::idempotency_store`] says otherwise).
+    pub(crate) offline_keys: Arc<dyn crate::offline::IdempotencyStore>,
 }
 
 /// The `<title>` of a page: the view's title, then the site's name (when
@@ -80,9 +81,16 @@ impl Endpoint {
         self
     }
 
-    /// The idempotency keys of replayed offline actions.
-    pub fn offline_keys(&self) -> &crate::offline::IdempotencyKeys {
-        &self.offline_keys
+    /// Where the idempotency keys of replayed offline actions are claimed.
+    pub fn offline_keys(&self) -> &dyn crate::offline::IdempotencyStore {
+        self.offline_keys.as_ref()
+    }
+
+    /// Claims the idempotency keys of replayed offline actions in `store`
+    /// (shared by every process of a site: a Redis store).
+    pub fn idempotency_store(mut self, store: Arc<dyn crate::offline::IdempotencyStore>) -> Self {
+        self.offline_keys = store;
+        self
     }
 
     /// The live routes.

@@ -42,8 +42,8 @@ pub use gates::json_depth_exceeds;
 pub(crate) use guard::{panic_text, ViewCodeScope};
 pub(crate) use persist::{encode as encode_snapshot, seal_encoded as seal_encoded_snapshot};
 pub use persist::{
-    open as open_snapshot, seal as seal_snapshot, MemoryViewStateStore, Snapshot, ViewStateStore,
-    MAX_SNAPSHOT_BYTES,
+    open as open_snapshot, seal as seal_snapshot, MemoryViewStateStore, Snapshot, Stored,
+    ViewStateStore, MAX_SNAPSHOT_BYTES,
 };
 pub use resume::ResumeToken;
 pub use router::{

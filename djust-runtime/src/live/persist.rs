@@ -102,21 +102,48 @@ pub fn open(signer: &Signer, id: &str, bytes: &[u8]) -> Option<Snapshot> {
     serde_json::from_slice(&plain).ok()
 }
 
+/// What became of a [`ViewStateStore::put`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The store holds the snapshot.
+    Written,
+    /// Not written: the id was taken (a resume on another process restored
+    /// the view from it), so the writer no longer owns the view. Its copy
+    /// is stale and must be dropped, and a change it made must not be
+    /// acknowledged.
+    Taken,
+}
+
 /// Where sealed snapshots wait for their client, shared by the processes
 /// that serve the app. Object-safe and asynchronous: the shared store
 /// lives in Redis. An implementation that cannot reach its backend
 /// returns an error (the view then simply is not resumable elsewhere).
+///
+/// **Ownership.** The process whose view writes under an id owns it until
+/// a resume elsewhere [`take`](ViewStateStore::take)s the id. The take
+/// leaves a marker, atomically, so the former owner's later writes under
+/// that id are refused ([`Stored::Taken`]) instead of resurrecting its
+/// stale copy next to the restored one.
 pub trait ViewStateStore: Send + Sync {
-    /// Keeps `sealed` under `id` for `ttl`, replacing any value.
+    /// Keeps `sealed` under `id` for `ttl`, replacing any snapshot, unless
+    /// the id was taken ([`Stored::Taken`]). Atomic with respect to
+    /// [`ViewStateStore::take`].
     fn put<'a>(
         &'a self,
         id: &'a str,
         sealed: Vec<u8>,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    ) -> BoxFuture<'a, Result<Stored, StoreError>>;
 
-    /// Takes (returns and forgets) the value under `id`.
-    fn take<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>>;
+    /// Takes the snapshot under `id` (returns it, `None` when there is
+    /// none or it was taken already) and marks the id taken for
+    /// `keep_taken`, so that no later [`put`](ViewStateStore::put) under it
+    /// succeeds while its former owner may still be alive.
+    fn take<'a>(
+        &'a self,
+        id: &'a str,
+        keep_taken: Duration,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>>;
 
     /// Forgets the value under `id`.
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
@@ -131,9 +158,12 @@ pub struct MemoryViewStateStore {
     state: Mutex<MemoryState>,
 }
 
+/// A held value: a snapshot, or the mark of a taken id (`None`).
+type Held = Option<Vec<u8>>;
+
 #[derive(Debug, Default)]
 struct MemoryState {
-    values: HashMap<String, (Vec<u8>, Instant, u64)>,
+    values: HashMap<String, (Held, Instant, u64)>,
     order: BTreeMap<u64, String>,
     next: u64,
 }
@@ -147,9 +177,14 @@ impl MemoryViewStateStore {
         }
     }
 
-    /// Snapshots held (expired ones included until they are swept).
+    /// Snapshots held (expired ones included until they are swept; the
+    /// marks of taken ids are not snapshots).
     pub fn len(&self) -> usize {
-        self.lock().values.len()
+        self.lock()
+            .values
+            .values()
+            .filter(|(value, _, _)| value.is_some())
+            .count()
     }
 
     /// `true` when it holds nothing.
@@ -163,10 +198,36 @@ impl MemoryViewStateStore {
 }
 
 impl MemoryState {
-    fn remove(&mut self, id: &str) -> Option<(Vec<u8>, Instant)> {
+    fn remove(&mut self, id: &str) -> Option<(Held, Instant)> {
         let (value, until, order) = self.values.remove(id)?;
         self.order.remove(&order);
         Some((value, until))
+    }
+
+    /// Holds `value` under `id` until `until`, dropping expired values and
+    /// then the oldest beyond `capacity`.
+    fn insert(&mut self, id: &str, value: Held, until: Instant, capacity: usize) {
+        self.remove(id);
+        let now = Instant::now();
+        let expired: Vec<String> = self
+            .values
+            .iter()
+            .filter(|(_, (_, until, _))| *until <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.remove(&id);
+        }
+        while self.values.len() >= capacity {
+            let Some(oldest) = self.order.values().next().cloned() else {
+                break;
+            };
+            self.remove(&oldest);
+        }
+        let order = self.next;
+        self.next += 1;
+        self.order.insert(order, id.to_owned());
+        self.values.insert(id.to_owned(), (value, until, order));
     }
 }
 
@@ -176,40 +237,29 @@ impl ViewStateStore for MemoryViewStateStore {
         id: &'a str,
         sealed: Vec<u8>,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    ) -> BoxFuture<'a, Result<Stored, StoreError>> {
         let mut state = self.lock();
-        state.remove(id);
         let now = Instant::now();
-        let expired: Vec<String> = state
-            .values
-            .iter()
-            .filter(|(_, (_, until, _))| *until <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in expired {
-            state.remove(&id);
+        let taken = matches!(state.values.get(id), Some((None, until, _)) if *until > now);
+        if taken {
+            return Box::pin(std::future::ready(Ok(Stored::Taken)));
         }
-        while state.values.len() >= self.capacity {
-            let Some(oldest) = state.order.values().next().cloned() else {
-                break;
-            };
-            state.remove(&oldest);
-        }
-        let order = state.next;
-        state.next += 1;
-        state.order.insert(order, id.to_owned());
-        state
-            .values
-            .insert(id.to_owned(), (sealed, now + ttl, order));
-        Box::pin(std::future::ready(Ok(())))
+        state.insert(id, Some(sealed), now + ttl, self.capacity);
+        Box::pin(std::future::ready(Ok(Stored::Written)))
     }
 
-    fn take<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
-        let taken = self
-            .lock()
+    fn take<'a>(
+        &'a self,
+        id: &'a str,
+        keep_taken: Duration,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        let mut state = self.lock();
+        let now = Instant::now();
+        let taken = state
             .remove(id)
-            .filter(|(_, until)| *until > Instant::now())
-            .map(|(value, _)| value);
+            .filter(|(_, until)| *until > now)
+            .and_then(|(value, _)| value);
+        state.insert(id, None, now + keep_taken, self.capacity);
         Box::pin(std::future::ready(Ok(taken)))
     }
 
@@ -260,20 +310,42 @@ mod tests {
     async fn the_memory_store_takes_once_expires_and_stays_bounded() {
         let store = MemoryViewStateStore::new(2);
         let ttl = Duration::from_secs(60);
-        store.put("a", b"1".to_vec(), ttl).await.expect("put");
-        assert_eq!(store.take("a").await.expect("take"), Some(b"1".to_vec()));
-        assert_eq!(store.take("a").await.expect("take"), None, "taken once");
-        store.put("a", b"1".to_vec(), ttl).await.expect("put");
-        store.put("b", b"2".to_vec(), ttl).await.expect("put");
-        store.put("c", b"3".to_vec(), ttl).await.expect("put");
+        let put = |id: &'static str, value: &'static [u8], ttl| {
+            let store = &store;
+            async move { store.put(id, value.to_vec(), ttl).await.expect("put") }
+        };
+        assert_eq!(put("a", b"1", ttl).await, Stored::Written);
+        assert_eq!(put("a", b"2", ttl).await, Stored::Written, "replaced");
+        assert_eq!(
+            store.take("a", ttl).await.expect("take"),
+            Some(b"2".to_vec())
+        );
+        assert_eq!(
+            store.take("a", ttl).await.expect("take"),
+            None,
+            "taken once"
+        );
+        assert_eq!(
+            put("a", b"3", ttl).await,
+            Stored::Taken,
+            "its former owner cannot write it again"
+        );
+        store.remove("a").await.expect("remove");
+        assert_eq!(put("b", b"2", ttl).await, Stored::Written);
+        assert_eq!(put("c", b"3", ttl).await, Stored::Written);
+        assert_eq!(put("e", b"5", ttl).await, Stored::Written);
         assert_eq!(store.len(), 2);
-        assert_eq!(store.take("a").await.expect("take"), None, "oldest dropped");
-        store
-            .put("d", b"4".to_vec(), Duration::ZERO)
-            .await
-            .expect("put");
-        assert_eq!(store.take("d").await.expect("take"), None, "expired");
-        store.remove("b").await.expect("remove");
-        assert_eq!(store.take("b").await.expect("take"), None);
+        assert_eq!(
+            store.take("b", ttl).await.expect("take"),
+            None,
+            "oldest dropped"
+        );
+        assert_eq!(put("d", b"4", Duration::ZERO).await, Stored::Written);
+        assert_eq!(store.take("d", ttl).await.expect("take"), None, "expired");
+        store.remove("c").await.expect("remove");
+        assert_eq!(store.take("c", ttl).await.expect("take"), None);
+        // A taken mark expires: the id can be written again after it.
+        assert_eq!(store.take("f", Duration::ZERO).await.expect("take"), None);
+        assert_eq!(put("f", b"6", ttl).await, Stored::Written);
     }
 }

@@ -1,8 +1,10 @@
-//! [`IdempotencyKeys`]: the offline actions' keys each session (under its
-//! tenant) has used, so a retried batch or a replay that raced a Background
-//! Sync applies once.
+//! [`IdempotencyStore`]: where the offline actions' keys each session
+//! (under its tenant) has used are claimed, so a retried batch or a replay
+//! that raced a Background Sync applies once; [`IdempotencyKeys`] is its
+//! in-process implementation (the default), `redis::RedisIdempotencyStore`
+//! the one shared by every process (the default with `DJUST_REDIS_URL`).
 //!
-//! Bounded three ways, so a client cannot grow it without limit:
+//! [`IdempotencyKeys`] is bounded three ways, so a client cannot grow it without limit:
 //! - at most `per_scope` keys per session and tenant (the oldest forgotten
 //!   first; at least the batch limit, so one batch can never evict its own
 //!   keys);
@@ -11,15 +13,48 @@
 //! - a key is forgotten `keep` after it was first seen: the age limit plus
 //!   the clock skew, after which its action is refused as `expired` anyway.
 //!
-//! The store is this process's. Behind a load balancer without sticky
-//! sessions, a batch retried on another process could apply again: see
-//! `docs/offline.md`.
+//! It is this process's: behind a load balancer without sticky sessions,
+//! a batch retried on another process would apply again. Several processes
+//! share a Redis store instead: see `docs/offline.md`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::ActionStatus;
+use crate::limits::BoxFuture;
+use crate::session::StoreError;
+
+/// Where idempotency keys are claimed, per scope ([`super::scope`]: the
+/// session, under its tenant). Shared by the socket's `replay` frames and
+/// `POST /djust/offline/sync`.
+///
+/// An implementation must make [`IdempotencyStore::claim`] atomic: of two
+/// claims of one key in one scope (two processes, a socket racing a
+/// Background Sync), exactly one is [`Claim::New`]. A store that cannot
+/// answer returns an error; the caller then applies nothing (fails closed)
+/// and tells the client to retry.
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` in `scope`, or says what became of it.
+    fn claim<'a>(
+        &'a self,
+        scope: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>>;
+
+    /// Records what became of a key this caller claimed.
+    fn settle<'a>(
+        &'a self,
+        scope: &'a str,
+        key: &'a str,
+        status: ActionStatus,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Forgets a key this caller claimed (its action was not applied and
+    /// may be retried).
+    fn release<'a>(&'a self, scope: &'a str, key: &'a str)
+        -> BoxFuture<'a, Result<(), StoreError>>;
+}
 
 /// What [`IdempotencyKeys::claim`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +127,7 @@ impl IdempotencyKeys {
 
     /// From the settings (`DJUST_OFFLINE_*`).
     pub fn from_config(config: &crate::config::Config) -> Self {
-        let keep = Duration::from_secs(config.offline_max_age_secs)
-            + Duration::from_millis(super::CLOCK_SKEW_MS);
+        let keep = super::key_lifetime(config.offline_max_age_secs);
         Self::new(
             config.offline_keys_per_session,
             config.offline_key_sessions,
@@ -102,7 +136,7 @@ impl IdempotencyKeys {
     }
 
     /// Claims `key` in `scope` at `now`, or says what became of it.
-    pub fn claim(&self, scope: &str, key: &str, now: Instant) -> Claim {
+    pub fn claim_at(&self, scope: &str, key: &str, now: Instant) -> Claim {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.clock += 1;
         let tick = inner.clock;
@@ -142,7 +176,7 @@ impl IdempotencyKeys {
     }
 
     /// Records what became of a claimed key.
-    pub fn settle(&self, scope: &str, key: &str, status: ActionStatus) {
+    pub fn settle_now(&self, scope: &str, key: &str, status: ActionStatus) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = inner
             .scopes
@@ -155,7 +189,7 @@ impl IdempotencyKeys {
 
     /// Forgets a claimed key (its action was not applied and may be
     /// retried: rate-limited).
-    pub fn release(&self, scope: &str, key: &str) {
+    pub fn release_now(&self, scope: &str, key: &str) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(s) = inner.scopes.get_mut(scope) {
             s.keys.remove(key);
@@ -175,6 +209,39 @@ impl IdempotencyKeys {
     }
 }
 
+impl IdempotencyStore for IdempotencyKeys {
+    fn claim<'a>(
+        &'a self,
+        scope: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(async move { Ok(self.claim_at(scope, key, Instant::now())) })
+    }
+
+    fn settle<'a>(
+        &'a self,
+        scope: &'a str,
+        key: &'a str,
+        status: ActionStatus,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.settle_now(scope, key, status);
+            Ok(())
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        scope: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.release_now(scope, key);
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,17 +252,17 @@ mod tests {
     fn a_key_applies_once_per_scope() {
         let keys = IdempotencyKeys::new(10, 10, KEEP);
         let now = Instant::now();
-        assert_eq!(keys.claim("a", "k1", now), Claim::New);
-        assert_eq!(keys.claim("a", "k1", now), Claim::Seen(None));
-        keys.settle("a", "k1", ActionStatus::Applied);
+        assert_eq!(keys.claim_at("a", "k1", now), Claim::New);
+        assert_eq!(keys.claim_at("a", "k1", now), Claim::Seen(None));
+        keys.settle_now("a", "k1", ActionStatus::Applied);
         assert_eq!(
-            keys.claim("a", "k1", now),
+            keys.claim_at("a", "k1", now),
             Claim::Seen(Some(ActionStatus::Applied))
         );
         // Another session (or tenant) has its own keys.
-        assert_eq!(keys.claim("b", "k1", now), Claim::New);
-        keys.release("b", "k1");
-        assert_eq!(keys.claim("b", "k1", now), Claim::New);
+        assert_eq!(keys.claim_at("b", "k1", now), Claim::New);
+        keys.release_now("b", "k1");
+        assert_eq!(keys.claim_at("b", "k1", now), Claim::New);
     }
 
     #[test]
@@ -203,22 +270,22 @@ mod tests {
         let keys = IdempotencyKeys::new(3, 2, KEEP);
         let now = Instant::now();
         for key in ["k1", "k2", "k3", "k4"] {
-            assert_eq!(keys.claim("a", key, now), Claim::New);
+            assert_eq!(keys.claim_at("a", key, now), Claim::New);
         }
         assert_eq!(keys.len(), 3);
         assert_eq!(
-            keys.claim("a", "k1", now),
+            keys.claim_at("a", "k1", now),
             Claim::New,
             "the oldest was forgotten"
         );
-        keys.claim("b", "k1", now);
-        keys.claim("c", "k1", now);
+        keys.claim_at("b", "k1", now);
+        keys.claim_at("c", "k1", now);
         assert_eq!(
-            keys.claim("a", "k4", now),
+            keys.claim_at("a", "k4", now),
             Claim::New,
             "scope a was the least recently used"
         );
         let later = now + KEEP + Duration::from_secs(1);
-        assert_eq!(keys.claim("c", "k1", later), Claim::New, "expired");
+        assert_eq!(keys.claim_at("c", "k1", later), Claim::New, "expired");
     }
 }

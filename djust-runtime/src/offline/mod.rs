@@ -15,7 +15,8 @@
 //!    under another: a shared device after a logout, a stolen queue;
 //! 4. its timestamp is within the age limit and not from the future;
 //! 5. its key has not been applied for this session and tenant
-//!    ([`IdempotencyKeys`]), so a retried batch applies once.
+//!    ([`IdempotencyStore`]: in memory, or in Redis when processes share
+//!    it), so a retried batch applies once.
 //!
 //! Then the handler may still refuse a stale change with
 //! [`Error::conflict`](crate::view::Error::conflict); the user sees its
@@ -25,7 +26,7 @@ mod keys;
 
 pub use crate::protocol::{ActionResult, ActionStatus};
 pub use crate::view::OfflineStamp;
-pub use keys::{Claim, IdempotencyKeys};
+pub use keys::{Claim, IdempotencyKeys, IdempotencyStore};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -101,6 +102,52 @@ pub fn from_error(key: &str, error: &SafeError) -> ActionResult {
         code: Some(error.code().to_owned()),
         message: Some(error.public_message(false, None)),
     }
+}
+
+/// The result of an action whose key was claimed before: not applied
+/// again; `code` says what became of it the first time (`pending` while
+/// its first use is still being applied, or when that is unknown).
+pub fn duplicate(key: &str, first: Option<ActionStatus>) -> ActionResult {
+    let mut result = ActionResult::applied(key);
+    result.status = ActionStatus::Duplicate;
+    result.code = Some(first.map_or("pending", ActionStatus::as_str).to_owned());
+    result
+}
+
+/// The result of an action not applied because the idempotency store did
+/// not answer (fail closed): keep it queued and retry.
+pub fn store_unavailable(key: &str) -> ActionResult {
+    refused(
+        key,
+        ActionStatus::Retry,
+        STORE_UNAVAILABLE,
+        "Offline changes cannot be applied right now: they stay queued and are retried",
+    )
+}
+
+/// The error code of [`store_unavailable`].
+pub const STORE_UNAVAILABLE: &str = "store_unavailable";
+
+/// Records what became of a claimed key: a final status is settled, a
+/// retry released (the action was not applied and may come again). A
+/// store failure is logged, not returned: the action's outcome stands
+/// (an unsettled key stays `pending` until it expires, so its action
+/// cannot apply twice; an unreleased one is answered `duplicate`).
+pub async fn record(store: &dyn IdempotencyStore, scope: &str, key: &str, status: ActionStatus) {
+    let outcome = if status.is_final() {
+        store.settle(scope, key, status).await
+    } else {
+        store.release(scope, key).await
+    };
+    if let Err(error) = outcome {
+        tracing::warn!(%error, status = status.as_str(), "offline action's idempotency key not recorded");
+    }
+}
+
+/// Releases a claimed key whose action was not attempted (logged on
+/// failure, as in [`record`]).
+pub async fn forget(store: &dyn IdempotencyStore, scope: &str, key: &str) {
+    record(store, scope, key, ActionStatus::Retry).await;
 }
 
 /// Whether `key` is a well-formed idempotency key: 22 to 64 characters of
@@ -220,6 +267,13 @@ pub fn check_action(
         ));
     }
     Ok(OfflineStamp::new(key, action.at))
+}
+
+/// How long an idempotency key must be remembered: the age limit plus the
+/// clock skew allowed, after which its action is refused as `expired`
+/// anyway (so forgetting the key cannot let it apply twice).
+pub fn key_lifetime(max_age_secs: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(max_age_secs) + std::time::Duration::from_millis(CLOCK_SKEW_MS)
 }
 
 /// The idempotency scope of a session under a tenant.

@@ -24,18 +24,25 @@
 //!   `djust:kv:{key}` with a TTL; wrapped in a
 //!   [`TenantScopedStore`] its keys become `djust:kv:tenant:{tenant}:{key}`.
 //!
+//! * [`RedisIdempotencyStore`]: the idempotency keys of replayed offline
+//!   actions (`djust:offline:{session}:key:{key}`, under a tenant
+//!   `djust:offline:tenant:{tenant}:{session}:key:{key}`), so a sync batch
+//!   retried on another process applies once.
+//!
 //! [`KeyValueStore`]: crate::session::KeyValueStore
 //! [`TenantScopedStore`]: crate::session::TenantScopedStore
 //!
 //! Every key is namespaced `djust:{purpose}:...` and carries a TTL.
 //!
 //! When Redis is down or slow (every command is bounded by a timeout):
-//! rate-limited handlers and new per-IP slots are refused (fail closed),
+//! rate-limited handlers, new per-IP slots and replayed offline actions are
+//! refused (fail closed),
 //! requests whose session cannot be loaded are anonymous, sockets already
 //! mounted keep working except for those checks, and everything recovers by
 //! itself when Redis is back. See `docs/deploy.md`.
 
 mod broadcast;
+mod idempotency;
 mod ip;
 mod kv;
 mod login;
@@ -52,6 +59,7 @@ use std::time::Duration;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use self::broadcast::{PublishError, RedisBroadcast};
+pub use self::idempotency::{RedisIdempotencyStore, OFFLINE_PREFIX};
 pub use self::ip::{RedisIpLimiter, RedisIpSlot};
 pub use self::kv::RedisKeyValueStore;
 pub use self::login::{RedisLoginThrottle, LOGIN_PREFIX};

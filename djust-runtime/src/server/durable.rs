@@ -14,7 +14,8 @@
 //!   never lapses, and a detached view writes with the rest of its window.
 //! * When the store fails or is slow (each write waits at most
 //!   `STORE_TIMEOUT`): the reply waits, and the write is tried again,
-//!   for at most [`DURABLE_WAIT`] in all (a warning is logged once a
+//!   for at most `DJUST_DURABLE_WAIT_MS` in all (5 s by default:
+//!   [`Config::durable_wait`](crate::config::Config::durable_wait); a warning is logged once a
 //!   second). A short outage (a Redis restart, a failover, a pause) is
 //!   then only a slow reply. Past that, the reply is not sent: the socket
 //!   closes with 1013 (try again later) and the view waits detached in
@@ -28,6 +29,13 @@
 //!   their writes skip the store (and wait), then one write probes it.
 //!   Writes that acknowledge nothing (a detached view's updates, the
 //!   renewal of an idle view's copy) are retried without holding anything.
+//! * Owned: a resume on another process takes the view's id from the store
+//!   (restoring it there); from then on the store refuses this process's
+//!   writes under that id ([`Stored::Taken`](crate::live::Stored)). The
+//!   copy here is then stale ([`Durable::is_lost`]): an attached view's
+//!   socket closes with 4409 without the reply (its change was not saved,
+//!   so it is not acknowledged), a detached view is dropped, and neither
+//!   writes again, so the restored view is the only one.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -35,7 +43,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::AppInner;
-use crate::live::Connection;
+use crate::live::{Connection, Stored};
 
 /// Longest wait for the view-state store (a persist view's write or read).
 pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -43,10 +51,6 @@ pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How soon a write that failed is tried again; how long the breaker
 /// stays open after a failure.
 pub(crate) const RETRY: Duration = Duration::from_secs(1);
-
-/// How long a reply waits, at most, for its view's state to reach the
-/// store (see [`Durable::wait_durable`]).
-pub(crate) const DURABLE_WAIT: Duration = Duration::from_secs(5);
 
 /// How often a waiting reply tries the store again.
 const DURABLE_RETRY: Duration = Duration::from_millis(100);
@@ -87,6 +91,23 @@ pub(crate) struct Durable {
     /// The view's current state is not in the store: its last write
     /// failed or was skipped by the breaker.
     dirty: bool,
+    /// The store refused a write: the id was taken by a resume on another
+    /// process, which now owns the view. Nothing is written any more.
+    lost: bool,
+}
+
+/// How long the mark of a taken id outlives the take: while the former
+/// owner's copy may still write (its socket may take the heartbeat
+/// timeout to be noticed gone, then it waits the grace window), plus a
+/// minute of margin.
+pub(crate) fn keep_taken(config: &crate::config::Config) -> Duration {
+    Duration::from_secs(
+        config
+            .reconnect_grace_secs
+            .saturating_mul(2)
+            .saturating_add(config.heartbeat_timeout_secs)
+            .saturating_add(60),
+    )
 }
 
 impl Durable {
@@ -100,13 +121,19 @@ impl Durable {
         self.dirty
     }
 
+    /// Whether another process took the view over (see the module docs):
+    /// this copy is stale and must end without acknowledging anything.
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost
+    }
+
     /// Retries [`Durable::sync`] until the store holds `conn`'s state or
-    /// [`DURABLE_WAIT`] has passed; `true` when it does. Each try is
+    /// `DJUST_DURABLE_WAIT_MS` has passed; `true` when it does. Each try is
     /// bounded by the store timeout; while the breaker is open the tries
     /// skip the store and wait for its probe to succeed.
     pub(crate) async fn wait_durable(&mut self, inner: &AppInner, conn: &mut Connection) -> bool {
-        let deadline = Instant::now() + DURABLE_WAIT;
-        while self.dirty {
+        let deadline = Instant::now() + inner.config.durable_wait();
+        while self.dirty && !self.lost {
             if Instant::now() >= deadline {
                 return false;
             }
@@ -141,7 +168,7 @@ impl Durable {
 
     /// What [`Durable::sync`] must do for `conn` now.
     fn prepare(&mut self, inner: &AppInner, conn: &Connection, force: bool) -> Prepared {
-        if inner.live.view_states().is_none() || !conn.persists() {
+        if inner.live.view_states().is_none() || !conn.persists() || self.lost {
             return Prepared::Nothing;
         }
         self.dirty = false;
@@ -197,7 +224,22 @@ impl Durable {
         };
         let put = store.put(&write.key, write.sealed, write.ttl);
         let failure = match tokio::time::timeout(STORE_TIMEOUT, put).await {
-            Ok(Ok(())) => None,
+            Ok(Ok(Stored::Written)) => None,
+            Ok(Ok(Stored::Taken)) => {
+                // The store answered: it is up. The view is another
+                // process's now; this copy must not be saved nor resumed.
+                inner.persist_breaker.succeeded();
+                tracing::info!(
+                    "a persist view was resumed on another process; its copy here is dropped"
+                );
+                self.lost = true;
+                self.dirty = false;
+                self.written = None;
+                self.again_at = None;
+                // The id is no longer ours to delete: its mark stays.
+                self.stored_id = None;
+                return false;
+            }
             Ok(Err(error)) => Some(error.to_string()),
             Err(_) => Some("timed out".to_owned()),
         };

@@ -35,6 +35,7 @@ pub mod page;
 mod path_prefix;
 mod reply;
 mod request;
+pub mod stores;
 mod ws;
 
 use std::collections::HashMap;
@@ -107,6 +108,7 @@ pub struct App {
     shared_ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     view_states: Option<Arc<dyn ViewStateStore>>,
     login_throttle: Option<Arc<dyn LoginThrottle>>,
+    idempotency: Option<Arc<dyn crate::offline::IdempotencyStore>>,
     tenant_resolver: Option<crate::tenant::TenantResolver>,
     known_tenants: Option<crate::tenant::TenantCheck>,
     title: String,
@@ -358,6 +360,7 @@ impl App {
             shared_ip_limiter: None,
             view_states: None,
             login_throttle: None,
+            idempotency: None,
             tenant_resolver: None,
             known_tenants: None,
             title: "djust".to_owned(),
@@ -458,8 +461,26 @@ impl App {
     }
 
     /// Makes `value` available to views through `ctx.state::<T>()`.
+    ///
+    /// A store shared by every tenant without scoping (djust's key-value
+    /// stores, a raw `Redis` handle: see [`stores::is_unscoped_store`]) is
+    /// refused by `ctx.state` under a tenant and reported by the audit
+    /// (`DJ011`) when the app serves tenants: give a key-value store to
+    /// [`App::kv_store`] instead, which views reach scoped with `ctx.kv()`.
     pub fn state<T: std::any::Any + Send + Sync>(mut self, value: T) -> Self {
         self.state.insert(value);
+        if stores::is_unscoped_store::<T>() {
+            self.state.mark_unscoped::<T>();
+        }
+        self
+    }
+
+    /// The application's key-value store (e.g. a `RedisKeyValueStore`),
+    /// which views reach with `ctx.kv()`: scoped to the request's tenant
+    /// when the app serves tenants (keys `tenant:{id}:{key}`), the store
+    /// itself otherwise.
+    pub fn kv_store(mut self, store: Arc<dyn crate::session::KeyValueStore>) -> Self {
+        self.state.insert(crate::view::KvSlot(store));
         self
     }
 
@@ -499,6 +520,15 @@ impl App {
     /// it, none: persisted views then only resume on their own process).
     pub fn view_state_store(mut self, store: Arc<dyn ViewStateStore>) -> Self {
         self.view_states = Some(store);
+        self
+    }
+
+    /// Claims the idempotency keys of replayed offline actions here (see
+    /// [`IdempotencyStore`](crate::offline::IdempotencyStore); the default is
+    /// in memory, or Redis with `DJUST_REDIS_URL`, so that a sync batch
+    /// retried on another process applies once).
+    pub fn idempotency_store(mut self, store: Arc<dyn crate::offline::IdempotencyStore>) -> Self {
+        self.idempotency = Some(store);
         self
     }
 
@@ -599,6 +629,7 @@ impl App {
                 ip_limiter: self.shared_ip_limiter,
                 view_states: self.view_states,
                 login_throttle: self.login_throttle,
+                idempotency: self.idempotency,
             },
         )?;
         let sessions = shared.sessions.unwrap_or_else(|| {
@@ -632,6 +663,9 @@ impl App {
         }
         if let Some(store) = shared.view_states {
             live = live.view_state_store(store);
+        }
+        if let Some(store) = shared.idempotency {
+            live = live.idempotency_store(store);
         }
         if views.values().any(|view| !view.meta().uploads.is_empty()) {
             let dir = config
@@ -823,6 +857,9 @@ impl App {
         };
         report.components = crate::audit::registered_component_audits();
         if let Some(resolver) = &self.tenant_resolver {
+            for store in self.state.unscoped_stores() {
+                report.add_finding(crate::audit::unscoped_store(store));
+            }
             let proxies = config.as_ref().map_or(0, |config| config.trusted_proxies);
             report.add_finding(crate::audit::tenancy_mode(
                 resolver,
@@ -856,6 +893,7 @@ struct SharedStores {
     ip_limiter: Option<Arc<dyn SharedIpLimiter>>,
     view_states: Option<Arc<dyn ViewStateStore>>,
     login_throttle: Option<Arc<dyn LoginThrottle>>,
+    idempotency: Option<Arc<dyn crate::offline::IdempotencyStore>>,
 }
 
 impl SharedStores {
@@ -892,6 +930,12 @@ impl SharedStores {
                 login_throttle: explicit
                     .login_throttle
                     .or_else(|| Some(Arc::new(r::RedisLoginThrottle::new(redis.clone())))),
+                idempotency: explicit.idempotency.or_else(|| {
+                    Some(Arc::new(r::RedisIdempotencyStore::from_config(
+                        redis.clone(),
+                        config,
+                    )))
+                }),
             })
         }
         #[cfg(not(feature = "redis"))]

@@ -17,7 +17,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::json;
 use warp::http::{header, Response, StatusCode};
@@ -30,10 +29,15 @@ use super::AppInner;
 use crate::auth::csrf;
 use crate::live::{json_depth_exceeds, LiveSession, MountRefusal, MountRequest};
 use crate::offline::{
-    check_action, scope, unix_ms, ActionLimits, ActionResult, ActionStatus, Claim, SyncBatch,
+    check_action, duplicate, forget, record, scope, unix_ms, ActionLimits, ActionResult,
+    ActionStatus, Claim, OfflineStamp, SyncBatch, STORE_UNAVAILABLE,
 };
 use crate::security::sanitize_for_log;
 use crate::view::{Ctx, Params};
+
+/// `Retry-After` of a batch refused because the idempotency store did not
+/// answer (seconds).
+const RETRY_AFTER_SECS: &str = "5";
 
 /// The service worker (no build step): app shell cache, offline page,
 /// Background Sync of the queued actions.
@@ -375,20 +379,12 @@ async fn sync(inner: &AppInner, request: SyncRequest, body: &[u8]) -> WarpRespon
     let keys = inner.live.offline_keys.clone();
     let scope = scope(tenant.as_ref(), &session.id);
     let max_age_ms = inner.config.offline_max_age_secs.saturating_mul(1000);
-    let mut results = Vec::with_capacity(batch.actions.len());
-    let mut broken = false;
+    // First every action's checks and claim, so that an idempotency store
+    // that does not answer refuses the whole batch before anything applies.
+    let mut planned: Vec<Result<OfflineStamp, ActionResult>> =
+        Vec::with_capacity(batch.actions.len());
+    let mut claimed: Vec<&str> = Vec::new();
     for action in &batch.actions {
-        if broken {
-            // A handler panicked: the view can no longer be trusted; the
-            // rest stays queued.
-            results.push(crate::offline::refused(
-                &action.key,
-                ActionStatus::Retry,
-                "not_attempted",
-                "Not attempted: an earlier action failed",
-            ));
-            continue;
-        }
         let limits = ActionLimits {
             max_age_ms,
             now_ms: unix_ms(),
@@ -404,25 +400,60 @@ async fn sync(inner: &AppInner, request: SyncRequest, body: &[u8]) -> WarpRespon
             Ok(stamp) => stamp,
             Err(result) => {
                 tracing::info!(view = meta.name, event = %sanitize_for_log(&action.event), code = ?result.code, "offline sync: action refused");
+                planned.push(Err(result));
+                continue;
+            }
+        };
+        match keys.claim(&scope, &action.key).await {
+            Ok(Claim::New) => {
+                claimed.push(&action.key);
+                planned.push(Ok(stamp));
+            }
+            Ok(Claim::Seen(first)) => planned.push(Err(duplicate(&action.key, first))),
+            Err(error) => {
+                tracing::warn!(view = meta.name, %error, "offline sync refused: idempotency store unavailable");
+                for key in claimed {
+                    forget(keys.as_ref(), &scope, key).await;
+                }
+                let mut response = refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    STORE_UNAVAILABLE,
+                    "Offline changes cannot be applied right now: none was applied; retry later",
+                );
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from_static(RETRY_AFTER_SECS),
+                );
+                return response;
+            }
+        }
+    }
+    let mut results = Vec::with_capacity(batch.actions.len());
+    let mut broken = false;
+    for (action, plan) in batch.actions.iter().zip(planned) {
+        let stamp = match plan {
+            Ok(stamp) => stamp,
+            Err(result) => {
                 results.push(result);
                 continue;
             }
         };
-        if let Claim::Seen(first) = keys.claim(&scope, &action.key, Instant::now()) {
-            let mut result = ActionResult::applied(&action.key);
-            result.status = ActionStatus::Duplicate;
-            result.code = Some(first.map_or("pending", ActionStatus::as_str).to_owned());
-            results.push(result);
+        if broken {
+            // A handler panicked: the view can no longer be trusted; the
+            // rest stays queued.
+            forget(keys.as_ref(), &scope, &action.key).await;
+            results.push(crate::offline::refused(
+                &action.key,
+                ActionStatus::Retry,
+                "not_attempted",
+                "Not attempted: an earlier action failed",
+            ));
             continue;
         }
         let (outcome, result) = live
             .replay_event(&action.event, &action.params, stamp, None)
             .await;
-        if result.status.is_final() {
-            keys.settle(&scope, &action.key, result.status);
-        } else {
-            keys.release(&scope, &action.key);
-        }
+        record(keys.as_ref(), &scope, &action.key, result.status).await;
         broken = outcome.close;
         results.push(result);
     }

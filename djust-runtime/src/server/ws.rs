@@ -33,7 +33,9 @@ use warp::reply::Response as WarpResponse;
 use warp::{Filter, Rejection, Reply};
 
 use super::detached::{Control, Handover};
-use super::durable::{forget_persisted, persist_key, persist_signer, Durable, STORE_TIMEOUT};
+use super::durable::{
+    forget_persisted, keep_taken, persist_key, persist_signer, Durable, STORE_TIMEOUT,
+};
 use super::origin::check_origin;
 use super::AppInner;
 use super::{BusyGuard, PersistingGuard};
@@ -539,7 +541,10 @@ async fn drive<'a>(
             // Durable before acknowledged: the store holds what the frames
             // of this step tell the client (see `durable.rs`).
             durable.sync(inner, &conn, false).await;
-            if durable.is_dirty() && !durable.wait_durable(inner, &mut conn).await {
+            let saved = !durable.is_dirty() || durable.wait_durable(inner, &mut conn).await;
+            if durable.is_lost() {
+                step = moved(&mut conn, ip);
+            } else if !saved {
                 step = unsaved(&mut conn, ip);
             } else if let Some(id) = stale_id {
                 forget_persisted(inner, &id).await;
@@ -667,7 +672,9 @@ async fn take_over(
 /// The snapshot persisted under `id`, taken from the store (single use).
 async fn take_persisted(inner: &AppInner, id: &str) -> Option<crate::live::Snapshot> {
     let store = inner.live.view_states()?;
-    match tokio::time::timeout(STORE_TIMEOUT, store.take(&persist_key(id))).await {
+    let key = persist_key(id);
+    let take = store.take(&key, keep_taken(&inner.config));
+    match tokio::time::timeout(STORE_TIMEOUT, take).await {
         Ok(Ok(Some(sealed))) => {
             let snapshot = crate::live::open_snapshot(&persist_signer(inner), id, &sealed);
             if snapshot.is_none() {
@@ -724,7 +731,8 @@ async fn wait_detached(detached: Detached, inner: Arc<AppInner>) {
     // Detached while the server was already stopping: saved just above.
     let stopping = *closing.borrow_and_update();
     loop {
-        if stopping {
+        // Resumed on another process meanwhile: this copy is stale.
+        if stopping || durable.is_lost() {
             break;
         }
         let step = tokio::select! {
@@ -775,6 +783,20 @@ async fn wait_detached(detached: Detached, inner: Arc<AppInner>) {
     inner.detached.remove(&id);
     if ended {
         durable.end(inner).await;
+    }
+}
+
+/// The step instead of one whose frames would acknowledge a change of a
+/// view another process took over (see `durable.rs`): no frame, the view
+/// ended here (not detached: the other process has it), the socket closed
+/// with 4409.
+fn moved(conn: &mut Connection, ip: IpAddr) -> Step {
+    tracing::info!(%ip, "a persist view was resumed on another process; closing its old socket (4409) unanswered");
+    Step {
+        close: Some(close_of(
+            conn.close(close::MOVED, "resumed on another connection"),
+        )),
+        ..Step::default()
     }
 }
 

@@ -29,15 +29,52 @@ use crate::tenant::Tenant;
 use crate::upload::{CompletedUpload, UploadedFile};
 
 /// Shared application state, by type (like axum's `Extension`).
+///
+/// Values the server marks as stores shared by every tenant
+/// ([`AppState::mark_unscoped`]: djust's key-value stores, a raw Redis
+/// handle) are refused by [`Ctx::state`] under a tenant: a view reaches the
+/// key-value store through [`Ctx::kv`], scoped to its tenant.
 #[derive(Clone, Default)]
 pub struct AppState {
     values: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// Types of unscoped shared stores, with their names (for errors and
+    /// the audit).
+    unscoped: Arc<HashMap<TypeId, &'static str>>,
 }
+
+/// The app's key-value store ([`App::kv_store`](crate::server::App::kv_store)),
+/// held under a type no application can name, so views only reach it
+/// through [`Ctx::kv`].
+pub(crate) struct KvSlot(pub(crate) Arc<dyn crate::session::KeyValueStore>);
 
 impl AppState {
     /// Adds (or replaces) the value of type `T`.
     pub fn insert<T: Any + Send + Sync>(&mut self, value: T) {
         Arc::make_mut(&mut self.values).insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    /// Marks the type `T` as a store shared by every tenant without
+    /// scoping: under a tenant, [`Ctx::state`] refuses it, and the audit
+    /// reports it (`DJ011`) when the app serves tenants.
+    pub fn mark_unscoped<T: Any + Send + Sync>(&mut self) {
+        Arc::make_mut(&mut self.unscoped).insert(TypeId::of::<T>(), std::any::type_name::<T>());
+    }
+
+    /// The names of the unscoped shared stores held, sorted.
+    pub fn unscoped_stores(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self
+            .unscoped
+            .iter()
+            .filter(|(type_id, _)| self.values.contains_key(type_id))
+            .map(|(_, name)| *name)
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The name of `T` when it is a marked unscoped store.
+    fn unscoped_name<T: Any>(&self) -> Option<&'static str> {
+        self.unscoped.get(&TypeId::of::<T>()).copied()
     }
 
     /// The value of type `T`, if the app registered one.
@@ -181,13 +218,47 @@ impl Ctx {
     }
 
     /// Application state of type `T` registered with `App::state`.
+    ///
+    /// Under a tenant, a store shared by every tenant without scoping
+    /// (djust's key-value stores, a raw Redis handle: see
+    /// [`AppState::mark_unscoped`]) is refused: use [`Ctx::kv`], which
+    /// scopes the app's key-value store to the tenant.
     pub fn state<T: Any + Send + Sync>(&self) -> Result<&T> {
+        if let (Some(tenant), Some(name)) = (&self.tenant, self.state.unscoped_name::<T>()) {
+            tracing::error!(
+                tenant = tenant.id(),
+                store = name,
+                "unscoped shared store refused under a tenant"
+            );
+            return Err(Error::msg(format!(
+                "app state {name} is a store shared by every tenant: under a tenant, reach it scoped with ctx.kv() (App::kv_store), never with ctx.state()"
+            )));
+        }
         self.state.get::<T>().ok_or_else(|| {
             Error::msg(format!(
                 "no app state of type {} was registered",
                 std::any::type_name::<T>()
             ))
         })
+    }
+
+    /// The app's key-value store ([`App::kv_store`](crate::server::App::kv_store)),
+    /// scoped to the request's tenant when the app serves tenants: keys
+    /// become `tenant:{id}:{key}` ([`TenantScopedStore`](crate::session::TenantScopedStore)),
+    /// so no key a view passes can reach another tenant's values. Without
+    /// tenancy, the store itself. An error when the app registered none.
+    pub fn kv(&self) -> Result<Arc<dyn crate::session::KeyValueStore>> {
+        let Some(KvSlot(store)) = self.state.get::<KvSlot>() else {
+            return Err(Error::msg(
+                "no key-value store was registered: App::kv_store(...)",
+            ));
+        };
+        match &self.tenant {
+            None => Ok(store.clone()),
+            Some(tenant) => crate::session::TenantScopedStore::new(store.clone(), tenant.id())
+                .map(|scoped| Arc::new(scoped) as Arc<dyn crate::session::KeyValueStore>)
+                .map_err(|_| Error::msg("the tenant id cannot scope a key-value store")),
+        }
     }
 
     /// `true` when the server runs in debug mode.

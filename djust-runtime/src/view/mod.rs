@@ -29,6 +29,7 @@ pub use component::{
     Components, DynComponent, LiveComponent,
 };
 pub use component_check::check_component_event;
+pub(crate) use context::KvSlot;
 pub use context::{
     AppState, Ctx, Effects, EventCtx, HistoryKind, InfoStream, MountCtx, Navigation, OfflineStamp,
 };
