@@ -57,6 +57,93 @@ impl Account {
     }
 }
 
+/// Records the tenant each kind of background work sees: a task spawned
+/// from `mount` with `djust::tenant::spawn`, `handle_info` for its report,
+/// and the first tick.
+struct Background {
+    seen: Vec<String>,
+    ticked: bool,
+}
+
+fn tenant_name(tenant: Option<&djust::tenant::Tenant>) -> String {
+    tenant.map_or_else(|| "none".to_owned(), |tenant| tenant.id().to_owned())
+}
+
+#[live_view(public, name = "background", tick = 50)]
+impl Background {
+    fn mount(ctx: &mut MountCtx) -> Result<Self> {
+        let (report, reports) = tokio::sync::broadcast::channel(4);
+        ctx.subscribe(reports);
+        djust::tenant::spawn(async move {
+            let seen = tenant_name(djust::tenant::current().as_ref());
+            let _ = report.send(format!("spawned:{seen}"));
+        });
+        Ok(Background {
+            seen: Vec::new(),
+            ticked: false,
+        })
+    }
+
+    fn render(&self) -> Html {
+        html! { <p id="seen">{self.seen.join(" ")}</p> }
+    }
+
+    fn handle_info(&mut self, ctx: &mut EventCtx, report: String) {
+        self.seen.push(report);
+        self.seen
+            .push(format!("info:{}", tenant_name(ctx.tenant())));
+    }
+
+    fn handle_tick(&mut self, ctx: &mut EventCtx) {
+        if !self.ticked {
+            self.ticked = true;
+            self.seen
+                .push(format!("tick:{}", tenant_name(ctx.tenant())));
+        }
+    }
+}
+
+#[tokio::test]
+async fn ticks_messages_and_spawned_tasks_carry_the_tenant() {
+    let server = App::new()
+        .config(test_config())
+        .tenancy(TenantResolver::header("X-Tenant"))
+        .live("/", Background::view())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = server.local_addr();
+    for id in ["acme", "globex"] {
+        let page = http(addr, "GET", "/", &[tenant(id)], "").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let token = mount_token(&page.body);
+        let mut socket = connect_with(addr, &[tenant(id)]).await;
+        send_mount(&mut socket, "background", &token, "/").await;
+        // The paragraph's whole text goes out with each change: wait for
+        // the frame that has all three.
+        let expected = [
+            format!("spawned:{id}"),
+            format!("info:{id}"),
+            format!("tick:{id}"),
+        ];
+        let mut frames = Vec::new();
+        let all_seen = loop {
+            match next(&mut socket).await {
+                Incoming::Frame(frame) => {
+                    let text = frame.to_string();
+                    if expected.iter().all(|part| text.contains(part.as_str())) {
+                        break true;
+                    }
+                    frames.push(text);
+                }
+                _ => break false,
+            }
+        };
+        assert!(all_seen, "{id}: {expected:?} never together in {frames:?}");
+    }
+    server.shutdown().await;
+}
+
 async fn start(resolver: TenantResolver) -> djust::Server {
     let backend = MemoryAuthBackend::new();
     backend.insert(User::new("1", "alice"), quick_hash("alice-password"));

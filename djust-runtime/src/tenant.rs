@@ -626,3 +626,18 @@ pub fn scope<F: std::future::Future>(
 pub fn current() -> Option<Tenant> {
     CURRENT.try_with(Clone::clone).ok().flatten()
 }
+
+/// Spawns `future` on the runtime carrying the current tenant: background
+/// work started from a handler, `mount` or `handle_info` (a feed that
+/// publishes on a [`RedisBroadcast`](crate::redis::RedisBroadcast), a task
+/// that reports back through a subscription) keys, signs and publishes for
+/// the tenant that started it, as the view's own callbacks do.
+/// `tokio::spawn` alone would run it with no tenant ([`current`] is
+/// `None`).
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(scope(current(), future))
+}
