@@ -629,7 +629,7 @@ pub fn current() -> Option<Tenant> {
 
 /// Spawns `future` on the runtime carrying the current tenant: background
 /// work started from a handler, `mount` or `handle_info` (a feed that
-/// publishes on a [`RedisBroadcast`](crate::redis::RedisBroadcast), a task
+/// publishes on a `RedisBroadcast`, a task
 /// that reports back through a subscription) keys, signs and publishes for
 /// the tenant that started it, as the view's own callbacks do.
 /// `tokio::spawn` alone would run it with no tenant ([`current`] is
