@@ -231,7 +231,7 @@ impl VBuilder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_leaf(&mut self, kind: Kind) {
         let next = index_u32(self.tree.nodes.len() + 1);
         let sig = index_u32(self.tree.sig.len());
@@ -262,7 +262,7 @@ impl VBuilder {
     }
 
     /// Turns the pending text run into a node (nothing if empty).
-    #[inline]
+    #[inline(always)]
     fn flush(&mut self) {
         let len = self.tree.text.len();
         if len > self.pending {
@@ -277,7 +277,7 @@ impl VBuilder {
         normalize_tail(&mut self.tree.text, self.pending);
     }
 
-    #[inline]
+    #[inline(always)]
     fn flush_text(&mut self, len: usize) {
         let start = self.pending;
         // NUL is rare: `finish` looks for it in the whole text and value
@@ -335,7 +335,7 @@ impl VBuilder {
     }
 
     /// Appends a static subtree. A static text run merges with adjacent text.
-    #[inline]
+    #[inline(always)]
     pub fn push_static(&mut self, node: &'static StaticNode) {
         if node.is_text() {
             if node.html.is_empty() {
@@ -356,7 +356,7 @@ impl VBuilder {
     }
 
     /// Appends text to the current text run: adjacent text merges into ONE Text node (the browser's parser would merge them too). Empty text creates no node.
-    #[inline]
+    #[inline(always)]
     pub fn push_text(&mut self, text: &str) {
         if text.is_empty() {
             return;
@@ -374,7 +374,7 @@ impl VBuilder {
     }
 
     /// Opens a dynamic element; its dynamic attribute slots start absent.
-    #[inline]
+    #[inline(always)]
     pub fn open(&mut self, template: &'static ElementTemplate) {
         self.flush();
         let extra = if template.attrs.is_empty() {
@@ -407,7 +407,7 @@ impl VBuilder {
         index
     }
 
-    #[inline]
+    #[inline(always)]
     fn open_node(&mut self, kind: Kind, extra: u32) {
         let index = index_u32(self.tree.nodes.len());
         let sig = index_u32(self.tree.sig.len());
@@ -530,7 +530,7 @@ impl VBuilder {
     }
 
     /// Closes the innermost open element.
-    #[inline]
+    #[inline(always)]
     pub fn close(&mut self) {
         self.flush();
         let Some(index) = self.stack.pop() else {
