@@ -599,10 +599,7 @@ impl Connection {
             None => {}
         }
         if self.hibernate_at.is_some_and(|at| now >= at) {
-            self.hibernate_at = None;
-            if let Some(live) = self.live.as_mut() {
-                live.hibernate();
-            }
+            self.hibernate();
         }
         match self.tick {
             Some(tick) if now >= tick.next => self.on_tick(now).await,
@@ -1088,10 +1085,7 @@ impl Connection {
         });
         // Nobody sees the page until the client is back: keep the state.
         if self.endpoint.config().hibernate_after_secs > 0 {
-            self.hibernate_at = None;
-            if let Some(live) = self.live.as_mut() {
-                live.hibernate();
-            }
+            self.hibernate();
         }
         Some(id)
     }

@@ -1112,13 +1112,7 @@ impl LiveSession {
         if std::mem::take(&mut self.client_tree_unknown) {
             // The client's page is not `self.nodes` (see `wake`): no diff
             // against it can be trusted.
-            self.nodes = nodes;
-            self.version += 1;
-            let mut frames = vec![self.html_update()];
-            if reference.is_some() {
-                frames.push(ServerMessage::Noop { reference });
-            }
-            return frames;
+            return self.send_whole(nodes, Vec::new(), reference);
         }
         match update_frames(&self.nodes, &nodes, self.version + 1, reference) {
             Ok(None) => {
@@ -1132,8 +1126,6 @@ impl LiveSession {
             }
             Err(error) => {
                 tracing::error!(view = name, error = %sanitize_for_log(&error.to_string()), "diff failed; sending full HTML");
-                self.nodes = nodes;
-                self.version += 1;
                 let mut frames = Vec::new();
                 if self.debug {
                     frames.push(ServerMessage::Error {
@@ -1141,12 +1133,26 @@ impl LiveSession {
                         reference: None,
                     });
                 }
-                frames.push(self.html_update());
-                if reference.is_some() {
-                    frames.push(ServerMessage::Noop { reference });
-                }
-                frames
+                self.send_whole(nodes, frames, reference)
             }
         }
+    }
+
+    /// Makes `nodes` the next version and sends it whole, after `frames`:
+    /// one `html_update` (and the event's `noop` so the client's pending
+    /// reference settles).
+    fn send_whole(
+        &mut self,
+        nodes: VTree,
+        mut frames: Vec<ServerMessage>,
+        reference: Option<u64>,
+    ) -> Vec<ServerMessage> {
+        self.nodes = nodes;
+        self.version += 1;
+        frames.push(self.html_update());
+        if reference.is_some() {
+            frames.push(ServerMessage::Noop { reference });
+        }
+        frames
     }
 }
