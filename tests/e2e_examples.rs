@@ -32,7 +32,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e_support::page::{click, text, type_into, wait_connected, wait_text, WAIT};
+use e2e_support::page::{
+    click, log_in_to_contacts, text, type_into, wait_connected, wait_text, WAIT,
+};
 use e2e_support::{within, Browser, COMMAND_TIMEOUT};
 use fantoccini::Locator;
 use serde_json::{json, Value};
@@ -61,22 +63,6 @@ fn contacts_app() -> djust::App {
     db.seed_contacts().expect("seed contacts");
     db.seed_users().expect("seed users");
     contacts::app(Arc::new(db))
-}
-
-async fn login(browser: &Browser, base: &str, username: &str, password: &str) {
-    browser.goto(&format!("{base}login?next=/")).await;
-    type_into(browser, "input[name=username]", username).await;
-    type_into(browser, "input[name=password]", password).await;
-    click(browser, "form[action='/login'] button[type=submit]").await;
-    browser
-        .wait_for(
-            "the contact list",
-            "return location.pathname === '/' && !!document.querySelector('#rows');",
-            vec![],
-            WAIT,
-        )
-        .await;
-    wait_connected(browser).await;
 }
 
 /// Overrides alert/confirm/prompt to record calls.
@@ -181,7 +167,7 @@ async fn contacts_admin_flow_search_validate_add_delete() {
     };
     let server = serve(contacts_app()).await;
     let base = format!("http://{}/", server.local_addr());
-    login(&browser, &base, "admin", "admin-demo-2026").await;
+    log_in_to_contacts(&browser, &base, "admin", "admin-demo-2026").await;
     screenshot(&browser, "contacts").await;
 
     // Search: results update as you type (debounced dj-input).
@@ -253,7 +239,7 @@ async fn contacts_viewer_cannot_delete_even_with_a_forged_button() {
     };
     let server = serve(contacts_app()).await;
     let base = format!("http://{}/", server.local_addr());
-    login(&browser, &base, "viewer", "viewer-demo-2026").await;
+    log_in_to_contacts(&browser, &base, "viewer", "viewer-demo-2026").await;
     assert_eq!(
         browser
             .execute(
@@ -321,7 +307,7 @@ async fn stored_xss_renders_inert() {
     };
     let server = serve(contacts_app()).await;
     let base = format!("http://{}/", server.local_addr());
-    login(&browser, &base, "admin", "admin-demo-2026").await;
+    log_in_to_contacts(&browser, &base, "admin", "admin-demo-2026").await;
     trap_dialogs(&browser).await;
     // Bring the XSS contact in through a live patch, then check the DOM.
     type_into(&browser, "#search", "xss@").await;
@@ -580,7 +566,7 @@ async fn contact_photos_upload_with_progress_cancel_and_clear_refusals() {
         .await
         .expect("bind");
     let base = format!("http://{}/", server.local_addr());
-    login(&browser, &base, "admin", "admin-demo-2026").await;
+    log_in_to_contacts(&browser, &base, "admin", "admin-demo-2026").await;
     browser.goto(&format!("{base}contacts/1/edit")).await;
     wait_connected(&browser).await;
 

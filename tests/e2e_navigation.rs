@@ -25,7 +25,9 @@ mod e2e_support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e_support::page::{click, text, type_into, wait_connected, wait_text, WAIT};
+use e2e_support::page::{
+    click, log_in_to_contacts, text, type_into, wait_connected, wait_text, WAIT,
+};
 use e2e_support::{within, Browser, COMMAND_TIMEOUT};
 use serde_json::{json, Value};
 
@@ -50,19 +52,7 @@ async fn serve() -> djust::Server {
 
 /// Logs in as `admin` and waits for the connected list.
 async fn login_admin(browser: &Browser, base: &str) {
-    browser.goto(&format!("{base}/login?next=/")).await;
-    type_into(browser, "input[name=username]", "admin").await;
-    type_into(browser, "input[name=password]", "admin-demo-2026").await;
-    click(browser, "form[action='/login'] button[type=submit]").await;
-    browser
-        .wait_for(
-            "the contact list",
-            "return location.pathname === '/' && !!document.querySelector('#rows');",
-            vec![],
-            WAIT,
-        )
-        .await;
-    wait_connected(browser).await;
+    log_in_to_contacts(browser, base, "admin", "admin-demo-2026").await;
 }
 
 /// Marks this document: the mark survives live navigation, not a page load.

@@ -73,3 +73,23 @@ pub async fn type_into(browser: &Browser, selector: &str, value: &str) {
         .await
         .unwrap_or_else(|error| panic!("type into {selector}: {error}"));
 }
+
+/// Logs in through the contacts example's login form as `username` and
+/// waits for the connected contact list (`base`: the server's root URL,
+/// with or without its trailing slash).
+pub async fn log_in_to_contacts(browser: &Browser, base: &str, username: &str, password: &str) {
+    let base = base.trim_end_matches('/');
+    browser.goto(&format!("{base}/login?next=/")).await;
+    type_into(browser, "input[name=username]", username).await;
+    type_into(browser, "input[name=password]", password).await;
+    click(browser, "form[action='/login'] button[type=submit]").await;
+    browser
+        .wait_for(
+            "the contact list",
+            "return location.pathname === '/' && !!document.querySelector('#rows');",
+            vec![],
+            WAIT,
+        )
+        .await;
+    wait_connected(browser).await;
+}
