@@ -179,3 +179,53 @@ fn raw_text_elements_serialise_alike_in_both_backends() {
     );
     check_equivalent(render);
 }
+
+/// An attribute whose value is chosen among string literals (`if`/`else
+/// if`/`else`, `match` with guards and `|` patterns, nested blocks) is
+/// written whole at compile time: both backends still agree, the literals
+/// are escaped, the condition runs once, and switching branches is one
+/// attribute patch.
+#[test]
+fn attributes_chosen_among_literals_render_and_patch_like_any_value() {
+    fn card(level: u8, hostile: bool, calls: &std::cell::Cell<u32>) -> Html {
+        let counted = |on: bool| {
+            calls.set(calls.get() + 1);
+            on
+        };
+        html! {
+            <div
+                class={if level == 0 { "none" } else if level < 3 { "few" } else { "many" }}
+                data-kind={match level { 0 => "zero", 1 | 2 => { "small" } n if n > 200 => "huge", _ => "other" }}
+                title={if hostile { "\"><script>alert(1)</script>" } else { "it's <fine> & 'quoted'" }}
+                data-once={if counted(level > 1) { ("yes") } else { "" }}
+            >{level}</div>
+        }
+    }
+    let calls = std::cell::Cell::new(0);
+    for level in [0, 1, 2, 3, 201, 255] {
+        for hostile in [false, true] {
+            check_equivalent(|| card(level, hostile, &calls));
+        }
+    }
+    let before = calls.get();
+    let markup = render_markup(|| card(2, true, &calls));
+    assert_eq!(calls.get(), before + 1, "the condition ran more than once");
+    assert_eq!(
+        markup,
+        "<div class=\"few\" data-kind=\"small\" \
+         title=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\" data-once=\"yes\">2</div>"
+    );
+    let markup = render_markup(|| card(0, false, &calls));
+    assert_eq!(
+        markup,
+        "<div class=\"none\" data-kind=\"zero\" \
+         title=\"it&#39;s &lt;fine&gt; &amp; &#39;quoted&#39;\" data-once=\"\">0</div>"
+    );
+    let zero = render_nodes(|| card(0, false, &calls));
+    let many = render_nodes(|| card(3, true, &calls));
+    check_update(&zero, &many);
+    check_update(&many, &zero);
+    let patches = diff(&zero, &render_nodes(|| card(1, false, &calls))).expect("diff");
+    // class, data-kind and the text change; title and data-once do not.
+    assert_eq!(patches.len(), 3, "{patches:?}");
+}

@@ -28,6 +28,7 @@ use syn::spanned::Spanned;
 use djust_rules::attributes::AttrSink;
 
 use super::ast::{is_void, Attr, AttrValue, Condition, Element, Else, IfNode, Node};
+use super::literal_branches::literal_branches;
 pub use djust_rules::escape::escape_into;
 
 /// Bytes reserved per dynamic splice when sizing the output buffer.
@@ -320,6 +321,18 @@ fn attr_to_code(element: &Element, attr: &Attr, slot: &mut usize, b: &mut Builde
                 // Refused by `check`: no code is generated after an error.
                 AttrSink::Script | AttrSink::LiteralOnly(_) => return,
             };
+            if method == "attr_text" {
+                // `{if c { "on" } else { "off" }}`: each literal written
+                // whole, escaped now (see `literal_branches`).
+                let write = |lit: &syn::LitStr, markup: String| {
+                    let raw = lit.value();
+                    quote_spanned!(lit.span()=> #sink.attr_static(#this_slot, #markup, #raw);)
+                };
+                if let Some(code) = literal_branches(expr, &write, name) {
+                    b.push_stmt(code);
+                    return;
+                }
+            }
             // Spanned on the expression so type errors point at it.
             let span = expr.span();
             let method = Ident::new(method, span);

@@ -17,6 +17,7 @@ pub mod check;
 pub mod codegen;
 pub mod commands;
 pub mod links;
+pub mod literal_branches;
 pub mod nesting;
 pub mod parse;
 pub mod streams;

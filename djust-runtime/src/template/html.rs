@@ -73,7 +73,7 @@ impl Html {
     }
 
     /// The markup as an owned `String`.
-    #[inline]
+    #[inline(always)]
     pub fn into_string(self) -> String {
         match self.repr {
             Repr::Markup(markup) => markup,

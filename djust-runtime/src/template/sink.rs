@@ -125,6 +125,18 @@ impl Sink {
         }
     }
 
+    /// An ordinary attribute whose value the template chose among string
+    /// literals (`class={if on { "a" } else { "b" }}`): `markup` is the
+    /// whole attribute, ` name="value"`, escaped when the macro expanded;
+    /// `text` is the literal's text for the VDOM.
+    #[inline(always)]
+    pub fn attr_static(&mut self, slot: usize, markup: &'static str, text: &'static str) {
+        match &mut self.0 {
+            Output::Markup(out) => out.push_str(markup),
+            Output::Nodes(builder) => builder.set_attr_with(slot, text),
+        }
+    }
+
     /// A dynamic URL attribute (`href`, `src`, …), filtered.
     #[inline]
     pub fn attr_url<T: UrlValue + ?Sized>(&mut self, slot: usize, open: &str, value: &T) {
