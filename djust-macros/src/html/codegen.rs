@@ -321,17 +321,28 @@ fn attr_to_code(element: &Element, attr: &Attr, slot: &mut usize, b: &mut Builde
                 // Refused by `check`: no code is generated after an error.
                 AttrSink::Script | AttrSink::LiteralOnly(_) => return,
             };
-            if method == "attr_text" {
-                // `{if c { "on" } else { "off" }}`: each literal written
-                // whole, escaped now (see `literal_branches`).
+            // `{if c { "on" } else { "off" }}`: each branch writes the
+            // pending static content (`<li`) and its whole attribute as one
+            // segment, escaped now (see `literal_branches`). Checked first
+            // so no segment is declared for a shape that falls back.
+            let no_code = |_: &syn::LitStr, _: String| TokenStream::new();
+            if method == "attr_text" && literal_branches(expr, &no_code, name).is_some() {
+                let prefix_html = std::mem::take(&mut b.html);
+                let prefix_ops = std::mem::take(&mut b.ops);
+                let gen = b.gen;
                 let write = |lit: &syn::LitStr, markup: String| {
-                    let raw = lit.value();
-                    quote_spanned!(lit.span()=> #sink.attr_static(#this_slot, #markup, #raw);)
+                    let text = lit.value();
+                    let html = format!("{prefix_html}{markup}");
+                    let segment = gen.item(
+                        quote!(Segment),
+                        quote!(::djust::__private::Segment { html: #html, ops: &[#(#prefix_ops),*] }),
+                    );
+                    quote_spanned!(lit.span()=> #sink.attr_literal(&#segment, #this_slot, #text);)
                 };
                 if let Some(code) = literal_branches(expr, &write, name) {
                     b.push_stmt(code);
-                    return;
                 }
+                return;
             }
             // Spanned on the expression so type errors point at it.
             let span = expr.span();

@@ -125,15 +125,19 @@ impl Sink {
         }
     }
 
-    /// An ordinary attribute whose value the template chose among string
-    /// literals (`class={if on { "a" } else { "b" }}`): `markup` is the
-    /// whole attribute, ` name="value"`, escaped when the macro expanded;
-    /// `text` is the literal's text for the VDOM.
+    /// Static content ending in an ordinary attribute whose value the
+    /// template chose among string literals (`<li class={if on { "a" }
+    /// else { "b" }}`): `segment.html` ends with the whole attribute,
+    /// ` name="value"`, escaped when the macro expanded; `text` is the
+    /// literal's text for the attribute's VDOM slot.
     #[inline(always)]
-    pub fn attr_static(&mut self, slot: usize, markup: &'static str, text: &'static str) {
+    pub fn attr_literal(&mut self, segment: &'static Segment, slot: usize, text: &'static str) {
         match &mut self.0 {
-            Output::Markup(out) => out.push_str(markup),
-            Output::Nodes(builder) => builder.set_attr_with(slot, text),
+            Output::Markup(out) => out.push_str(segment.html),
+            Output::Nodes(builder) => {
+                fixed_nodes(builder, segment);
+                builder.set_attr_with(slot, text);
+            }
         }
     }
 
