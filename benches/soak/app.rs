@@ -48,9 +48,10 @@ impl Tally {
     }
 }
 
-/// Asked on stdin: the server answers `detached COUNT BYTES` on stdout
-/// (`Server::detached_views`: the views waiting for their client and the
-/// estimate the detached caps count).
+/// Asked on stdin: the server answers `detached COUNT BYTES HELD PEAK` on
+/// stdout: `Server::detached_views` (the views waiting for their client and
+/// the estimate the detached caps count), then the heap bytes it holds now
+/// and the most it held since last asked (`heap.rs`).
 pub const ASK_DETACHED: &str = "detached";
 
 /// `djust-soak serve [--redis URL]`: serves on 127.0.0.1:0, prints
@@ -78,12 +79,15 @@ pub async fn serve(raw: &[String]) -> Result<(), String> {
         .bind("127.0.0.1:0")
         .await
         .map_err(|error| error.to_string())?;
+    crate::heap::track_peak();
     println!("{LISTENING}{}", server.local_addr());
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         if line.trim() == ASK_DETACHED {
             let (count, bytes) = server.detached_views();
-            println!("{ASK_DETACHED} {count} {bytes}");
+            let peak = crate::heap::take_peak();
+            let held = crate::heap::held_bytes();
+            println!("{ASK_DETACHED} {count} {bytes} {held} {peak}");
         }
     }
     server.shutdown().await;

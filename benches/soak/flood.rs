@@ -5,8 +5,9 @@
 //! time, from 2,000 loopback addresses (25 each, under the per-address
 //! detached cap). The detached-view count cap is raised above the flood,
 //! so the memory cap `DJUST_MAX_DETACHED_BYTES` (`--cap-mib`) is the one
-//! that binds. Reports the server's RSS before, at peak and after, against
-//! baseline + cap, and whether a user can still mount and resume.
+//! that binds. Reports the server's RSS and its counted heap (`heap.rs`)
+//! before, at peak and after, against baseline + cap, and whether a user
+//! can still mount and resume.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub async fn run(options: &Options) -> Result<Value, String> {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let baseline = rss_kib(server.pid).unwrap_or(0);
+    // Also starts the server's heap peak from here.
+    let heap_baseline = server.memory().await.unwrap_or_default();
     let start = Instant::now();
     let sampler = Sampler::start(server.pid, start, Duration::from_secs(1));
     let mounted = Arc::new(AtomicU64::new(0));
@@ -95,7 +98,7 @@ pub async fn run(options: &Options) -> Result<Value, String> {
         Err(_) => "could not mount",
     };
     let fds_after = open_fds(server.pid).unwrap_or(0);
-    let (detached_views, detached_estimate) = server.detached_views().await.unwrap_or((0, 0));
+    let memory = server.memory().await.unwrap_or_default();
     server.stop().await;
     let limit_kib = baseline + cap_bytes as u64 / 1024;
     Ok(json!({
@@ -112,16 +115,37 @@ pub async fn run(options: &Options) -> Result<Value, String> {
             "baseline_plus_cap": limit_kib,
             "peak_under_baseline_plus_cap": peak <= limit_kib as f64,
         },
+        // The heap as the server's allocator counts it (`heap.rs`): what
+        // the framework holds, without the allocator's retained pages.
+        "server_heap_bytes": {
+            "baseline": heap_baseline.heap_held,
+            "peak": memory.heap_peak,
+            "after": memory.heap_held,
+            "peak_growth": memory.heap_peak - heap_baseline.heap_held,
+            "peak_growth_under_cap": memory.heap_peak - heap_baseline.heap_held <= cap_bytes as i64,
+        },
         "server_fds_after": fds_after,
         // After the user check (one more view, detached by its last drop).
-        "detached_views_after": detached_views,
-        "detached_estimate_bytes_after": detached_estimate,
-        "rss_growth_per_estimated_byte": if detached_estimate > 0 {
-            (after.saturating_sub(baseline) * 1024) as f64 / detached_estimate as f64
-        } else {
-            0.0
-        },
+        "detached_views_after": memory.detached_views,
+        "detached_estimate_bytes_after": memory.detached_estimate,
+        "rss_growth_per_estimated_byte": ratio(
+            (after.saturating_sub(baseline) * 1024) as f64,
+            memory.detached_estimate as f64,
+        ),
+        "heap_growth_per_estimated_byte": ratio(
+            (memory.heap_held - heap_baseline.heap_held) as f64,
+            memory.detached_estimate as f64,
+        ),
         "user_after_flood": user_check,
         "samples": samples.iter().map(|s| [s.secs.round(), s.rss_kib, s.fds]).collect::<Vec<_>>(),
     }))
+}
+
+/// `part / whole`, or 0 when there is no whole.
+fn ratio(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        part / whole
+    } else {
+        0.0
+    }
 }

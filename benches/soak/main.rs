@@ -17,6 +17,7 @@
 mod app;
 mod faults;
 mod flood;
+mod heap;
 #[path = "../djust_bench/host.rs"]
 #[allow(dead_code)]
 mod host;
@@ -48,7 +49,8 @@ USAGE:
   D: seconds, or with a unit: 90s, 20m
 
 DEFAULTS:
-  soak:  --sessions 2000 --duration 20m --warmup 3m --ramp 60s --sample-every 5s
+  soak:  --sessions 2000 --duration 20m --ramp 60s --sample-every 5s
+         --warmup: the ramp + one session's lifetime (~7 min), at most half the run
   fault: --sessions 200 --duration 60s --fault-at 15s
   flood: --sockets 50000 --concurrency 256 --cap-mib 64
 ";
@@ -141,7 +143,14 @@ fn parse_options(command: &str, raw: &[String]) -> Result<Options, String> {
         }
     }
     if !warmup_given {
-        options.warmup = options.warmup.min(options.duration / 4);
+        options.warmup = if fault {
+            options.warmup.min(options.duration / 4)
+        } else {
+            // Until every user has been through one whole session (mount,
+            // clicks, drops and resumes, a renewal): the ramp plus one
+            // session's lifetime, at most half the run.
+            (options.ramp + soak::session_lifetime()).min(options.duration / 2)
+        };
     }
     if options.sample_every.is_zero() {
         return Err("--sample-every must be at least 1 s".to_owned());
@@ -237,12 +246,14 @@ mod tests {
         let soak = parse_options("soak", &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(soak.sessions, 2_000);
         assert_eq!(soak.duration, Duration::from_secs(1200));
-        assert_eq!(soak.warmup, Duration::from_secs(180));
+        // The ramp (60 s) plus 25 cycles of 14.85 s.
+        assert_eq!(soak.warmup, Duration::from_millis(60_000 + 371_250));
         let short: Vec<String> = ["--duration", "60"].map(String::from).to_vec();
         let short = parse_options("soak", &short).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(short.warmup, Duration::from_secs(15));
+        assert_eq!(short.warmup, Duration::from_secs(30));
         let fault = parse_options("fault", &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(fault.sessions, 200);
+        assert_eq!(fault.warmup, Duration::from_secs(15));
         for bad in [
             &["--sessions", "0"][..],
             &["--sessions", "10001"],

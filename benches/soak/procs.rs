@@ -153,9 +153,9 @@ impl ServerChild {
         })
     }
 
-    /// The server's detached views and their estimated bytes, as the caps
-    /// count them (asked on its stdin).
-    pub async fn detached_views(&mut self) -> Option<(u64, u64)> {
+    /// The server's detached views and heap, asked on its stdin (see
+    /// `app::ASK_DETACHED`); the heap peak restarts from this moment.
+    pub async fn memory(&mut self) -> Option<ServerMemory> {
         use tokio::io::AsyncWriteExt as _;
         let stdin = self.child.stdin.as_mut()?;
         let ask = format!("{}\n", crate::app::ASK_DETACHED);
@@ -169,7 +169,12 @@ impl ServerChild {
         if words.next() != Some(crate::app::ASK_DETACHED) {
             return None;
         }
-        Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
+        Some(ServerMemory {
+            detached_views: words.next()?.parse().ok()?,
+            detached_estimate: words.next()?.parse().ok()?,
+            heap_held: words.next()?.parse().ok()?,
+            heap_peak: words.next()?.parse().ok()?,
+        })
     }
 
     /// Graceful stop: stdin closes, the server persists and closes with 1012.
@@ -183,4 +188,17 @@ impl ServerChild {
             let _ = self.child.kill().await;
         }
     }
+}
+
+/// What the server reports about its memory (`ServerChild::memory`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerMemory {
+    /// Views waiting for their client.
+    pub detached_views: u64,
+    /// Their bytes as the detached caps estimate them.
+    pub detached_estimate: u64,
+    /// Heap bytes held now (`heap::held_bytes`).
+    pub heap_held: i64,
+    /// The most heap bytes held since the previous ask.
+    pub heap_peak: i64,
 }

@@ -21,9 +21,18 @@ use crate::Options;
 /// Cycles (clicks, drop, resume) before a user starts a new session.
 const CYCLES_PER_SESSION: u32 = 25;
 
+/// The mean length of one session: `CYCLES_PER_SESSION` cycles of 3–8
+/// clicks 1–4 s apart (5.5 × 2.5 s) and a 0.2–2 s pause before the resume.
+pub fn session_lifetime() -> Duration {
+    Duration::from_millis(u64::from(CYCLES_PER_SESSION) * (5_500 * 2_500 / 1_000 + 1_100))
+}
+
+/// The warm-up of the earlier runs, still reported beside the default.
+const SHORT_WARMUP_SECS: f64 = 180.0;
+
 pub async fn run(options: &Options) -> Result<Value, String> {
     let redis = Redis::start().await?;
-    let server = ServerChild::start(Some(&redis.url()), &[]).await?;
+    let mut server = ServerChild::start(Some(&redis.url()), &[]).await?;
     let start = Instant::now();
     let sampler = Sampler::start(server.pid, start, options.sample_every);
     let deadline = start + options.duration;
@@ -39,6 +48,13 @@ pub async fn run(options: &Options) -> Result<Value, String> {
             user_loop(index, addr, deadline, &tally).await;
         }));
     }
+    // The server's counted heap (`heap.rs`) when the warm-up ends and
+    // when the load stops: what the framework holds, without the pages
+    // the allocator keeps.
+    tokio::time::sleep_until((start + options.warmup).into()).await;
+    let heap_after_warmup = server.memory().await.unwrap_or_default();
+    tokio::time::sleep_until(deadline.into()).await;
+    let heap_at_end = server.memory().await.unwrap_or_default();
     for user in users {
         let _ = user.await;
     }
@@ -62,6 +78,18 @@ pub async fn run(options: &Options) -> Result<Value, String> {
         "users": tally.report(),
         "server_rss_kib": trend(&samples, warmup, |s| s.rss_kib),
         "server_open_fds": trend(&samples, warmup, |s| s.fds),
+        "server_rss_kib_after_3m": trend(&samples, SHORT_WARMUP_SECS, |s| s.rss_kib),
+        "server_heap_bytes": {
+            "after_warmup": heap_after_warmup.heap_held,
+            "at_end": heap_at_end.heap_held,
+            "peak_after_warmup": heap_at_end.heap_peak,
+            "change_percent": if heap_after_warmup.heap_held > 0 {
+                (heap_at_end.heap_held - heap_after_warmup.heap_held) as f64 * 100.0
+                    / heap_after_warmup.heap_held as f64
+            } else {
+                0.0
+            },
+        },
         "samples": samples.iter().map(|s| [s.secs.round(), s.rss_kib, s.fds]).collect::<Vec<_>>(),
     }))
 }
@@ -73,7 +101,13 @@ async fn user_loop(index: usize, addr: SocketAddr, deadline: Instant, tally: &Ta
     let Some(mut user) = open(source, addr, deadline, tally).await else {
         return;
     };
-    let mut cycles = 0;
+    // Each user starts at a random point of its session's lifecycle, as a
+    // server's users do: started in step (they all arrive within the ramp),
+    // every user would renew its session in the same minute, 2,000 views
+    // detached at once for their grace (one wave the earlier runs showed
+    // as a step in RSS six minutes in); spread, renewals arrive at a
+    // steady rate from the first minute.
+    let mut cycles = u32::try_from(jitter.below(u64::from(CYCLES_PER_SESSION))).unwrap_or(0);
     while Instant::now() < deadline {
         let clicks = 3 + jitter.below(6);
         for _ in 0..clicks {
