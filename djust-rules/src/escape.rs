@@ -47,7 +47,7 @@ fn entity(byte: u8) -> Option<&'static str> {
 /// Appends `text` to `out` with `& < > " '` (and CR, NUL) replaced.
 ///
 /// The common case, nothing to replace, is one scan (eight bytes at a
-/// time, see [`may_need_escaping`]) and one copy.
+/// time) and one copy.
 #[inline]
 pub fn escape_into(text: &str, out: &mut String) {
     if !may_need_escaping(text.as_bytes()) {
